@@ -1,0 +1,312 @@
+// The assembler front end: GNU-as source → Image. Statements are walked once to build sections of
+// fragments and symbol definitions (this file); layout then fixes sizes and addresses and emits
+// bytes (layout.ts). Keystone only ever sees single instructions with numbers in them.
+import { asmError, RseqEmuError } from '../errors.js';
+import type { Address, SourceLocation } from '../types.js';
+import { loadCapstone } from './capstone.js';
+import { EncodeError, encodeInstruction } from './encoder.js';
+import { evaluate, ExpressionError, parseExpression, renameSymbols, type Expr, type Value } from './expression.js';
+import { defaultFlags, parseFlags, type Fragment, type LabelDef, type SectionState, type SetDef } from './fragments.js';
+import type { Image } from './image.js';
+import { KeystoneEncoder } from './keystone.js';
+import { layoutAndEmit } from './layout.js';
+import { OperandError, parseInstruction, type Operand, type Syntax } from './operands.js';
+import { parseStatements, splitArgs, type Statement } from './statements.js';
+
+export interface AssembleOptions {
+  /** Shown in every error and line record. */
+  file: string;
+  /** Addresses of symbols used but not defined, such as the emulated libc's `__rseq_offset`. */
+  externals?: ReadonlyMap<string, Address>;
+  /** Address of the first section; later sections follow on fresh pages. Default 0x400000. */
+  base?: Address;
+}
+
+let keystone: Promise<KeystoneEncoder> | undefined;
+
+export async function assemble(source: string, options: AssembleOptions): Promise<Image> {
+  keystone ??= KeystoneEncoder.load();
+  const [ks] = await Promise.all([keystone, loadCapstone()]);
+  const program = new ProgramBuilder(options.file);
+  for (const st of parseStatements(source, options.file)) {
+    try {
+      await program.statement(st, ks);
+    } catch (e) {
+      throw locate(e, st);
+    }
+  }
+  return layoutAndEmit(program, options.externals ?? new Map(), options.base ?? 0x400000n);
+}
+
+/** Turns the lower layers' errors into RseqEmuError at the statement's location (column-precise where known). */
+export function locate(e: unknown, st: { loc: SourceLocation; text?: string }): RseqEmuError {
+  if (e instanceof RseqEmuError) return e;
+  const column = (st.loc.column ?? 1) + (e instanceof OperandError || e instanceof ExpressionError ? e.offset : 0);
+  const loc = { ...st.loc, column };
+  const text = st.text === undefined ? '' : ` in '${st.text}'`;
+  if (e instanceof EncodeError) return asmError('ASM_ENCODE', e.message, st.loc);
+  if (e instanceof OperandError || e instanceof ExpressionError) return asmError('ASM_SYNTAX', `${e.message}${text}`, loc);
+  if (e instanceof Error) return asmError('ASM_SYNTAX', `${e.message}${text}`, loc);
+  return asmError('ASM_SYNTAX', String(e), loc);
+}
+
+const DATA_SIZES: Record<string, number> = {
+  '.byte': 1, '.word': 2, '.short': 2, '.value': 2, '.hword': 2, '.2byte': 2, '.long': 4, '.int': 4, '.4byte': 4, '.quad': 8, '.8byte': 8,
+};
+// Directives with no effect on the bytes we produce.
+const IGNORED = /^\.(file|ident|loc|cfi_\w+|code64|hidden|local|weak|protected|internal|text_end|addrsig|addrsig_sym|note|end)$/;
+
+export class ProgramBuilder {
+  readonly sections: SectionState[] = [];
+  readonly labels = new Map<string, LabelDef>();
+  readonly sets = new Map<string, SetDef>();
+  readonly globals = new Set<string>();
+  readonly types = new Map<string, 'function' | 'object'>();
+  readonly sizes = new Map<string, SetDef>();
+  /** Where each symbol is first used, so an undefined one is reported there. */
+  readonly firstUse = new Map<string, SourceLocation>();
+  private current: SectionState;
+  private previous: SectionState;
+  private readonly stack: SectionState[] = [];
+  private syntax: Syntax = 'att';
+  private readonly numericCount = new Map<string, number>();
+
+  constructor(readonly file: string) {
+    this.current = this.previous = this.section('.text');
+  }
+
+  private section(name: string, flags?: string, type?: string): SectionState {
+    let s = this.sections.find((x) => x.name === name);
+    if (!s) {
+      s = { name, flags: flags === undefined ? defaultFlags(name) : parseFlags(flags, type), align: 1, frags: [] };
+      this.sections.push(s);
+    }
+    return s;
+  }
+
+  private switchTo(s: SectionState): void {
+    this.previous = this.current;
+    this.current = s;
+  }
+
+  private add(f: Fragment): void {
+    this.current.frags.push(f);
+  }
+
+  /** Parses an expression and resolves numeric label references (`1f`, `1b`) against the current point. */
+  private expr(text: string, loc: SourceLocation): Expr {
+    const e = renameSymbols(parseExpression(text), (name) => this.symbolName(name, loc));
+    return e;
+  }
+
+  private symbolName(name: string, loc: SourceLocation): string {
+    const m = /^([0-9]+)([fb])$/.exec(name);
+    if (!m) {
+      if (!this.firstUse.has(name)) this.firstUse.set(name, loc);
+      return name;
+    }
+    const n = this.numericCount.get(m[1]!) ?? 0;
+    if (m[2] === 'b' && n === 0) throw new ExpressionError(`backward reference '${name}' has no earlier label '${m[1]}:'`, 0);
+    const internal = numericName(m[1]!, m[2] === 'f' ? n + 1 : n);
+    if (!this.firstUse.has(internal)) this.firstUse.set(internal, loc);
+    return internal;
+  }
+
+  private defineLabel(name: string, loc: SourceLocation): void {
+    let internal = name;
+    let instance: number | undefined;
+    if (/^[0-9]+$/.test(name)) {
+      instance = (this.numericCount.get(name) ?? 0) + 1;
+      this.numericCount.set(name, instance);
+      internal = numericName(name, instance);
+    } else if (this.labels.has(name) || this.sets.has(name)) {
+      throw asmError('ASM_SYMBOL', `symbol '${name}' is already defined`, loc);
+    }
+    this.labels.set(internal, { name, instance, loc, section: this.current, frag: this.current.frags.length });
+  }
+
+  /** The value of `e` if it is a constant now (only numbers and already-defined constant symbols). */
+  constantValue(e: Expr | null): bigint | null {
+    if (e === null) return null;
+    const seen = new Set<string>();
+    const resolve = (name: string): Value => {
+      const def = this.sets.get(name);
+      if (!def || seen.has(name)) throw new ExpressionError('not constant', 0);
+      seen.add(name);
+      return evaluate(def.expr, resolve, { base: '.', offset: 0n });
+    };
+    try {
+      const v = evaluate(e, resolve, { base: '.', offset: 0n });
+      return v.base === null ? v.offset : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async statement(st: Statement, ks: KeystoneEncoder): Promise<void> {
+    switch (st.kind) {
+      case 'label':
+        return this.defineLabel(st.name, st.loc);
+      case 'assign':
+        return this.defineSet(st.name, st.expr, st.loc, false);
+      case 'instruction':
+        return this.instruction(st.text, st.loc, ks);
+      case 'directive':
+        return this.directive(st.name, st.args, st.loc, st.text);
+    }
+  }
+
+  private defineSet(name: string, exprText: string, loc: SourceLocation, equiv: boolean): void {
+    if (this.labels.has(name) || (equiv && this.sets.has(name))) throw asmError('ASM_SYMBOL', `symbol '${name}' is already defined`, loc);
+    this.sets.set(name, { expr: this.expr(exprText, loc), loc, section: this.current, frag: this.current.frags.length });
+  }
+
+  private async instruction(text: string, loc: SourceLocation, ks: KeystoneEncoder): Promise<void> {
+    const source = this.syntax === 'intel' ? text.replace(/%(?=[a-z])/gi, '') : text;
+    const parsed = parseInstruction(source, this.syntax);
+    const rename = (e: Expr) => renameSymbols(e, (name) => this.symbolName(name, loc));
+    const operands: Operand[] = parsed.operands.map((op) => {
+      if (op.kind === 'imm' || op.kind === 'target') return { ...op, expr: rename(op.expr) };
+      if (op.kind === 'mem' && op.disp) return { ...op, disp: rename(op.disp) };
+      return op;
+    });
+    const ins = { ...parsed, operands };
+    const constants = operands.map((op) => this.constantValue(op.kind === 'imm' || op.kind === 'target' ? op.expr : op.kind === 'mem' ? op.disp : null));
+    if (!this.current.flags.exec) throw asmError('ASM_DIRECTIVE', `instruction in non-executable section '${this.current.name}'`, loc);
+    const enc = await encodeInstruction(ks, ins, this.syntax, constants);
+    this.add({ kind: 'insn', loc, text, ins, syntax: this.syntax, constants, enc, near: enc.kind === 'branch' && enc.short === null });
+  }
+
+  private directive(name: string, args: string, loc: SourceLocation, text: string): void {
+    const list = () => splitArgs(args);
+    const need = (n: number) => {
+      const a = list();
+      if (a.length < n || a.slice(0, n).some((x) => x === '')) throw asmError('ASM_DIRECTIVE', `${name} needs ${n} argument${n > 1 ? 's' : ''}`, loc);
+      return a;
+    };
+    const constant = (t: string, what: string): bigint => {
+      const v = this.constantValue(this.expr(t, loc));
+      if (v === null) throw asmError('ASM_DIRECTIVE', `${name}: ${what} must be a constant, not '${t}'`, loc);
+      return v;
+    };
+    if (name in DATA_SIZES) {
+      const size = DATA_SIZES[name]!;
+      const items = list().map((t) => ({ expr: this.expr(t, loc), size }));
+      if (items.length === 0) throw asmError('ASM_DIRECTIVE', `${name} needs at least one value`, loc);
+      return this.add({ kind: 'data', loc, text, items });
+    }
+    switch (name) {
+      case '.text':
+      case '.data':
+      case '.bss':
+        return this.switchTo(this.section(name));
+      case '.section':
+      case '.pushsection': {
+        const [sec, flags, type] = need(1);
+        const sname = sec!.replace(/^"(.*)"$/, '$1');
+        const flagText = flags === undefined ? undefined : flags.replace(/^"(.*)"$/, '$1');
+        if (name === '.pushsection') this.stack.push(this.current);
+        return this.switchTo(this.section(sname, flagText, type));
+      }
+      case '.popsection': {
+        const s = this.stack.pop();
+        if (!s) throw asmError('ASM_DIRECTIVE', '.popsection without a matching .pushsection', loc);
+        return this.switchTo(s);
+      }
+      case '.previous':
+        return this.switchTo(this.previous);
+      case '.balign':
+      case '.align':
+      case '.p2align': {
+        const [a, fill, max] = need(1);
+        const n = constant(a!, 'the alignment');
+        const align = name === '.p2align' ? 1n << n : n;
+        if (align <= 0n || (align & (align - 1n)) !== 0n || align > 0x1000n) throw asmError('ASM_DIRECTIVE', `${name}: alignment must be a power of two up to 4096, not ${align}`, loc);
+        this.current.align = Math.max(this.current.align, Number(align));
+        const fillExpr = fill === undefined || fill === '' ? null : this.expr(fill, loc);
+        const maxVal = max === undefined || max === '' ? null : Number(constant(max, 'the maximum'));
+        return this.add({ kind: 'align', loc, text, align: Number(align), fill: fillExpr, max: maxVal });
+      }
+      case '.zero':
+      case '.skip':
+      case '.space': {
+        const [count, value] = need(1);
+        return this.add({ kind: 'fill', loc, text, count: this.expr(count!, loc), size: 1, value: this.expr(value || '0', loc) });
+      }
+      case '.fill': {
+        const [count, size, value] = need(1);
+        const sz = size === undefined || size === '' ? 1 : Number(constant(size, 'the size'));
+        if (sz < 0 || sz > 8) throw asmError('ASM_DIRECTIVE', `.fill size must be 0 to 8, not ${sz}`, loc);
+        return this.add({ kind: 'fill', loc, text, count: this.expr(count!, loc), size: sz, value: this.expr(value || '0', loc) });
+      }
+      case '.ascii':
+      case '.asciz':
+      case '.string': {
+        const parts = list().map((s) => parseString(s, loc));
+        const zero = name !== '.ascii';
+        const bytes = parts.flatMap((p) => (zero ? [...p, 0] : [...p]));
+        return this.add({ kind: 'bytes', loc, text, bytes: Uint8Array.from(bytes) });
+      }
+      case '.set':
+      case '.equ':
+      case '.equiv': {
+        const [sym, value] = need(2);
+        return this.defineSet(sym!, value!, loc, name === '.equiv');
+      }
+      case '.globl':
+      case '.global':
+        for (const s of list()) this.globals.add(s);
+        return;
+      case '.type': {
+        const [sym, type] = need(2);
+        const t = type!.replace(/^[@%"]|"$/g, '').toLowerCase();
+        if (t === 'function' || t === 'stt_func') this.types.set(sym!, 'function');
+        else if (t === 'object' || t === 'stt_object') this.types.set(sym!, 'object');
+        return;
+      }
+      case '.size': {
+        const [sym, value] = need(2);
+        this.sizes.set(sym!, { expr: this.expr(value!, loc), loc, section: this.current, frag: this.current.frags.length });
+        return;
+      }
+      case '.intel_syntax':
+        this.syntax = 'intel';
+        return;
+      case '.att_syntax':
+        this.syntax = 'att';
+        return;
+    }
+    if (IGNORED.test(name)) return;
+    throw asmError('ASM_DIRECTIVE', `unknown directive '${name}'`, loc);
+  }
+}
+
+export const numericName = (n: string, instance: number): string => `${n}\u0001${instance}`;
+
+/** A GNU-as string literal with its escapes. */
+function parseString(text: string, loc: SourceLocation): number[] {
+  const m = /^"((?:[^"\\]|\\.)*)"$/s.exec(text.trim());
+  if (!m) throw asmError('ASM_DIRECTIVE', `string expected, found '${text}'`, loc);
+  const out: number[] = [];
+  const body = m[1]!;
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i]!;
+    if (ch !== '\\') {
+      out.push(...Buffer.from(ch, 'utf8'));
+      continue;
+    }
+    const e = body[++i]!;
+    const simple: Record<string, number> = { n: 10, t: 9, r: 13, b: 8, f: 12, '\\': 92, '"': 34, "'": 39 };
+    if (simple[e] !== undefined) out.push(simple[e]!);
+    else if (e === 'x') {
+      const hexDigits = /^[0-9a-fA-F]+/.exec(body.slice(i + 1))?.[0] ?? '';
+      out.push(parseInt(hexDigits || '0', 16) & 0xff);
+      i += hexDigits.length;
+    } else if (/[0-7]/.test(e)) {
+      const oct = /^[0-7]{1,3}/.exec(body.slice(i))![0];
+      out.push(parseInt(oct, 8) & 0xff);
+      i += oct.length - 1;
+    } else out.push(e.charCodeAt(0));
+  }
+  return out;
+}

@@ -1,0 +1,80 @@
+// Capstone (wasm) disassembly in AT&T syntax. Capstone 5 decodes the rseq signature
+// `0f b9 3d <sig32>` as a 2-byte `ud1` followed by a `cmp`, so the 7-byte form is recognised here
+// and shown the way GNU objdump shows it: `ud1 0x53053053(%rip), %edi`.
+import { createRequire } from 'node:module';
+import type { Address } from '../types.js';
+
+const require = createRequire(import.meta.url);
+
+export interface DecodedInstruction {
+  address: Address;
+  size: number;
+  bytes: Uint8Array;
+  mnemonic: string;
+  operands: string;
+}
+
+interface CapstoneModule {
+  Capstone: new (arch: number, mode: number) => CapstoneHandle;
+  ARCH_X86: number;
+  MODE_64: number;
+  OPT_SYNTAX: number;
+  OPT_SYNTAX_ATT: number;
+}
+interface CapstoneHandle {
+  option(opt: number, value: number | boolean): void;
+  disasm(bytes: number[] | Uint8Array, address: number | bigint, count?: number): { address: bigint | number; size: number; mnemonic: string; op_str: string }[];
+  close(): void;
+}
+
+let shared: Promise<CapstoneHandle> | undefined;
+
+async function handle(): Promise<CapstoneHandle> {
+  shared ??= (async () => {
+    const cs = await (require('@alexaltea/capstone-js') as () => Promise<CapstoneModule>)();
+    const h = new cs.Capstone(cs.ARCH_X86, cs.MODE_64);
+    h.option(cs.OPT_SYNTAX, cs.OPT_SYNTAX_ATT);
+    return h;
+  })();
+  return shared;
+}
+
+/** Loads Capstone once; later calls to `disassembleSync` need it loaded. */
+export async function loadCapstone(): Promise<void> {
+  loaded = await handle();
+}
+let loaded: CapstoneHandle | undefined;
+
+/** The 7-byte `ud1 disp32(%rip), %edi` form that carries an rseq signature. */
+export function signatureAt(bytes: Uint8Array, offset: number): number | null {
+  if (offset + 7 > bytes.length || bytes[offset] !== 0x0f || bytes[offset + 1] !== 0xb9 || bytes[offset + 2] !== 0x3d) return null;
+  return new DataView(bytes.buffer, bytes.byteOffset + offset + 3, 4).getUint32(0, true);
+}
+
+/**
+ * Decodes up to `count` instructions starting at `address`. Stops at the first byte Capstone
+ * cannot decode, which is reported as a one-byte `.byte` pseudo-instruction.
+ */
+export function disassembleSync(bytes: Uint8Array, address: Address, count = Infinity): DecodedInstruction[] {
+  if (!loaded) throw new Error('Capstone not loaded: await loadCapstone() first');
+  const out: DecodedInstruction[] = [];
+  let off = 0;
+  while (off < bytes.length && out.length < count) {
+    const at = address + BigInt(off);
+    const sig = signatureAt(bytes, off);
+    if (sig !== null) {
+      out.push({ address: at, size: 7, bytes: bytes.slice(off, off + 7), mnemonic: 'ud1', operands: `0x${sig.toString(16)}(%rip), %edi` });
+      off += 7;
+      continue;
+    }
+    const [ins] = loaded.disasm(bytes.subarray(off, Math.min(bytes.length, off + 15)), at, 1);
+    if (!ins) {
+      out.push({ address: at, size: 1, bytes: bytes.slice(off, off + 1), mnemonic: '.byte', operands: '0x' + bytes[off]!.toString(16).padStart(2, '0') });
+      off += 1;
+      continue;
+    }
+    out.push({ address: at, size: ins.size, bytes: bytes.slice(off, off + ins.size), mnemonic: ins.mnemonic, operands: ins.op_str });
+    off += ins.size;
+  }
+  return out;
+}

@@ -1,0 +1,58 @@
+// The assembler's intermediate form: per-section lists of fragments whose sizes layout decides,
+// and the symbol definitions that point between fragments.
+import type { SourceLocation } from '../types.js';
+import type { Encoding } from './encoder.js';
+import type { Expr } from './expression.js';
+import type { SectionFlags } from './image.js';
+import type { ParsedInstruction, Syntax } from './operands.js';
+
+interface FragmentBase {
+  loc: SourceLocation;
+  text: string;
+}
+
+export type Fragment =
+  | (FragmentBase & { kind: 'insn'; ins: ParsedInstruction; syntax: Syntax; constants: (bigint | null)[]; enc: Encoding; near: boolean })
+  | (FragmentBase & { kind: 'data'; items: { expr: Expr; size: number }[] })
+  | (FragmentBase & { kind: 'bytes'; bytes: Uint8Array })
+  | (FragmentBase & { kind: 'fill'; count: Expr; size: number; value: Expr })
+  | (FragmentBase & { kind: 'align'; align: number; fill: Expr | null; max: number | null });
+
+export interface SectionState {
+  name: string;
+  flags: SectionFlags;
+  align: number;
+  frags: Fragment[];
+}
+
+/** A point in a section: before fragment `frag` (== frags.length at the end). */
+export interface Position {
+  section: SectionState;
+  frag: number;
+}
+
+export interface LabelDef extends Position {
+  name: string;
+  instance?: number;
+  loc: SourceLocation;
+}
+
+export interface SetDef extends Position {
+  expr: Expr;
+  loc: SourceLocation;
+}
+
+/** Flags GNU as gives a section it knows by name; other names are read-only data unless flags say otherwise. */
+export function defaultFlags(name: string): SectionFlags {
+  const exec = name === '.text' || name.startsWith('.text.') || name === '.init' || name === '.fini' || name === '__rseq_failure';
+  const nobits = name === '.bss' || name.startsWith('.bss.') || name === '.tbss';
+  const write = nobits || name === '.data' || name.startsWith('.data.') || name === '.tdata' || name.startsWith('__rseq_');
+  return { write: write && !exec, exec, nobits };
+}
+
+/** Parses `"awx"` plus an optional `@nobits` type, as in `.section name, "aw", @nobits`. */
+export function parseFlags(flags: string, type: string | undefined): SectionFlags {
+  return { write: flags.includes('w'), exec: flags.includes('x'), nobits: /^[@%]nobits$/.test(type?.trim() ?? '') };
+}
+
+export const SECTION_PAGE = 0x1000n;

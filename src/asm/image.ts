@@ -1,0 +1,91 @@
+// The assembled program: sections at fixed addresses, every symbol, and the source line behind
+// every byte range. This is the one type the assembler hands to the rest of the pipeline.
+import { hex, type Address, type SourceLocation } from '../types.js';
+
+export interface SectionFlags {
+  write: boolean;
+  exec: boolean;
+  /** Occupies no file bytes (`.bss`): memory is zero-filled. */
+  nobits: boolean;
+}
+
+export interface ImageSection {
+  name: string;
+  address: Address;
+  bytes: Uint8Array;
+  flags: SectionFlags;
+  align: number;
+}
+
+export interface ImageSymbol {
+  /** As written; a numeric local label `1:` is named `1`, with `instance` telling its definitions apart. */
+  name: string;
+  address: Address;
+  /** The section the symbol is in, or null for absolute values and external symbols. */
+  section: string | null;
+  kind: 'label' | 'constant' | 'external';
+  global: boolean;
+  type: 'function' | 'object' | null;
+  size: bigint | null;
+  instance?: number;
+  loc: SourceLocation | null;
+}
+
+export interface LineRecord {
+  address: Address;
+  size: number;
+  loc: SourceLocation;
+  text: string;
+  kind: 'instruction' | 'data' | 'padding';
+}
+
+export interface Image {
+  file: string;
+  sections: ImageSection[];
+  symbols: ImageSymbol[];
+  /** Sorted by address. */
+  lines: LineRecord[];
+}
+
+export function findSymbol(image: Image, name: string): ImageSymbol | undefined {
+  return image.symbols.find((s) => s.name === name && s.instance === undefined);
+}
+
+export function sectionNamed(image: Image, name: string): ImageSection | undefined {
+  return image.sections.find((s) => s.name === name);
+}
+
+export function sectionAt(image: Image, address: Address): ImageSection | undefined {
+  return image.sections.find((s) => address >= s.address && address < s.address + BigInt(s.bytes.length));
+}
+
+export function lineAt(image: Image, address: Address): LineRecord | undefined {
+  return image.lines.find((l) => address >= l.address && address < l.address + BigInt(Math.max(l.size, 1)));
+}
+
+/** Reads `size` bytes of the image at `address`, or null when they are not all inside one section. */
+export function imageBytes(image: Image, address: Address, size: number): Uint8Array | null {
+  const s = sectionAt(image, address);
+  if (!s) return null;
+  const off = Number(address - s.address);
+  return off + size <= s.bytes.length ? s.bytes.subarray(off, off + size) : null;
+}
+
+/**
+ * `symbol+offset` for an address: the nearest label at or below it in the same section,
+ * preferring named labels over numeric ones, falling back to hex.
+ */
+export function symbolize(image: Image, address: Address): string {
+  const section = sectionAt(image, address) ?? image.sections.find((s) => address === s.address + BigInt(s.bytes.length));
+  let best: ImageSymbol | undefined;
+  for (const s of image.symbols) {
+    if (s.kind !== 'label' || s.section !== section?.name || s.address > address) continue;
+    if (!best || s.address > best.address || (s.address === best.address && rank(s) < rank(best))) best = s;
+  }
+  if (!best) return hex(address);
+  const off = address - best.address;
+  return off === 0n ? best.name : `${best.name}+${off}`;
+}
+
+// Prefer global names, then ordinary names, then .L locals, then numeric labels.
+const rank = (s: ImageSymbol) => (s.instance !== undefined ? 3 : s.name.startsWith('.L') ? 2 : s.global ? 0 : 1);

@@ -1,0 +1,333 @@
+// Layout: decides every fragment's size (branch relaxation as GNU as does it: short first, grown to
+// near when out of range, never shrunk), places sections on pages, then emits bytes with every
+// label value patched in and checks each instruction against its Capstone decoding.
+import { asmError, RseqEmuError } from '../errors.js';
+import type { Address, SourceLocation } from '../types.js';
+import type { ProgramBuilder } from './assembler.js';
+import { disassembleSync } from './capstone.js';
+import { evaluate, ExpressionError, type Expr, type Value } from './expression.js';
+import { SECTION_PAGE, type Fragment, type Position, type SectionState } from './fragments.js';
+import type { Image, ImageSection, ImageSymbol, LineRecord } from './image.js';
+import { compareDecoded, type ConcreteOperand } from './verify.js';
+
+// GNU as pads code with these NOPs: as many 11-byte ones as fit, then one for the remainder.
+const NOPS: number[][] = [
+  [], [0x90], [0x66, 0x90], [0x0f, 0x1f, 0x00], [0x0f, 0x1f, 0x40, 0x00], [0x0f, 0x1f, 0x44, 0x00, 0x00],
+  [0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00], [0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00], [0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+  [0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00], [0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+  [0x66, 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+];
+
+export function codePadding(n: number): number[] {
+  const out: number[] = [];
+  for (; n > 11; n -= 11) out.push(...NOPS[11]!);
+  out.push(...NOPS[n]!);
+  return out;
+}
+
+const MAX_PASSES = 100;
+
+class Layout {
+  /** Start offset of every fragment, per section, plus the section's end. */
+  readonly offsets = new Map<SectionState, number[]>();
+  readonly bases = new Map<SectionState, Address>();
+
+  constructor(
+    readonly program: ProgramBuilder,
+    readonly externals: ReadonlyMap<string, Address>,
+  ) {}
+
+  offsetOf(p: Position): number {
+    return this.offsets.get(p.section)![p.frag]!;
+  }
+
+  /** Symbol values: section-relative during layout, absolute once `bases` is filled. */
+  resolver(seen = new Set<string>()): (name: string) => Value {
+    const resolve = (name: string): Value => {
+      const label = this.program.labels.get(name);
+      if (label) return this.position(label);
+      const set = this.program.sets.get(name);
+      if (set) {
+        if (seen.has(name)) throw new ExpressionError(`symbol '${name}' is defined in terms of itself`, 0);
+        seen.add(name);
+        const v = evaluate(set.expr, resolve, this.position(set));
+        seen.delete(name);
+        return v;
+      }
+      const ext = this.externals.get(name);
+      if (ext !== undefined) return { base: null, offset: ext };
+      throw new RseqEmuError('ASM_SYMBOL', `undefined symbol '${displayName(name)}'`, this.program.firstUse.get(name));
+    };
+    return resolve;
+  }
+
+  position(p: Position): Value {
+    const base = this.bases.get(p.section);
+    const offset = BigInt(this.offsetOf(p));
+    return base === undefined ? { base: p.section.name, offset } : { base: null, offset: base + offset };
+  }
+
+  evaluateAt(e: Expr, section: SectionState, offset: number): Value {
+    const base = this.bases.get(section);
+    const dot = base === undefined ? { base: section.name, offset: BigInt(offset) } : { base: null, offset: base + BigInt(offset) };
+    return evaluate(e, this.resolver(), dot);
+  }
+
+  size(f: Fragment, section: SectionState, offset: number): number {
+    switch (f.kind) {
+      case 'insn':
+        return f.enc.kind === 'fixed' ? f.enc.bytes.length : f.near ? f.enc.near!.length + 4 : f.enc.short!.length + 1;
+      case 'data':
+        return f.items.reduce((n, it) => n + it.size, 0);
+      case 'bytes':
+        return f.bytes.length;
+      case 'fill': {
+        const count = this.evaluateAt(f.count, section, offset);
+        if (count.base !== null) throw new ExpressionError('the count must be a constant', 0);
+        if (count.offset < 0n || count.offset > 1n << 24n) throw new ExpressionError(`count ${count.offset} is out of range`, 0);
+        return Number(count.offset) * f.size;
+      }
+      case 'align': {
+        const pad = (f.align - (offset % f.align)) % f.align;
+        return f.max !== null && pad > f.max ? 0 : pad;
+      }
+    }
+  }
+
+  /**
+   * One pass over every section, evaluating label references against the previous pass's offsets;
+   * returns whether any offset changed. The first pass has no previous offsets: it keeps branches
+   * as they start and counts fills it cannot evaluate yet as empty.
+   */
+  pass(first: boolean): boolean {
+    const next = new Map<SectionState, number[]>();
+    for (const s of this.program.sections) {
+      const offs: number[] = [];
+      let at = 0;
+      for (const f of s.frags) {
+        offs.push(at);
+        if (!first && f.kind === 'insn' && f.enc.kind === 'branch' && !f.near && f.enc.near !== null) {
+          f.near = !guarded(f, () => this.fitsShort(f, s, at));
+        }
+        at += first && f.kind === 'fill' ? tryOr(() => this.size(f, s, at), 0) : guarded(f, () => this.size(f, s, at));
+      }
+      offs.push(at);
+      next.set(s, offs);
+    }
+    const changed = first || [...next].some(([s, offs]) => this.offsets.get(s)!.some((o, i) => o !== offs[i]));
+    for (const [s, offs] of next) this.offsets.set(s, offs);
+    return changed;
+  }
+
+  private fitsShort(f: Fragment & { kind: 'insn' }, s: SectionState, offset: number): boolean {
+    if (f.enc.kind !== 'branch') return true;
+    const target = this.evaluateAt(f.enc.target, s, offset);
+    if (target.base !== s.name) return false; // other sections, absolute values and externals: near, as GNU as does
+    const end = offset + f.enc.short!.length + 1;
+    const disp = target.offset - BigInt(end);
+    return disp >= -128n && disp <= 127n;
+  }
+}
+
+function tryOr<T>(fn: () => T, fallback: T): T {
+  try {
+    return fn();
+  } catch {
+    return fallback;
+  }
+}
+
+function guarded<T>(f: Fragment, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof RseqEmuError) throw e;
+    if (e instanceof ExpressionError) throw asmError('ASM_SYMBOL', `${e.message} in '${f.text}'`, f.loc);
+    throw e;
+  }
+}
+
+export function layoutAndEmit(program: ProgramBuilder, externals: ReadonlyMap<string, Address>, base: Address): Image {
+  const layout = new Layout(program, externals);
+  let passes = 0;
+  for (let changed = layout.pass(true); changed; changed = layout.pass(false)) {
+    if (++passes > MAX_PASSES) throw asmError('ASM_RANGE', `layout did not settle after ${MAX_PASSES} passes`, { file: program.file, line: 1 });
+  }
+  let next = base;
+  for (const s of program.sections) {
+    layout.bases.set(s, next);
+    const size = BigInt(layout.offsets.get(s)!.at(-1)!);
+    next += ((size + SECTION_PAGE - 1n) / SECTION_PAGE) * SECTION_PAGE;
+  }
+  const lines: LineRecord[] = [];
+  const sections: ImageSection[] = program.sections.map((s) => ({
+    name: s.name,
+    address: layout.bases.get(s)!,
+    bytes: emitSection(layout, s, lines),
+    flags: s.flags,
+    align: s.align,
+  }));
+  lines.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  return { file: program.file, sections, symbols: collectSymbols(layout), lines };
+}
+
+function emitSection(layout: Layout, s: SectionState, lines: LineRecord[]): Uint8Array {
+  const offs = layout.offsets.get(s)!;
+  const out = new Uint8Array(offs.at(-1)!);
+  const base = layout.bases.get(s)!;
+  s.frags.forEach((f, i) => {
+    const at = offs[i]!;
+    const size = offs[i + 1]! - at;
+    const address = base + BigInt(at);
+    guarded(f, () => emitFragment(layout, s, f, out, at, size));
+    if (s.flags.nobits && out.subarray(at, at + size).some((b) => b !== 0)) {
+      throw asmError('ASM_DIRECTIVE', `non-zero data in ${s.name}, which holds no bytes`, f.loc);
+    }
+    if (size > 0 || f.kind === 'insn') lines.push({ address, size, loc: f.loc, text: f.text, kind: f.kind === 'insn' ? 'instruction' : f.kind === 'align' ? 'padding' : 'data' });
+  });
+  return out;
+}
+
+function checkFits(value: bigint, size: number, loc: SourceLocation, what: string): void {
+  const bits = size * 8;
+  if (bits < 64 && BigInt.asIntN(bits, value) !== value && BigInt.asUintN(bits, value) !== value) {
+    throw asmError('ASM_RANGE', `${what} ${value} does not fit in ${size} byte${size > 1 ? 's' : ''}`, loc);
+  }
+}
+
+function writeLE(out: Uint8Array, at: number, value: bigint, size: number): void {
+  for (let k = 0; k < size; k++) out[at + k] = Number((value >> BigInt(8 * k)) & 0xffn);
+}
+
+function absolute(v: Value, what: string): bigint {
+  if (v.base !== null) throw new ExpressionError(`${what} is not an absolute value`, 0);
+  return v.offset;
+}
+
+function emitFragment(layout: Layout, s: SectionState, f: Fragment, out: Uint8Array, at: number, size: number): void {
+  const address = layout.bases.get(s)! + BigInt(at);
+  switch (f.kind) {
+    case 'bytes':
+      out.set(f.bytes, at);
+      return;
+    case 'data': {
+      let off = at;
+      for (const item of f.items) {
+        const v = absolute(layout.evaluateAt(item.expr, s, off), 'the value');
+        checkFits(v, item.size, f.loc, 'value');
+        writeLE(out, off, v, item.size);
+        off += item.size;
+      }
+      return;
+    }
+    case 'fill': {
+      const value = absolute(layout.evaluateAt(f.value, s, at), 'the fill value') & 0xffffffffn;
+      for (let off = at; off < at + size; off += f.size) writeLE(out, off, value, f.size);
+      return;
+    }
+    case 'align': {
+      if (f.fill === null && s.flags.exec) out.set(codePadding(size), at);
+      else out.fill(f.fill === null ? 0 : Number(absolute(layout.evaluateAt(f.fill, s, at), 'the fill value') & 0xffn), at, at + size);
+      return;
+    }
+    case 'insn':
+      emitInstruction(layout, s, f, out, at, size, address);
+  }
+}
+
+function emitInstruction(layout: Layout, s: SectionState, f: Fragment & { kind: 'insn' }, out: Uint8Array, at: number, size: number, address: Address): void {
+  const end = address + BigInt(size);
+  const value = (e: Expr) => absolute(layout.evaluateAt(e, s, at), 'the operand');
+  if (f.enc.kind === 'branch') {
+    const opcode = f.near ? f.enc.near! : f.enc.short!;
+    const target = value(f.enc.target);
+    const disp = target - end;
+    const width = f.near ? 4 : 1;
+    if (BigInt.asIntN(width * 8, disp) !== disp) {
+      throw asmError('ASM_RANGE', `branch target ${f.near ? 'too far for a 32-bit displacement' : 'out of range for this short-only branch'} in '${f.text}'`, f.loc);
+    }
+    out.set(opcode, at);
+    writeLE(out, at + opcode.length, disp, width);
+  } else {
+    out.set(f.enc.bytes, at);
+    for (const field of f.enc.fields) {
+      const v = value(field.expr);
+      const patched = field.kind === 'pcrel' ? v - end : v;
+      if (field.size === 4) checkFits(patched, 4, f.loc, field.kind === 'pcrel' ? 'RIP-relative displacement' : 'address');
+      writeLE(out, at + field.offset, patched, field.size);
+    }
+  }
+  verify(layout, s, f, out.subarray(at, at + size), address, end);
+}
+
+/** Decodes what we emitted and compares it with the source operands, fully resolved. */
+function verify(layout: Layout, s: SectionState, f: Fragment & { kind: 'insn' }, bytes: Uint8Array, address: Address, end: Address): void {
+  const [decoded] = disassembleSync(bytes, address, 1);
+  const shown = (d: { mnemonic: string; operands: string }) => `${d.mnemonic} ${d.operands}`.trim();
+  const hexBytes = Buffer.from(bytes).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  if (!decoded || decoded.size !== bytes.length || decoded.mnemonic === '.byte') {
+    throw asmError('ASM_ENCODE', `'${f.text}' was encoded as ${hexBytes}, which does not decode as one instruction`, f.loc);
+  }
+  const at = Number(address - layout.bases.get(s)!);
+  const value = (e: Expr | null, i: number) => f.constants[i] ?? (e === null ? 0n : absolute(layout.evaluateAt(e, s, at), 'the operand'));
+  const want: ConcreteOperand[] = f.ins.operands.map((op, i) => {
+    switch (op.kind) {
+      case 'reg':
+        return op;
+      case 'imm':
+        return { kind: 'imm', value: value(op.expr, i) };
+      case 'target':
+        return { kind: 'target', value: value(op.expr, i) };
+      case 'mem': {
+        let disp = value(op.disp, i);
+        if (op.base === 'rip' && f.constants[i] === null) disp -= end;
+        return { kind: 'mem', seg: op.seg, base: op.base, index: op.index, scale: op.scale, disp, indirect: op.indirect };
+      }
+    }
+  });
+  const problem = compareDecoded(decoded.mnemonic, want, decoded);
+  if (problem) throw asmError('ASM_ENCODE', `'${f.text}' was encoded as ${hexBytes} = '${shown(decoded)}': ${problem}`, f.loc);
+}
+
+function collectSymbols(layout: Layout): ImageSymbol[] {
+  const p = layout.program;
+  const resolve = layout.resolver();
+  const out: ImageSymbol[] = [];
+  const meta = (name: string) => ({
+    global: p.globals.has(name),
+    type: p.types.get(name) ?? null,
+    size: sizeOf(layout, name),
+  });
+  for (const [internal, def] of p.labels) {
+    const v = layout.position(def);
+    out.push({ name: def.name, address: v.offset, section: def.section.name, kind: 'label', ...meta(internal), ...(def.instance !== undefined ? { instance: def.instance } : {}), loc: def.loc });
+  }
+  for (const [name, def] of p.sets) {
+    const v = guarded({ kind: 'bytes', loc: def.loc, text: name, bytes: new Uint8Array() }, () => resolve(name));
+    out.push({ name, address: v.offset, section: null, kind: 'constant', ...meta(name), loc: def.loc });
+  }
+  for (const [name, address] of layout.externals) {
+    if (p.firstUse.has(name) && !p.labels.has(name) && !p.sets.has(name)) {
+      out.push({ name, address, section: null, kind: 'external', global: true, type: null, size: null, loc: null });
+    }
+  }
+  // A used symbol that is defined nowhere is an error even if no byte depends on it.
+  for (const [name, loc] of p.firstUse) {
+    if (!p.labels.has(name) && !p.sets.has(name) && !layout.externals.has(name) && !p.globals.has(name)) {
+      throw new RseqEmuError('ASM_SYMBOL', `undefined symbol '${displayName(name)}'`, loc);
+    }
+  }
+  return out;
+}
+
+function sizeOf(layout: Layout, name: string): bigint | null {
+  const def = layout.program.sizes.get(name);
+  if (!def) return null;
+  const v = evaluate(def.expr, layout.resolver(), layout.position(def));
+  return v.base === null ? v.offset : null;
+}
+
+const displayName = (internal: string): string => {
+  const [n, instance] = internal.split('\u0001');
+  return instance === undefined ? internal : `${n}f (no later '${n}:' label)`;
+};

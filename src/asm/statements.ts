@@ -1,0 +1,155 @@
+// Splits GNU-as source text into statements (labels, directives, instructions), each with its
+// location. Handles `#` and `/* */` comments, `;` separators and quoted strings, so later stages
+// never see comment text or need to know about line structure.
+import { asmError } from '../errors.js';
+import type { SourceLocation } from '../types.js';
+
+export type Statement =
+  | { kind: 'label'; name: string; loc: SourceLocation }
+  | { kind: 'assign'; name: string; expr: string; loc: SourceLocation }
+  | { kind: 'directive'; name: string; args: string; loc: SourceLocation; text: string }
+  | { kind: 'instruction'; text: string; loc: SourceLocation };
+
+const IDENT = /^[A-Za-z_.$][A-Za-z0-9_.$]*/;
+const NUMERIC_LABEL = /^[0-9]+(?=:)/;
+
+/** Removes comments and splits on `;`, keeping each piece's starting column. */
+function pieces(source: string, file: string): { text: string; loc: SourceLocation }[] {
+  const out: { text: string; loc: SourceLocation }[] = [];
+  let line = 1;
+  let col = 1;
+  let cur = '';
+  let curLoc: SourceLocation = { file, line, column: 1 };
+  let inBlockComment = false;
+  let inString: string | null = null;
+  const flush = () => {
+    const lead = cur.length - cur.trimStart().length;
+    if (cur.trim() !== '') out.push({ text: cur.trim(), loc: { ...curLoc, column: (curLoc.column ?? 1) + lead } });
+    cur = '';
+  };
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i]!;
+    if (ch === '\n') {
+      if (inString !== null) throw asmError('ASM_SYNTAX', 'unterminated string', { file, line, column: col });
+      flush();
+      line++;
+      col = 1;
+      curLoc = { file, line, column: 1 };
+      continue;
+    }
+    if (inBlockComment) {
+      if (ch === '*' && source[i + 1] === '/') {
+        inBlockComment = false;
+        i++;
+        col++;
+        cur += ' ';
+      }
+      col++;
+      continue;
+    }
+    if (inString !== null) {
+      cur += ch;
+      if (ch === '\\' && i + 1 < source.length && source[i + 1] !== '\n') {
+        cur += source[++i];
+        col++;
+      } else if (ch === inString) inString = null;
+      col++;
+      continue;
+    }
+    if (ch === '"') inString = '"';
+    else if (ch === '/' && source[i + 1] === '*') {
+      inBlockComment = true;
+      i++;
+      col += 2;
+      continue;
+    } else if (ch === '#') {
+      // A comment runs to the end of the line.
+      while (i + 1 < source.length && source[i + 1] !== '\n') i++;
+      continue;
+    } else if (ch === ';') {
+      flush();
+      col++;
+      curLoc = { file, line, column: col };
+      continue;
+    }
+    if (ch === "'" && i + 1 < source.length && source[i + 1] !== '\n') {
+      // A character constant such as 'a: keep the quoted character verbatim.
+      cur += ch + source[i + 1];
+      i++;
+      col += 2;
+      continue;
+    }
+    if (cur === '') curLoc = { file, line, column: col };
+    cur += ch;
+    col++;
+  }
+  if (inBlockComment) throw asmError('ASM_SYNTAX', 'unterminated /* comment', { file, line, column: col });
+  if (inString !== null) throw asmError('ASM_SYNTAX', 'unterminated string', { file, line, column: col });
+  flush();
+  return out;
+}
+
+/** Parses the source into statements. Several labels may precede one statement on a line. */
+export function parseStatements(source: string, file: string): Statement[] {
+  const out: Statement[] = [];
+  for (const piece of pieces(source, file)) {
+    let text = piece.text;
+    let column = piece.loc.column ?? 1;
+    for (;;) {
+      const m = IDENT.exec(text) ?? NUMERIC_LABEL.exec(text);
+      if (!m) break;
+      const rest = text.slice(m[0].length);
+      const afterName = rest.trimStart();
+      if (afterName.startsWith(':') && !afterName.startsWith('::')) {
+        out.push({ kind: 'label', name: m[0], loc: { ...piece.loc, column } });
+        const consumed = text.length - afterName.length + 1;
+        const next = text.slice(consumed);
+        column += consumed + (next.length - next.trimStart().length);
+        text = next.trimStart();
+        continue;
+      }
+      if (afterName.startsWith('=') && !afterName.startsWith('==')) {
+        out.push({ kind: 'assign', name: m[0], expr: afterName.slice(1).trim(), loc: { ...piece.loc, column } });
+        text = '';
+      }
+      break;
+    }
+    if (text === '') continue;
+    const loc = { ...piece.loc, column };
+    if (text.startsWith('.')) {
+      const name = /^\.[A-Za-z0-9_.]+/.exec(text)?.[0] ?? '.';
+      out.push({ kind: 'directive', name: name.toLowerCase(), args: text.slice(name.length).trim(), loc, text });
+    } else {
+      out.push({ kind: 'instruction', text, loc });
+    }
+  }
+  return out;
+}
+
+/** Splits an argument list on top-level commas (not inside parentheses, brackets or strings). */
+export function splitArgs(args: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  let quote = false;
+  for (let i = 0; i < args.length; i++) {
+    const ch = args[i]!;
+    if (quote) {
+      cur += ch;
+      if (ch === '\\') cur += args[++i] ?? '';
+      else if (ch === '"') quote = false;
+      continue;
+    }
+    if (ch === '"') quote = true;
+    else if (ch === '(' || ch === '[') depth++;
+    else if (ch === ')' || ch === ']') depth--;
+    else if (ch === ',' && depth === 0) {
+      out.push(cur.trim());
+      cur = '';
+      continue;
+    }
+    cur += ch;
+  }
+  if (cur.trim() !== '' || out.length > 0) out.push(cur.trim());
+  return out;
+}
