@@ -1,0 +1,68 @@
+# counter_add.bug-commit-outside.s -- BROKEN twin of counter_add.s: the commit store lies outside the section
+#
+# BUG: post_commit is placed one instruction early, before the commit store
+#      `movq %r9, (%rdi,%r8,8)`, so the commit is outside [start, post_commit).
+# EXPECTED: no signal and no abort for an event at the commit store (IP == start +
+#           post_commit_offset is outside; the kernel only lazily clears rseq_cs). A preemption
+#           there that lets another thread on the same CPU add to counters[cpu], or a migration
+#           there with a thread on the old CPU adding concurrently, makes the stale r9 overwrite
+#           that update: wrong final memory (sum of counters < sum of increments; lost update).
+#
+# Everything else is identical to counter_add.s; the original header follows.
+#
+# (counter_add.s) per-CPU counter increment as one rseq critical section.
+#
+# C signature (SysV x86-64):
+#   int64_t counter_add(uint64_t *counters, int64_t inc);
+#     rdi = counters, rsi = inc; returns (rax) the cpu whose counter was updated.
+#
+# Data layout:
+#   counters: uint64_t[ncpus], 8 bytes per CPU; counters[cpu] lives at counters + 8*cpu.
+#   struct rseq (per thread) at %fs:__rseq_offset:
+#     +0 cpu_id_start (u32), +4 cpu_id (u32), +8 rseq_cs (u64).
+#
+# Registers: rcx = __rseq_offset, r8 = cpu (zero-extended u32), rax = descriptor
+#   address (then return value), r9 = counter value being updated.
+#
+# Section: [start, post_commit) = cpu compare, load counters[cpu], add, store (commit).
+# On abort the handler jumps back to .Lcounter_add_retry (reload cpu, re-arm, redo).
+
+	.text
+
+	.pushsection __rseq_cs, "aw"
+	.balign 32
+.Lcounter_add_cs:
+	.long 0, 0
+	.quad .Lcounter_add_start, (.Lcounter_add_post_commit - .Lcounter_add_start), .Lcounter_add_abort
+	.popsection
+
+	.pushsection __rseq_cs_ptr_array, "aw"
+	.quad .Lcounter_add_cs
+	.popsection
+
+	.globl counter_add
+	.type counter_add, @function
+counter_add:
+	movq __rseq_offset(%rip), %rcx
+.Lcounter_add_retry:
+	movl %fs:0(%rcx), %r8d
+	leaq .Lcounter_add_cs(%rip), %rax
+	movq %rax, %fs:8(%rcx)
+.Lcounter_add_start:
+	cmpl %fs:4(%rcx), %r8d
+	jne .Lcounter_add_abort
+	movq (%rdi,%r8,8), %r9
+	addq %rsi, %r9
+# BUG here: post_commit one instruction early; the commit store below is outside.
+.Lcounter_add_post_commit:
+	movq %r9, (%rdi,%r8,8)
+	movq %r8, %rax
+	ret
+	.size counter_add, . - counter_add
+
+	.pushsection __rseq_failure, "ax"
+	.byte 0x0f, 0xb9, 0x3d
+	.long 0x53053053
+.Lcounter_add_abort:
+	jmp .Lcounter_add_retry
+	.popsection

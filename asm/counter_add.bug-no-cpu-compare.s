@@ -1,0 +1,66 @@
+# counter_add.bug-no-cpu-compare.s -- BROKEN twin of counter_add.s: the cpu_id compare is missing
+#
+# BUG: the section does not compare the cpu index loaded before start (r8, from
+#      cpu_id_start) with cpu_id (%fs:4(%rcx)); the `cmpl`/`jne abort` pair is removed.
+# EXPECTED: a migration before start (at the leaq or the rseq_cs store) is not detected: the
+#           thread runs the section on the new CPU but updates counters[old cpu], racing with
+#           threads that run on the old CPU -> wrong final memory (lost update). Also the
+#           returned cpu is stale. A preemption inside the section still aborts normally, and
+#           no signal (no SIGSEGV/SIGILL) is ever raised.
+#
+# Everything else is identical to counter_add.s; the original header follows.
+#
+# (counter_add.s) per-CPU counter increment as one rseq critical section.
+#
+# C signature (SysV x86-64):
+#   int64_t counter_add(uint64_t *counters, int64_t inc);
+#     rdi = counters, rsi = inc; returns (rax) the cpu whose counter was updated.
+#
+# Data layout:
+#   counters: uint64_t[ncpus], 8 bytes per CPU; counters[cpu] lives at counters + 8*cpu.
+#   struct rseq (per thread) at %fs:__rseq_offset:
+#     +0 cpu_id_start (u32), +4 cpu_id (u32), +8 rseq_cs (u64).
+#
+# Registers: rcx = __rseq_offset, r8 = cpu (zero-extended u32), rax = descriptor
+#   address (then return value), r9 = counter value being updated.
+#
+# Section: [start, post_commit) = cpu compare, load counters[cpu], add, store (commit).
+# On abort the handler jumps back to .Lcounter_add_retry (reload cpu, re-arm, redo).
+
+	.text
+
+	.pushsection __rseq_cs, "aw"
+	.balign 32
+.Lcounter_add_cs:
+	.long 0, 0
+	.quad .Lcounter_add_start, (.Lcounter_add_post_commit - .Lcounter_add_start), .Lcounter_add_abort
+	.popsection
+
+	.pushsection __rseq_cs_ptr_array, "aw"
+	.quad .Lcounter_add_cs
+	.popsection
+
+	.globl counter_add
+	.type counter_add, @function
+counter_add:
+	movq __rseq_offset(%rip), %rcx
+.Lcounter_add_retry:
+	movl %fs:0(%rcx), %r8d
+	leaq .Lcounter_add_cs(%rip), %rax
+	movq %rax, %fs:8(%rcx)
+.Lcounter_add_start:
+# BUG here: no `cmpl %fs:4(%rcx), %r8d` / `jne abort` at the start of the section.
+	movq (%rdi,%r8,8), %r9
+	addq %rsi, %r9
+	movq %r9, (%rdi,%r8,8)
+.Lcounter_add_post_commit:
+	movq %r8, %rax
+	ret
+	.size counter_add, . - counter_add
+
+	.pushsection __rseq_failure, "ax"
+	.byte 0x0f, 0xb9, 0x3d
+	.long 0x53053053
+.Lcounter_add_abort:
+	jmp .Lcounter_add_retry
+	.popsection

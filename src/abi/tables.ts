@@ -1,0 +1,97 @@
+// Finds an image's critical sections the way a debugger is meant to: through the descriptors in
+// `__rseq_cs`, the pointers in `__rseq_cs_ptr_array`, the older `__rseq_table` (descriptors in
+// place) and the (start_ip, exit_ip) pairs of `__rseq_exit_point_array`.
+import { imageBytes, lineAt, sectionNamed, type Image, type LineRecord } from '../asm/image.js';
+import { hex, type Address } from '../types.js';
+import { decodeRseqCs, RSEQ_CS_SIZE, type RseqCs } from './rseq.js';
+
+export type TableName = '__rseq_cs' | '__rseq_cs_ptr_array' | '__rseq_table';
+
+export interface CriticalSection extends RseqCs {
+  /** Address of the `struct rseq_cs`. */
+  descriptor: Address;
+  /** start_ip + post_commit_offset (wrapping at 64 bits). */
+  postCommitIp: Address;
+  /** Which tables list this descriptor. */
+  listedIn: TableName[];
+  startLine: LineRecord | undefined;
+  abortLine: LineRecord | undefined;
+}
+
+export interface ExitPoint {
+  startIp: Address;
+  exitIp: Address;
+}
+
+export interface TableProblem {
+  table: string;
+  address: Address;
+  message: string;
+}
+
+export interface RseqTables {
+  sections: CriticalSection[];
+  exitPoints: ExitPoint[];
+  /** Which of the tables the image has at all. */
+  present: TableName[];
+  hasExitPointArray: boolean;
+  problems: TableProblem[];
+}
+
+const u64s = (bytes: Uint8Array): bigint[] => {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Array.from({ length: Math.floor(bytes.length / 8) }, (_, i) => v.getBigUint64(i * 8, true));
+};
+
+export function readRseqTables(image: Image): RseqTables {
+  const found = new Map<Address, CriticalSection>();
+  const problems: TableProblem[] = [];
+  const present: TableName[] = [];
+
+  const addDescriptor = (address: Address, table: TableName) => {
+    const existing = found.get(address);
+    if (existing) {
+      if (!existing.listedIn.includes(table)) existing.listedIn.push(table);
+      return;
+    }
+    const bytes = imageBytes(image, address, RSEQ_CS_SIZE);
+    if (!bytes) {
+      problems.push({ table, address, message: `${table} entry ${hex(address)} does not point to 32 bytes of the image` });
+      return;
+    }
+    const cs = decodeRseqCs(bytes);
+    const postCommitIp = BigInt.asUintN(64, cs.startIp + cs.postCommitOffset);
+    found.set(address, { ...cs, descriptor: address, postCommitIp, listedIn: [table], startLine: lineAt(image, cs.startIp), abortLine: lineAt(image, cs.abortIp) });
+  };
+
+  // Descriptors stored in place: every 32-byte slot that is not all zero padding.
+  for (const name of ['__rseq_cs', '__rseq_table'] as const) {
+    const s = sectionNamed(image, name);
+    if (!s) continue;
+    present.push(name);
+    if (s.bytes.length % RSEQ_CS_SIZE !== 0) problems.push({ table: name, address: s.address, message: `${name} is ${s.bytes.length} bytes, not a multiple of 32` });
+    for (let off = 0; off + RSEQ_CS_SIZE <= s.bytes.length; off += RSEQ_CS_SIZE) {
+      if (s.bytes.subarray(off, off + RSEQ_CS_SIZE).some((b) => b !== 0)) addDescriptor(s.address + BigInt(off), name);
+    }
+  }
+  const ptrs = sectionNamed(image, '__rseq_cs_ptr_array');
+  if (ptrs) {
+    present.push('__rseq_cs_ptr_array');
+    if (ptrs.bytes.length % 8 !== 0) problems.push({ table: ptrs.name, address: ptrs.address, message: `__rseq_cs_ptr_array is ${ptrs.bytes.length} bytes, not a multiple of 8` });
+    for (const p of u64s(ptrs.bytes)) addDescriptor(p, '__rseq_cs_ptr_array');
+  }
+  const exits = sectionNamed(image, '__rseq_exit_point_array');
+  const exitPoints: ExitPoint[] = [];
+  if (exits) {
+    if (exits.bytes.length % 16 !== 0) problems.push({ table: exits.name, address: exits.address, message: `__rseq_exit_point_array is ${exits.bytes.length} bytes, not a multiple of 16` });
+    const words = u64s(exits.bytes);
+    for (let i = 0; i + 1 < words.length; i += 2) exitPoints.push({ startIp: words[i]!, exitIp: words[i + 1]! });
+  }
+  const sections = [...found.values()].sort((a, b) => (a.startIp < b.startIp ? -1 : a.startIp > b.startIp ? 1 : 0));
+  return { sections, exitPoints, present, hasExitPointArray: exits !== undefined, problems };
+}
+
+/** The critical section whose [start, post-commit) range holds `ip`, using the kernel's unsigned test. */
+export function sectionContaining(sections: readonly CriticalSection[], ip: Address): CriticalSection | undefined {
+  return sections.find((s) => BigInt.asUintN(64, ip - s.startIp) < s.postCommitOffset);
+}

@@ -1,0 +1,126 @@
+// The return-to-user rseq work of Linux 6.1–6.18 (spec section 3; kernel/rseq.c:
+// rseq_get_rseq_cs → rseq_ip_fixup → rseq_need_restart, then rseq_update_cpu_node_id).
+// `decideFixup` is pure: it reads memory and returns what the kernel would do, in the kernel's
+// order of checks. `applyFixup` carries the decision out. Keeping them apart lets tests name each
+// check, and lets the checker and the explorer ask "what would happen here" without running.
+import { RseqField, RSEQ_CS_SIZE, TASK_SIZE, decodeRseqCs, readU32, readU64, u64, type MemoryReader, type MemoryWriter, type RseqCs } from '../abi/rseq.js';
+import { hex, type Address } from '../types.js';
+
+export type FixupDecision =
+  /** IP outside any section (or rseq_cs == 0): rseq_cs gets 0 stored; `wasSet` tells whether it held a descriptor. */
+  | { kind: 'clear'; wasSet: boolean; descriptor: Address }
+  /** Inside with no event pending: nothing changes, rseq_cs included. */
+  | { kind: 'none'; descriptor: Address }
+  /** Inside with an event pending: rseq_cs gets 0 and RIP becomes abort_ip; the event mask is consumed. */
+  | { kind: 'abort'; descriptor: Address; abortIp: Address; cs: RseqCs }
+  /** A validation failure: the thread gets SIGSEGV; nothing is written, RIP stays. */
+  | { kind: 'sigsegv'; reason: string; descriptor: Address };
+
+export interface FixupInput {
+  /** Address of the thread's registered struct rseq. */
+  area: Address;
+  /** The signature given at registration. */
+  sig: number;
+  ip: Address;
+  /** Events (preempt/signal/migrate bits) pending since the mask was last consumed. */
+  eventMask: number;
+}
+
+/** Memory reads fail by throwing; every such failure is an EFAULT, hence SIGSEGV. */
+function tryRead<T>(what: string, fn: () => T): T | { fault: string } {
+  try {
+    return fn();
+  } catch {
+    return { fault: `cannot read ${what}` };
+  }
+}
+const isFault = (v: unknown): v is { fault: string } => typeof v === 'object' && v !== null && 'fault' in v;
+
+/** rseq_get_rseq_cs: the descriptor is validated even when the IP is outside it. */
+export function validateDescriptor(mem: MemoryReader, ptr: Address, sig: number): { cs: RseqCs } | { reason: string } {
+  if (ptr >= TASK_SIZE) return { reason: `rseq_cs ${hex(ptr)} is not a user-space address (>= TASK_SIZE)` };
+  const bytes = tryRead(`struct rseq_cs at ${hex(ptr)}`, () => mem.read(ptr, RSEQ_CS_SIZE));
+  if (isFault(bytes)) return { reason: bytes.fault };
+  const cs = decodeRseqCs(bytes);
+  const end = cs.startIp + cs.postCommitOffset;
+  if (cs.startIp >= TASK_SIZE) return { reason: `start_ip ${hex(cs.startIp)} >= TASK_SIZE` };
+  if (BigInt.asUintN(64, end) >= TASK_SIZE) return { reason: `start_ip + post_commit_offset ${hex(end)} >= TASK_SIZE` };
+  if (cs.abortIp >= TASK_SIZE) return { reason: `abort_ip ${hex(cs.abortIp)} >= TASK_SIZE` };
+  if (cs.version > 0) return { reason: `descriptor version ${cs.version}, expected 0` };
+  if (BigInt.asUintN(64, end) < cs.startIp) return { reason: 'start_ip + post_commit_offset overflows' };
+  if (BigInt.asUintN(64, cs.abortIp - cs.startIp) < cs.postCommitOffset) {
+    return { reason: `abort_ip ${hex(cs.abortIp)} is inside the critical section [${hex(cs.startIp)}, ${hex(end)})` };
+  }
+  const got = tryRead(`the signature at abort_ip - 4 (${hex(cs.abortIp - 4n)})`, () => readU32(mem, cs.abortIp - 4n));
+  if (isFault(got)) return { reason: got.fault };
+  if (got !== sig >>> 0) {
+    return { reason: `signature mismatch: 0x${got.toString(16).padStart(8, '0')} at abort_ip - 4, expected 0x${(sig >>> 0).toString(16)}` };
+  }
+  return { cs };
+}
+
+/** The kernel's unsigned "inside" test: start_ip is inside, start_ip + post_commit_offset is not. */
+export const insideSection = (ip: Address, cs: RseqCs): boolean => BigInt.asUintN(64, ip - cs.startIp) < cs.postCommitOffset;
+
+export function decideFixup(mem: MemoryReader, input: FixupInput): FixupDecision {
+  const ptr = tryRead('rseq->rseq_cs', () => readU64(mem, input.area + BigInt(RseqField.rseqCs)));
+  if (isFault(ptr)) return { kind: 'sigsegv', reason: ptr.fault, descriptor: 0n };
+  if (ptr === 0n) return { kind: 'clear', wasSet: false, descriptor: 0n };
+  const v = validateDescriptor(mem, ptr, input.sig);
+  if ('reason' in v) return { kind: 'sigsegv', reason: v.reason, descriptor: ptr };
+  if (!insideSection(input.ip, v.cs)) return { kind: 'clear', wasSet: true, descriptor: ptr };
+  // rseq_need_restart (6.1+): the deprecated NO_RESTART flags are fatal, descriptor's first.
+  if (v.cs.flags !== 0) return { kind: 'sigsegv', reason: `rseq_cs.flags is 0x${v.cs.flags.toString(16)}; non-zero flags are rejected since Linux 6.1`, descriptor: ptr };
+  const flags = tryRead('rseq->flags', () => readU32(mem, input.area + BigInt(RseqField.flags)));
+  if (isFault(flags)) return { kind: 'sigsegv', reason: flags.fault, descriptor: ptr };
+  if (flags !== 0) return { kind: 'sigsegv', reason: `rseq->flags is 0x${flags.toString(16)}; non-zero flags are rejected since Linux 6.1`, descriptor: ptr };
+  if (input.eventMask === 0) return { kind: 'none', descriptor: ptr };
+  return { kind: 'abort', descriptor: ptr, abortIp: v.cs.abortIp, cs: v.cs };
+}
+
+export interface FixupEffects {
+  /** The new RIP when the decision redirects the thread. */
+  ip: Address | null;
+  /** Whether the event mask was read-and-cleared (only when the IP was inside a valid section). */
+  consumedEvents: boolean;
+  /** A write that faulted (the area became unwritable): the thread gets SIGSEGV. */
+  fault: string | null;
+}
+
+/** Performs the decision's stores. The caller sets RIP and handles SIGSEGV. */
+export function applyFixup(mem: MemoryWriter, area: Address, d: FixupDecision): FixupEffects {
+  const clear = () => mem.write(area + BigInt(RseqField.rseqCs), u64(0n));
+  try {
+    switch (d.kind) {
+      case 'clear':
+        clear();
+        return { ip: null, consumedEvents: false, fault: null };
+      case 'none':
+        return { ip: null, consumedEvents: true, fault: null };
+      case 'abort':
+        clear();
+        return { ip: d.abortIp, consumedEvents: true, fault: null };
+      case 'sigsegv':
+        return { ip: null, consumedEvents: false, fault: null };
+    }
+  } catch {
+    return { ip: null, consumedEvents: d.kind !== 'clear', fault: `cannot write rseq->rseq_cs at ${hex(area + BigInt(RseqField.rseqCs))}` };
+  }
+}
+
+/** rseq_update_cpu_node_id: written on every pass, even when unchanged. */
+export function cpuIdFields(cpu: number, nodeId: number, mmCid: number): { offset: number; bytes: Uint8Array }[] {
+  const b = new Uint8Array(8);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, cpu, true);
+  v.setUint32(4, cpu, true);
+  const tail = new Uint8Array(8);
+  const t = new DataView(tail.buffer);
+  t.setUint32(0, nodeId, true);
+  t.setUint32(4, mmCid, true);
+  return [
+    { offset: RseqField.cpuIdStart, bytes: b },
+    { offset: RseqField.nodeId, bytes: tail },
+  ];
+}
+

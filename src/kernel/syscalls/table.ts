@@ -1,0 +1,36 @@
+// The system call table: one row per implemented call. Anything else returns -ENOSYS and is
+// logged by number and name, never a crash.
+import { ENOSYS, fail } from '../errno.js';
+import { processRows } from './process.js';
+import { rseqRows } from './rseq.js';
+import { returns, type SyscallContext, type SyscallResult, type SyscallRow } from './types.js';
+
+// x86-64 numbers of calls rseq code and its tests commonly make, so unknown ones are named.
+const KNOWN_NAMES: Record<number, string> = {
+  0: 'read', 1: 'write', 2: 'open', 3: 'close', 9: 'mmap', 10: 'mprotect', 11: 'munmap', 12: 'brk', 13: 'rt_sigaction',
+  14: 'rt_sigprocmask', 15: 'rt_sigreturn', 16: 'ioctl', 24: 'sched_yield', 35: 'nanosleep', 39: 'getpid', 56: 'clone',
+  57: 'fork', 58: 'vfork', 59: 'execve', 60: 'exit', 61: 'wait4', 62: 'kill', 158: 'arch_prctl', 186: 'gettid', 202: 'futex',
+  203: 'sched_setaffinity', 204: 'sched_getaffinity', 218: 'set_tid_address', 228: 'clock_gettime', 230: 'clock_nanosleep',
+  231: 'exit_group', 234: 'tgkill', 273: 'set_robust_list', 309: 'getcpu', 324: 'membarrier', 334: 'rseq', 435: 'clone3',
+};
+
+export class SyscallTable {
+  private readonly rows = new Map<number, SyscallRow>();
+
+  constructor(rows: SyscallRow[] = [...rseqRows, ...processRows]) {
+    for (const r of rows) this.rows.set(r.nr, r);
+  }
+
+  name(nr: number): string {
+    return this.rows.get(nr)?.name ?? KNOWN_NAMES[nr] ?? `syscall_${nr}`;
+  }
+
+  implemented(nr: number): boolean {
+    return this.rows.has(nr);
+  }
+
+  dispatch(nr: number, ctx: SyscallContext): SyscallResult {
+    const row = this.rows.get(nr);
+    return row ? row.handler(ctx) : returns(fail(ENOSYS));
+  }
+}
