@@ -29,6 +29,21 @@ export interface CallOptions {
   cpu?: CpuId;
   events?: EventSpec[];
   trace?: boolean;
+  /**
+   * Runs after a preempt or migrate event is applied, while the thread is off its CPU: the place
+   * where another thread would run. Tests use it to write shared memory as that thread would.
+   */
+  onSwitchOut?: (event: SwitchOut, machine: Machine) => void;
+}
+
+/** A thread leaving its CPU because of a preempt or migrate event. */
+export interface SwitchOut {
+  tid: number;
+  kind: 'preempt' | 'migrate';
+  ip: Address;
+  /** The CPU it left, and the one it comes back on. */
+  from: CpuId;
+  to: CpuId;
 }
 
 const NR_RT_SIGRETURN = 15;
@@ -60,6 +75,8 @@ export class Machine {
   private tracing = false;
   private trace: TraceStep[] = [];
   private current: Thread | null = null;
+  /** Address of the instruction that began executing last (the `syscall` when a syscall stops us). */
+  private lastAddress: Address = 0n;
   /** Registers saved by signal delivery, restored by rt_sigreturn (the frame lives kernel-side for now). */
   private readonly sigframes = new Map<number, RegisterFile[]>();
 
@@ -123,6 +140,7 @@ export class Machine {
       const due = this.pending.find((e) => (e.place.at === 'count' ? e.place.index === n : e.place.address === address));
       if (due) return this.halt({ kind: 'event', event: due });
       this.executed = n;
+      this.lastAddress = address;
       if (this.tracing && this.current) this.trace.push({ index: n, tid: this.current.tid, cpu: this.current.cpu, address, size });
     });
     this.emu.onSyscall(() => this.halt({ kind: 'syscall' }));
@@ -211,7 +229,7 @@ export class Machine {
         ended = { status: 'fault', signal: signalName(s.signal), reason: `${s.reason} at ${hex(ip)}` };
       } else if (s.kind === 'event') {
         this.pending.splice(this.pending.indexOf(s.event), 1);
-        const r = this.injectEvent(t, s.event);
+        const r = this.injectEvent(t, s.event, options.onSwitchOut);
         events.push(r.record);
         ended = r.ended;
       } else {
@@ -237,18 +255,20 @@ export class Machine {
   }
 
   /** A kernel event before the instruction at RIP, then the return to user space. */
-  private injectEvent(t: Thread, spec: EventSpec): { record: EventRecord; ended: Ended | null } {
+  private injectEvent(t: Thread, spec: EventSpec, onSwitchOut: CallOptions['onSwitchOut']): { record: EventRecord; ended: Ended | null } {
     const ip = this.emu.reg('rip');
     const action: EventAction = spec.action;
     const base = { kind: action.kind, spec: spec.text, ip, tid: t.tid, before: this.executed };
     if (action.kind === 'signal') return this.deliverSignal(t, action.signal, base);
     // A preempted or migrated thread is switched out first: a preempt event either way.
     t.eventMask |= RseqEvent.preempt;
+    const from = t.cpu;
     if (action.kind === 'migrate' && action.cpu !== t.cpu) {
       t.eventMask |= RseqEvent.migrate;
       t.cpu = action.cpu;
     }
     t.notifyResume = true;
+    onSwitchOut?.({ tid: t.tid, kind: action.kind, ip, from, to: t.cpu }, this);
     const fix = this.fixup(t);
     const ended = fix.ended ?? this.writeCpuIds(t);
     return { record: { ...base, cpu: t.cpu, outcome: fix.outcome, resumeIp: this.emu.reg('rip'), descriptor: fix.descriptor, ...(fix.reason ? { reason: fix.reason } : {}) }, ended };
@@ -284,7 +304,8 @@ export class Machine {
     const r = this.emu.readRegisters();
     const nr = Number(r.rax);
     const args = [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9];
-    const record: SyscallRecord = { tid: t.tid, nr, name: this.syscalls.name(nr), args, ret: null, ip: r.rip, implemented: this.syscalls.implemented(nr) || nr === NR_RT_SIGRETURN, insideCriticalSection: this.inCriticalSection(t, r.rip) };
+    const ip = this.lastAddress;
+    const record: SyscallRecord = { tid: t.tid, nr, name: this.syscalls.name(nr), args, ret: null, ip, implemented: this.syscalls.implemented(nr) || nr === NR_RT_SIGRETURN, insideCriticalSection: this.inCriticalSection(t, ip) };
     log.push(record);
     if (nr === NR_RT_SIGRETURN) {
       const frame = this.sigframes.get(t.tid)?.pop();

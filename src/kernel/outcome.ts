@@ -29,6 +29,7 @@ export interface SyscallRecord {
   name: string;
   args: bigint[];
   ret: bigint | null;
+  /** Address of the `syscall` instruction. */
   ip: Address;
   implemented: boolean;
   /** Made with the IP inside a registered, valid critical section: never allowed. */

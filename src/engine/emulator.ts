@@ -1,0 +1,615 @@
+/**
+ * One emulated x86-64 CPU and its address space, over Unicorn through koffi.
+ *
+ * MEASURED_FACTS_PLACEHOLDER
+ */
+import { RseqEmuError } from '../errors.js';
+import { hex, type Address } from '../types.js';
+import {
+  UC_ARCH_X86, UC_MODE_64, UC_X86_INS_SYSCALL, UC_CTL_WRITE_TB_FLUSH,
+  UcErr, UcHook, UcMem, UcProt, UcX86Reg,
+} from './unicorn-constants.js';
+import {
+  registerCallback, unicorn, unregisterCallback,
+  type CallbackKind, type NativeCallback, type NativePointer, type OutParam, type UcHookId, type UnicornLibrary,
+} from './unicorn-library.js';
+
+export const PAGE_SIZE = 0x1000;
+
+/**
+ * uc_emu_start's `until` when the caller gives none: the last byte of the address
+ * space, which no instruction of ours starts at.
+ */
+export const NEVER_REACHED: Address = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * uc_emu_start's `count` when the caller gives none (about 400 days of emulation). Never
+ * 0: with count 0 Unicorn 2.0.1 deletes its instruction-counting code hook and flushes
+ * every translation (~100 ms), and a later count > 0 re-adds the hook without a flush, so
+ * code translated in between is not counted. Keeping the hook from the first run on also
+ * makes RIP exact at every memory fault (see the measurements above), for about a 4x
+ * slowdown of hook-free code.
+ */
+const UNLIMITED_COUNT = Number.MAX_SAFE_INTEGER;
+
+export type X86Register =
+  | 'rax' | 'rbx' | 'rcx' | 'rdx' | 'rsi' | 'rdi' | 'rbp' | 'rsp'
+  | 'r8' | 'r9' | 'r10' | 'r11' | 'r12' | 'r13' | 'r14' | 'r15'
+  | 'rip' | 'eflags' | 'fs_base' | 'gs_base';
+
+const REGISTER_IDS: Readonly<Record<X86Register, number>> = {
+  rax: UcX86Reg.RAX, rbx: UcX86Reg.RBX, rcx: UcX86Reg.RCX, rdx: UcX86Reg.RDX,
+  rsi: UcX86Reg.RSI, rdi: UcX86Reg.RDI, rbp: UcX86Reg.RBP, rsp: UcX86Reg.RSP,
+  r8: UcX86Reg.R8, r9: UcX86Reg.R9, r10: UcX86Reg.R10, r11: UcX86Reg.R11,
+  r12: UcX86Reg.R12, r13: UcX86Reg.R13, r14: UcX86Reg.R14, r15: UcX86Reg.R15,
+  rip: UcX86Reg.RIP, eflags: UcX86Reg.EFLAGS, fs_base: UcX86Reg.FS_BASE, gs_base: UcX86Reg.GS_BASE,
+};
+
+/** Every register the engine exposes, in a stable order. */
+export const X86_REGISTERS = Object.keys(REGISTER_IDS) as readonly X86Register[];
+
+/** All exposed registers at once; values are unsigned 64-bit. */
+export type RegisterFile = Record<X86Register, bigint>;
+
+export interface Protection {
+  readonly read: boolean;
+  readonly write: boolean;
+  readonly exec: boolean;
+}
+
+/** The protections code usually needs. */
+export const Prot = {
+  NONE: { read: false, write: false, exec: false },
+  R: { read: true, write: false, exec: false },
+  RW: { read: true, write: true, exec: false },
+  RX: { read: true, write: false, exec: true },
+  RWX: { read: true, write: true, exec: true },
+} as const satisfies Record<string, Protection>;
+
+/** A mapped range, [begin, end) with end exclusive. */
+export interface MemoryRegion {
+  readonly begin: Address;
+  readonly end: Address;
+  readonly prot: Protection;
+}
+
+export type MemoryAccess = 'read' | 'write' | 'fetch';
+export type MemoryFaultCause = 'unmapped' | 'protected';
+
+export interface RunOptions {
+  /** Stop before executing the instruction at this address. */
+  until?: Address;
+  /** Stop after this many instructions (a positive integer). */
+  count?: number;
+}
+
+export type CodeHook = (address: Address, size: number) => void;
+export type SyscallHook = () => void;
+export type InterruptHook = (intno: number) => void;
+/** Return true to end run() quietly, false to make it fail; emulation does not continue either way. */
+export type InvalidInstructionHook = () => boolean;
+/**
+ * Return true to retry the access (after mapping or unprotecting the page), false to make
+ * run() fail. `value` is the value being written, 0 for reads and fetches.
+ */
+export type InvalidMemoryHook = (
+  access: MemoryAccess, cause: MemoryFaultCause, address: Address, size: number, value: bigint,
+) => boolean;
+
+export type HookKind = CallbackKind;
+
+declare const hookBrand: unique symbol;
+/** Returned by the on* methods; pass it to removeHook(). */
+export interface HookHandle {
+  readonly kind: HookKind;
+  readonly [hookBrand]: true;
+}
+
+declare const contextBrand: unique symbol;
+/** A saved copy of the CPU registers (not memory). */
+export interface SavedContext {
+  readonly [contextBrand]: true;
+}
+
+interface InstalledHook {
+  readonly id: UcHookId;
+  readonly userData: NativePointer;
+}
+
+/** The last invalid access Unicorn reported, kept so that run() errors can name the address. */
+interface Fault {
+  readonly access: MemoryAccess;
+  readonly cause: MemoryFaultCause;
+  readonly address: Address;
+  readonly size: number;
+}
+
+const FAULT_KINDS: Readonly<Record<number, { access: MemoryAccess; cause: MemoryFaultCause }>> = {
+  [UcMem.READ_UNMAPPED]: { access: 'read', cause: 'unmapped' },
+  [UcMem.WRITE_UNMAPPED]: { access: 'write', cause: 'unmapped' },
+  [UcMem.FETCH_UNMAPPED]: { access: 'fetch', cause: 'unmapped' },
+  [UcMem.READ_PROT]: { access: 'read', cause: 'protected' },
+  [UcMem.WRITE_PROT]: { access: 'write', cause: 'protected' },
+  [UcMem.FETCH_PROT]: { access: 'fetch', cause: 'protected' },
+};
+
+/** Unicorn's hook range for "all addresses": begin > end. */
+const EVERYWHERE = { begin: 1n, end: 0n } as const;
+
+const MEMORY_FAULT_ERRORS: ReadonlySet<number> = new Set([
+  UcErr.READ_UNMAPPED, UcErr.WRITE_UNMAPPED, UcErr.FETCH_UNMAPPED,
+  UcErr.READ_PROT, UcErr.WRITE_PROT, UcErr.FETCH_PROT,
+]);
+
+/** Bytes that may precede `0f 05`: operand/address size, segment, lock, rep, REX. */
+const SYSCALL_PREFIXES: ReadonlySet<number> = new Set([
+  0x66, 0x67, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0xf0, 0xf2, 0xf3,
+  ...Array.from({ length: 16 }, (_, i) => 0x40 + i),
+]);
+
+export class Emulator {
+  private readonly lib: UnicornLibrary;
+  private uc: NativePointer | undefined;
+  private readonly hooks = new Map<HookHandle, InstalledHook>();
+  private readonly contexts = new Map<SavedContext, NativePointer>();
+  private regions_: { begin: Address; end: Address; prot: Protection }[] = [];
+  /** user_data of the hooks the emulator installs for itself. */
+  private readonly internalCallbacks: NativePointer[] = [];
+  private lastFault: Fault | undefined;
+  // State of the current run(). All JS code that executes while `running` is a hook callback.
+  private running = false;
+  private stopRequested = false;
+  /** The first exception thrown by a JS callback during the current run(). */
+  private callbackError: { error: unknown } | undefined;
+  /** RIP written by the current callback, or kept until run() returns when the callback also stopped. */
+  private pendingRip: Address | undefined;
+  private readonly regBuffer = new Uint8Array(8);
+  private readonly regView = new DataView(this.regBuffer.buffer);
+
+  private constructor(lib: UnicornLibrary, uc: NativePointer) {
+    this.lib = lib;
+    this.uc = uc;
+    // Records every invalid access, so that run() can report the faulting address when
+    // no user hook handles it. Returning false leaves the decision to later hooks, or to
+    // Unicorn's default (stop with an error).
+    this.addInternalHook('invalidMemory', UcHook.MEM_INVALID, 1n, 0n,
+      (_uc: unknown, type: number, address: number | bigint, size: number) => {
+        const kind = FAULT_KINDS[type];
+        if (kind) this.lastFault = { ...kind, address: BigInt(address), size };
+        return false;
+      });
+    // A code hook over an address no code runs at, never called. With exactly one code
+    // hook (Unicorn's own instruction counter, see UNLIMITED_COUNT) Unicorn 2.0.1 compiles
+    // a direct call to it into translated code; with two or more, a call to a dispatcher
+    // that walks the hook list at run time. That walk is what lets code hooks added or
+    // removed at any time, even inside a callback, apply at once to translated code.
+    this.addInternalHook('code', UcHook.CODE, NEVER_REACHED, NEVER_REACHED, () => {});
+  }
+
+  private addInternalHook(kind: HookKind, type: number, begin: Address, end: Address, fn: NativeCallback): void {
+    const uc = this.handle();
+    const { callback, userData } = registerCallback(kind, fn);
+    this.internalCallbacks.push(userData);
+    const err = this.lib.uc_hook_add(uc, [0], type, callback, userData, begin, end);
+    if (err !== UcErr.OK) {
+      this.close();
+      throw this.engineError('uc_hook_add', err, `internal ${kind} hook`);
+    }
+  }
+
+  /** Opens a fresh x86-64 CPU with an empty address space. */
+  static create(): Emulator {
+    const lib = unicorn();
+    const out: OutParam<NativePointer | null> = [null];
+    const err = lib.uc_open(UC_ARCH_X86, UC_MODE_64, out);
+    if (err !== UcErr.OK || out[0] === null) {
+      throw new RseqEmuError('ENGINE', `uc_open: ${lib.uc_strerror(err)}`);
+    }
+    return new Emulator(lib, out[0]);
+  }
+
+  /** Frees the CPU, its hooks' callbacks and its saved contexts. Safe to call twice; not from inside a hook. */
+  close(): void {
+    if (this.uc === undefined) return;
+    if (this.running) throw new RseqEmuError('ENGINE', 'close() called from inside a hook');
+    for (const context of this.contexts.values()) this.lib.uc_context_free(context);
+    this.contexts.clear();
+    this.lib.uc_close(this.uc);
+    this.uc = undefined;
+    for (const hook of this.hooks.values()) unregisterCallback(hook.userData);
+    this.hooks.clear();
+    for (const userData of this.internalCallbacks) unregisterCallback(userData);
+  }
+
+  get closed(): boolean {
+    return this.uc === undefined;
+  }
+
+  // ---- memory -------------------------------------------------------------------------
+
+  map(address: Address, size: number, prot: Protection): void {
+    checkPageRange('map', address, size);
+    const err = this.lib.uc_mem_map(this.handle(), address, size, protBits(prot));
+    if (err !== UcErr.OK) throw this.memoryError('uc_mem_map', err, address, `cannot map ${size} bytes`);
+    this.regions_.push({ begin: address, end: address + BigInt(size), prot: { ...prot } });
+    this.regions_.sort((a, b) => (a.begin < b.begin ? -1 : 1));
+  }
+
+  unmap(address: Address, size: number): void {
+    checkPageRange('unmap', address, size);
+    const err = this.lib.uc_mem_unmap(this.handle(), address, size);
+    if (err !== UcErr.OK) throw this.memoryError('uc_mem_unmap', err, address, `cannot unmap ${size} bytes`);
+    const end = address + BigInt(size);
+    this.splitRegionsAt(address, end);
+    this.regions_ = this.regions_.filter((r) => r.end <= address || r.begin >= end);
+  }
+
+  protect(address: Address, size: number, prot: Protection): void {
+    checkPageRange('protect', address, size);
+    const err = this.lib.uc_mem_protect(this.handle(), address, size, protBits(prot));
+    if (err !== UcErr.OK) throw this.memoryError('uc_mem_protect', err, address, `cannot protect ${size} bytes`);
+    const end = address + BigInt(size);
+    this.splitRegionsAt(address, end);
+    for (const r of this.regions_) if (r.begin >= address && r.end <= end) r.prot = { ...prot };
+  }
+
+  /** Mapped regions in address order. Ranges split by partial unmap/protect stay split, as in Unicorn. */
+  regions(): MemoryRegion[] {
+    return this.regions_.map((r) => ({ ...r, prot: { ...r.prot } }));
+  }
+
+  /** Reads guest memory; host access ignores the page protections. */
+  read(address: Address, length: number): Uint8Array {
+    const bytes = new Uint8Array(length);
+    const err = this.lib.uc_mem_read(this.handle(), address, bytes, length);
+    if (err !== UcErr.OK) throw this.memoryError('uc_mem_read', err, address, `cannot read ${length} bytes`);
+    return bytes;
+  }
+
+  /** Writes guest memory; host access ignores the page protections. Translations of overwritten code are dropped. */
+  write(address: Address, bytes: Uint8Array): void {
+    const err = this.lib.uc_mem_write(this.handle(), address, bytes, bytes.length);
+    if (err !== UcErr.OK) throw this.memoryError('uc_mem_write', err, address, `cannot write ${bytes.length} bytes`);
+  }
+
+  readU32(address: Address): number {
+    return view(this.read(address, 4)).getUint32(0, true);
+  }
+
+  readU64(address: Address): bigint {
+    return view(this.read(address, 8)).getBigUint64(0, true);
+  }
+
+  writeU32(address: Address, value: number): void {
+    const bytes = new Uint8Array(4);
+    view(bytes).setUint32(0, value, true);
+    this.write(address, bytes);
+  }
+
+  writeU64(address: Address, value: bigint): void {
+    const bytes = new Uint8Array(8);
+    view(bytes).setBigUint64(0, toU64('writeU64', value), true);
+    this.write(address, bytes);
+  }
+
+  // ---- registers ----------------------------------------------------------------------
+
+  reg(name: X86Register): bigint {
+    if (name === 'rip' && this.pendingRip !== undefined) return this.pendingRip;
+    return this.readRaw(name);
+  }
+
+  /**
+   * Accepts -2^63 .. 2^64-1; negative values are stored as two's complement.
+   * Inside a hook, a RIP write takes effect when the callback returns: execution continues
+   * at the new RIP, or, if the callback also called stop(), run() returns with RIP there.
+   */
+  setReg(name: X86Register, value: bigint): void {
+    const u64 = toU64(`setReg(${name})`, value);
+    if (name === 'rip' && this.running) this.pendingRip = u64;
+    else this.writeRaw(name, u64);
+  }
+
+  readRegisters(): RegisterFile {
+    const file = {} as RegisterFile;
+    for (const name of X86_REGISTERS) file[name] = this.reg(name);
+    return file;
+  }
+
+  writeRegisters(file: RegisterFile): void {
+    for (const name of X86_REGISTERS) this.setReg(name, file[name]);
+  }
+
+  // ---- execution ----------------------------------------------------------------------
+
+  /**
+   * Runs from `begin` until `opts.until` is reached, `opts.count` instructions have run,
+   * a hook calls stop(), `hlt` executes, or an error occurs. Rethrows the first exception
+   * thrown by a hook callback; otherwise Unicorn errors become RseqEmuError ('MEMORY' with
+   * the faulting address for memory faults, 'ENGINE' with RIP for the rest).
+   */
+  run(begin: Address, opts: RunOptions = {}): void {
+    const uc = this.handle();
+    if (this.running) throw new RseqEmuError('ENGINE', 'run() called from inside a hook');
+    const count = opts.count ?? UNLIMITED_COUNT;
+    if (!(Number.isSafeInteger(count) && count > 0)) {
+      throw new RseqEmuError('USAGE', `run: count must be a positive integer, got ${opts.count}`);
+    }
+    this.callbackError = undefined;
+    this.lastFault = undefined;
+    this.stopRequested = false;
+    this.running = true;
+    let err: number;
+    try {
+      err = this.lib.uc_emu_start(uc, begin, opts.until ?? NEVER_REACHED, 0, count);
+    } finally {
+      this.running = false;
+      if (this.pendingRip !== undefined) this.writeRaw('rip', this.pendingRip);
+      this.pendingRip = undefined;
+    }
+    // Set by callbacks during uc_emu_start, which TypeScript's narrowing cannot see.
+    const failure = this.callbackError as { error: unknown } | undefined;
+    if (failure) throw failure.error;
+    if (err !== UcErr.OK) throw this.runError(err);
+  }
+
+  /**
+   * Asks a running emulation to stop (meant for hooks); harmless when nothing runs. From a
+   * code hook at X, run() returns before X executes, with RIP = X (or the RIP the hook wrote).
+   */
+  stop(): void {
+    const err = this.lib.uc_emu_stop(this.handle());
+    if (err !== UcErr.OK) throw this.engineError('uc_emu_stop', err);
+    if (this.running) this.stopRequested = true;
+  }
+
+  // ---- hooks --------------------------------------------------------------------------
+
+  /** Calls `cb` before each instruction whose address is in [begin, end) (end exclusive). */
+  onCode(begin: Address, end: Address, cb: CodeHook): HookHandle {
+    if (!(begin < end)) throw new RseqEmuError('USAGE', `onCode: empty range ${hex(begin)}..${hex(end)}`);
+    const fn = this.guard((_uc: unknown, address: number | bigint, size: number) => cb(BigInt(address), size), undefined);
+    // Unicorn's range is inclusive on both ends.
+    return this.addHook('code', UcHook.CODE, fn, begin, end - 1n);
+  }
+
+  /**
+   * Calls `cb` on every `syscall` instruction, with RIP at the syscall. Returning normally
+   * continues after the syscall; a RIP write continues there instead.
+   */
+  onSyscall(cb: SyscallHook): HookHandle {
+    // Unicorn adds the syscall's length to RIP after the callback, even when the callback
+    // wrote RIP: pre-subtract it so that the written address is where execution goes on.
+    const fn = this.guard(() => cb(), undefined, (rip) => rip - this.syscallLength());
+    return this.addHook('syscall', UcHook.INSN, fn, EVERYWHERE.begin, EVERYWHERE.end, 'int', UC_X86_INS_SYSCALL);
+  }
+
+  /** Calls `cb` for `int n`, `int3` and CPU exceptions other than invalid opcodes. */
+  onInterrupt(cb: InterruptHook): HookHandle {
+    const fn = this.guard((_uc: unknown, intno: number) => cb(intno), undefined);
+    return this.addHook('interrupt', UcHook.INTR, fn, EVERYWHERE.begin, EVERYWHERE.end);
+  }
+
+  /**
+   * Calls `cb` when the CPU meets an undefined opcode (UC_HOOK_INSN_INVALID), with RIP at
+   * that instruction. Either way run() then ends: with an error if `cb` returns false.
+   */
+  onInvalidInstruction(cb: InvalidInstructionHook): HookHandle {
+    const fn = this.guard(() => cb(), false);
+    return this.addHook('invalidInstruction', UcHook.INSN_INVALID, fn, EVERYWHERE.begin, EVERYWHERE.end);
+  }
+
+  /** Calls `cb` on a read, write or fetch of unmapped or protected memory. */
+  onInvalidMemory(cb: InvalidMemoryHook): HookHandle {
+    const fn = this.guard(
+      (_uc: unknown, type: number, address: number | bigint, size: number, value: number | bigint) => {
+        const kind = FAULT_KINDS[type];
+        if (!kind) throw new RseqEmuError('ENGINE', `unknown uc_mem_type ${type} in invalid-memory hook`);
+        return cb(kind.access, kind.cause, BigInt(address), size, BigInt.asUintN(64, BigInt(value)));
+      },
+      false,
+    );
+    return this.addHook('invalidMemory', UcHook.MEM_INVALID, fn, EVERYWHERE.begin, EVERYWHERE.end);
+  }
+
+  /** Removes a hook; from inside a callback, it is not called again in the current run either. */
+  removeHook(handle: HookHandle): void {
+    const hook = this.hooks.get(handle);
+    if (!hook) throw new RseqEmuError('USAGE', 'removeHook: not a hook of this emulator (or already removed)');
+    const err = this.lib.uc_hook_del(this.handle(), hook.id);
+    if (err !== UcErr.OK) throw this.engineError('uc_hook_del', err, handle.kind);
+    this.hooks.delete(handle);
+    unregisterCallback(hook.userData);
+  }
+
+  /**
+   * Drops every cached translation. Hooks never need it (see the constructor), and it is
+   * slow: about 100 ms per call on 2.0.1. Not allowed inside a hook: flushing there
+   * crashes Unicorn 2.0.1 (segfault).
+   */
+  flushTranslations(): void {
+    if (this.running) throw new RseqEmuError('ENGINE', 'flushTranslations() called from inside a hook');
+    const err = this.lib.uc_ctl(this.handle(), UC_CTL_WRITE_TB_FLUSH);
+    if (err !== UcErr.OK) throw this.engineError('uc_ctl(UC_CTL_TB_FLUSH)', err);
+  }
+
+  // ---- contexts -----------------------------------------------------------------------
+
+  /**
+   * Saves the CPU registers. On Unicorn 2.0.1 a context holds registers only, never
+   * memory: rewinding memory is the caller's job. Pass `into` to overwrite an earlier
+   * context instead of allocating a new one.
+   */
+  saveContext(into?: SavedContext): SavedContext {
+    const uc = this.handle();
+    let context = into && this.contextPointer(into);
+    const handle = into ?? ({} as SavedContext);
+    if (context === undefined) {
+      const out: OutParam<NativePointer | null> = [null];
+      const err = this.lib.uc_context_alloc(uc, out);
+      if (err !== UcErr.OK || out[0] === null) throw this.engineError('uc_context_alloc', err);
+      context = out[0];
+      this.contexts.set(handle, context);
+    }
+    const err = this.lib.uc_context_save(uc, context);
+    if (err !== UcErr.OK) throw this.engineError('uc_context_save', err);
+    return handle;
+  }
+
+  /**
+   * Restores the registers saved in `context` (memory is untouched). Inside a hook the
+   * saved RIP is treated like setReg('rip'): uc_context_restore alone does not redirect
+   * the running code.
+   */
+  restoreContext(context: SavedContext): void {
+    const err = this.lib.uc_context_restore(this.handle(), this.contextPointer(context));
+    if (err !== UcErr.OK) throw this.engineError('uc_context_restore', err);
+    if (this.running) this.pendingRip = this.readRaw('rip');
+  }
+
+  /** Frees a context before close() would. */
+  freeContext(context: SavedContext): void {
+    this.lib.uc_context_free(this.contextPointer(context));
+    this.contexts.delete(context);
+  }
+
+  // ---- internals ----------------------------------------------------------------------
+
+  private handle(): NativePointer {
+    if (this.uc === undefined) throw new RseqEmuError('ENGINE', 'emulator is closed');
+    return this.uc;
+  }
+
+  private contextPointer(context: SavedContext): NativePointer {
+    const pointer = this.contexts.get(context);
+    if (pointer === undefined) throw new RseqEmuError('USAGE', 'not a saved context of this emulator (or already freed)');
+    return pointer;
+  }
+
+  /** Installs a hook on [begin, end], inclusive as Unicorn has it. */
+  private addHook(
+    kind: HookKind, type: number, fn: NativeCallback, begin: Address, end: Address, ...variadic: unknown[]
+  ): HookHandle {
+    const uc = this.handle();
+    const { callback, userData } = registerCallback(kind, fn);
+    const id: OutParam<UcHookId> = [0];
+    const err = this.lib.uc_hook_add(uc, id, type, callback, userData, begin, end, ...variadic);
+    if (err !== UcErr.OK) {
+      unregisterCallback(userData);
+      throw this.engineError('uc_hook_add', err, kind);
+    }
+    const handle = { kind } as HookHandle;
+    this.hooks.set(handle, { id: id[0], userData });
+    return handle;
+  }
+
+  /**
+   * Wraps a hook's JS function for native code.
+   * - An exception must not unwind through Unicorn: it is kept, emulation is stopped, and
+   *   run() rethrows it. Callbacks Unicorn still makes before the stop takes effect are
+   *   skipped and return `onError`.
+   * - A RIP write is handed to Unicorn only when the callback returns, and only if it did
+   *   not stop: Unicorn treats a RIP write as "resume there" and cancels a pending
+   *   uc_emu_stop, so a stopping callback's RIP is applied after uc_emu_start returns.
+   *   `nativeRip` maps the wanted RIP to the value Unicorn must be given.
+   */
+  private guard<A extends unknown[], R>(
+    fn: (...args: A) => R, onError: R, nativeRip: (rip: Address) => Address = (rip) => rip,
+  ): (...args: A) => R {
+    return (...args: A): R => {
+      if (this.callbackError) return onError;
+      try {
+        return fn(...args);
+      } catch (error) {
+        this.callbackError = { error };
+        this.stop();
+        return onError;
+      } finally {
+        if (this.pendingRip !== undefined && !this.stopRequested) {
+          this.writeRaw('rip', nativeRip(this.pendingRip));
+          this.pendingRip = undefined;
+        }
+      }
+    };
+  }
+
+  /** Length of the syscall instruction at RIP: legacy and REX prefixes, then 0f 05. */
+  private syscallLength(): bigint {
+    const start = this.readRaw('rip');
+    let at = start;
+    while (SYSCALL_PREFIXES.has(this.read(at, 1)[0]!)) at++;
+    return at - start + 2n;
+  }
+
+  private readRaw(name: X86Register): bigint {
+    this.regBuffer.fill(0);
+    const err = this.lib.uc_reg_read(this.handle(), registerId(name), this.regBuffer);
+    if (err !== UcErr.OK) throw this.engineError('uc_reg_read', err, name);
+    return this.regView.getBigUint64(0, true);
+  }
+
+  private writeRaw(name: X86Register, value: bigint): void {
+    this.regView.setBigUint64(0, value, true);
+    const err = this.lib.uc_reg_write(this.handle(), registerId(name), this.regBuffer);
+    if (err !== UcErr.OK) throw this.engineError('uc_reg_write', err, name);
+  }
+
+  /** Makes [begin, end) a union of whole tracked regions by splitting the regions that straddle either bound. */
+  private splitRegionsAt(begin: Address, end: Address): void {
+    this.regions_ = this.regions_.flatMap((r) => {
+      const cuts = [begin, end].filter((at) => at > r.begin && at < r.end);
+      const bounds = [r.begin, ...cuts, r.end];
+      return bounds.slice(1).map((e, i) => ({ begin: bounds[i]!, end: e, prot: r.prot }));
+    });
+  }
+
+  private runError(err: number): RseqEmuError {
+    const rip = this.reg('rip');
+    const fault = this.lastFault;
+    if (MEMORY_FAULT_ERRORS.has(err) && fault) {
+      return new RseqEmuError('MEMORY',
+        `uc_emu_start: ${this.lib.uc_strerror(err)}: ${fault.access} of ${fault.size} bytes at ` +
+        `${hex(fault.address)} (${fault.cause}), rip=${hex(rip)}`,
+        undefined, fault.address);
+    }
+    return new RseqEmuError('ENGINE', `uc_emu_start: ${this.lib.uc_strerror(err)} at rip=${hex(rip)}`, undefined, rip);
+  }
+
+  private engineError(fn: string, err: number, what?: string): RseqEmuError {
+    return new RseqEmuError('ENGINE', `${fn}${what ? ` (${what})` : ''}: ${this.lib.uc_strerror(err)}`);
+  }
+
+  private memoryError(fn: string, err: number, address: Address, what: string): RseqEmuError {
+    return new RseqEmuError('MEMORY', `${fn}: ${what} at ${hex(address)}: ${this.lib.uc_strerror(err)}`, undefined, address);
+  }
+}
+
+function registerId(name: X86Register): number {
+  // Guards JS callers and names read from user input, which the type cannot.
+  if (!Object.hasOwn(REGISTER_IDS, name)) throw new RseqEmuError('USAGE', `unknown x86 register '${String(name)}'`);
+  return REGISTER_IDS[name];
+}
+
+function protBits(prot: Protection): number {
+  return (prot.read ? UcProt.READ : 0) | (prot.write ? UcProt.WRITE : 0) | (prot.exec ? UcProt.EXEC : 0);
+}
+
+function checkPageRange(fn: string, address: Address, size: number): void {
+  const page = BigInt(PAGE_SIZE);
+  if (address < 0n || address % page !== 0n || !Number.isSafeInteger(size) || size <= 0 || size % PAGE_SIZE !== 0) {
+    throw new RseqEmuError('USAGE',
+      `${fn}: address and size must be 4 KiB aligned and size positive, got ${hex(address)} + 0x${size.toString(16)}`,
+      undefined, address);
+  }
+}
+
+function toU64(what: string, value: bigint): bigint {
+  if (value < -(1n << 63n) || value >= 1n << 64n) {
+    throw new RseqEmuError('USAGE', `${what}: ${value} does not fit in 64 bits`);
+  }
+  return BigInt.asUintN(64, value);
+}
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

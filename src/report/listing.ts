@@ -1,0 +1,80 @@
+// `rseq-emu disasm`: the Capstone listing of every executable section, with labels, source lines
+// and each critical section's start, commit, post-commit point, abort handler and signature marked.
+import { disassembleSync, signatureAt } from '../asm/capstone.js';
+import { imageBytes, symbolize, type Image, type ImageSection } from '../asm/image.js';
+import { RSEQ_SIG } from '../abi/rseq.js';
+import type { CriticalSection, RseqTables } from '../abi/tables.js';
+import { formatLocation, hex, type Address } from '../types.js';
+import { SectionMarks } from './annotate.js';
+
+const hexBytes = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
+
+/** `0x53053053 (ud1 form)`, `0x53053054 (expected 0x53053053)`, or why it cannot be read. */
+export function describeSignature(image: Image, cs: CriticalSection, sig = RSEQ_SIG): string {
+  const four = imageBytes(image, cs.abortIp - 4n, 4);
+  if (!four) return 'unreadable (abort_ip - 4 is outside the image)';
+  const value = new DataView(four.buffer, four.byteOffset, 4).getUint32(0, true);
+  const seven = imageBytes(image, cs.abortIp - 7n, 7);
+  const form = seven && signatureAt(seven, 0) !== null ? ' (ud1 form)' : ' (bare .long: falling into it executes data)';
+  const shown = `0x${value.toString(16).padStart(8, '0')}`;
+  return value === sig >>> 0 ? shown + form : `${shown} (expected 0x${(sig >>> 0).toString(16)})`;
+}
+
+export function sectionSummary(image: Image, tables: RseqTables): string[] {
+  const marks = new SectionMarks(image, tables.sections);
+  const where = (a: Address) => `${hex(a)} <${symbolize(image, a)}>`;
+  const lines = [`${image.file}: ${tables.sections.length} critical section${tables.sections.length === 1 ? '' : 's'}`];
+  tables.sections.forEach((cs, i) => {
+    const commit = marks.commitOf(cs);
+    lines.push(
+      `  cs${i}  descriptor ${where(cs.descriptor)} version ${cs.version} flags ${cs.flags}`,
+      `       start ${where(cs.startIp)}  post-commit ${where(cs.postCommitIp)} (+${cs.postCommitOffset})`,
+      `       commit ${commit === null ? 'none (no instruction ends at the post-commit address)' : where(commit)}  abort ${where(cs.abortIp)}`,
+      `       signature ${describeSignature(image, cs)}  listed in ${cs.listedIn.join(', ')}`,
+    );
+  });
+  for (const p of tables.problems) lines.push(`  problem: ${p.message}`);
+  return lines;
+}
+
+function listSection(image: Image, s: ImageSection, marks: SectionMarks): string[] {
+  const perms = `r${s.flags.write ? 'w' : '-'}${s.flags.exec ? 'x' : '-'}`;
+  const out = [`section ${s.name} (${hex(s.address)}, ${s.bytes.length} bytes, ${perms})`];
+  const labels = new Map<Address, string[]>();
+  for (const sym of image.symbols) {
+    if (sym.kind !== 'label' || sym.section !== s.name || sym.instance !== undefined) continue;
+    labels.set(sym.address, [...(labels.get(sym.address) ?? []), sym.name]);
+  }
+  const lines = image.lines.filter((l) => l.address >= s.address && l.address < s.address + BigInt(s.bytes.length));
+  let covered = s.address;
+  for (const line of lines) {
+    if (line.address < covered) continue; // consumed by a signature spanning two data lines
+    for (const name of labels.get(line.address) ?? []) out.push(`${name}:`);
+    const off = Number(line.address - s.address);
+    const sig = signatureAt(s.bytes, off);
+    let size = line.size;
+    let text: string;
+    if (line.kind === 'instruction') {
+      const [d] = disassembleSync(s.bytes.subarray(off, off + line.size), line.address, 1);
+      text = d ? `${d.mnemonic} ${d.operands}`.trim() : '(undecodable)';
+    } else if (sig !== null) {
+      size = 7;
+      text = `ud1 0x${sig.toString(16)}(%rip), %edi`;
+    } else {
+      text = line.kind === 'padding' ? '(padding)' : line.text;
+    }
+    const m = marks.at(line.address);
+    const bytes = s.bytes.subarray(off, off + size);
+    const shownBytes = hexBytes(bytes.subarray(0, 10)) + (bytes.length > 10 ? ' …' : '');
+    out.push(`  ${hex(line.address)}  ${shownBytes.padEnd(31)} ${text.padEnd(40)} ${m.length ? `[${m.join(' ')}] ` : ''}${formatLocation(line.loc)}`);
+    covered = line.address + BigInt(size);
+  }
+  return out;
+}
+
+export function disassemblyListing(image: Image, tables: RseqTables): string {
+  const marks = new SectionMarks(image, tables.sections);
+  const out = sectionSummary(image, tables);
+  for (const s of image.sections) if (s.flags.exec && s.bytes.length > 0) out.push('', ...listSection(image, s, marks));
+  return out.join('\n') + '\n';
+}

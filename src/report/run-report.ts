@@ -1,0 +1,85 @@
+// Turns a RunOutcome into what `rseq-emu run` prints: one JSON object, or text with the trace
+// (each executed instruction: address, bytes, Capstone text, rseq marks) and the kernel events
+// in the order they happened.
+import { disassembleSync } from '../asm/capstone.js';
+import { imageBytes, symbolize, type Image } from '../asm/image.js';
+import type { RseqTables } from '../abi/tables.js';
+import { describeReturn } from '../kernel/errno.js';
+import type { EventRecord, RunOutcome } from '../kernel/outcome.js';
+import { hex, type Address } from '../types.js';
+import { SectionMarks } from './annotate.js';
+
+export interface MemoryDump {
+  name: string;
+  address: Address;
+  bytes: Uint8Array;
+}
+
+const u64words = (b: Uint8Array): string[] => {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return Array.from({ length: Math.floor(b.length / 8) }, (_, i) => v.getBigUint64(i * 8, true).toString());
+};
+
+export function runJson(o: RunOutcome, memory: MemoryDump[] = []): Record<string, unknown> {
+  return {
+    status: o.status,
+    ...(o.signal !== undefined ? { signal: o.signal } : {}),
+    ...(o.reason !== undefined ? { reason: o.reason } : {}),
+    ...(o.faultAddress !== undefined ? { faultAddress: hex(o.faultAddress) } : {}),
+    ...(o.exitCode !== undefined ? { exitCode: o.exitCode } : {}),
+    rax: BigInt.asUintN(64, o.rax).toString(),
+    ip: hex(o.ip),
+    instructions: o.instructions,
+    events: o.events.map((e) => ({
+      kind: e.kind,
+      ip: hex(e.ip),
+      cpu: e.cpu,
+      outcome: e.outcome,
+      spec: e.spec,
+      tid: e.tid,
+      before: e.before,
+      resumeIp: hex(e.resumeIp),
+      ...(e.reason !== undefined ? { reason: e.reason } : {}),
+    })),
+    syscalls: o.syscalls.map((s) => ({
+      tid: s.tid, nr: s.nr, name: s.name, ip: hex(s.ip), ret: s.ret === null ? null : describeReturn(s.ret),
+      implemented: s.implemented, insideCriticalSection: s.insideCriticalSection,
+    })),
+    output: o.output,
+    memory: Object.fromEntries(memory.map((m) => [m.name, { address: hex(m.address), u64: u64words(m.bytes) }])),
+  };
+}
+
+function eventLine(image: Image, e: EventRecord): string {
+  const where = `${hex(e.ip)} <${symbolize(image, e.ip)}>`;
+  const then = e.outcome === 'aborted' ? ` → resumes at ${hex(e.resumeIp)} <${symbolize(image, e.resumeIp)}>` : '';
+  return `  -- ${e.spec}: ${e.kind} of T${e.tid} at ${where}, now on cpu${e.cpu}: ${e.outcome}${then}${e.reason ? ` (${e.reason})` : ''}`;
+}
+
+export function runText(image: Image, tables: RseqTables, o: RunOutcome, memory: MemoryDump[] = []): string {
+  const out: string[] = [];
+  const marks = new SectionMarks(image, tables.sections);
+  const events = [...o.events];
+  for (const step of o.trace) {
+    while (events.length && events[0]!.before < step.index) out.push(eventLine(image, events.shift()!));
+    const bytes = imageBytes(image, step.address, step.size);
+    const [d] = bytes ? disassembleSync(bytes, step.address, 1) : [];
+    const text = d ? `${d.mnemonic} ${d.operands}`.trim() : '(outside the image)';
+    const m = marks.at(step.address);
+    const shown = bytes ? Array.from(bytes, (x) => x.toString(16).padStart(2, '0')).join(' ') : '';
+    out.push(`  #${String(step.index).padEnd(5)} T${step.tid} cpu${step.cpu}  ${hex(step.address)} <${symbolize(image, step.address)}>`.padEnd(52) + ` ${shown.padEnd(30)} ${text}${m.length ? `  [${m.join(' ')}]` : ''}`);
+  }
+  for (const e of events) out.push(eventLine(image, e));
+  for (const s of o.syscalls) {
+    out.push(`  syscall ${s.name}(${s.nr}) at ${hex(s.ip)} → ${s.ret === null ? '(no return)' : describeReturn(s.ret)}${s.implemented ? '' : ' [not implemented]'}${s.insideCriticalSection ? ' [inside a critical section]' : ''}`);
+  }
+  for (const w of o.output) out.push(`  T${w.tid} fd${w.fd}: ${JSON.stringify(w.text)}`);
+  for (const m of memory) out.push(`  memory ${m.name} @ ${hex(m.address)}: [${u64words(m.bytes).join(', ')}]`);
+  const how =
+    o.status === 'returned' ? `returned ${BigInt.asUintN(64, o.rax)} (rax)`
+    : o.status === 'exited' ? `exited with code ${o.exitCode}`
+    : o.status === 'limit' ? o.reason ?? 'instruction budget exhausted'
+    : `${o.signal}: ${o.reason}`;
+  out.push(`${o.status}: ${how} after ${o.instructions} instructions, ${o.events.length} event${o.events.length === 1 ? '' : 's'}`);
+  return out.join('\n') + '\n';
+}

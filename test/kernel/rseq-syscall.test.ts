@@ -1,0 +1,149 @@
+// rseq(2) in the kernel's order of checks (spec section 2), as unit cases and as the kernel
+// selftest's error walk (syscall_errors_test.c) run by emulated code on one thread.
+import { strict as assert } from 'node:assert';
+import { RSEQ_SIG, RseqField, u64 } from '../../src/abi/rseq.js';
+import { describeReturn } from '../../src/kernel/errno.js';
+import { sysRseq } from '../../src/kernel/syscalls/rseq.js';
+import type { Thread } from '../../src/kernel/thread.js';
+import { FakeMemory } from '../support/fake-memory.js';
+import { inline, runEntry } from '../support/program.js';
+
+const AREA = 0x20000n;
+
+function thread(): Thread {
+  return { tid: 1, cpu: 0, rseq: null, eventMask: 0, notifyResume: false, fsBase: 0n, stackTop: 0n, state: 'runnable' };
+}
+function call(t: Thread, mem: FakeMemory, p: bigint, len: number, flags: number, sig: number): string {
+  const r = sysRseq({ thread: t, mem, args: [p, BigInt(len), BigInt.asUintN(64, BigInt(flags)), BigInt(sig)], cpus: 2, output: () => {} });
+  assert.equal(r.kind, 'return');
+  return describeReturn(r.kind === 'return' ? r.value : 0n);
+}
+
+describe('the rseq() system call', () => {
+  let mem: FakeMemory;
+  let t: Thread;
+  beforeEach(() => {
+    mem = new FakeMemory().map(AREA, 64);
+    t = thread();
+  });
+
+  it('answers rseq(NULL, 0, 0, 0) with EINVAL, which tells user space that rseq exists', () => {
+    assert.equal(call(t, mem, 0n, 0, 0, 0), '-EINVAL');
+  });
+  it('rejects unknown flags with EINVAL', () => {
+    assert.equal(call(t, mem, AREA, 32, -1, RSEQ_SIG), '-EINVAL');
+  });
+  it('rejects a length below 32 with EINVAL', () => {
+    assert.equal(call(t, mem, AREA, 31, 0, RSEQ_SIG), '-EINVAL');
+  });
+  it('rejects a 32-byte area that is not 32-aligned with EINVAL', () => {
+    assert.equal(call(t, mem, AREA + 8n, 32, 0, RSEQ_SIG), '-EINVAL');
+  });
+  it('accepts a longer area that covers the 6.3 feature size', () => {
+    assert.equal(call(t, mem, AREA, 64, 0, RSEQ_SIG), '0');
+  });
+  it('rejects an area beyond user space with EFAULT', () => {
+    assert.equal(call(t, mem, BigInt.asUintN(64, -4096n), 32, 0, RSEQ_SIG), '-EFAULT');
+  });
+  it('registers without writing cpu_id: that happens on the way back to user space', () => {
+    assert.equal(call(t, mem, AREA, 32, 0, RSEQ_SIG), '0');
+    assert.deepEqual(t.rseq, { area: AREA, length: 32, sig: RSEQ_SIG });
+    assert.equal(t.notifyResume, true);
+    assert.deepEqual([...mem.read(AREA, 8)], [0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+  it('clears a stale rseq_cs left in the area when registering (6.15+)', () => {
+    mem.write(AREA + BigInt(RseqField.rseqCs), u64(0x1234n));
+    call(t, mem, AREA, 32, 0, RSEQ_SIG);
+    assert.deepEqual([...mem.read(AREA + 8n, 8)], [0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+  it('answers EBUSY to an identical second registration and changes nothing', () => {
+    call(t, mem, AREA, 32, 0, RSEQ_SIG);
+    assert.equal(call(t, mem, AREA, 32, 0, RSEQ_SIG), '-EBUSY');
+  });
+  it('answers EINVAL to a second registration at another address', () => {
+    call(t, mem, AREA, 32, 0, RSEQ_SIG);
+    assert.equal(call(t, mem, AREA + 32n, 32, 0, RSEQ_SIG), '-EINVAL');
+  });
+  it('answers EPERM to a second registration with another signature', () => {
+    call(t, mem, AREA, 32, 0, RSEQ_SIG);
+    assert.equal(call(t, mem, AREA, 32, 0, RSEQ_SIG + 1), '-EPERM');
+  });
+  it('refuses to unregister with the wrong signature (EPERM)', () => {
+    call(t, mem, AREA, 32, 0, RSEQ_SIG);
+    assert.equal(call(t, mem, AREA, 32, 1, RSEQ_SIG + 1), '-EPERM');
+  });
+  it('refuses to unregister with another length (EINVAL)', () => {
+    call(t, mem, AREA, 32, 0, RSEQ_SIG);
+    assert.equal(call(t, mem, AREA, 64, 1, RSEQ_SIG), '-EINVAL');
+  });
+  it('refuses UNREGISTER combined with other flags (EINVAL)', () => {
+    call(t, mem, AREA, 32, 0, RSEQ_SIG);
+    assert.equal(call(t, mem, AREA, 32, 3, RSEQ_SIG), '-EINVAL');
+  });
+  it('unregisters, resetting cpu_id_start to 0, cpu_id to -1 and node_id, mm_cid to 0', () => {
+    mem.write(AREA, Uint8Array.from([5, 0, 0, 0, 5, 0, 0, 0]));
+    mem.write(AREA + 20n, Uint8Array.from([7, 0, 0, 0, 7, 0, 0, 0]));
+    call(t, mem, AREA, 32, 0, RSEQ_SIG);
+    assert.equal(call(t, mem, AREA, 32, 1, RSEQ_SIG), '0');
+    assert.equal(t.rseq, null);
+    assert.deepEqual([...mem.read(AREA, 8)], [0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+    assert.deepEqual([...mem.read(AREA + 20n, 8)], [0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+  it('refuses to unregister a thread that is not registered (EINVAL)', () => {
+    assert.equal(call(t, mem, AREA, 32, 1, RSEQ_SIG), '-EINVAL');
+  });
+  it('returns EFAULT when the area cannot be written while unregistering', () => {
+    call(t, mem, AREA, 32, 0, RSEQ_SIG);
+    mem.readOnly.add(AREA >> 12n);
+    assert.equal(call(t, mem, AREA, 32, 1, RSEQ_SIG), '-EFAULT');
+  });
+
+  describe('the selftest error walk, run by emulated code', () => {
+    // walk(results, area): nine rseq() calls on one thread, each result stored in results[i].
+    const WALK = `
+      .text
+      .globl walk
+    walk:
+      pushq %rbx
+      pushq %r12
+      movq %rdi, %rbx
+      movq %rsi, %r12
+      .set SIG, 0x53053053
+      # 1: flags = -1
+      movq %r12, %rdi; movl $32, %esi; movl $-1, %edx; movl $SIG, %r10d; movl $334, %eax; syscall; movq %rax, 0(%rbx)
+      # 2: misaligned
+      leaq 8(%r12), %rdi; movl $32, %esi; xorl %edx, %edx; movl $SIG, %r10d; movl $334, %eax; syscall; movq %rax, 8(%rbx)
+      # 3: len 31
+      movq %r12, %rdi; movl $31, %esi; xorl %edx, %edx; movl $SIG, %r10d; movl $334, %eax; syscall; movq %rax, 16(%rbx)
+      # 4: (void *)-4096
+      movq $-4096, %rdi; movl $32, %esi; xorl %edx, %edx; movl $SIG, %r10d; movl $334, %eax; syscall; movq %rax, 24(%rbx)
+      # 5: register
+      movq %r12, %rdi; movl $32, %esi; xorl %edx, %edx; movl $SIG, %r10d; movl $334, %eax; syscall; movq %rax, 32(%rbx)
+      # cpu_id as the kernel wrote it on the way back
+      movslq 4(%r12), %rax; movq %rax, 72(%rbx)
+      # 6: register again
+      movq %r12, %rdi; movl $32, %esi; xorl %edx, %edx; movl $SIG, %r10d; movl $334, %eax; syscall; movq %rax, 40(%rbx)
+      # 7: unregister with sig + 1
+      movq %r12, %rdi; movl $32, %esi; movl $1, %edx; movl $SIG+1, %r10d; movl $334, %eax; syscall; movq %rax, 48(%rbx)
+      # 8: unregister
+      movq %r12, %rdi; movl $32, %esi; movl $1, %edx; movl $SIG, %r10d; movl $334, %eax; syscall; movq %rax, 56(%rbx)
+      # 9: unregister again
+      movq %r12, %rdi; movl $32, %esi; movl $1, %edx; movl $SIG, %r10d; movl $334, %eax; syscall; movq %rax, 64(%rbx)
+      popq %r12
+      popq %rbx
+      ret
+    `;
+    it('gives EINVAL, EINVAL, EINVAL, EFAULT, 0, EBUSY, EPERM, 0, EINVAL and a cpu_id written after registering', async () => {
+      const image = await inline(WALK, 'walk.s');
+      const r = runEntry(image, 'walk', ['results', 'area'], {
+        regions: [{ name: 'results', size: 80 }, { name: 'area', size: 64 }],
+        machine: { registration: 'none' },
+        call: { cpu: 1 },
+      });
+      r.machine.close();
+      assert.equal(r.outcome.status, 'returned');
+      assert.deepEqual(r.memory.results!.slice(0, 9).map(describeReturn), ['-EINVAL', '-EINVAL', '-EINVAL', '-EFAULT', '0', '-EBUSY', '-EPERM', '0', '-EINVAL']);
+      assert.equal(r.memory.results![9], 1n);
+    });
+  });
+});
