@@ -17,6 +17,7 @@ export async function loadProgram(path: string, glibc: GlibcRseqExports = GLIBC_
   } catch (e) {
     throw new RseqEmuError('INPUT', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
+  if (source.startsWith('\x7fELF')) throw new RseqEmuError('INPUT', `${path} is an ELF file; rseq-emu reads GNU-as assembly source (.s)`);
   if (source.includes('\0')) throw new RseqEmuError('INPUT', `${path} is not a text assembly file (it contains NUL bytes)`);
   return assembleSource(source, path, glibc);
 }

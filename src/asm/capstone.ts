@@ -67,7 +67,7 @@ export function disassembleSync(bytes: Uint8Array, address: Address, count = Inf
       off += 7;
       continue;
     }
-    const [ins] = loaded.disasm(bytes.subarray(off, Math.min(bytes.length, off + 15)), at, 1);
+    const ins = decodeOne(loaded, bytes.subarray(off, Math.min(bytes.length, off + 15)), at);
     if (!ins) {
       out.push({ address: at, size: 1, bytes: bytes.slice(off, off + 1), mnemonic: '.byte', operands: '0x' + bytes[off]!.toString(16).padStart(2, '0') });
       off += 1;
@@ -77,4 +77,14 @@ export function disassembleSync(bytes: Uint8Array, address: Address, count = Inf
     off += ins.size;
   }
   return out;
+}
+
+/** capstone-js throws (a string, not an Error) instead of returning [] when nothing decodes, e.g. a lone prefix byte. */
+function decodeOne(h: CapstoneHandle, bytes: Uint8Array, at: Address): ReturnType<CapstoneHandle['disasm']>[number] | undefined {
+  try {
+    return h.disasm(bytes, at, 1)[0];
+  } catch (e) {
+    if (typeof e === 'string') return undefined;
+    throw e;
+  }
 }

@@ -5,7 +5,7 @@
 
 export type Expr =
   | { kind: 'num'; value: bigint }
-  | { kind: 'sym'; name: string }
+  | { kind: 'sym'; name: string; at: number }
   | { kind: 'dot' }
   | { kind: 'unary'; op: string; arg: Expr }
   | { kind: 'binary'; op: string; left: Expr; right: Expr };
@@ -30,7 +30,21 @@ const OPERATORS = ['<<', '>>', '<=', '>=', '==', '!=', '<>', '&&', '||', '+', '-
 
 type Token = { t: 'num'; v: bigint; at: number } | { t: 'sym'; v: string; at: number } | { t: 'op'; v: string; at: number };
 
-function tokenize(text: string): Token[] {
+/**
+ * Where the character constant starting with the quote at `at` ends: the quote, one character or a
+ * backslash escape, and an optional closing quote (GNU as reads 'a and 'a' alike).
+ */
+export function characterConstantEnd(text: string, at: number): number {
+  let end = at + 2;
+  if (text[at + 1] === '\\' && end < text.length && text[end] !== '\n') end++;
+  return text[end] === "'" ? end + 1 : end;
+}
+
+// The escapes GNU as knows in a character constant; any other escaped character stands for itself.
+const CHAR_ESCAPES: Record<string, number> = { b: 8, f: 12, n: 10, r: 13, t: 9 };
+
+/** Tokens with offsets counted from `base`, so errors and symbols point into the caller's line. */
+function tokenize(text: string, base: number): Token[] {
   const out: Token[] = [];
   let i = 0;
   while (i < text.length) {
@@ -39,7 +53,7 @@ function tokenize(text: string): Token[] {
       i++;
       continue;
     }
-    const at = i;
+    const at = base + i;
     const numLabel = /^([0-9]+)([fb])(?![0-9A-Za-z_.$])/.exec(text.slice(i));
     if (numLabel) {
       out.push({ t: 'sym', v: numLabel[0], at });
@@ -57,8 +71,9 @@ function tokenize(text: string): Token[] {
     if (/[0-9]/.test(ch)) throw new ExpressionError(`bad number '${/^[0-9A-Za-z_.$]+/.exec(text.slice(i))?.[0]}'`, at);
     if (ch === "'") {
       if (i + 1 >= text.length) throw new ExpressionError('empty character constant', at);
-      out.push({ t: 'num', v: BigInt(text.charCodeAt(i + 1)), at });
-      i += text[i + 2] === "'" ? 3 : 2;
+      const escaped = text[i + 1] === '\\' && i + 2 < text.length ? text[i + 2]! : null;
+      out.push({ t: 'num', v: BigInt(escaped === null ? text.charCodeAt(i + 1) : CHAR_ESCAPES[escaped] ?? escaped.charCodeAt(0)), at });
+      i = characterConstantEnd(text, i);
       continue;
     }
     const sym = /^[A-Za-z_.$][A-Za-z0-9_.$]*/.exec(text.slice(i));
@@ -75,19 +90,22 @@ function tokenize(text: string): Token[] {
   return out;
 }
 
-/** Parses a whole expression; throws ExpressionError with the offending offset. */
-export function parseExpression(text: string): Expr {
-  const toks = tokenize(text);
+/**
+ * Parses a whole expression; throws ExpressionError with the offending offset. Offsets (in errors
+ * and symbol nodes) count from `base`: pass the text's offset in its statement.
+ */
+export function parseExpression(text: string, base = 0): Expr {
+  const toks = tokenize(text, base);
   let pos = 0;
   const peek = () => toks[pos];
-  const endAt = () => toks[pos]?.at ?? text.length;
+  const endAt = () => toks[pos]?.at ?? base + text.length;
 
   const primary = (): Expr => {
     const tok = toks[pos];
-    if (!tok) throw new ExpressionError('expression expected', text.length);
+    if (!tok) throw new ExpressionError('expression expected', base + text.length);
     pos++;
     if (tok.t === 'num') return { kind: 'num', value: tok.v };
-    if (tok.t === 'sym') return tok.v === '.' ? { kind: 'dot' } : { kind: 'sym', name: tok.v };
+    if (tok.t === 'sym') return tok.v === '.' ? { kind: 'dot' } : { kind: 'sym', name: tok.v, at: tok.at };
     if (tok.v === '(') {
       const e = binary(0);
       const close = toks[pos];
@@ -109,7 +127,7 @@ export function parseExpression(text: string): Expr {
     }
   };
   const e = binary(0);
-  if (pos < toks.length) throw new ExpressionError(`unexpected '${text.slice(toks[pos]!.at)}'`, toks[pos]!.at);
+  if (pos < toks.length) throw new ExpressionError(`unexpected '${text.slice(toks[pos]!.at - base)}'`, toks[pos]!.at);
   return e;
 }
 
@@ -125,10 +143,10 @@ export function symbolsOf(e: Expr, out: string[] = []): string[] {
 }
 
 /** Rewrites symbol names, e.g. numeric `1f` references to the definition they mean. */
-export function renameSymbols(e: Expr, rename: (name: string) => string): Expr {
+export function renameSymbols(e: Expr, rename: (name: string, at: number) => string): Expr {
   switch (e.kind) {
     case 'sym':
-      return { kind: 'sym', name: rename(e.name) };
+      return { ...e, name: rename(e.name, e.at) };
     case 'unary':
       return { ...e, arg: renameSymbols(e.arg, rename) };
     case 'binary':

@@ -82,7 +82,10 @@ export function symbolize(image: Image, address: Address): string {
     if (s.kind !== 'label' || s.section !== section?.name || s.address > address) continue;
     if (!best || s.address > best.address || (s.address === best.address && rank(s) < rank(best))) best = s;
   }
-  if (!best) return hex(address);
+  if (!best) {
+    const exact = image.symbols.find((sym) => sym.kind === 'external' && sym.address === address);
+    return exact ? exact.name : hex(address);
+  }
   const off = address - best.address;
   return off === 0n ? best.name : `${best.name}+${off}`;
 }

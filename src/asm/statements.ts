@@ -2,6 +2,7 @@
 // location. Handles `#` and `/* */` comments, `;` separators and quoted strings, so later stages
 // never see comment text or need to know about line structure.
 import { asmError } from '../errors.js';
+import { characterConstantEnd } from './expression.js';
 import type { SourceLocation } from '../types.js';
 
 export type Statement =
@@ -22,6 +23,8 @@ function pieces(source: string, file: string): { text: string; loc: SourceLocati
   let curLoc: SourceLocation = { file, line, column: 1 };
   let inBlockComment = false;
   let inString: string | null = null;
+  // Where the open string or comment began: an unterminated one is reported there.
+  let openedAt: SourceLocation = curLoc;
   const flush = () => {
     const lead = cur.length - cur.trimStart().length;
     if (cur.trim() !== '') out.push({ text: cur.trim(), loc: { ...curLoc, column: (curLoc.column ?? 1) + lead } });
@@ -30,7 +33,7 @@ function pieces(source: string, file: string): { text: string; loc: SourceLocati
   for (let i = 0; i < source.length; i++) {
     const ch = source[i]!;
     if (ch === '\n') {
-      if (inString !== null) throw asmError('ASM_SYNTAX', 'unterminated string', { file, line, column: col });
+      if (inString !== null) throw asmError('ASM_SYNTAX', 'unterminated string', openedAt);
       flush();
       line++;
       col = 1;
@@ -56,14 +59,17 @@ function pieces(source: string, file: string): { text: string; loc: SourceLocati
       col++;
       continue;
     }
-    if (ch === '"') inString = '"';
-    else if (ch === '/' && source[i + 1] === '*') {
+    if (ch === '"') {
+      inString = '"';
+      openedAt = { file, line, column: col };
+    } else if (ch === '/' && source[i + 1] === '*') {
       inBlockComment = true;
+      openedAt = { file, line, column: col };
       i++;
       col += 2;
       continue;
-    } else if (ch === '#') {
-      // A comment runs to the end of the line.
+    } else if (ch === '#' || (ch === '/' && cur.trim() === '')) {
+      // A comment runs to the end of the line; as in GNU as for ELF x86, `/` starts one where a statement would.
       while (i + 1 < source.length && source[i + 1] !== '\n') i++;
       continue;
     } else if (ch === ';') {
@@ -72,19 +78,20 @@ function pieces(source: string, file: string): { text: string; loc: SourceLocati
       curLoc = { file, line, column: col };
       continue;
     }
+    if (cur === '') curLoc = { file, line, column: col };
     if (ch === "'" && i + 1 < source.length && source[i + 1] !== '\n') {
-      // A character constant such as 'a: keep the quoted character verbatim.
-      cur += ch + source[i + 1];
-      i++;
-      col += 2;
+      // A character constant ('a, '\n, 'a'): keep it verbatim, so a quoted ';', '#' or '"' is not syntax.
+      const end = characterConstantEnd(source, i);
+      cur += source.slice(i, end);
+      col += end - i;
+      i = end - 1;
       continue;
     }
-    if (cur === '') curLoc = { file, line, column: col };
     cur += ch;
     col++;
   }
-  if (inBlockComment) throw asmError('ASM_SYNTAX', 'unterminated /* comment', { file, line, column: col });
-  if (inString !== null) throw asmError('ASM_SYNTAX', 'unterminated string', { file, line, column: col });
+  if (inBlockComment) throw asmError('ASM_SYNTAX', 'unterminated /* comment', openedAt);
+  if (inString !== null) throw asmError('ASM_SYNTAX', 'unterminated string', openedAt);
   flush();
   return out;
 }
@@ -128,28 +135,35 @@ export function parseStatements(source: string, file: string): Statement[] {
 
 /** Splits an argument list on top-level commas (not inside parentheses, brackets or strings). */
 export function splitArgs(args: string): string[] {
-  const out: string[] = [];
+  return splitArgsAt(args).map((a) => a.text);
+}
+
+/** Like splitArgs, with each trimmed argument's offset in `args`, so errors can point into it. */
+export function splitArgsAt(args: string): { text: string; at: number }[] {
+  const out: { text: string; at: number }[] = [];
+  const push = (start: number, end: number) => {
+    const raw = args.slice(start, end);
+    out.push({ text: raw.trim(), at: start + raw.length - raw.trimStart().length });
+  };
   let depth = 0;
-  let cur = '';
+  let start = 0;
   let quote = false;
   for (let i = 0; i < args.length; i++) {
     const ch = args[i]!;
     if (quote) {
-      cur += ch;
-      if (ch === '\\') cur += args[++i] ?? '';
+      if (ch === '\\') i++;
       else if (ch === '"') quote = false;
-      continue;
-    }
-    if (ch === '"') quote = true;
+    } else if (ch === "'" && i + 1 < args.length) {
+      // A character constant such as ',' or '" is one value, not a separator or a string.
+      i = characterConstantEnd(args, i) - 1;
+    } else if (ch === '"') quote = true;
     else if (ch === '(' || ch === '[') depth++;
     else if (ch === ')' || ch === ']') depth--;
     else if (ch === ',' && depth === 0) {
-      out.push(cur.trim());
-      cur = '';
-      continue;
+      push(start, i);
+      start = i + 1;
     }
-    cur += ch;
   }
-  if (cur.trim() !== '' || out.length > 0) out.push(cur.trim());
+  if (args.slice(start).trim() !== '' || out.length > 0) push(start, args.length);
   return out;
 }

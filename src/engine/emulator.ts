@@ -1,7 +1,38 @@
 /**
  * One emulated x86-64 CPU and its address space, over Unicorn through koffi.
  *
- * MEASURED_FACTS_PLACEHOLDER
+ * Measured on libunicorn2 2.0.1 (pinned by test/engine/semantics.test.ts; "raw" means
+ * plain Unicorn, before the corrections this class makes):
+ * 1. stop() in a code hook at X: run() returns before X executes, RIP = X. Raw, a RIP
+ *    write in a hook makes Unicorn resume at the new RIP and cancels a pending stop, in
+ *    either order; here, write + stop returns with RIP at the written address.
+ * 2. In a syscall hook RIP is the syscall itself. RAX writes stick. Raw, Unicorn adds the
+ *    syscall's length to RIP after the hook even when the hook wrote RIP (writing T runs T+2);
+ *    here, writing T runs T. stop() in the hook returns with RIP after the syscall. With no
+ *    syscall hook, syscall does nothing (RCX untouched) and no interrupt hook fires.
+ * 3. ud2 and the rseq signature `0f b9 3d 53 30 05 53` (ud1) fire UC_HOOK_INSN_INVALID with
+ *    RIP at the instruction, never the interrupt hook (no interrupt 6). Without a hook,
+ *    run() fails with UC_ERR_INSN_INVALID, RIP at the instruction. Whatever the hook returns,
+ *    emulation ends there: true means run() returns without error (at the RIP the hook left).
+ *    int3 fires interrupt 3 with RIP after it and continues; unhooked it is UC_ERR_EXCEPTION.
+ * 4. Invalid-memory hooks get (access, cause, address, size, value written). Raw, RIP after a
+ *    data fault is the faulting instruction only if a code hook covers it, else the last
+ *    hooked instruction of the block, else the block start, though the instructions before
+ *    the fault did run. Here RIP is always exact, thanks to the counting hook (UNLIMITED_COUNT).
+ *    A fetch fault leaves RIP at the target; an instruction running into an unmapped page
+ *    stops its whole block before any of it runs (RIP = block start). A hook that maps the
+ *    page and returns true has the access retried.
+ * 5. A write to a read-only page reports (write, protected) and leaves memory unchanged
+ *    (UC_ERR_WRITE_PROT); a fetch from a non-executable page reports (fetch, protected,
+ *    target, 1) with RIP = target (UC_ERR_FETCH_PROT). Host read()/write() ignore protections.
+ * 6. `count` is exact with code hooks installed. Raw, a run without count after a counted
+ *    one flushes every translation (~100 ms), and a counted run over code translated
+ *    without count does not count it; both are avoided by always passing a count. A RIP
+ *    write in a code hook counts the skipped instruction as executed.
+ * Also: uc_ctl TB flush costs ~100 ms (the first ~750 ms) and segfaults inside a hook;
+ * uc_mem_write over translated code is seen by the next execution; hooks other than code
+ * hooks apply to already-translated code without any flush; uc_context_restore inside a
+ * hook restores registers but execution goes on at the old RIP; hlt ends run() quietly.
  */
 import { RseqEmuError } from '../errors.js';
 import { hex, type Address } from '../types.js';
@@ -23,12 +54,12 @@ export const PAGE_SIZE = 0x1000;
 export const NEVER_REACHED: Address = 0xffff_ffff_ffff_ffffn;
 
 /**
- * uc_emu_start's `count` when the caller gives none (about 400 days of emulation). Never
- * 0: with count 0 Unicorn 2.0.1 deletes its instruction-counting code hook and flushes
- * every translation (~100 ms), and a later count > 0 re-adds the hook without a flush, so
- * code translated in between is not counted. Keeping the hook from the first run on also
- * makes RIP exact at every memory fault (see the measurements above), for about a 4x
- * slowdown of hook-free code.
+ * uc_emu_start's `count` when the caller gives none (about a year of emulation). Never 0:
+ * with count 0 Unicorn 2.0.1 deletes its instruction-counting code hook and flushes every
+ * translation (~100 ms), and a later count > 0 re-adds the hook without a flush, so code
+ * translated in between is not counted. Keeping the hook from the first run on also makes
+ * RIP exact at every memory fault (see the measurements above). The price, with the
+ * constructor's second code hook: hook-free code runs at ~110 M instructions/s, not ~1000 M.
  */
 const UNLIMITED_COUNT = Number.MAX_SAFE_INTEGER;
 
@@ -172,7 +203,7 @@ export class Emulator {
     // Records every invalid access, so that run() can report the faulting address when
     // no user hook handles it. Returning false leaves the decision to later hooks, or to
     // Unicorn's default (stop with an error).
-    this.addInternalHook('invalidMemory', UcHook.MEM_INVALID, 1n, 0n,
+    this.addInternalHook('invalidMemory', UcHook.MEM_INVALID, EVERYWHERE.begin, EVERYWHERE.end,
       (_uc: unknown, type: number, address: number | bigint, size: number) => {
         const kind = FAULT_KINDS[type];
         if (kind) this.lastFault = { ...kind, address: BigInt(address), size };
@@ -184,17 +215,6 @@ export class Emulator {
     // that walks the hook list at run time. That walk is what lets code hooks added or
     // removed at any time, even inside a callback, apply at once to translated code.
     this.addInternalHook('code', UcHook.CODE, NEVER_REACHED, NEVER_REACHED, () => {});
-  }
-
-  private addInternalHook(kind: HookKind, type: number, begin: Address, end: Address, fn: NativeCallback): void {
-    const uc = this.handle();
-    const { callback, userData } = registerCallback(kind, fn);
-    this.internalCallbacks.push(userData);
-    const err = this.lib.uc_hook_add(uc, [0], type, callback, userData, begin, end);
-    if (err !== UcErr.OK) {
-      this.close();
-      throw this.engineError('uc_hook_add', err, `internal ${kind} hook`);
-    }
   }
 
   /** Opens a fresh x86-64 CPU with an empty address space. */
@@ -484,6 +504,18 @@ export class Emulator {
     const pointer = this.contexts.get(context);
     if (pointer === undefined) throw new RseqEmuError('USAGE', 'not a saved context of this emulator (or already freed)');
     return pointer;
+  }
+
+  /** Installs a hook for the emulator's own use, removed only by close(). */
+  private addInternalHook(kind: HookKind, type: number, begin: Address, end: Address, fn: NativeCallback): void {
+    const uc = this.handle();
+    const { callback, userData } = registerCallback(kind, fn);
+    this.internalCallbacks.push(userData);
+    const err = this.lib.uc_hook_add(uc, [0], type, callback, userData, begin, end);
+    if (err !== UcErr.OK) {
+      this.close();
+      throw this.engineError('uc_hook_add', err, `internal ${kind} hook`);
+    }
   }
 
   /** Installs a hook on [begin, end], inclusive as Unicorn has it. */

@@ -184,7 +184,8 @@ export function loadUnicorn(path: string): UnicornLibrary {
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
     throw new RseqEmuError('ENGINE_LOAD',
-      `${LIBRARY_NAME} not found — install it with \`apt-get install -y libunicorn2\` (Debian 12): ${reason}`);
+      `${LIBRARY_NAME} not found — install it with \`apt-get install -y libunicorn2\` (Debian 12). ` +
+      `Loading ${path} failed: ${reason}`);
   }
   const { major, minor } = versionOf(lib);
   if (major !== 2) {

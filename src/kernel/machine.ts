@@ -77,6 +77,8 @@ export class Machine {
   private current: Thread | null = null;
   /** Address of the instruction that began executing last (the `syscall` when a syscall stops us). */
   private lastAddress: Address = 0n;
+  /** The last call's thread, reaped when the next call starts. */
+  private finished: Thread | null = null;
   /** Registers saved by signal delivery, restored by rt_sigreturn (the frame lives kernel-side for now). */
   private readonly sigframes = new Map<number, RegisterFile[]>();
 
@@ -183,9 +185,23 @@ export class Machine {
     };
   }
 
-  /** Calls `entry(args…)` (SysV) on a new thread and runs it until it returns, exits, dies or runs out of budget. */
+  /** Unmaps a finished thread's stack and TLS. */
+  private reap(t: Thread): void {
+    this.emu.unmap(tlsBlock(t.tid), Number(TLS_SIZE));
+    this.emu.unmap(t.stackTop - STACK_SIZE, Number(STACK_SIZE));
+    this.sigframes.delete(t.tid);
+  }
+
+  /**
+   * Calls `entry(args…)` (SysV) on a new thread and runs it until it returns, exits, dies or runs
+   * out of budget. The previous call's thread stays inspectable until this one starts; data
+   * regions and the image's writable sections keep their contents across calls.
+   */
   call(entry: Address, args: readonly bigint[], options: CallOptions = {}): RunOutcome {
     if (args.length > 6) throw new RseqEmuError('USAGE', `at most 6 arguments are passed in registers, not ${args.length}`);
+    if (this.finished) this.reap(this.finished);
+    this.finished = null;
+    this.nextTid = 1;
     const t = this.createThread(options.cpu ?? 0);
     const regs = this.emu.readRegisters();
     for (const k of Object.keys(regs) as (keyof RegisterFile)[]) regs[k] = 0n;
@@ -237,6 +253,7 @@ export class Machine {
       }
     }
     this.current = null;
+    this.finished = t;
     t.state = ended && ended.status !== 'exited' && ended.status !== 'returned' ? 'killed' : 'exited';
     return {
       status: ended?.status ?? 'returned',

@@ -1,6 +1,7 @@
 // What an address means for rseq: section starts, bodies, commit instructions, post-commit points,
 // abort handlers and their signatures. Shared by the trace and the disassembly listing.
-import { lineAt, type Image } from '../asm/image.js';
+import type { DecodedInstruction } from '../asm/capstone.js';
+import { lineAt, symbolize, type Image } from '../asm/image.js';
 import type { CriticalSection } from '../abi/tables.js';
 import { insideSection } from '../kernel/rseq-fixup.js';
 import type { Address } from '../types.js';
@@ -31,4 +32,16 @@ export class SectionMarks {
     });
     return out;
   }
+}
+
+/** Capstone's text with the symbol behind a RIP-relative operand or a direct branch target. */
+export function instructionText(image: Image, d: DecodedInstruction): string {
+  const text = `${d.mnemonic} ${d.operands}`.trim();
+  const rip = /(-?0x[0-9a-f]+|-?[0-9]+)\(%rip\)/.exec(d.operands);
+  if (rip && d.mnemonic !== 'ud1') {
+    const disp = rip[1]!.startsWith('-') ? -BigInt(rip[1]!.slice(1)) : BigInt(rip[1]!);
+    return `${text}  # ${symbolize(image, d.address + BigInt(d.size) + disp)}`;
+  }
+  if (/^(j|call|loop)/.test(d.mnemonic) && /^0x[0-9a-f]+$/.test(d.operands)) return `${text} <${symbolize(image, BigInt(d.operands))}>`;
+  return text;
 }

@@ -5,7 +5,7 @@ import { imageBytes, symbolize, type Image, type ImageSection } from '../asm/ima
 import { RSEQ_SIG } from '../abi/rseq.js';
 import type { CriticalSection, RseqTables } from '../abi/tables.js';
 import { formatLocation, hex, type Address } from '../types.js';
-import { SectionMarks } from './annotate.js';
+import { SectionMarks, instructionText } from './annotate.js';
 
 const hexBytes = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
 
@@ -56,7 +56,7 @@ function listSection(image: Image, s: ImageSection, marks: SectionMarks): string
     let text: string;
     if (line.kind === 'instruction') {
       const [d] = disassembleSync(s.bytes.subarray(off, off + line.size), line.address, 1);
-      text = d ? `${d.mnemonic} ${d.operands}`.trim() : '(undecodable)';
+      text = d ? instructionText(image, d) : '(undecodable)';
     } else if (sig !== null) {
       size = 7;
       text = `ud1 0x${sig.toString(16)}(%rip), %edi`;
@@ -66,7 +66,7 @@ function listSection(image: Image, s: ImageSection, marks: SectionMarks): string
     const m = marks.at(line.address);
     const bytes = s.bytes.subarray(off, off + size);
     const shownBytes = hexBytes(bytes.subarray(0, 10)) + (bytes.length > 10 ? ' …' : '');
-    out.push(`  ${hex(line.address)}  ${shownBytes.padEnd(31)} ${text.padEnd(40)} ${m.length ? `[${m.join(' ')}] ` : ''}${formatLocation(line.loc)}`);
+    out.push(`  ${hex(line.address)}  ${shownBytes.padEnd(31)} ${text.padEnd(58)} ${m.length ? `[${m.join(' ')}] ` : ''}${formatLocation(line.loc)}`);
     covered = line.address + BigInt(size);
   }
   return out;

@@ -7,7 +7,7 @@ import type { RseqTables } from '../abi/tables.js';
 import { describeReturn } from '../kernel/errno.js';
 import type { EventRecord, RunOutcome } from '../kernel/outcome.js';
 import { hex, type Address } from '../types.js';
-import { SectionMarks } from './annotate.js';
+import { SectionMarks, instructionText } from './annotate.js';
 
 export interface MemoryDump {
   name: string;
@@ -64,7 +64,7 @@ export function runText(image: Image, tables: RseqTables, o: RunOutcome, memory:
     while (events.length && events[0]!.before < step.index) out.push(eventLine(image, events.shift()!));
     const bytes = imageBytes(image, step.address, step.size);
     const [d] = bytes ? disassembleSync(bytes, step.address, 1) : [];
-    const text = d ? `${d.mnemonic} ${d.operands}`.trim() : '(outside the image)';
+    const text = d ? instructionText(image, d) : '(outside the image)';
     const m = marks.at(step.address);
     const shown = bytes ? Array.from(bytes, (x) => x.toString(16).padStart(2, '0')).join(' ') : '';
     out.push(`  #${String(step.index).padEnd(5)} T${step.tid} cpu${step.cpu}  ${hex(step.address)} <${symbolize(image, step.address)}>`.padEnd(52) + ` ${shown.padEnd(30)} ${text}${m.length ? `  [${m.join(' ')}]` : ''}`);

@@ -1,0 +1,61 @@
+// `npm run bench`: speed figures for the README. Engine figures come from bench/engine.bench.ts;
+// the rest run the whole stack (Machine with its per-instruction hook, kernel events, fix-ups).
+import { readFileSync } from 'node:fs';
+import { benchEngine } from './engine.bench.js';
+import { Machine, assembleSource, findSymbol, parseEvent } from '../src/index.js';
+
+const now = () => Number(process.hrtime.bigint()) / 1e9;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** Runs `fn` repeatedly for about `seconds`, returning iterations per second. */
+function rate(seconds: number, fn: () => void): number {
+  fn(); // warm-up: translation caches, JIT
+  let n = 0;
+  const t0 = now();
+  let t = t0;
+  while (t - t0 < seconds) {
+    fn();
+    n++;
+    t = now();
+  }
+  return n / (t - t0);
+}
+
+async function benchMachine(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const LOOP = 3_000_000;
+  const loop = await assembleSource(`f: movq $${LOOP / 2}, %rcx\n1: decq %rcx\n jnz 1b\n ret\n`, 'loop.s');
+  const m = Machine.create(loop, { maxInstructions: 10 * LOOP });
+  const t0 = now();
+  const r = m.call(findSymbol(loop, 'f')!.address, []);
+  out['machine loop, per-instruction hook (insn/s)'] = r.instructions / (now() - t0);
+  m.close();
+
+  const image = await assembleSource(readFileSync(new URL('../asm/counter_add.s', import.meta.url), 'utf8'), 'asm/counter_add.s');
+  const machine = Machine.create(image);
+  const counters = machine.allocate('counters', 16);
+  const entry = findSymbol(image, 'counter_add')!.address;
+  const preempt = [parseEvent('preempt@.Lcounter_add_start', image, machine.cpus)];
+  out['counter_add runs, no event (runs/s)'] = rate(2, () => machine.call(entry, [counters, 1n]));
+  out['counter_add runs, preempt + abort + retry (runs/s)'] = rate(2, () => machine.call(entry, [counters, 1n], { events: preempt }));
+  out['counter_add, fresh machine per run with preempt (runs/s)'] = rate(2, () => {
+    const fresh = Machine.create(image);
+    const c = fresh.allocate('counters', 16);
+    fresh.call(entry, [c, 1n], { events: preempt });
+    fresh.close();
+  });
+  machine.close();
+
+  const source = readFileSync(new URL('../asm/percpu_list.s', import.meta.url), 'utf8');
+  let files = 0;
+  const a0 = now();
+  while (now() - a0 < 2) {
+    await assembleSource(source, 'asm/percpu_list.s');
+    files++;
+  }
+  out['assembling asm/percpu_list.s (files/s)'] = files / (now() - a0);
+  return out;
+}
+
+const results = { ...(await benchEngine()), ...(await benchMachine()) };
+for (const [name, value] of Object.entries(results)) console.log(`${name.padEnd(60)} ${fmt(value)}`);

@@ -1,0 +1,122 @@
+// The command line as a user meets it: output shapes, exit codes, and one-line errors for bad input.
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['bin/rseq-emu.js', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+const COUNTER = ['run', 'asm/counter_add.s', '--entry', 'counter_add', '--memory', 'counters:16', '--arg', 'counters', '--arg', '5'];
+
+describe('the rseq-emu command', function () {
+  this.timeout(60_000);
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'rseq-emu-cli-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, text: string | Buffer) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+
+  describe('run --json', () => {
+    it('prints status, rax as an unsigned decimal string, the instruction count and each event with its outcome', () => {
+      const r = cli(...COUNTER, '--event', 'preempt@.Lcounter_add_start', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const j = JSON.parse(r.stdout);
+      assert.equal(j.status, 'returned');
+      assert.equal(j.rax, '0');
+      assert.equal(typeof j.instructions, 'number');
+      assert.deepEqual(j.events.map((e: Record<string, unknown>) => [e.kind, e.ip, e.cpu, e.outcome]), [['preempt', '0x400017', 0, 'aborted']]);
+      assert.deepEqual(j.memory.counters.u64, ['5', '0']);
+    });
+    it('prints the signal and the reason, and exits 1, when the kernel kills the program', () => {
+      const r = cli('run', 'asm/counter_add.bug-version-1.s', '--entry', 'counter_add', '--memory', 'counters:16', '--arg', 'counters', '--arg', '1', '--event', 'preempt@.Lcounter_add_start', '--json');
+      assert.equal(r.code, 1);
+      const j = JSON.parse(r.stdout);
+      assert.equal(j.status, 'signal');
+      assert.equal(j.signal, 'SIGSEGV');
+      assert.match(j.reason, /version 1/);
+      assert.equal(j.events[0].outcome, 'sigsegv');
+    });
+    it('prints a negative return value as its unsigned 64-bit decimal', () => {
+      const src = file('neg.s', 'f: movq $-1, %rax\n ret\n');
+      assert.equal(JSON.parse(cli('run', src, '--entry', 'f', '--json').stdout).rax, '18446744073709551615');
+    });
+    it('reports a runaway loop as status limit and exits 1', () => {
+      const src = file('loop.s', 'f: jmp f\n');
+      const r = cli('run', src, '--entry', 'f', '--max-insns', '1000', '--json');
+      assert.equal(r.code, 1);
+      assert.equal(JSON.parse(r.stdout).status, 'limit');
+    });
+    it('reports an unmapped access as status fault with the address', () => {
+      const r = cli(...COUNTER.slice(0, 6), '--arg', '0x1234', '--arg', '1', '--json');
+      const j = JSON.parse(r.stdout);
+      assert.equal(r.code, 1);
+      assert.deepEqual([j.status, j.signal, j.faultAddress], ['fault', 'SIGSEGV', '0x1234']);
+    });
+  });
+
+  describe('run --trace', () => {
+    it('prints each executed instruction with its address, bytes, text and section marks, and the event in between', () => {
+      const r = cli(...COUNTER, '--event', 'preempt@.Lcounter_add_start', '--trace');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /#1 +T1 cpu0 +0x400000 <counter_add> +48 8b 0d f9 ff ef ff +movq -0x100007\(%rip\), %rcx {2}# __rseq_offset/);
+      assert.match(r.stdout, /-- preempt@\.Lcounter_add_start: preempt of T1 at 0x400017 <\.Lcounter_add_start>, now on cpu0: aborted → resumes at 0x403007/);
+      assert.match(r.stdout, /cmpl %fs:4\(%rcx\), %r8d {2}\[cs0:start\]/);
+      assert.match(r.stdout, /\[cs0 cs0:commit\]/);
+    });
+  });
+
+  describe('disasm', () => {
+    it('marks each critical section\'s start, commit, post-commit point, abort handler and signature', () => {
+      const r = cli('disasm', 'asm/counter_add.s');
+      assert.equal(r.code, 0, r.stderr);
+      for (const mark of ['cs0:start', 'cs0:commit', 'cs0:post-commit', 'cs0:abort', 'cs0:signature']) assert.match(r.stdout, new RegExp(`\\[[^\\]]*${mark}`));
+      assert.match(r.stdout, /signature 0x53053053 \(ud1 form\)/);
+    });
+    it('shows a wrong signature with the value the kernel expects', () => {
+      assert.match(cli('disasm', 'asm/counter_add.bug-wrong-signature.s').stdout, /signature 0x53053054 \(expected 0x53053053\)/);
+    });
+  });
+
+  describe('bad input', () => {
+    const oneLine = (r: { code: number; stderr: string }, pattern: RegExp) => {
+      assert.equal(r.code, 2);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, pattern);
+    };
+    it('names file, line and column of malformed assembly', () => {
+      oneLine(cli('run', file('bad.s', 'f:\n  movq %rax, %rbx\n  bogus %rax\n'), '--entry', 'f'), /bad\.s:3:3: .*bogus %rax/);
+    });
+    it('refuses a binary file with one line', () => {
+      oneLine(cli('run', file('bin.s', Buffer.from([1, 2, 0, 3, 4])), '--entry', 'f'), /not a text assembly file/);
+    });
+    it('refuses an ELF file with one line', () => {
+      oneLine(cli('run', file('a.out', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0])), '--entry', 'f'), /is an ELF file/);
+    });
+    it('refuses a missing file', () => {
+      oneLine(cli('disasm', join(dir, 'missing.s')), /cannot read .*missing\.s: ENOENT/);
+    });
+    it('refuses an entry symbol that does not exist', () => {
+      oneLine(cli('run', 'asm/counter_add.s', '--entry', 'nope'), /no symbol 'nope'/);
+    });
+    it('refuses an event whose location names nothing', () => {
+      oneLine(cli(...COUNTER, '--event', 'preempt@nowhere'), /bad event 'preempt@nowhere': no label 'nowhere'/);
+    });
+    it('refuses an unknown option', () => {
+      oneLine(cli('run', 'asm/counter_add.s', '--entry', 'counter_add', '--bogus'), /unknown option --bogus/);
+    });
+    it('refuses an unknown command', () => {
+      const r = cli('frobnicate');
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /unknown command 'frobnicate'/);
+    });
+  });
+});
