@@ -3,13 +3,15 @@ export const EPERM = 1;
 export const ESRCH = 3;
 export const EINTR = 4;
 export const EBADF = 9;
+export const ECHILD = 10;
 export const EAGAIN = 11;
 export const EFAULT = 14;
 export const EBUSY = 16;
 export const EINVAL = 22;
+export const ENOTTY = 25;
 export const ENOSYS = 38;
 
-export const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 3: 'ESRCH', 4: 'EINTR', 9: 'EBADF', 11: 'EAGAIN', 14: 'EFAULT', 16: 'EBUSY', 22: 'EINVAL', 38: 'ENOSYS' };
+export const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 3: 'ESRCH', 4: 'EINTR', 9: 'EBADF', 10: 'ECHILD', 11: 'EAGAIN', 14: 'EFAULT', 16: 'EBUSY', 22: 'EINVAL', 25: 'ENOTTY', 38: 'ENOSYS' };
 
 /** `-EINVAL` as the unsigned 64-bit value a syscall leaves in rax. */
 export const fail = (errno: number): bigint => BigInt.asUintN(64, BigInt(-errno));

@@ -1,19 +1,28 @@
-// An emulated process and the kernel under it: loads an image into Unicorn, gives threads a stack,
-// TLS and (optionally) a glibc-style rseq registration, runs code until a point of interest, and
-// then does what Linux does there — a kernel event, a system call, a fault — followed by the
-// return-to-user rseq work of kernel/rseq.c.
+// An emulated system: processes (each its own Unicorn address space), threads on N virtual CPUs,
+// and the kernel under them. The machine runs one CPU's thread at a time for as many instructions
+// as the schedule says, and at every point of interest — a kernel event, a system call, a fault —
+// does what Linux does there, followed by the return-to-user work: signal delivery first, then the
+// rseq notify-resume work of kernel/rseq.c for the modelled kernel profile.
 import type { Image } from '../asm/image.js';
-import { GLIBC_DEFAULTS, glibcDataBytes, type GlibcRseqExports } from '../abi/glibc.js';
-import { RSEQ_CPU_ID_UNINITIALIZED, RSEQ_AREA_SIZE, RSEQ_SIG, RseqField, TASK_SIZE, encodeRseqArea, readU64 } from '../abi/rseq.js';
-import { Emulator, Prot, type Protection, type RegisterFile } from '../engine/index.js';
+import { GLIBC_DEFAULTS, type GlibcRseqExports } from '../abi/glibc.js';
+import { RSEQ_AREA_SIZE, RSEQ_CPU_ID_UNINITIALIZED, RSEQ_SIG, RseqField, TASK_SIZE, encodeRseqArea, readRseqArea, readU64 } from '../abi/rseq.js';
+import type { Emulator, RegisterFile } from '../engine/index.js';
 import { RseqEmuError } from '../errors.js';
 import { hex, type Address, type CpuId } from '../types.js';
-import { PAGE, SENTINEL, STACK_SIZE, TLS_SIZE, TRAMPOLINE, TRAMPOLINE_CODE, fsBaseOf, pageAlignDown, pageAlignUp, stackTopOf, tlsBlock } from './address-space.js';
-import { signalName, type EventAction, type EventSpec } from './event-spec.js';
-import type { EventOutcome, EventRecord, RunOutcome, SyscallRecord, TraceStep } from './outcome.js';
-import { applyFixup, cpuIdFields, decideFixup, insideSection, validateDescriptor } from './rseq-fixup.js';
+import { SENTINEL, TRAMPOLINE, TRAMPOLINE_CODE } from './address-space.js';
+import { signalName, type EventSpec } from './event-spec.js';
+import type { EventRecord, RunOutcome, SyscallRecord, TraceStep } from './outcome.js';
+import { loadProcessImage, copyAddressSpace, mapThreadMemory, unmapThreadMemory } from './process-memory.js';
+import { DEFAULT_PROFILE, profileName, type Profile } from './profile.js';
+import { applyFixup, cpuIdFields, decideFixup, fixupRules, insideSection, validateDescriptor } from './rseq-fixup.js';
+import { formatSchedule, type Schedule, type ScheduledEvent, type ScheduleItem } from './schedule.js';
+import { DefaultPolicy, RunQueues } from './scheduler.js';
+import { buildFrame, readFrame, ucontextOfReturn, UCONTEXT_SIZE } from './signal-frame.js';
+import { SA_NODEFER, SA_RESETHAND, SA_RESTORER, SIGILL, SIGSEGV, defaultIsIgnore, sigBit } from './signals.js';
+import { CLONE_VM } from './syscalls/process.js';
 import { SyscallTable } from './syscalls/table.js';
-import { RseqEvent, type Thread } from './thread.js';
+import type { CloneRequest, KernelServices } from './syscalls/types.js';
+import { RseqEvent, SIG_DFL, SIG_IGN, type Process, type SigAction, type Thread, type ThreadEnd, type WaitReason } from './thread.js';
 
 export type Registration = 'glibc' | 'none';
 
@@ -21,19 +30,17 @@ export interface MachineOptions {
   cpus?: number;
   registration?: Registration;
   glibc?: GlibcRseqExports;
-  /** Instruction budget per run; a run that exceeds it ends with status `limit`. */
+  /** Instruction budget per run, all threads together; beyond it the run ends with status `limit`. */
   maxInstructions?: number;
+  profile?: Profile;
 }
 
-export interface CallOptions {
+/** A thread the machine starts: it calls `entry(args…)` `repeat` times, then exits. */
+export interface ThreadSpec {
+  entry: Address;
+  args: readonly bigint[];
   cpu?: CpuId;
-  events?: EventSpec[];
-  trace?: boolean;
-  /**
-   * Runs after a preempt or migrate event is applied, while the thread is off its CPU: the place
-   * where another thread would run. Tests use it to write shared memory as that thread would.
-   */
-  onSwitchOut?: (event: SwitchOut, machine: Machine) => void;
+  repeat?: number;
 }
 
 /** A thread leaving its CPU because of a preempt or migrate event. */
@@ -46,366 +53,878 @@ export interface SwitchOut {
   to: CpuId;
 }
 
+export interface RunOptions {
+  /** Explicit steps and events first; the default policy finishes the run. */
+  schedule?: Schedule;
+  /** Events at locations (`preempt@LABEL`), each firing once, the first time any thread gets there. */
+  events?: EventSpec[];
+  trace?: boolean;
+  /** Runs after a preempt or migrate event, while the thread is off its CPU (tests write shared memory here). */
+  onSwitchOut?: (event: SwitchOut, machine: Machine) => void;
+}
+
+export interface CallOptions extends Omit<RunOptions, 'schedule'> {
+  cpu?: CpuId;
+}
+
+export interface ThreadReport {
+  tid: number;
+  pid: number;
+  cpu: CpuId;
+  end: ThreadEnd | null;
+  /** rax of each completed call of the thread's entry function. */
+  returns: bigint[];
+  instructions: number;
+  registers: RegisterFile;
+}
+
+export interface MachineOutcome {
+  /** completed: no thread left to run; deadlock: threads left, all blocked; limit: budget exhausted. */
+  status: 'completed' | 'deadlock' | 'limit';
+  threads: ThreadReport[];
+  instructions: number;
+  events: EventRecord[];
+  syscalls: SyscallRecord[];
+  output: RunOutcome['output'];
+  trace: TraceStep[];
+  warnings: string[];
+  /** What actually ran, as a schedule string that replays this run exactly. */
+  schedule: string;
+  profile: string;
+}
+
 const NR_RT_SIGRETURN = 15;
 /** Data regions the user asks for are mapped from here up. */
 const REGION_BASE: Address = 0x10000000n;
+const CLONE_SETTLS = 0x80000n;
+const CLONE_PARENT_SETTID = 0x100000n;
+const CLONE_CHILD_SETTID = 0x01000000n;
+const CLONE_CHILD_CLEARTID = 0x200000n;
 
 /** Why emulation stopped, as noted by a hook. */
 type Stop =
+  | { kind: 'slice' }
   | { kind: 'event'; event: EventSpec }
   | { kind: 'syscall' }
   | { kind: 'limit' }
   | { kind: 'memory'; access: string; cause: string; address: Address }
   | { kind: 'trap'; signal: number; reason: string };
 
-type Ended = Pick<RunOutcome, 'status' | 'signal' | 'reason' | 'faultAddress' | 'exitCode'>;
-
-export class Machine {
+export class Machine implements KernelServices {
   readonly cpus: number;
   readonly registration: Registration;
   readonly glibc: GlibcRseqExports;
   readonly maxInstructions: number;
-  private readonly syscalls = new SyscallTable();
-  private nextTid = 1;
+  readonly profile: Profile;
+  readonly processes: Process[] = [];
+  readonly regions = new Map<string, { address: Address; size: number }>();
+  private readonly table = new SyscallTable();
+  private threads: Thread[] = [];
+  private queues: RunQueues;
+  private policy = new DefaultPolicy();
+  private nextRegion = REGION_BASE;
+  /** The thread whose registers are live in each process's emulator. */
+  private readonly loaded = new Map<Process, Thread>();
 
   // State of the current run, read by the hooks.
   private stop: Stop | null = null;
   private executed = 0;
-  private pending: EventSpec[] = [];
+  private sliceLeft = Infinity;
+  private running: Thread | null = null;
+  private locationEvents: EventSpec[] = [];
   private tracing = false;
-  private trace: TraceStep[] = [];
-  private current: Thread | null = null;
-  /** Address of the instruction that began executing last (the `syscall` when a syscall stops us). */
   private lastAddress: Address = 0n;
-  /** The last call's thread, reaped when the next call starts. */
-  private finished: Thread | null = null;
-  /** Registers saved by signal delivery, restored by rt_sigreturn (the frame lives kernel-side for now). */
-  private readonly sigframes = new Map<number, RegisterFile[]>();
+  private onSwitchOut: RunOptions['onSwitchOut'];
+  /** Set by services when the running thread leaves its CPU (yield, block, exit, migration). */
+  private leftCpu = false;
 
-  private constructor(
-    readonly emu: Emulator,
-    readonly image: Image,
-    options: MachineOptions,
-  ) {
+  // What the run produced.
+  private events: EventRecord[] = [];
+  private syscalls: SyscallRecord[] = [];
+  private written: RunOutcome['output'] = [];
+  private trace: TraceStep[] = [];
+  private warnings: string[] = [];
+  private executedSchedule: ScheduleItem[] = [];
+  /** Event records whose rseq outcome is known only when the thread next returns to user space. */
+  private readonly awaitingFixup = new Map<Thread, EventRecord[]>();
+
+  private constructor(readonly image: Image, options: MachineOptions) {
     this.cpus = options.cpus ?? 2;
     this.registration = options.registration ?? 'glibc';
     this.glibc = options.glibc ?? GLIBC_DEFAULTS;
     this.maxInstructions = options.maxInstructions ?? 1_000_000;
-    if (!Number.isInteger(this.cpus) || this.cpus < 1 || this.cpus > 4096) throw new RseqEmuError('USAGE', `--cpus must be 1 to 4096, not ${this.cpus}`);
+    this.profile = options.profile ?? DEFAULT_PROFILE;
+    if (!Number.isInteger(this.cpus) || this.cpus < 1 || this.cpus > 64) throw new RseqEmuError('USAGE', `--cpus must be 1 to 64, not ${this.cpus}`);
+    this.queues = new RunQueues(this.cpus);
   }
 
   static create(image: Image, options: MachineOptions = {}): Machine {
-    const m = new Machine(Emulator.create(), image, options);
-    try {
-      m.load();
-      m.installHooks();
-    } catch (e) {
-      m.close();
-      throw e;
-    }
+    const m = new Machine(image, options);
+    const emu = loadProcessImage(image, m.glibc, m.registration === 'glibc');
+    m.addProcess(emu, null);
     return m;
   }
 
   close(): void {
-    this.emu.close();
+    for (const p of this.processes) p.emu.close();
   }
 
-  private load(): void {
-    for (const s of this.image.sections) {
-      if (s.bytes.length === 0) continue;
-      const begin = pageAlignDown(s.address);
-      const size = pageAlignUp(s.address + BigInt(s.bytes.length)) - begin;
-      const prot: Protection = { read: true, write: s.flags.write, exec: s.flags.exec };
-      this.emu.map(begin, Number(size), { read: true, write: true, exec: s.flags.exec });
-      this.emu.write(s.address, s.bytes);
-      this.emu.protect(begin, Number(size), prot);
-    }
-    this.mapWith(pageAlignDown(this.glibc.dataAddress), PAGE, Prot.R, this.glibc.dataAddress, glibcDataBytes(this.glibc, this.registration === 'glibc'));
-    // The sentinel page holds ud2 so a stray jump there faults; a return there ends the run first.
-    this.mapWith(SENTINEL, PAGE, Prot.RX, SENTINEL, Uint8Array.of(0x0f, 0x0b));
-    this.emu.map(TRAMPOLINE, Number(PAGE), Prot.RWX);
-    for (const part of Object.values(TRAMPOLINE_CODE)) this.emu.write(TRAMPOLINE + BigInt(part.offset), Uint8Array.from(part.bytes));
-    this.emu.protect(TRAMPOLINE, Number(PAGE), Prot.RX);
+  /** The first process: the one running the image. */
+  get main(): Process {
+    return this.processes[0]!;
   }
 
-  private mapWith(page: Address, size: bigint, prot: Protection, at: Address, bytes: Uint8Array): void {
-    this.emu.map(page, Number(size), Prot.RW);
-    this.emu.write(at, bytes);
-    this.emu.protect(page, Number(size), prot);
+  /** The main process's emulator, for reading and writing its memory. */
+  get emu(): Emulator {
+    return this.main.emu;
   }
 
-  private installHooks(): void {
-    this.emu.onCode(0n, TASK_SIZE, (address, size) => {
+  private addProcess(emu: Emulator, parent: Process | null, pid = this.nextId()): Process {
+    const p: Process = { pid, emu, parent, sigactions: new Map(), membarrierRseqRegistered: false, exitStatus: null };
+    this.processes.push(p);
+    this.installHooks(p);
+    return p;
+  }
+
+  private nextId(): number {
+    return Math.max(0, ...this.threads.map((t) => t.tid), ...this.processes.map((p) => p.pid)) + 1;
+  }
+
+  /** Maps a zeroed, writable data region in the main process (`--memory NAME:SIZE`, scenario memory). */
+  allocate(name: string, size: number, init?: Uint8Array): Address {
+    if (this.regions.has(name)) throw new RseqEmuError('USAGE', `memory region '${name}' is defined twice`);
+    if (!Number.isInteger(size) || size <= 0 || size > 1 << 26) throw new RseqEmuError('USAGE', `memory region '${name}': size must be 1 to 64 MiB, not ${size}`);
+    const address = this.nextRegion;
+    const mapped = (BigInt(size) + 0xfffn) & ~0xfffn;
+    this.emu.map(address, Number(mapped), { read: true, write: true, exec: false });
+    if (init) this.emu.write(address, init.subarray(0, size));
+    this.nextRegion += mapped + 0x1000n; // a guard page between regions catches overruns
+    this.regions.set(name, { address, size });
+    return address;
+  }
+
+  // ---- hooks ---------------------------------------------------------------------------------
+
+  private installHooks(p: Process): void {
+    const emu = p.emu;
+    emu.onCode(0n, TASK_SIZE, (address, size) => {
       if (this.stop) return;
+      if (this.sliceLeft <= 0) return this.halt({ kind: 'slice' });
       const n = this.executed + 1;
       if (n > this.maxInstructions) return this.halt({ kind: 'limit' });
-      const due = this.pending.find((e) => (e.place.at === 'count' ? e.place.index === n : e.place.address === address));
-      if (due) return this.halt({ kind: 'event', event: due });
+      if (this.locationEvents.length) {
+        const due = this.locationEvents.find((e) => (e.place.at === 'count' ? e.place.index === n : e.place.address === address));
+        if (due) return this.halt({ kind: 'event', event: due });
+      }
       this.executed = n;
+      this.sliceLeft--;
       this.lastAddress = address;
-      if (this.tracing && this.current) this.trace.push({ index: n, tid: this.current.tid, cpu: this.current.cpu, address, size });
+      const t = this.running!;
+      t.executed++;
+      if (this.tracing) this.trace.push({ index: n, tid: t.tid, cpu: t.cpu, address, size });
     });
-    this.emu.onSyscall(() => this.halt({ kind: 'syscall' }));
-    this.emu.onInvalidMemory((access, cause, address) => {
+    emu.onSyscall(() => this.halt({ kind: 'syscall' }));
+    emu.onInvalidMemory((access, cause, address) => {
       this.halt({ kind: 'memory', access, cause, address });
       return false;
     });
-    this.emu.onInvalidInstruction(() => {
-      this.halt({ kind: 'trap', signal: 4, reason: 'invalid instruction' });
+    emu.onInvalidInstruction(() => {
+      this.halt({ kind: 'trap', signal: SIGILL, reason: 'invalid instruction' });
       return true;
     });
-    this.emu.onInterrupt((intno) => {
-      const traps: Record<number, [number, string]> = { 0: [8, 'divide error'], 1: [5, 'debug trap'], 3: [5, 'breakpoint (int3)'], 6: [4, 'invalid instruction'], 13: [11, 'general protection fault'] };
-      const [signal, reason] = traps[intno] ?? [11, `CPU exception ${intno}`];
+    emu.onInterrupt((intno) => {
+      const traps: Record<number, [number, string]> = { 0: [8, 'divide error'], 1: [5, 'debug trap'], 3: [5, 'breakpoint (int3)'], 6: [SIGILL, 'invalid instruction'], 13: [SIGSEGV, 'general protection fault'] };
+      const [signal, reason] = traps[intno] ?? [SIGSEGV, `CPU exception ${intno}`];
       this.halt({ kind: 'trap', signal, reason });
     });
   }
 
   private halt(s: Stop): void {
     this.stop ??= s;
-    this.emu.stop();
+    this.running?.process.emu.stop();
   }
 
-  /** Creates a thread on `cpu` with its stack, TLS and (with glibc registration) a registered rseq area. */
-  private createThread(cpu: CpuId): Thread {
+  // ---- threads ---------------------------------------------------------------------------------
+
+  /** Makes `t`'s registers the live ones in its process's emulator. */
+  private activate(t: Thread): Emulator {
+    const emu = t.process.emu;
+    const cur = this.loaded.get(t.process);
+    if (cur !== t) {
+      if (cur) emu.saveContext(cur.context);
+      emu.restoreContext(t.context);
+      this.loaded.set(t.process, t);
+    }
+    return emu;
+  }
+
+  /** Creates a thread whose registers are `regs`, loaded and ready to run. */
+  private newThread(p: Process, tid: number, regs: RegisterFile, init: Partial<Thread> & Pick<Thread, 'cpu' | 'fsBase' | 'stackTop' | 'ownsMemory'>): Thread {
+    const cur = this.loaded.get(p);
+    if (cur) p.emu.saveContext(cur.context);
+    p.emu.writeRegisters(regs);
+    const t: Thread = {
+      tid, process: p, affinity: this.allCpus(), context: p.emu.saveContext(), rseq: null, eventMask: 0, notifyResume: false,
+      lastIds: null, sigmask: 0n, pendingSignals: [], standInFrames: 0, state: 'runnable', wait: null, inKvmRun: false,
+      program: null, end: null, executed: 0, clearChildTid: null, ...init,
+    };
+    this.loaded.set(p, t);
+    this.threads.push(t);
+    this.queues.enqueue(t);
+    return t;
+  }
+
+  private allCpus(): bigint {
+    return (1n << BigInt(this.cpus)) - 1n;
+  }
+
+  /** Starts a thread in the main process that calls spec.entry; registered with rseq as glibc does unless --registration none. */
+  spawn(spec: ThreadSpec): Thread {
+    const cpu = spec.cpu ?? 0;
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.cpus) throw new RseqEmuError('USAGE', `CPU ${cpu} does not exist (--cpus ${this.cpus})`);
-    const tid = this.nextTid++;
-    const fsBase = fsBaseOf(tid);
-    const stackTop = stackTopOf(tid);
-    this.emu.map(tlsBlock(tid), Number(TLS_SIZE), Prot.RW);
-    this.emu.write(fsBase, new Uint8Array(new BigUint64Array([fsBase]).buffer)); // %fs:0 is the thread pointer itself
-    this.emu.map(stackTop - STACK_SIZE, Number(STACK_SIZE), Prot.RW);
+    if (spec.args.length > 6) throw new RseqEmuError('USAGE', `at most 6 arguments are passed in registers, not ${spec.args.length}`);
+    const repeat = spec.repeat ?? 1;
+    if (!Number.isInteger(repeat) || repeat < 1) throw new RseqEmuError('USAGE', `repeat must be a whole number of at least 1, not ${repeat}`);
+    const p = this.main;
+    // The process's first thread has tid == pid, as in Linux.
+    const tid = this.threadsOf(p).length === 0 ? p.pid : this.nextId();
+    const { fsBase, stackTop } = mapThreadMemory(p.emu, tid);
     const area = fsBase + this.glibc.rseqOffset;
-    this.emu.write(area, encodeRseqArea({ cpuIdStart: 0, cpuId: RSEQ_CPU_ID_UNINITIALIZED, rseqCs: 0n, flags: 0, nodeId: 0, mmCid: 0 }));
+    p.emu.write(area, encodeRseqArea({ cpuIdStart: 0, cpuId: RSEQ_CPU_ID_UNINITIALIZED, rseqCs: 0n, flags: 0, nodeId: 0, mmCid: 0 }));
     const registered = this.registration === 'glibc';
-    return {
-      tid, cpu, fsBase, stackTop, state: 'runnable', eventMask: 0,
+    const t = this.newThread(p, tid, this.callRegisters(spec.entry, spec.args, stackTop, fsBase), {
+      cpu, fsBase, stackTop, ownsMemory: true,
       rseq: registered ? { area, length: RSEQ_AREA_SIZE, sig: RSEQ_SIG } : null,
+      // glibc registers at thread start: the first return to user space writes cpu_id.
       notifyResume: registered,
+      program: { entry: spec.entry, args: [...spec.args], repeat, returns: [] },
+    });
+    t.process.emu.writeU64(stackTop - 8n, SENTINEL);
+    return t;
+  }
+
+  /** Registers for a SysV call of `entry(args…)` returning to the sentinel. */
+  private callRegisters(entry: Address, args: readonly bigint[], stackTop: Address, fsBase: Address): RegisterFile {
+    const regs = this.main.emu.readRegisters();
+    for (const k of Object.keys(regs) as (keyof RegisterFile)[]) regs[k] = 0n;
+    (['rdi', 'rsi', 'rdx', 'rcx', 'r8', 'r9'] as const).forEach((r, i) => (regs[r] = BigInt.asUintN(64, args[i] ?? 0n)));
+    regs.rsp = stackTop - 8n; // SysV: (rsp + 8) is 16-aligned at entry
+    regs.rip = entry;
+    regs.fs_base = fsBase;
+    regs.eflags = 0x202n;
+    return regs;
+  }
+
+  /** Forgets every thread of earlier runs and unmaps their stacks and TLS. */
+  private clearThreads(): void {
+    for (const t of this.threads) if (t.ownsMemory && t.process === this.main) unmapThreadMemory(this.main.emu, t.tid);
+    for (const p of this.processes.splice(1)) p.emu.close();
+    this.threads = [];
+    this.loaded.clear();
+    this.queues = new RunQueues(this.cpus);
+    this.policy = new DefaultPolicy();
+  }
+
+  /** Threads of earlier runs stay inspectable until this is called. */
+  reset(): void {
+    this.clearThreads();
+  }
+
+  thread(tid: number): Thread | undefined {
+    return this.threads.find((t) => t.tid === tid);
+  }
+
+  /** The address of a thread's glibc-style rseq area. */
+  rseqArea(tid = 1): Address {
+    const t = this.thread(tid);
+    return (t?.fsBase ?? 0n) + this.glibc.rseqOffset;
+  }
+
+  // ---- running -----------------------------------------------------------------------------------
+
+  /** Calls `entry(args…)` on a new thread (earlier threads are cleared) and runs it to its end. */
+  call(entry: Address, args: readonly bigint[], options: CallOptions = {}): RunOutcome {
+    this.clearThreads();
+    const t = this.spawn({ entry, args, ...(options.cpu !== undefined ? { cpu: options.cpu } : {}) });
+    const out = this.run(options);
+    const report = out.threads.find((r) => r.tid === t.tid)!;
+    const end: ThreadEnd = report.end ?? { status: out.status === 'limit' ? 'limit' : 'signal', reason: out.status };
+    return {
+      status: end.status,
+      ...(end.signal !== undefined ? { signal: end.signal } : {}),
+      ...(end.reason !== undefined ? { reason: end.reason } : {}),
+      ...(end.faultAddress !== undefined ? { faultAddress: end.faultAddress } : {}),
+      ...(end.exitCode !== undefined ? { exitCode: end.exitCode } : {}),
+      ip: report.registers.rip,
+      rax: end.status === 'returned' ? report.returns.at(-1) ?? 0n : report.registers.rax,
+      instructions: out.instructions,
+      events: out.events,
+      syscalls: out.syscalls,
+      output: out.output,
+      trace: out.trace,
     };
   }
 
-  /** Unmaps a finished thread's stack and TLS. */
-  private reap(t: Thread): void {
-    this.emu.unmap(tlsBlock(t.tid), Number(TLS_SIZE));
-    this.emu.unmap(t.stackTop - STACK_SIZE, Number(STACK_SIZE));
-    this.sigframes.delete(t.tid);
+  /** Runs the spawned threads under `schedule`, then the default policy, until none can run. */
+  run(options: RunOptions = {}): MachineOutcome {
+    this.executed = 0;
+    this.locationEvents = [...(options.events ?? [])];
+    this.tracing = options.trace ?? false;
+    this.onSwitchOut = options.onSwitchOut;
+    this.events = [];
+    this.syscalls = [];
+    this.written = [];
+    this.trace = [];
+    this.warnings = [];
+    this.executedSchedule = [];
+    const items = [...(options.schedule ?? [])];
+    let limited = false;
+    for (let step = 1; !limited; step++) {
+      const item = items.shift();
+      if (item?.kind === 'event') {
+        this.scheduledEvent(item.tid, item.event, `schedule item ${step}`);
+        continue;
+      }
+      let cpu: CpuId | null;
+      if (item) {
+        cpu = item.cpu;
+        if (cpu >= this.cpus || !this.queues.head(cpu)) throw new RseqEmuError('USAGE', `schedule item ${step} '${formatSchedule([item])}': CPU ${cpu} has no thread to run`);
+      } else cpu = this.policy.next(this.queues);
+      if (cpu === null) break;
+      const t = this.queues.head(cpu)!;
+      this.policy.visited(cpu, t);
+      limited = this.runSlice(t, item ? item.count : null);
+    }
+    const live = this.threads.filter((t) => t.state !== 'exited');
+    if (limited) for (const t of live) this.endThread(t, { status: 'limit', reason: `instruction budget of ${this.maxInstructions} exhausted` });
+    const status = limited ? 'limit' : live.length ? 'deadlock' : 'completed';
+    if (status === 'deadlock') this.warnings.push(`deadlock: ${live.map((t) => `T${t.tid}`).join(', ')} blocked with nothing left to run`);
+    return {
+      status,
+      threads: this.threads.map((t) => ({
+        tid: t.tid, pid: t.process.pid, cpu: t.cpu, end: t.end, returns: t.program?.returns ?? [], instructions: t.executed,
+        registers: this.registersOf(t),
+      })),
+      instructions: this.executed,
+      events: this.events,
+      syscalls: this.syscalls,
+      output: this.written,
+      trace: this.trace,
+      warnings: this.warnings,
+      schedule: formatSchedule(this.executedSchedule),
+      profile: profileName(this.profile),
+    };
   }
 
-  /**
-   * Calls `entry(args…)` (SysV) on a new thread and runs it until it returns, exits, dies or runs
-   * out of budget. The previous call's thread stays inspectable until this one starts; data
-   * regions and the image's writable sections keep their contents across calls.
-   */
-  call(entry: Address, args: readonly bigint[], options: CallOptions = {}): RunOutcome {
-    if (args.length > 6) throw new RseqEmuError('USAGE', `at most 6 arguments are passed in registers, not ${args.length}`);
-    if (this.finished) this.reap(this.finished);
-    this.finished = null;
-    this.nextTid = 1;
-    const t = this.createThread(options.cpu ?? 0);
-    const regs = this.emu.readRegisters();
-    for (const k of Object.keys(regs) as (keyof RegisterFile)[]) regs[k] = 0n;
-    ['rdi', 'rsi', 'rdx', 'rcx', 'r8', 'r9'].forEach((r, i) => (regs[r as keyof RegisterFile] = BigInt.asUintN(64, args[i] ?? 0n)));
-    regs.rsp = t.stackTop - 8n; // SysV: (rsp + 8) is 16-aligned at entry
-    regs.rip = entry;
-    regs.fs_base = t.fsBase;
-    regs.eflags = 0x202n;
-    this.emu.writeRegisters(regs);
-    this.emu.write(regs.rsp, new Uint8Array(new BigUint64Array([SENTINEL]).buffer));
+  registersOf(t: Thread): RegisterFile {
+    return this.activate(t).readRegisters();
+  }
 
-    this.executed = 0;
-    this.pending = [...(options.events ?? [])];
-    this.tracing = options.trace ?? false;
-    this.trace = [];
-    this.current = t;
-    const events: EventRecord[] = [];
-    const syscalls: SyscallRecord[] = [];
-    const output: RunOutcome['output'] = [];
+  private onCpu(t: Thread): boolean {
+    return t.state === 'runnable' && this.queues.head(t.cpu) === t && !this.leftCpu;
+  }
 
-    // The thread was just created: its first return to user space runs the rseq work.
-    let ended: Ended | null = this.returnToUser(t, null);
-    while (!ended) {
+  /** Runs `t` for up to `count` instructions (all it can while it keeps its CPU when null). Returns true when the budget ran out. */
+  private runSlice(t: Thread, count: number | null): boolean {
+    const emu = this.activate(t);
+    this.running = t;
+    this.leftCpu = false;
+    this.sliceLeft = count ?? Infinity;
+    const cpu = t.cpu;
+    let sliceStart = this.executed;
+    // The executed schedule lists what ran, so the run replays without the --event options.
+    const record = () => {
+      this.executedSchedule.push({ kind: 'run', cpu, count: this.executed - sliceStart });
+      sliceStart = this.executed;
+    };
+    if (t.inKvmRun) this.finishKvmRun(t);
+    let limited = false;
+    while (this.onCpu(t) && this.sliceLeft > 0) {
+      if (!this.returnToUser(t) || !this.onCpu(t)) break;
       this.stop = null;
-      const rip = this.emu.reg('rip');
       try {
-        this.emu.run(rip, { until: SENTINEL });
+        emu.run(emu.reg('rip'), { until: SENTINEL });
       } catch (e) {
         if (!(e instanceof RseqEmuError) || !this.stop) throw e;
       }
       const s = this.stop as Stop | null;
       if (!s) {
-        if (this.emu.reg('rip') === SENTINEL) break;
-        ended = { status: 'fault', signal: 'SIGSEGV', reason: `emulation stopped unexpectedly at ${hex(this.emu.reg('rip'))}` };
-      } else if (s.kind === 'limit') {
-        ended = { status: 'limit', reason: `instruction budget of ${this.maxInstructions} exhausted` };
-      } else if (s.kind === 'memory') {
-        ended = { status: 'fault', signal: 'SIGSEGV', reason: `${s.access} of ${s.cause} address ${hex(s.address)}`, faultAddress: s.address };
-      } else if (s.kind === 'trap') {
-        const ip = this.emu.reg('rip');
-        ended = { status: 'fault', signal: signalName(s.signal), reason: `${s.reason} at ${hex(ip)}` };
-      } else if (s.kind === 'event') {
-        this.pending.splice(this.pending.indexOf(s.event), 1);
-        const r = this.injectEvent(t, s.event, options.onSwitchOut);
-        events.push(r.record);
-        ended = r.ended;
-      } else {
-        ended = this.syscall(t, syscalls, output);
-      }
+        if (emu.reg('rip') === SENTINEL) this.callReturned(t);
+        else this.killProcess(t, SIGSEGV, `emulation stopped unexpectedly at ${hex(emu.reg('rip'))}`, 'fault');
+      } else if (s.kind === 'slice') break;
+      else if (s.kind === 'limit') {
+        limited = true;
+        break;
+      } else if (s.kind === 'memory') this.fault(t, SIGSEGV, `${s.access} of ${s.cause} address ${hex(s.address)}`, s.address);
+      else if (s.kind === 'trap') this.fault(t, s.signal, `${s.reason} at ${hex(emu.reg('rip'))}`);
+      else if (s.kind === 'event') {
+        this.locationEvents.splice(this.locationEvents.indexOf(s.event), 1);
+        record();
+        this.applyEvent(t, s.event.action, s.event.text);
+        this.executedSchedule.push({ kind: 'event', tid: t.tid, event: s.event.action });
+      } else this.syscall(t);
     }
-    this.current = null;
-    this.finished = t;
-    t.state = ended && ended.status !== 'exited' && ended.status !== 'returned' ? 'killed' : 'exited';
-    return {
-      status: ended?.status ?? 'returned',
-      ...(ended?.signal !== undefined ? { signal: ended.signal } : {}),
-      ...(ended?.reason !== undefined ? { reason: ended.reason } : {}),
-      ...(ended?.faultAddress !== undefined ? { faultAddress: ended.faultAddress } : {}),
-      ...(ended?.exitCode !== undefined ? { exitCode: ended.exitCode } : {}),
-      ip: this.emu.reg('rip'),
-      rax: this.emu.reg('rax'),
-      instructions: this.executed,
-      events,
-      syscalls,
-      output,
-      trace: this.trace,
-    };
+    this.running = null;
+    if (this.executed > sliceStart || this.executedSchedule.at(-1)?.kind !== 'run') record();
+    return limited;
   }
 
-  /** A kernel event before the instruction at RIP, then the return to user space. */
-  private injectEvent(t: Thread, spec: EventSpec, onSwitchOut: CallOptions['onSwitchOut']): { record: EventRecord; ended: Ended | null } {
-    const ip = this.emu.reg('rip');
-    const action: EventAction = spec.action;
-    const base = { kind: action.kind, spec: spec.text, ip, tid: t.tid, before: this.executed };
-    if (action.kind === 'signal') return this.deliverSignal(t, action.signal, base);
-    // A preempted or migrated thread is switched out first: a preempt event either way.
-    t.eventMask |= RseqEvent.preempt;
-    const from = t.cpu;
-    if (action.kind === 'migrate' && action.cpu !== t.cpu) {
-      t.eventMask |= RseqEvent.migrate;
-      t.cpu = action.cpu;
+  /** The thread returned to the sentinel: one call done; start the next or end the thread. */
+  private callReturned(t: Thread): void {
+    const emu = t.process.emu;
+    const prog = t.program;
+    if (!prog) return this.killProcess(t, SIGSEGV, 'returned to the sentinel without a call in progress', 'fault');
+    prog.returns.push(emu.reg('rax'));
+    if (prog.returns.length < prog.repeat) {
+      emu.writeRegisters(this.callRegisters(prog.entry, prog.args, t.stackTop, t.fsBase));
+      emu.writeU64(t.stackTop - 8n, SENTINEL);
+      return;
     }
+    this.endThread(t, { status: 'returned' });
+  }
+
+  // ---- events --------------------------------------------------------------------------------------
+
+  private scheduledEvent(tid: number, event: ScheduledEvent, where: string): void {
+    const t = this.thread(tid);
+    if (!t || t.state === 'exited') throw new RseqEmuError('USAGE', `${where} 'T${tid}:${event.kind}': thread T${tid} ${t ? 'has ended' : 'does not exist'}`);
+    if (event.kind === 'migrate' && (event.cpu < 0 || event.cpu >= this.cpus)) throw new RseqEmuError('USAGE', `${where}: CPU ${event.cpu} does not exist (--cpus ${this.cpus})`);
+    this.activate(t);
+    const spec = event.kind === 'migrate' ? `T${tid}:migrate:${event.cpu}` : event.kind === 'signal' ? `T${tid}:signal:${signalName(event.signal)}` : `T${tid}:${event.kind}`;
+    this.applyEvent(t, event, spec);
+    this.executedSchedule.push({ kind: 'event', tid, event });
+  }
+
+  /** A kernel event for `t` before its next instruction; the rseq outcome is filled in when it next returns to user space. */
+  private applyEvent(t: Thread, event: ScheduledEvent, spec: string): void {
+    const ip = this.registersOf(t).rip;
+    const record: EventRecord = { kind: event.kind === 'ipi' ? 'preempt' : event.kind, spec, ip, tid: t.tid, cpu: t.cpu, before: this.executed, outcome: 'none', resumeIp: ip, descriptor: 0n };
+    this.events.push(record);
+    this.awaitingFixup.set(t, [...(this.awaitingFixup.get(t) ?? []), record]);
+    switch (event.kind) {
+      case 'ipi':
+        t.eventMask |= RseqEvent.preempt;
+        t.notifyResume = true;
+        break;
+      case 'signal':
+        this.queueSignal(t, event.signal, true);
+        break;
+      case 'preempt': {
+        t.eventMask |= RseqEvent.preempt;
+        t.notifyResume = true;
+        this.onSwitchOut?.({ tid: t.tid, kind: 'preempt', ip, from: t.cpu, to: t.cpu }, this);
+        if (this.queues.rotate(t) && t === this.running) this.leftCpu = true;
+        break;
+      }
+      case 'migrate': {
+        const from = t.cpu;
+        this.moveThread(t, event.cpu);
+        this.onSwitchOut?.({ tid: t.tid, kind: 'migrate', ip, from, to: t.cpu }, this);
+        break;
+      }
+    }
+    record.cpu = t.cpu;
+  }
+
+  /** Switch-out and set_task_cpu: preempt and migrate events, and the move to the other CPU's queue. */
+  private moveThread(t: Thread, cpu: CpuId): void {
+    t.eventMask |= RseqEvent.preempt;
     t.notifyResume = true;
-    onSwitchOut?.({ tid: t.tid, kind: action.kind, ip, from, to: t.cpu }, this);
-    const fix = this.fixup(t);
-    const ended = fix.ended ?? this.writeCpuIds(t);
-    return { record: { ...base, cpu: t.cpu, outcome: fix.outcome, resumeIp: this.emu.reg('rip'), descriptor: fix.descriptor, ...(fix.reason ? { reason: fix.reason } : {}) }, ended };
+    if (cpu === t.cpu) {
+      if (this.queues.rotate(t) && t === this.running) this.leftCpu = true;
+      return;
+    }
+    t.eventMask |= RseqEvent.migrate;
+    const queued = t.state === 'runnable';
+    if (queued) this.queues.remove(t);
+    t.cpu = cpu;
+    if (queued) this.queues.enqueue(t);
+    if (t === this.running) this.leftCpu = true;
+  }
+
+  // ---- return to user space ---------------------------------------------------------------------
+
+  /** Signals first, then the rseq notify-resume work. Returns false when the thread did not survive. */
+  private returnToUser(t: Thread): boolean {
+    for (;;) {
+      const i = t.pendingSignals.findIndex((s) => !(t.sigmask & sigBit(s)));
+      if (i < 0) break;
+      const [signo] = t.pendingSignals.splice(i, 1);
+      if (!this.deliverSignal(t, signo!)) return false;
+    }
+    if (!t.notifyResume) return true;
+    t.notifyResume = false;
+    return this.rseqWork(t, null);
+  }
+
+  /** __rseq_handle_notify_resume for the modelled kernel; `signo` when called from signal delivery. */
+  private rseqWork(t: Thread, signo: number | null): boolean {
+    if (!t.rseq) return true;
+    const emu = this.activate(t);
+    const optimized = this.profile.base === 'linux-6.19';
+    if (!this.checkKernelFields(t)) return false;
+    if (optimized && !this.writeIds(t, true)) return false;
+    if (!optimized || t.eventMask !== 0 || signo !== null) {
+      const ip = emu.reg('rip');
+      const d = decideFixup(emu, { area: t.rseq.area, sig: t.rseq.sig, ip, eventMask: t.eventMask }, fixupRules(this.profile));
+      const records = this.awaitingFixup.get(t) ?? [];
+      this.awaitingFixup.delete(t);
+      const settle = (outcome: EventRecord['outcome'], reason?: string) => {
+        for (const r of records) Object.assign(r, { outcome, descriptor: d.descriptor, resumeIp: emu.reg('rip') }, reason ? { reason } : {});
+      };
+      if (d.kind === 'sigsegv') {
+        settle('sigsegv', d.reason);
+        return this.forceSigsegv(t, signo, `rseq: ${d.reason}`);
+      }
+      const fx = applyFixup(emu, t.rseq.area, d);
+      if (fx.consumedEvents || optimized) t.eventMask = 0;
+      if (fx.fault) {
+        settle('sigsegv', fx.fault);
+        return this.forceSigsegv(t, signo, `rseq: ${fx.fault}`);
+      }
+      if (fx.ip !== null) emu.setReg('rip', fx.ip);
+      settle(d.kind === 'abort' ? 'aborted' : d.kind === 'clear' && d.wasSet ? 'cleared' : 'none');
+    }
+    return optimized || this.writeIds(t, false);
+  }
+
+  /** rseq_update_cpu_node_id; `onlyIfChanged` for 6.19, which writes ids only when they change. */
+  private writeIds(t: Thread, onlyIfChanged: boolean): boolean {
+    const ids = { cpu: t.cpu, node: 0, mmCid: this.mmCid(t) };
+    if (onlyIfChanged && t.lastIds && t.lastIds.cpu === ids.cpu && t.lastIds.mmCid === ids.mmCid) return true;
+    const fields = cpuIdFields(ids.cpu, ids.node, ids.mmCid);
+    try {
+      // Before 6.3 there is no node_id or mm_cid to write.
+      for (const f of this.profile.base === 'linux-5.x' ? fields.slice(0, 1) : fields) t.process.emu.write(t.rseq!.area + BigInt(f.offset), f.bytes);
+    } catch {
+      return this.forceSigsegv(t, null, `rseq: cannot write cpu_id to the area at ${hex(t.rseq!.area)}`);
+    }
+    t.lastIds = ids;
+    return true;
   }
 
   /**
-   * Signal delivery (x86 setup_rt_frame): rseq_signal_deliver runs the fix-up on the interrupted
-   * registers first, so the saved RIP is abort_ip; then the handler runs and rt_sigreturn resumes.
-   * Until rt_sigaction is modelled, the handler is the emulator's own, which returns at once.
+   * mm_cid, a per-process concurrency id in [0, ncpus): modelled as the rank of the thread's CPU
+   * among the CPUs currently running threads of its process.
    */
-  private deliverSignal(t: Thread, signal: number, base: Omit<EventRecord, 'cpu' | 'outcome' | 'resumeIp' | 'descriptor'>): { record: EventRecord; ended: Ended | null } {
-    t.eventMask |= RseqEvent.signal;
-    const fix = this.fixup(t);
-    const record: EventRecord = { ...base, cpu: t.cpu, outcome: fix.outcome, resumeIp: this.emu.reg('rip'), descriptor: fix.descriptor, ...(fix.reason ? { reason: fix.reason } : {}) };
-    if (fix.ended) return { record, ended: fix.ended };
-    const saved = this.emu.readRegisters();
-    const frames = this.sigframes.get(t.tid) ?? [];
-    frames.push(saved);
-    this.sigframes.set(t.tid, frames);
-    // Skip the red zone, align, and push the restorer as the handler's return address.
-    const rsp = ((saved.rsp - 128n) & ~15n) - 8n;
-    try {
-      this.emu.write(rsp, new Uint8Array(new BigUint64Array([TRAMPOLINE + BigInt(TRAMPOLINE_CODE.restorer.offset)]).buffer));
-    } catch {
-      return { record, ended: { status: 'signal', signal: 'SIGSEGV', reason: `cannot build the ${signalName(signal)} frame: stack at ${hex(rsp)} is not writable` } };
-    }
-    this.emu.writeRegisters({ ...saved, rsp, rip: TRAMPOLINE + BigInt(TRAMPOLINE_CODE.handler.offset), rdi: BigInt(signal), rsi: 0n, rdx: 0n });
-    t.notifyResume = true;
-    return { record, ended: this.returnToUser(t, null) };
+  private mmCid(t: Thread): number {
+    let rank = 0;
+    for (let cpu = 0; cpu < t.cpu; cpu++) if (this.queues.head(cpu)?.process === t.process) rank++;
+    return rank;
   }
 
-  private syscall(t: Thread, log: SyscallRecord[], output: RunOutcome['output']): Ended | null {
-    const r = this.emu.readRegisters();
+  /** CONFIG_DEBUG_RSEQ: a user write to a kernel-owned field is a warning (≈6.14–6.18) or fatal (6.19). */
+  private checkKernelFields(t: Thread): boolean {
+    if (!this.profile.debug || !t.lastIds || !t.rseq) return true;
+    let area;
+    try {
+      area = readRseqArea(t.process.emu, t.rseq.area);
+    } catch {
+      return true; // the fix-up reports the unreadable area
+    }
+    const expect = t.lastIds;
+    const changed = [
+      area.cpuIdStart !== expect.cpu && 'cpu_id_start',
+      area.cpuId !== expect.cpu && 'cpu_id',
+      this.profile.base !== 'linux-5.x' && area.nodeId !== expect.node && 'node_id',
+      this.profile.base !== 'linux-5.x' && area.mmCid !== expect.mmCid && 'mm_cid',
+    ].filter((x): x is string => typeof x === 'string');
+    if (!changed.length) return true;
+    const what = `T${t.tid} wrote kernel-owned rseq field${changed.length > 1 ? 's' : ''} ${changed.join(', ')}`;
+    if (this.profile.base === 'linux-6.19') return this.forceSigsegv(t, null, `rseq (debug): ${what}`);
+    this.warnings.push(`rseq (debug): ${what}`);
+    return true;
+  }
+
+  // ---- signals ---------------------------------------------------------------------------------------
+
+  private queueSignal(t: Thread, signo: number, injected: boolean): void {
+    if (injected && !t.process.sigactions.has(signo)) t.standInFrames++; // an emulator-supplied handler takes it
+    if (!t.pendingSignals.includes(signo)) t.pendingSignals.push(signo);
+    // A blocked thread wakes for a signal it will handle.
+    if (t.state === 'blocked' && t.wait?.kind === 'sleep') this.wake(t);
+  }
+
+  sendSignal(target: Thread, signo: number): void {
+    this.queueSignal(target, signo, false);
+  }
+
+  /** A synchronous fault: SIGSEGV/SIGILL to a handler if one is installed and not blocked, else the process dies. */
+  private fault(t: Thread, signo: number, reason: string, faultAddress?: Address): void {
+    const act = t.process.sigactions.get(signo);
+    if (act && act.handler > SIG_IGN && !(t.sigmask & sigBit(signo))) {
+      t.pendingSignals.unshift(signo);
+      return;
+    }
+    this.killProcess(t, signo, reason, 'fault', faultAddress);
+  }
+
+  /** force_sigsegv: catchable, unless the fix-up failed while delivering SIGSEGV itself. */
+  private forceSigsegv(t: Thread, delivering: number | null, reason: string): boolean {
+    const act = t.process.sigactions.get(SIGSEGV);
+    if (delivering === SIGSEGV || !act || act.handler <= SIG_IGN || t.sigmask & sigBit(SIGSEGV)) {
+      this.killProcess(t, SIGSEGV, reason, 'signal');
+      return false;
+    }
+    this.warnings.push(`T${t.tid}: ${reason} (SIGSEGV sent to its handler)`);
+    t.pendingSignals.unshift(SIGSEGV);
+    return true;
+  }
+
+  /** Delivers one signal; false when the thread died. */
+  private deliverSignal(t: Thread, signo: number): boolean {
+    const emu = this.activate(t);
+    const stdIn = t.standInFrames > 0 && !t.process.sigactions.has(signo);
+    const act: SigAction | undefined = stdIn
+      ? { handler: TRAMPOLINE + BigInt(TRAMPOLINE_CODE.handler.offset), flags: SA_RESTORER, restorer: TRAMPOLINE + BigInt(TRAMPOLINE_CODE.restorer.offset), mask: 0n }
+      : t.process.sigactions.get(signo);
+    if (stdIn) t.standInFrames--;
+    if (!act || act.handler === SIG_DFL) {
+      if (defaultIsIgnore(signo)) return true;
+      this.killProcess(t, signo, `killed by ${signalName(signo)}`, 'signal');
+      return false;
+    }
+    if (act.handler === SIG_IGN) return true;
+    // rseq_signal_deliver: the fix-up runs on the interrupted registers before the frame is built.
+    if (t.rseq) {
+      t.eventMask |= RseqEvent.signal;
+      if (!this.rseqWork(t, signo)) return false;
+    }
+    if (!(act.flags & SA_RESTORER)) return this.forceSigsegv(t, signo, `${signalName(signo)} handler has no SA_RESTORER: x86-64 cannot return from it`);
+    const regs = emu.readRegisters();
+    const frame = buildFrame(regs, t.sigmask, act.restorer, { signo, code: 0, pid: t.process.pid, uid: 0 });
+    try {
+      emu.write(frame.address, frame.bytes);
+    } catch {
+      return this.forceSigsegv(t, signo, `cannot build the ${signalName(signo)} frame: stack at ${hex(frame.address)} is not writable`);
+    }
+    emu.writeRegisters({ ...regs, rsp: frame.address, rip: act.handler, rdi: BigInt(signo), rsi: frame.info, rdx: frame.ucontext, rax: 0n });
+    t.sigmask |= act.mask | (act.flags & SA_NODEFER ? 0n : sigBit(signo));
+    if (act.flags & SA_RESETHAND) t.process.sigactions.delete(signo);
+    return true;
+  }
+
+  sigreturn(t: Thread): boolean {
+    const emu = this.activate(t);
+    const regs = emu.readRegisters();
+    let uc: Uint8Array;
+    try {
+      uc = emu.read(ucontextOfReturn(regs.rsp), UCONTEXT_SIZE);
+    } catch {
+      this.killProcess(t, SIGSEGV, `rt_sigreturn: no signal frame at ${hex(ucontextOfReturn(regs.rsp))}`, 'signal');
+      return false;
+    }
+    const restored = readFrame(uc, regs);
+    emu.writeRegisters(restored.regs);
+    t.sigmask = restored.sigmask;
+    return true;
+  }
+
+  setSigaction(p: Process, signo: number, act: SigAction): void {
+    if (act.handler === SIG_DFL) p.sigactions.delete(signo);
+    else p.sigactions.set(signo, act);
+  }
+
+  // ---- system calls ------------------------------------------------------------------------------------
+
+  private syscall(t: Thread): void {
+    const emu = t.process.emu;
+    const r = emu.readRegisters();
     const nr = Number(r.rax);
     const args = [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9];
     const ip = this.lastAddress;
-    const record: SyscallRecord = { tid: t.tid, nr, name: this.syscalls.name(nr), args, ret: null, ip, implemented: this.syscalls.implemented(nr) || nr === NR_RT_SIGRETURN, insideCriticalSection: this.inCriticalSection(t, ip) };
-    log.push(record);
-    if (nr === NR_RT_SIGRETURN) {
-      const frame = this.sigframes.get(t.tid)?.pop();
-      if (!frame) return { status: 'signal', signal: 'SIGSEGV', reason: 'rt_sigreturn without a signal frame' };
-      this.emu.writeRegisters(frame);
-      return this.returnToUser(t, null);
+    const record: SyscallRecord = { tid: t.tid, nr, name: this.table.name(nr), args, ret: null, ip, implemented: this.table.implemented(nr), insideCriticalSection: this.inCriticalSection(t, ip) };
+    this.syscalls.push(record);
+    const result = this.table.dispatch(nr, { thread: t, mem: emu, args, kernel: this });
+    if (result.kind === 'return') {
+      record.ret = result.value;
+      emu.setReg('rax', result.value);
     }
-    const result = this.syscalls.dispatch(nr, {
-      thread: t,
-      mem: this.emu,
-      args,
-      cpus: this.cpus,
-      output: (fd, bytes) => output.push({ tid: t.tid, fd, text: Buffer.from(bytes).toString('utf8') }),
-    });
-    if (result.kind === 'exit') return { status: 'exited', exitCode: result.code };
-    record.ret = result.value;
-    this.emu.setReg('rax', result.value);
-    return this.returnToUser(t, null);
+    if (nr !== NR_RT_SIGRETURN && this.profile.debug && t.state !== 'exited') this.debugSyscallExit(t);
+  }
+
+  /** CONFIG_DEBUG_RSEQ's rseq_syscall(): SIGSEGV at the exit of a syscall made inside a section, or with an invalid rseq_cs. */
+  private debugSyscallExit(t: Thread): void {
+    if (!t.rseq) return;
+    const emu = this.activate(t);
+    const ptr = readU64(emu, t.rseq.area + BigInt(RseqField.rseqCs));
+    if (ptr === 0n) return;
+    const v = validateDescriptor(emu, ptr, t.rseq.sig);
+    if ('reason' in v) this.killProcess(t, SIGSEGV, `rseq (debug): invalid rseq_cs at syscall exit: ${v.reason}`, 'signal');
+    else if (insideSection(emu.reg('rip'), v.cs)) this.killProcess(t, SIGSEGV, `rseq (debug): system call inside the critical section at ${hex(this.lastAddress)}`, 'signal');
   }
 
   /** Whether `ip` is inside the section the thread's rseq_cs currently names (a valid one). */
   private inCriticalSection(t: Thread, ip: Address): boolean {
     if (!t.rseq) return false;
     try {
-      const ptr = readU64(this.emu, t.rseq.area + BigInt(RseqField.rseqCs));
+      const ptr = readU64(t.process.emu, t.rseq.area + BigInt(RseqField.rseqCs));
       if (ptr === 0n) return false;
-      const v = validateDescriptor(this.emu, ptr, t.rseq.sig);
+      const v = validateDescriptor(t.process.emu, ptr, t.rseq.sig);
       return 'cs' in v && insideSection(ip, v.cs);
     } catch {
       return false;
     }
   }
 
-  /** rseq_ip_fixup on the current registers; redirects RIP on abort. */
-  private fixup(t: Thread): { outcome: EventOutcome; descriptor: Address; reason?: string; ended: Ended | null } {
-    if (!t.rseq) return { outcome: 'none', descriptor: 0n, ended: null };
-    const d = decideFixup(this.emu, { area: t.rseq.area, sig: t.rseq.sig, ip: this.emu.reg('rip'), eventMask: t.eventMask });
-    if (d.kind === 'sigsegv') return { outcome: 'sigsegv', descriptor: d.descriptor, reason: d.reason, ended: { status: 'signal', signal: 'SIGSEGV', reason: `rseq: ${d.reason}` } };
-    const effects = applyFixup(this.emu, t.rseq.area, d);
-    if (effects.consumedEvents) t.eventMask = 0;
-    if (effects.fault) return { outcome: 'sigsegv', descriptor: d.descriptor, reason: effects.fault, ended: { status: 'signal', signal: 'SIGSEGV', reason: `rseq: ${effects.fault}` } };
-    if (effects.ip !== null) this.emu.setReg('rip', effects.ip);
-    const outcome: EventOutcome = d.kind === 'abort' ? 'aborted' : d.kind === 'clear' && d.wasSet ? 'cleared' : 'none';
-    return { outcome, descriptor: d.descriptor, ended: null };
+  // ---- kernel services for system calls ------------------------------------------------------------------
+
+  findThread(tid: number): Thread | undefined {
+    return this.thread(tid);
   }
 
-  /** rseq_update_cpu_node_id. */
-  private writeCpuIds(t: Thread): Ended | null {
-    t.notifyResume = false;
-    if (!t.rseq) return null;
-    try {
-      for (const f of cpuIdFields(t.cpu, 0, 0)) this.emu.write(t.rseq.area + BigInt(f.offset), f.bytes);
-    } catch {
-      return { status: 'signal', signal: 'SIGSEGV', reason: `rseq: cannot write cpu_id to the area at ${hex(t.rseq.area)}` };
+  threadsOf(p: Process): Thread[] {
+    return this.threads.filter((t) => t.process === p);
+  }
+
+  childrenOf(p: Process): Process[] {
+    return this.processes.filter((c) => c.parent === p);
+  }
+
+  reap(child: Process): void {
+    child.parent = null;
+  }
+
+  runningOn(cpu: CpuId): Thread | undefined {
+    return this.queues.head(cpu);
+  }
+
+  /**
+   * sched_yield (`sleeps` false) and the sleeps: a voluntary switch-out. A sleeping thread always
+   * leaves its CPU; a yielding one only when another can run. 6.19 records no event for either.
+   */
+  yieldCpu(t: Thread, sleeps: boolean): void {
+    const switched = this.queues.rotate(t) || sleeps;
+    if (switched && this.profile.base !== 'linux-6.19') {
+      t.eventMask |= RseqEvent.preempt;
+      t.notifyResume = true;
     }
-    return null;
+    if (t === this.running) this.leftCpu = true;
   }
 
-  /** The notify-resume work on the way back to user space, when something requested it. */
-  private returnToUser(t: Thread, _unused: null): Ended | null {
-    if (!t.notifyResume) return null;
-    const fix = this.fixup(t);
-    return fix.ended ?? this.writeCpuIds(t);
+  migrate(t: Thread, cpu: CpuId): void {
+    if (t.inKvmRun) t.notifyResume = true; // the work bug-kvm-run loses
+    this.moveThread(t, cpu);
   }
 
-  private nextRegion = REGION_BASE;
-  readonly regions = new Map<string, { address: Address; size: number }>();
-
-  /** Maps a zeroed, writable data region for arguments (`--memory NAME:SIZE`, scenario memory). */
-  allocate(name: string, size: number, init?: Uint8Array): Address {
-    if (this.regions.has(name)) throw new RseqEmuError('USAGE', `memory region '${name}' is defined twice`);
-    if (!Number.isInteger(size) || size <= 0 || size > 1 << 26) throw new RseqEmuError('USAGE', `memory region '${name}': size must be 1 to 64 MiB, not ${size}`);
-    const address = this.nextRegion;
-    const mapped = pageAlignUp(BigInt(size));
-    this.emu.map(address, Number(mapped), Prot.RW);
-    if (init) this.emu.write(address, init.subarray(0, size));
-    this.nextRegion += mapped + PAGE; // a guard page between regions catches overruns
-    this.regions.set(name, { address, size });
-    return address;
+  block(t: Thread, why: WaitReason): void {
+    t.state = 'blocked';
+    t.wait = why;
+    this.queues.remove(t);
+    if (t === this.running) this.leftCpu = true;
   }
 
-  /** The address of the thread's rseq area. */
-  rseqArea(tid = 1): Address {
-    return fsBaseOf(tid) + this.glibc.rseqOffset;
+  private wake(t: Thread): void {
+    if (t.state !== 'blocked') return;
+    t.state = 'runnable';
+    t.wait = null;
+    this.queues.enqueue(t);
+  }
+
+  kvmRun(t: Thread): void {
+    t.inKvmRun = true;
+    this.yieldCpu(t, true);
+  }
+
+  /** Back from KVM_RUN: returns 0; with bug-kvm-run the transfer-to-guest work has dropped the notify-resume request. */
+  private finishKvmRun(t: Thread): void {
+    t.inKvmRun = false;
+    this.activate(t).setReg('rax', 0n);
+    if (this.profile.bugKvmRun && t.notifyResume) {
+      t.notifyResume = false;
+      this.warnings.push(`T${t.tid}: bug-kvm-run dropped the rseq notify-resume work on return from KVM_RUN`);
+    }
+  }
+
+  rseqIpi(t: Thread): void {
+    t.eventMask |= RseqEvent.preempt;
+    t.notifyResume = true;
+  }
+
+  output(t: Thread, fd: number, bytes: Uint8Array): void {
+    this.written.push({ tid: t.tid, fd, text: Buffer.from(bytes).toString('utf8') });
+  }
+
+  exitThread(t: Thread, code: number): void {
+    this.endThread(t, { status: 'exited', exitCode: code });
+  }
+
+  exitGroup(p: Process, code: number): void {
+    for (const t of this.threadsOf(p)) if (t.state !== 'exited') this.endThread(t, { status: 'exited', exitCode: code });
+  }
+
+  /** A fatal signal ends every thread of the process. */
+  private killProcess(culprit: Thread, signo: number, reason: string, status: 'fault' | 'signal', faultAddress?: Address): void {
+    const signal = signalName(signo);
+    for (const t of this.threadsOf(culprit.process)) {
+      if (t.state === 'exited') continue;
+      this.endThread(t, t === culprit
+        ? { status, signal, reason, ...(faultAddress !== undefined ? { faultAddress } : {}) }
+        : { status: 'signal', signal, reason: `process killed: T${culprit.tid}: ${reason}` }, signo);
+    }
+  }
+
+  private endThread(t: Thread, end: ThreadEnd, killedBy?: number): void {
+    if (t.state === 'exited') return;
+    if (t === this.running) this.leftCpu = true;
+    t.state = 'exited';
+    t.end = end;
+    this.queues.remove(t);
+    if (this.loaded.get(t.process) === t) t.process.emu.saveContext(t.context);
+    if (t.clearChildTid !== null) this.tryWrite32(t.process.emu, t.clearChildTid, 0);
+    const p = t.process;
+    if (this.threadsOf(p).every((x) => x.state === 'exited')) {
+      p.exitStatus = killedBy !== undefined ? killedBy : ((end.exitCode ?? 0) & 0xff) << 8;
+      for (const w of this.threads) {
+        if (w.state === 'blocked' && w.wait?.kind === 'child' && w.process === p.parent && (w.wait.pid <= 0 || w.wait.pid === p.pid)) {
+          const statusPtr = w.wait.statusPtr;
+          this.wake(w);
+          const emu = this.activate(w);
+          if (statusPtr !== 0n) emu.writeU32(statusPtr, p.exitStatus);
+          emu.setReg('rax', BigInt(p.pid));
+          p.parent = null;
+          break;
+        }
+      }
+    }
+  }
+
+  clone(parent: Thread, req: CloneRequest): Thread {
+    const regs = { ...this.registersOf(parent), rax: 0n };
+    const thread = (req.flags & CLONE_VM) !== 0n;
+    const tid = this.nextId();
+    const process = thread ? parent.process : this.addProcess(copyAddressSpace(parent.process.emu), parent.process, tid);
+    if (!thread) process.sigactions = new Map(parent.process.sigactions);
+    if (thread) regs.rsp = req.stack;
+    if (req.flags & CLONE_SETTLS) regs.fs_base = req.tls;
+    const cpu = this.placeNewTask(parent);
+    const inherited = !thread && parent.rseq ? { ...parent.rseq } : null;
+    // sched_fork/wake_up_new_task: rseq_migrate marks the child, so its first return writes cpu_id (ce3614daabea);
+    // bug-new-task-cpu-id leaves it with the ids copied from the parent's area.
+    const fixed = !this.profile.bugNewTaskCpuId;
+    const child = this.newThread(process, tid, regs, {
+      cpu, affinity: parent.affinity, fsBase: regs.fs_base, stackTop: regs.rsp, ownsMemory: false, rseq: inherited,
+      eventMask: inherited ? parent.eventMask | (fixed && cpu !== parent.cpu ? RseqEvent.migrate : 0) : 0,
+      notifyResume: inherited !== null && fixed, lastIds: inherited ? parent.lastIds : null, sigmask: parent.sigmask,
+    });
+    if (req.flags & CLONE_PARENT_SETTID) this.tryWrite32(parent.process.emu, req.parentTid, tid);
+    if (req.flags & CLONE_CHILD_SETTID) this.tryWrite32(process.emu, req.childTid, tid);
+    if (req.flags & CLONE_CHILD_CLEARTID) child.clearChildTid = req.childTid;
+    this.activate(parent);
+    return child;
+  }
+
+  private tryWrite32(emu: Emulator, at: Address, v: number): void {
+    try {
+      emu.writeU32(at, v);
+    } catch {
+      // Linux ignores a fault on these optional stores too
+    }
+  }
+
+  /** wake_up_new_task's choice: the lowest allowed CPU with nothing queued, else the parent's CPU. */
+  private placeNewTask(parent: Thread): CpuId {
+    for (let cpu = 0; cpu < this.cpus; cpu++) if ((parent.affinity >> BigInt(cpu)) & 1n && !this.queues.head(cpu)) return cpu;
+    return parent.cpu;
   }
 }

@@ -3,8 +3,9 @@
 // `decideFixup` is pure: it reads memory and returns what the kernel would do, in the kernel's
 // order of checks. `applyFixup` carries the decision out. Keeping them apart lets tests name each
 // check, and lets the checker and the explorer ask "what would happen here" without running.
-import { RseqField, RSEQ_CS_SIZE, TASK_SIZE, decodeRseqCs, readU32, readU64, u64, type MemoryReader, type MemoryWriter, type RseqCs } from '../abi/rseq.js';
+import { RSEQ_CS_FLAG_NO_RESTART_ON_MIGRATE, RSEQ_CS_FLAG_NO_RESTART_ON_PREEMPT, RSEQ_CS_FLAG_NO_RESTART_ON_SIGNAL, RseqField, RSEQ_CS_SIZE, TASK_SIZE, decodeRseqCs, readU32, readU64, u64, type MemoryReader, type MemoryWriter, type RseqCs } from '../abi/rseq.js';
 import { hex, type Address } from '../types.js';
+import type { Profile } from './profile.js';
 
 export type FixupDecision =
   /** IP outside any section (or rseq_cs == 0): rseq_cs gets 0 stored; `wasSet` tells whether it held a descriptor. */
@@ -15,6 +16,24 @@ export type FixupDecision =
   | { kind: 'abort'; descriptor: Address; abortIp: Address; cs: RseqCs }
   /** A validation failure: the thread gets SIGSEGV; nothing is written, RIP stays. */
   | { kind: 'sigsegv'; reason: string; descriptor: Address };
+
+/** How a kernel version validates and treats flags; see fixupRules(). */
+export interface FixupRules {
+  /** full: every check of rseq_get_rseq_cs; reduced (6.19): pointer, abort_ip range and signature only. */
+  validation: 'full' | 'reduced';
+  /** reject (6.1+): non-zero flags are fatal; honour (≤ 5.19): NO_RESTART_ON_* mask events; ignore (6.19). */
+  flags: 'reject' | 'honour' | 'ignore';
+  /** Whether a descriptor is validated when the IP is outside it (not in 6.19's fast path). */
+  validateOutside: boolean;
+}
+
+export const LEGACY_RULES: FixupRules = { validation: 'full', flags: 'reject', validateOutside: true };
+
+export function fixupRules(p: Profile): FixupRules {
+  if (p.base === 'linux-5.x') return { validation: 'full', flags: 'honour', validateOutside: true };
+  if (p.base === 'linux-6.19' && !p.debug) return { validation: 'reduced', flags: 'ignore', validateOutside: false };
+  return LEGACY_RULES;
+}
 
 export interface FixupInput {
   /** Address of the thread's registered struct rseq. */
@@ -36,12 +55,34 @@ function tryRead<T>(what: string, fn: () => T): T | { fault: string } {
 }
 const isFault = (v: unknown): v is { fault: string } => typeof v === 'object' && v !== null && 'fault' in v;
 
-/** rseq_get_rseq_cs: the descriptor is validated even when the IP is outside it. */
-export function validateDescriptor(mem: MemoryReader, ptr: Address, sig: number): { cs: RseqCs } | { reason: string } {
+/** Reads the descriptor rseq_cs points to: the checks every kernel makes before anything else. */
+function readDescriptor(mem: MemoryReader, ptr: Address): { cs: RseqCs } | { reason: string } {
   if (ptr >= TASK_SIZE) return { reason: `rseq_cs ${hex(ptr)} is not a user-space address (>= TASK_SIZE)` };
   const bytes = tryRead(`struct rseq_cs at ${hex(ptr)}`, () => mem.read(ptr, RSEQ_CS_SIZE));
   if (isFault(bytes)) return { reason: bytes.fault };
-  const cs = decodeRseqCs(bytes);
+  return { cs: decodeRseqCs(bytes) };
+}
+
+function checkSignature(mem: MemoryReader, cs: RseqCs, sig: number): { cs: RseqCs } | { reason: string } {
+  const got = tryRead(`the signature at abort_ip - 4 (${hex(cs.abortIp - 4n)})`, () => readU32(mem, cs.abortIp - 4n));
+  if (isFault(got)) return { reason: got.fault };
+  if (got !== sig >>> 0) {
+    return { reason: `signature mismatch: 0x${got.toString(16).padStart(8, '0')} at abort_ip - 4, expected 0x${(sig >>> 0).toString(16)}` };
+  }
+  return { cs };
+}
+
+/** 6.19's reduced checks: pointer, 4 <= abort_ip < TASK_SIZE, and the signature. */
+function validateReduced(mem: MemoryReader, cs: RseqCs, sig: number): { cs: RseqCs } | { reason: string } {
+  if (cs.abortIp < 4n || cs.abortIp >= TASK_SIZE) return { reason: `abort_ip ${hex(cs.abortIp)} is outside [4, TASK_SIZE)` };
+  return checkSignature(mem, cs, sig);
+}
+
+/** rseq_get_rseq_cs (≤ 6.18): the descriptor is validated even when the IP is outside it. */
+export function validateDescriptor(mem: MemoryReader, ptr: Address, sig: number): { cs: RseqCs } | { reason: string } {
+  const read = readDescriptor(mem, ptr);
+  if ('reason' in read) return read;
+  const cs = read.cs;
   const end = cs.startIp + cs.postCommitOffset;
   if (cs.startIp >= TASK_SIZE) return { reason: `start_ip ${hex(cs.startIp)} >= TASK_SIZE` };
   if (BigInt.asUintN(64, end) >= TASK_SIZE) return { reason: `start_ip + post_commit_offset ${hex(end)} >= TASK_SIZE` };
@@ -51,30 +92,39 @@ export function validateDescriptor(mem: MemoryReader, ptr: Address, sig: number)
   if (BigInt.asUintN(64, cs.abortIp - cs.startIp) < cs.postCommitOffset) {
     return { reason: `abort_ip ${hex(cs.abortIp)} is inside the critical section [${hex(cs.startIp)}, ${hex(end)})` };
   }
-  const got = tryRead(`the signature at abort_ip - 4 (${hex(cs.abortIp - 4n)})`, () => readU32(mem, cs.abortIp - 4n));
-  if (isFault(got)) return { reason: got.fault };
-  if (got !== sig >>> 0) {
-    return { reason: `signature mismatch: 0x${got.toString(16).padStart(8, '0')} at abort_ip - 4, expected 0x${(sig >>> 0).toString(16)}` };
-  }
-  return { cs };
+  return checkSignature(mem, cs, sig);
 }
 
 /** The kernel's unsigned "inside" test: start_ip is inside, start_ip + post_commit_offset is not. */
 export const insideSection = (ip: Address, cs: RseqCs): boolean => BigInt.asUintN(64, ip - cs.startIp) < cs.postCommitOffset;
 
-export function decideFixup(mem: MemoryReader, input: FixupInput): FixupDecision {
+export function decideFixup(mem: MemoryReader, input: FixupInput, rules: FixupRules = LEGACY_RULES): FixupDecision {
   const ptr = tryRead('rseq->rseq_cs', () => readU64(mem, input.area + BigInt(RseqField.rseqCs)));
   if (isFault(ptr)) return { kind: 'sigsegv', reason: ptr.fault, descriptor: 0n };
   if (ptr === 0n) return { kind: 'clear', wasSet: false, descriptor: 0n };
-  const v = validateDescriptor(mem, ptr, input.sig);
+  const read = readDescriptor(mem, ptr);
+  if ('reason' in read) return { kind: 'sigsegv', reason: read.reason, descriptor: ptr };
+  if (!rules.validateOutside && !insideSection(input.ip, read.cs)) return { kind: 'clear', wasSet: true, descriptor: ptr };
+  const v = rules.validation === 'full' ? validateDescriptor(mem, ptr, input.sig) : validateReduced(mem, read.cs, input.sig);
   if ('reason' in v) return { kind: 'sigsegv', reason: v.reason, descriptor: ptr };
   if (!insideSection(input.ip, v.cs)) return { kind: 'clear', wasSet: true, descriptor: ptr };
-  // rseq_need_restart (6.1+): the deprecated NO_RESTART flags are fatal, descriptor's first.
-  if (v.cs.flags !== 0) return { kind: 'sigsegv', reason: `rseq_cs.flags is 0x${v.cs.flags.toString(16)}; non-zero flags are rejected since Linux 6.1`, descriptor: ptr };
-  const flags = tryRead('rseq->flags', () => readU32(mem, input.area + BigInt(RseqField.flags)));
-  if (isFault(flags)) return { kind: 'sigsegv', reason: flags.fault, descriptor: ptr };
-  if (flags !== 0) return { kind: 'sigsegv', reason: `rseq->flags is 0x${flags.toString(16)}; non-zero flags are rejected since Linux 6.1`, descriptor: ptr };
-  if (input.eventMask === 0) return { kind: 'none', descriptor: ptr };
+  let pending = input.eventMask;
+  if (rules.flags !== 'ignore') {
+    // rseq_need_restart: the descriptor's flags are looked at before the thread's are read.
+    if (rules.flags === 'reject' && v.cs.flags !== 0) return { kind: 'sigsegv', reason: `rseq_cs.flags is 0x${v.cs.flags.toString(16)}; non-zero flags are rejected since Linux 6.1`, descriptor: ptr };
+    const flags = tryRead('rseq->flags', () => readU32(mem, input.area + BigInt(RseqField.flags)));
+    if (isFault(flags)) return { kind: 'sigsegv', reason: flags.fault, descriptor: ptr };
+    if (rules.flags === 'reject' && flags !== 0) return { kind: 'sigsegv', reason: `rseq->flags is 0x${flags.toString(16)}; non-zero flags are rejected since Linux 6.1`, descriptor: ptr };
+    if (rules.flags === 'honour') {
+      const all = flags | v.cs.flags;
+      const preemptMigrate = RSEQ_CS_FLAG_NO_RESTART_ON_PREEMPT | RSEQ_CS_FLAG_NO_RESTART_ON_MIGRATE;
+      if (all & RSEQ_CS_FLAG_NO_RESTART_ON_SIGNAL && (all & preemptMigrate) !== preemptMigrate) {
+        return { kind: 'sigsegv', reason: 'NO_RESTART_ON_SIGNAL without NO_RESTART_ON_PREEMPT and NO_RESTART_ON_MIGRATE', descriptor: ptr };
+      }
+      pending &= ~all;
+    }
+  }
+  if (pending === 0) return { kind: 'none', descriptor: ptr };
   return { kind: 'abort', descriptor: ptr, abortIp: v.cs.abortIp, cs: v.cs };
 }
 

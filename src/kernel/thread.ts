@@ -1,5 +1,8 @@
-// A thread as the kernel model sees it: saved registers while it is not on the CPU, its CPU, its
-// rseq registration and the per-thread event mask of kernel/rseq.c.
+// Processes and threads as the kernel model sees them. A process owns an address space (one
+// Unicorn instance, so a fork child really has its own memory); a thread owns its saved CPU
+// context, its CPU and affinity, its rseq registration and the per-thread event mask of
+// kernel/rseq.c, its signal mask and pending signals.
+import type { Emulator, SavedContext } from '../engine/index.js';
 import type { Address, CpuId } from '../types.js';
 
 export interface RseqRegistration {
@@ -11,16 +14,77 @@ export interface RseqRegistration {
 /** RSEQ_EVENT_*: bit numbers equal the NO_RESTART_ON_* flag bits. */
 export const RseqEvent = { preempt: 1, signal: 2, migrate: 4 } as const;
 
-export type ThreadState = 'runnable' | 'exited' | 'killed';
+export interface SigAction {
+  handler: Address;
+  flags: bigint;
+  restorer: Address;
+  mask: bigint;
+}
+
+export const SIG_DFL = 0n;
+export const SIG_IGN = 1n;
+
+/** A SysV function the thread calls `repeat` times, then exits (scenario and `--threads` threads). */
+export interface ThreadProgram {
+  entry: Address;
+  args: bigint[];
+  repeat: number;
+  /** rax of each completed call. */
+  returns: bigint[];
+}
+
+export type ThreadState = 'runnable' | 'blocked' | 'exited';
+
+/** Why a blocked thread waits. */
+export type WaitReason = { kind: 'child'; pid: number; statusPtr: Address } | { kind: 'sleep' };
+
+export interface ThreadEnd {
+  status: 'returned' | 'exited' | 'signal' | 'fault' | 'limit';
+  signal?: string;
+  reason?: string;
+  faultAddress?: Address;
+  exitCode?: number;
+}
+
+export interface Process {
+  pid: number;
+  emu: Emulator;
+  parent: Process | null;
+  sigactions: Map<number, SigAction>;
+  membarrierRseqRegistered: boolean;
+  /** Set when every thread has ended: the exit status wait4 reports. */
+  exitStatus: number | null;
+}
 
 export interface Thread {
   tid: number;
+  process: Process;
   cpu: CpuId;
+  /** Bit N set: may run on CPU N. */
+  affinity: bigint;
+  context: SavedContext;
   rseq: RseqRegistration | null;
   eventMask: number;
   /** TIF_NOTIFY_RESUME: the rseq work runs on the next return to user space. */
   notifyResume: boolean;
+  /** Values last written to cpu_id_start/cpu_id/node_id/mm_cid, for profiles that compare. */
+  lastIds: { cpu: number; node: number; mmCid: number } | null;
+  sigmask: bigint;
+  pendingSignals: number[];
+  /** Frames of handlers supplied by the emulator (no user handler installed): registers to restore. */
+  standInFrames: number;
   fsBase: Address;
   stackTop: Address;
+  /** Stack and TLS mapped by the kernel model (not by user code), unmapped when the thread ends. */
+  ownsMemory: boolean;
   state: ThreadState;
+  wait: WaitReason | null;
+  /** Blocked in KVM_RUN: a migration now is the one bug-kvm-run loses. */
+  inKvmRun: boolean;
+  program: ThreadProgram | null;
+  end: ThreadEnd | null;
+  /** Instructions this thread has executed. */
+  executed: number;
+  /** CLONE_CHILD_CLEARTID: zeroed when the thread exits. */
+  clearChildTid: Address | null;
 }

@@ -5,16 +5,20 @@ import { RSEQ_SIG, RseqField, u64 } from '../../src/abi/rseq.js';
 import { describeReturn } from '../../src/kernel/errno.js';
 import { sysRseq } from '../../src/kernel/syscalls/rseq.js';
 import type { Thread } from '../../src/kernel/thread.js';
+import { DEFAULT_PROFILE, parseProfile, type Profile } from '../../src/kernel/profile.js';
+import type { KernelServices } from '../../src/kernel/syscalls/types.js';
 import { FakeMemory } from '../support/fake-memory.js';
 import { inline, runEntry } from '../support/program.js';
 
 const AREA = 0x20000n;
 
+/** Only the fields rseq() looks at. */
 function thread(): Thread {
-  return { tid: 1, cpu: 0, rseq: null, eventMask: 0, notifyResume: false, fsBase: 0n, stackTop: 0n, state: 'runnable' };
+  return { tid: 1, cpu: 0, rseq: null, eventMask: 0, notifyResume: false, lastIds: null } as unknown as Thread;
 }
-function call(t: Thread, mem: FakeMemory, p: bigint, len: number, flags: number, sig: number): string {
-  const r = sysRseq({ thread: t, mem, args: [p, BigInt(len), BigInt.asUintN(64, BigInt(flags)), BigInt(sig)], cpus: 2, output: () => {} });
+function call(t: Thread, mem: FakeMemory, p: bigint, len: number, flags: number, sig: number, profile: Profile = DEFAULT_PROFILE): string {
+  const kernel = { profile, cpus: 2 } as KernelServices;
+  const r = sysRseq({ thread: t, mem, args: [p, BigInt(len), BigInt.asUintN(64, BigInt(flags)), BigInt(sig)], kernel });
   assert.equal(r.kind, 'return');
   return describeReturn(r.kind === 'return' ? r.value : 0n);
 }

@@ -1,38 +1,53 @@
-// Process-level calls: exit, exit_group, getcpu, write to the captured stdout/stderr.
+// Threads and processes: exit, exit_group, getpid, gettid, clone, fork, wait4, and write(2) to
+// the captured stdout/stderr.
 import { u32 } from '../../abi/rseq.js';
-import { EBADF, EFAULT, fail } from '../errno.js';
-import { returns, type SyscallContext, type SyscallResult, type SyscallRow } from './types.js';
+import { EBADF, ECHILD, EFAULT, EINVAL, fail } from '../errno.js';
+import { NORETURN, faultsAs, returns, type SyscallContext, type SyscallResult, type SyscallRow } from './types.js';
 
 const code = (ctx: SyscallContext) => Number(BigInt.asIntN(32, ctx.args[0] ?? 0n)) & 0xff;
-
-function sysGetcpu(ctx: SyscallContext): SyscallResult {
-  const [cpuPtr = 0n, nodePtr = 0n] = ctx.args;
-  try {
-    if (cpuPtr !== 0n) ctx.mem.write(cpuPtr, u32(ctx.thread.cpu));
-    if (nodePtr !== 0n) ctx.mem.write(nodePtr, u32(0));
-  } catch {
-    return returns(fail(EFAULT));
-  }
-  return returns(0n);
-}
 
 function sysWrite(ctx: SyscallContext): SyscallResult {
   const [fd = 0n, buf = 0n, count = 0n] = ctx.args;
   if (fd !== 1n && fd !== 2n) return returns(fail(EBADF));
   const n = Number(count > 1n << 20n ? 1n << 20n : count);
-  let bytes: Uint8Array;
-  try {
-    bytes = ctx.mem.read(buf, n);
-  } catch {
-    return returns(fail(EFAULT));
-  }
-  ctx.output(Number(fd), bytes);
+  const bytes = faultsAs(() => ctx.mem.read(buf, n), null);
+  if (!bytes) return returns(fail(EFAULT));
+  ctx.kernel.output(ctx.thread, Number(fd), bytes);
   return returns(BigInt(n));
+}
+
+export const CLONE_VM = 0x100n;
+export const SIGCHLD = 17n;
+
+function sysClone(ctx: SyscallContext): SyscallResult {
+  const [flags = 0n, stack = 0n, parentTid = 0n, childTid = 0n, tls = 0n] = ctx.args;
+  if (flags & CLONE_VM && stack === 0n) return returns(fail(EINVAL)); // a thread needs its own stack
+  const child = ctx.kernel.clone(ctx.thread, { flags, stack, parentTid, childTid, tls });
+  return returns(BigInt(child.tid));
+}
+
+function sysWait4(ctx: SyscallContext): SyscallResult {
+  const [pidArg = 0n, statusPtr = 0n] = ctx.args;
+  const pid = Number(BigInt.asIntN(32, pidArg));
+  const wanted = ctx.kernel.childrenOf(ctx.thread.process).filter((c) => pid <= 0 || c.pid === pid);
+  if (wanted.length === 0) return returns(fail(ECHILD));
+  const done = wanted.find((c) => c.exitStatus !== null);
+  if (!done) {
+    ctx.kernel.block(ctx.thread, { kind: 'child', pid, statusPtr });
+    return NORETURN;
+  }
+  if (statusPtr !== 0n && !faultsAs(() => (ctx.mem.write(statusPtr, u32(done.exitStatus!)), true), false)) return returns(fail(EFAULT));
+  ctx.kernel.reap(done);
+  return returns(BigInt(done.pid));
 }
 
 export const processRows: SyscallRow[] = [
   { nr: 1, name: 'write', handler: sysWrite },
-  { nr: 60, name: 'exit', handler: (ctx) => ({ kind: 'exit', code: code(ctx), group: false }) },
-  { nr: 231, name: 'exit_group', handler: (ctx) => ({ kind: 'exit', code: code(ctx), group: true }) },
-  { nr: 309, name: 'getcpu', handler: sysGetcpu },
+  { nr: 39, name: 'getpid', handler: (ctx) => returns(BigInt(ctx.thread.process.pid)) },
+  { nr: 56, name: 'clone', handler: sysClone },
+  { nr: 57, name: 'fork', handler: (ctx) => returns(BigInt(ctx.kernel.clone(ctx.thread, { flags: SIGCHLD, stack: 0n, parentTid: 0n, childTid: 0n, tls: 0n }).tid)) },
+  { nr: 60, name: 'exit', handler: (ctx) => (ctx.kernel.exitThread(ctx.thread, code(ctx)), NORETURN) },
+  { nr: 61, name: 'wait4', handler: sysWait4 },
+  { nr: 186, name: 'gettid', handler: (ctx) => returns(BigInt(ctx.thread.tid)) },
+  { nr: 231, name: 'exit_group', handler: (ctx) => (ctx.kernel.exitGroup(ctx.thread.process, code(ctx)), NORETURN) },
 ];

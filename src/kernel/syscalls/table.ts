@@ -1,8 +1,12 @@
 // The system call table: one row per implemented call. Anything else returns -ENOSYS and is
 // logged by number and name, never a crash.
 import { ENOSYS, fail } from '../errno.js';
+import { kvmRows } from './kvm.js';
+import { membarrierRows } from './membarrier.js';
 import { processRows } from './process.js';
 import { rseqRows } from './rseq.js';
+import { schedRows } from './sched.js';
+import { signalRows } from './signal.js';
 import { returns, type SyscallContext, type SyscallResult, type SyscallRow } from './types.js';
 
 // x86-64 numbers of calls rseq code and its tests commonly make, so unknown ones are named.
@@ -17,7 +21,7 @@ const KNOWN_NAMES: Record<number, string> = {
 export class SyscallTable {
   private readonly rows = new Map<number, SyscallRow>();
 
-  constructor(rows: SyscallRow[] = [...rseqRows, ...processRows]) {
+  constructor(rows: SyscallRow[] = [...rseqRows, ...processRows, ...schedRows, ...signalRows, ...membarrierRows, ...kvmRows]) {
     for (const r of rows) this.rows.set(r.nr, r);
   }
 

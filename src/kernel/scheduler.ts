@@ -1,0 +1,96 @@
+// Per-CPU run queues and the default scheduling policy. The head of a CPU's queue is the thread
+// running there; the others wait their turn on that CPU. Threads on different CPUs run in
+// parallel: the machine interleaves them by stepping one CPU at a time.
+//
+// Default policy (what runs when the schedule says nothing): visit CPUs round-robin from CPU 0;
+// the visited CPU runs its thread until that thread leaves the CPU (exits, blocks, yields, is
+// preempted or migrated), then the next CPU with a runnable thread gets its turn.
+import type { CpuId } from '../types.js';
+import type { Thread } from './thread.js';
+
+export class RunQueues {
+  private queues: Thread[][];
+
+  constructor(readonly cpus: number) {
+    this.queues = Array.from({ length: cpus }, () => []);
+  }
+
+  head(cpu: CpuId): Thread | undefined {
+    return this.queues[cpu]?.[0];
+  }
+
+  /** Adds a runnable thread at the back of its CPU's queue. */
+  enqueue(t: Thread): void {
+    this.queues[t.cpu]!.push(t);
+  }
+
+  remove(t: Thread): void {
+    for (const q of this.queues) {
+      const i = q.indexOf(t);
+      if (i >= 0) q.splice(i, 1);
+    }
+  }
+
+  /** Moves a thread to the back of its CPU's queue; true when another thread now runs there. */
+  rotate(t: Thread): boolean {
+    const q = this.queues[t.cpu]!;
+    const i = q.indexOf(t);
+    if (i < 0) return false;
+    q.splice(i, 1);
+    q.push(t);
+    return q[0] !== t;
+  }
+
+  /** Other threads waiting on the thread's CPU. */
+  othersOn(t: Thread): number {
+    return this.queues[t.cpu]!.filter((x) => x !== t).length;
+  }
+
+  /** The next CPU after `from` (round-robin, `from` itself last) whose queue is not empty. */
+  nextBusyCpu(from: CpuId): CpuId | null {
+    for (let k = 1; k <= this.cpus; k++) {
+      const cpu = (from + k) % this.cpus;
+      if (this.queues[cpu]!.length) return cpu;
+    }
+    return null;
+  }
+
+  /** The queues as tid lists, for snapshots. */
+  save(): number[][] {
+    return this.queues.map((q) => q.map((t) => t.tid));
+  }
+
+  load(saved: number[][], byTid: (tid: number) => Thread): void {
+    this.queues = saved.map((q) => q.map(byTid));
+  }
+}
+
+/** Chooses the CPU to step next when the schedule has no more explicit items. */
+export class DefaultPolicy {
+  /** The CPU being visited and the thread it was running. */
+  private cpu: CpuId = -1;
+  private running: Thread | null = null;
+
+  next(queues: RunQueues): CpuId | null {
+    if (this.cpu >= 0 && this.running && queues.head(this.cpu) === this.running) return this.cpu;
+    const cpu = queues.nextBusyCpu(this.cpu < 0 ? queues.cpus - 1 : this.cpu);
+    this.cpu = cpu ?? this.cpu;
+    this.running = cpu === null ? null : queues.head(cpu) ?? null;
+    return cpu;
+  }
+
+  /** Explicit schedule steps move the policy's attention too, so it resumes from where they left off. */
+  visited(cpu: CpuId, t: Thread): void {
+    this.cpu = cpu;
+    this.running = t;
+  }
+
+  save(): { cpu: CpuId; running: number | null } {
+    return { cpu: this.cpu, running: this.running?.tid ?? null };
+  }
+
+  load(s: { cpu: CpuId; running: number | null }, byTid: (tid: number) => Thread): void {
+    this.cpu = s.cpu;
+    this.running = s.running === null ? null : byTid(s.running);
+  }
+}

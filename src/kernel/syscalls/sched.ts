@@ -1,0 +1,70 @@
+// CPU placement: getcpu, sched_yield, sched_getaffinity/sched_setaffinity, and the sleeps, which
+// are voluntary switch-outs in a model without time.
+import { u32, u64 } from '../../abi/rseq.js';
+import { EFAULT, EINVAL, ESRCH, fail } from '../errno.js';
+import { faultsAs, returns, type SyscallContext, type SyscallResult, type SyscallRow } from './types.js';
+
+/** cpumask_size(): one unsigned long for up to 64 CPUs. */
+const MASK_BYTES = 8;
+
+function sysGetcpu(ctx: SyscallContext): SyscallResult {
+  const [cpuPtr = 0n, nodePtr = 0n] = ctx.args;
+  const ok = faultsAs(() => {
+    if (cpuPtr !== 0n) ctx.mem.write(cpuPtr, u32(ctx.thread.cpu));
+    if (nodePtr !== 0n) ctx.mem.write(nodePtr, u32(0));
+    return true;
+  }, false);
+  return returns(ok ? 0n : fail(EFAULT));
+}
+
+/** pid 0 is the caller; otherwise a thread id. */
+function target(ctx: SyscallContext) {
+  const pid = Number(BigInt.asIntN(32, ctx.args[0] ?? 0n));
+  return pid === 0 ? ctx.thread : ctx.kernel.findThread(pid);
+}
+
+const allCpus = (cpus: number) => (cpus >= 64 ? (1n << 64n) - 1n : (1n << BigInt(cpus)) - 1n);
+
+function sysGetaffinity(ctx: SyscallContext): SyscallResult {
+  const [, len = 0n, maskPtr = 0n] = ctx.args;
+  const t = target(ctx);
+  if (!t || t.state === 'exited') return returns(fail(ESRCH));
+  if (len < BigInt(MASK_BYTES) || len % 8n !== 0n) return returns(fail(EINVAL));
+  return returns(faultsAs(() => (ctx.mem.write(maskPtr, u64(t.affinity)), BigInt(MASK_BYTES)), fail(EFAULT)));
+}
+
+function sysSetaffinity(ctx: SyscallContext): SyscallResult {
+  const [, len = 0n, maskPtr = 0n] = ctx.args;
+  const t = target(ctx);
+  if (!t || t.state === 'exited') return returns(fail(ESRCH));
+  const n = Number(len < 8n ? len : 8n);
+  const bytes = faultsAs(() => ctx.mem.read(maskPtr, n), null);
+  if (!bytes) return returns(fail(EFAULT));
+  let mask = 0n;
+  bytes.forEach((b, i) => (mask |= BigInt(b) << BigInt(8 * i)));
+  mask &= allCpus(ctx.kernel.cpus);
+  if (mask === 0n) return returns(fail(EINVAL));
+  t.affinity = mask;
+  // A mask without the current CPU moves the thread before the call returns.
+  if (!((mask >> BigInt(t.cpu)) & 1n)) {
+    let cpu = 0;
+    while (!((mask >> BigInt(cpu)) & 1n)) cpu++;
+    ctx.kernel.migrate(t, cpu);
+  }
+  return returns(0n);
+}
+
+/** nanosleep/clock_nanosleep: the thread leaves its CPU and comes back at its next turn. */
+function sleep(ctx: SyscallContext): SyscallResult {
+  ctx.kernel.yieldCpu(ctx.thread, true);
+  return returns(0n);
+}
+
+export const schedRows: SyscallRow[] = [
+  { nr: 24, name: 'sched_yield', handler: (ctx) => (ctx.kernel.yieldCpu(ctx.thread, false), returns(0n)) },
+  { nr: 35, name: 'nanosleep', handler: sleep },
+  { nr: 203, name: 'sched_setaffinity', handler: sysSetaffinity },
+  { nr: 204, name: 'sched_getaffinity', handler: sysGetaffinity },
+  { nr: 230, name: 'clock_nanosleep', handler: sleep },
+  { nr: 309, name: 'getcpu', handler: sysGetcpu },
+];
