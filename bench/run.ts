@@ -46,6 +46,23 @@ async function benchMachine(): Promise<Record<string, number>> {
   });
   machine.close();
 
+  // Snapshots: two threads of counter_add mid-run (two stacks, two TLS blocks, the image, a region).
+  const snap = Machine.create(image);
+  const c2 = snap.allocate('counters', 16);
+  snap.spawn({ entry, args: [c2, 1n], cpu: 0 });
+  snap.spawn({ entry, args: [c2, 10n], cpu: 1 });
+  snap.begin();
+  snap.step({ kind: 'run', cpu: 0, count: 5 });
+  const state = snap.capture();
+  out['capture of a 2-thread machine (captures/s)'] = rate(2, () => snap.capture());
+  out['restore of a 2-thread machine (restores/s)'] = rate(2, () => snap.restore(state));
+  out['restore + run both threads to the end (runs/s)'] = rate(2, () => {
+    snap.restore(state);
+    while (snap.step(null));
+  });
+  out['snapshot size (KiB)'] = state.processes.reduce((n, p) => n + p.memory.reduce((k, r) => k + r.bytes.length, 0), 0) / 1024;
+  snap.close();
+
   const source = readFileSync(new URL('../asm/percpu_list.s', import.meta.url), 'utf8');
   let files = 0;
   const a0 = now();

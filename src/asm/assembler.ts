@@ -6,12 +6,12 @@ import type { Address, SourceLocation } from '../types.js';
 import { loadCapstone } from './capstone.js';
 import { EncodeError, encodeInstruction } from './encoder.js';
 import { evaluate, ExpressionError, parseExpression, renameSymbols, type Expr, type Value } from './expression.js';
-import { defaultFlags, parseFlags, type Fragment, type LabelDef, type SectionState, type SetDef } from './fragments.js';
+import { defaultFlags, parseFlags, setName, type Fragment, type LabelDef, type SectionState, type SetDef } from './fragments.js';
 import type { Image } from './image.js';
-import { KeystoneEncoder } from './keystone.js';
+import { KeystoneEncoder, type InstructionEncoder } from './keystone.js';
 import { layoutAndEmit } from './layout.js';
 import { OperandError, parseInstruction, type Operand, type Syntax } from './operands.js';
-import { parseStatements, splitArgs, type Statement } from './statements.js';
+import { parseStatements, splitArgsAt, type Statement } from './statements.js';
 
 export interface AssembleOptions {
   /** Shown in every error and line record. */
@@ -20,13 +20,14 @@ export interface AssembleOptions {
   externals?: ReadonlyMap<string, Address>;
   /** Address of the first section; later sections follow on fresh pages. Default 0x400000. */
   base?: Address;
+  /** Encodes single instructions; default the shared Keystone. Tests inject faulty ones to exercise the round-trip check. */
+  encoder?: InstructionEncoder;
 }
 
 let keystone: Promise<KeystoneEncoder> | undefined;
 
 export async function assemble(source: string, options: AssembleOptions): Promise<Image> {
-  keystone ??= KeystoneEncoder.load();
-  const [ks] = await Promise.all([keystone, loadCapstone()]);
+  const [ks] = await Promise.all([options.encoder ?? (keystone ??= KeystoneEncoder.load()), loadCapstone()]);
   const program = new ProgramBuilder(options.file);
   for (const st of parseStatements(source, options.file)) {
     try {
@@ -65,9 +66,12 @@ export class ProgramBuilder {
   readonly sizes = new Map<string, SetDef>();
   /** Where each symbol is first used, so an undefined one is reported there. */
   readonly firstUse = new Map<string, SourceLocation>();
+  /** How often each name was given a value by `.set`, `.equ` or `=`: uses refer to the latest definition. */
+  readonly setVersions = new Map<string, number>();
   private current: SectionState;
   private previous: SectionState;
-  private readonly stack: SectionState[] = [];
+  /** `.pushsection` saves both, so `.previous` after `.popsection` means what it meant before the push. */
+  private readonly stack: { current: SectionState; previous: SectionState }[] = [];
   private syntax: Syntax = 'att';
   private readonly numericCount = new Map<string, number>();
 
@@ -93,21 +97,30 @@ export class ProgramBuilder {
     this.current.frags.push(f);
   }
 
-  /** Parses an expression and resolves numeric label references (`1f`, `1b`) against the current point. */
-  private expr(text: string, loc: SourceLocation): Expr {
-    const e = renameSymbols(parseExpression(text), (name) => this.symbolName(name, loc));
-    return e;
+  /**
+   * Parses an expression that starts `at` characters into the statement at `loc`, and resolves
+   * symbol references against the current point (numeric `1f`/`1b`, redefined `.set` symbols).
+   */
+  private expr(text: string, loc: SourceLocation, at: number): Expr {
+    return this.resolveNames(parseExpression(text, at), loc);
   }
 
+  private resolveNames(e: Expr, loc: SourceLocation): Expr {
+    return renameSymbols(e, (name, at) => this.symbolName(name, { ...loc, column: (loc.column ?? 1) + at }));
+  }
+
+  /** The internal name a reference at `loc` means; records the first use so an undefined symbol is reported there. */
   private symbolName(name: string, loc: SourceLocation): string {
     const m = /^([0-9]+)([fb])$/.exec(name);
-    if (!m) {
-      if (!this.firstUse.has(name)) this.firstUse.set(name, loc);
-      return name;
+    let internal: string;
+    if (m) {
+      const n = this.numericCount.get(m[1]!) ?? 0;
+      if (m[2] === 'b' && n === 0) throw asmError('ASM_SYMBOL', `backward reference '${name}' has no earlier label '${m[1]}:'`, loc);
+      internal = numericName(m[1]!, m[2] === 'f' ? n + 1 : n);
+    } else {
+      // Before any definition this is the plain name, which the first definition takes (GNU as does the same).
+      internal = setName(name, this.setVersions.get(name) ?? 1);
     }
-    const n = this.numericCount.get(m[1]!) ?? 0;
-    if (m[2] === 'b' && n === 0) throw new ExpressionError(`backward reference '${name}' has no earlier label '${m[1]}:'`, 0);
-    const internal = numericName(m[1]!, m[2] === 'f' ? n + 1 : n);
     if (!this.firstUse.has(internal)) this.firstUse.set(internal, loc);
     return internal;
   }
@@ -143,12 +156,12 @@ export class ProgramBuilder {
     }
   }
 
-  async statement(st: Statement, ks: KeystoneEncoder): Promise<void> {
+  async statement(st: Statement, ks: InstructionEncoder): Promise<void> {
     switch (st.kind) {
       case 'label':
         return this.defineLabel(st.name, st.loc);
       case 'assign':
-        return this.defineSet(st.name, st.expr, st.loc, false);
+        return this.defineSet(st.name, st.expr, st.loc, st.exprAt, false);
       case 'instruction':
         return this.instruction(st.text, st.loc, ks);
       case 'directive':
@@ -156,15 +169,19 @@ export class ProgramBuilder {
     }
   }
 
-  private defineSet(name: string, exprText: string, loc: SourceLocation, equiv: boolean): void {
-    if (this.labels.has(name) || (equiv && this.sets.has(name))) throw asmError('ASM_SYMBOL', `symbol '${name}' is already defined`, loc);
-    this.sets.set(name, { expr: this.expr(exprText, loc), loc, section: this.current, frag: this.current.frags.length });
+  private defineSet(name: string, exprText: string, loc: SourceLocation, exprAt: number, equiv: boolean): void {
+    if (this.labels.has(name) || (equiv && this.setVersions.has(name))) throw asmError('ASM_SYMBOL', `symbol '${name}' is already defined`, loc);
+    // Parsed before the new version exists, so `x = x + 1` means the previous x.
+    const expr = this.expr(exprText, loc, exprAt);
+    const version = (this.setVersions.get(name) ?? 0) + 1;
+    this.setVersions.set(name, version);
+    this.sets.set(setName(name, version), { expr, loc, section: this.current, frag: this.current.frags.length });
   }
 
-  private async instruction(text: string, loc: SourceLocation, ks: KeystoneEncoder): Promise<void> {
+  private async instruction(text: string, loc: SourceLocation, ks: InstructionEncoder): Promise<void> {
     const source = this.syntax === 'intel' ? text.replace(/%(?=[a-z])/gi, '') : text;
     const parsed = parseInstruction(source, this.syntax);
-    const rename = (e: Expr) => renameSymbols(e, (name) => this.symbolName(name, loc));
+    const rename = (e: Expr) => this.resolveNames(e, loc);
     const operands: Operand[] = parsed.operands.map((op) => {
       if (op.kind === 'imm' || op.kind === 'target') return { ...op, expr: rename(op.expr) };
       if (op.kind === 'mem' && op.disp) return { ...op, disp: rename(op.disp) };
@@ -178,20 +195,26 @@ export class ProgramBuilder {
   }
 
   private directive(name: string, args: string, loc: SourceLocation, text: string): void {
-    const list = () => splitArgs(args);
+    // Each argument with its offset in the statement, so errors and symbol uses point at it.
+    const argsAt = text.indexOf(args, name.length);
+    const list = () => splitArgsAt(args).map((a) => ({ text: a.text, at: argsAt + a.at }));
     const need = (n: number) => {
       const a = list();
-      if (a.length < n || a.slice(0, n).some((x) => x === '')) throw asmError('ASM_DIRECTIVE', `${name} needs ${n} argument${n > 1 ? 's' : ''}`, loc);
+      if (a.length < n || a.slice(0, n).some((x) => x.text === '')) throw asmError('ASM_DIRECTIVE', `${name} needs ${n} argument${n > 1 ? 's' : ''}`, loc);
       return a;
     };
-    const constant = (t: string, what: string): bigint => {
-      const v = this.constantValue(this.expr(t, loc));
-      if (v === null) throw asmError('ASM_DIRECTIVE', `${name}: ${what} must be a constant, not '${t}'`, loc);
+    const at = (a: Arg): SourceLocation => ({ ...loc, column: (loc.column ?? 1) + a.at });
+    const expr = (a: Arg) => this.expr(a.text, loc, a.at);
+    const optional = (a: Arg | undefined) => (a === undefined || a.text === '' ? null : expr(a));
+    const constant = (a: Arg, what: string): bigint => {
+      const v = this.constantValue(expr(a));
+      if (v === null) throw asmError('ASM_DIRECTIVE', `${name}: ${what} must be a constant, not '${a.text}'`, at(a));
       return v;
     };
+    const zero: Expr = { kind: 'num', value: 0n };
     if (name in DATA_SIZES) {
       const size = DATA_SIZES[name]!;
-      const items = list().map((t) => ({ expr: this.expr(t, loc), size }));
+      const items = list().map((a) => ({ expr: expr(a), size, loc: at(a) }));
       if (items.length === 0) throw asmError('ASM_DIRECTIVE', `${name} needs at least one value`, loc);
       return this.add({ kind: 'data', loc, text, items });
     }
@@ -199,19 +222,23 @@ export class ProgramBuilder {
       case '.text':
       case '.data':
       case '.bss':
+        // A subsection number would place code after the rest of the section; we have no subsections.
+        if (args !== '') throw asmError('ASM_DIRECTIVE', `${name}: subsections are not supported, found '${args}'`, { ...loc, column: (loc.column ?? 1) + argsAt });
         return this.switchTo(this.section(name));
       case '.section':
       case '.pushsection': {
         const [sec, flags, type] = need(1);
-        const sname = sec!.replace(/^"(.*)"$/, '$1');
-        const flagText = flags === undefined ? undefined : flags.replace(/^"(.*)"$/, '$1');
-        if (name === '.pushsection') this.stack.push(this.current);
-        return this.switchTo(this.section(sname, flagText, type));
+        const sname = sec!.text.replace(/^"(.*)"$/, '$1');
+        const flagText = flags === undefined ? undefined : flags.text.replace(/^"(.*)"$/, '$1');
+        if (name === '.pushsection') this.stack.push({ current: this.current, previous: this.previous });
+        return this.switchTo(this.section(sname, flagText, type?.text));
       }
       case '.popsection': {
-        const s = this.stack.pop();
-        if (!s) throw asmError('ASM_DIRECTIVE', '.popsection without a matching .pushsection', loc);
-        return this.switchTo(s);
+        const saved = this.stack.pop();
+        if (!saved) throw asmError('ASM_DIRECTIVE', '.popsection without a matching .pushsection', loc);
+        this.current = saved.current;
+        this.previous = saved.previous;
+        return;
       }
       case '.previous':
         return this.switchTo(this.previous);
@@ -220,53 +247,54 @@ export class ProgramBuilder {
       case '.p2align': {
         const [a, fill, max] = need(1);
         const n = constant(a!, 'the alignment');
-        const align = name === '.p2align' ? 1n << n : n;
-        if (align <= 0n || (align & (align - 1n)) !== 0n || align > 0x1000n) throw asmError('ASM_DIRECTIVE', `${name}: alignment must be a power of two up to 4096, not ${align}`, loc);
+        const align = name === '.p2align' ? (n >= 0n && n < 64n ? 1n << n : 0n) : n;
+        if (align <= 0n || (align & (align - 1n)) !== 0n || align > 0x1000n) {
+          throw asmError('ASM_DIRECTIVE', `${name}: alignment must be a power of two up to 4096, not ${name === '.p2align' ? `2**${n}` : align}`, at(a!));
+        }
         this.current.align = Math.max(this.current.align, Number(align));
-        const fillExpr = fill === undefined || fill === '' ? null : this.expr(fill, loc);
-        const maxVal = max === undefined || max === '' ? null : Number(constant(max, 'the maximum'));
-        return this.add({ kind: 'align', loc, text, align: Number(align), fill: fillExpr, max: maxVal });
+        const maxVal = max === undefined || max.text === '' ? null : Number(constant(max, 'the maximum'));
+        return this.add({ kind: 'align', loc, text, align: Number(align), fill: optional(fill), max: maxVal });
       }
       case '.zero':
       case '.skip':
       case '.space': {
         const [count, value] = need(1);
-        return this.add({ kind: 'fill', loc, text, count: this.expr(count!, loc), size: 1, value: this.expr(value || '0', loc) });
+        return this.add({ kind: 'fill', loc, text, count: expr(count!), size: 1, value: optional(value) ?? zero });
       }
       case '.fill': {
         const [count, size, value] = need(1);
-        const sz = size === undefined || size === '' ? 1 : Number(constant(size, 'the size'));
-        if (sz < 0 || sz > 8) throw asmError('ASM_DIRECTIVE', `.fill size must be 0 to 8, not ${sz}`, loc);
-        return this.add({ kind: 'fill', loc, text, count: this.expr(count!, loc), size: sz, value: this.expr(value || '0', loc) });
+        const sz = size === undefined || size.text === '' ? 1n : constant(size, 'the size');
+        if (sz < 0n || sz > 8n) throw asmError('ASM_DIRECTIVE', `.fill size must be 0 to 8, not ${sz}`, at(size!));
+        return this.add({ kind: 'fill', loc, text, count: expr(count!), size: Number(sz), value: optional(value) ?? zero });
       }
       case '.ascii':
       case '.asciz':
       case '.string': {
-        const parts = list().map((s) => parseString(s, loc));
-        const zero = name !== '.ascii';
-        const bytes = parts.flatMap((p) => (zero ? [...p, 0] : [...p]));
+        const parts = list().map((a) => parseString(a.text, at(a)));
+        const nul = name !== '.ascii';
+        const bytes = parts.flatMap((p) => (nul ? [...p, 0] : [...p]));
         return this.add({ kind: 'bytes', loc, text, bytes: Uint8Array.from(bytes) });
       }
       case '.set':
       case '.equ':
       case '.equiv': {
         const [sym, value] = need(2);
-        return this.defineSet(sym!, value!, loc, name === '.equiv');
+        return this.defineSet(sym!.text, value!.text, loc, value!.at, name === '.equiv');
       }
       case '.globl':
       case '.global':
-        for (const s of list()) this.globals.add(s);
+        for (const a of list()) this.globals.add(a.text);
         return;
       case '.type': {
         const [sym, type] = need(2);
-        const t = type!.replace(/^[@%"]|"$/g, '').toLowerCase();
-        if (t === 'function' || t === 'stt_func') this.types.set(sym!, 'function');
-        else if (t === 'object' || t === 'stt_object') this.types.set(sym!, 'object');
+        const t = type!.text.replace(/^[@%"]|"$/g, '').toLowerCase();
+        if (t === 'function' || t === 'stt_func') this.types.set(sym!.text, 'function');
+        else if (t === 'object' || t === 'stt_object') this.types.set(sym!.text, 'object');
         return;
       }
       case '.size': {
         const [sym, value] = need(2);
-        this.sizes.set(sym!, { expr: this.expr(value!, loc), loc, section: this.current, frag: this.current.frags.length });
+        this.sizes.set(sym!.text, { expr: expr(value!), loc, section: this.current, frag: this.current.frags.length });
         return;
       }
       case '.intel_syntax':
@@ -280,6 +308,8 @@ export class ProgramBuilder {
     throw asmError('ASM_DIRECTIVE', `unknown directive '${name}'`, loc);
   }
 }
+
+type Arg = { text: string; at: number };
 
 export const numericName = (n: string, instance: number): string => `${n}\u0001${instance}`;
 
@@ -296,16 +326,18 @@ function parseString(text: string, loc: SourceLocation): number[] {
       continue;
     }
     const e = body[++i]!;
-    const simple: Record<string, number> = { n: 10, t: 9, r: 13, b: 8, f: 12, '\\': 92, '"': 34, "'": 39 };
+    const simple: Record<string, number> = { n: 10, t: 9, r: 13, b: 8, f: 12, v: 11, '\\': 92, '"': 34, "'": 39 };
     if (simple[e] !== undefined) out.push(simple[e]!);
-    else if (e === 'x') {
+    else if (e === 'x' || e === 'X') {
+      // Any number of hex digits; only the low byte counts, i.e. the last two digits.
       const hexDigits = /^[0-9a-fA-F]+/.exec(body.slice(i + 1))?.[0] ?? '';
-      out.push(parseInt(hexDigits || '0', 16) & 0xff);
+      out.push(parseInt(hexDigits.slice(-2) || '0', 16));
       i += hexDigits.length;
-    } else if (/[0-7]/.test(e)) {
-      const oct = /^[0-7]{1,3}/.exec(body.slice(i))![0];
-      out.push(parseInt(oct, 8) & 0xff);
-      i += oct.length - 1;
+    } else if (/[0-9]/.test(e)) {
+      // Up to three digits read as octal, where GNU as lets 8 and 9 through as digit values too.
+      const digits = /^[0-9]{1,3}/.exec(body.slice(i))![0];
+      out.push([...digits].reduce((n, d) => n * 8 + Number(d), 0) & 0xff);
+      i += digits.length - 1;
     } else out.push(e.charCodeAt(0));
   }
   return out;

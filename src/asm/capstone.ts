@@ -1,6 +1,6 @@
 // Capstone (wasm) disassembly in AT&T syntax. Capstone 5 decodes the rseq signature
-// `0f b9 3d <sig32>` as a 2-byte `ud1` followed by a `cmp`, so the 7-byte form is recognised here
-// and shown the way GNU objdump shows it: `ud1 0x53053053(%rip), %edi`.
+// `0f b9 3d <sig32>` as a 2-byte `ud1` followed by a `cmp`, so the 7-byte RIP-relative form is
+// recognised here (for any register) and shown the way GNU objdump shows it: `ud1 0x53053053(%rip), %edi`.
 import { createRequire } from 'node:module';
 import type { Address } from '../types.js';
 
@@ -51,6 +51,15 @@ export function signatureAt(bytes: Uint8Array, offset: number): number | null {
   return new DataView(bytes.buffer, bytes.byteOffset + offset + 3, 4).getUint32(0, true);
 }
 
+const REG32 = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
+
+/** `ud1 disp32(%rip), %r32` (0F B9, ModRM mod 00 rm 101) with any register; the signature is the %edi one. */
+function ud1RipAt(bytes: Uint8Array, offset: number): { disp: number; reg: string } | null {
+  const modrm = bytes[offset + 2];
+  if (offset + 7 > bytes.length || bytes[offset] !== 0x0f || bytes[offset + 1] !== 0xb9 || modrm === undefined || (modrm & 0xc7) !== 0x05) return null;
+  return { disp: new DataView(bytes.buffer, bytes.byteOffset + offset + 3, 4).getUint32(0, true), reg: REG32[(modrm >> 3) & 7]! };
+}
+
 /**
  * Decodes up to `count` instructions starting at `address`. Stops at the first byte Capstone
  * cannot decode, which is reported as a one-byte `.byte` pseudo-instruction.
@@ -61,9 +70,9 @@ export function disassembleSync(bytes: Uint8Array, address: Address, count = Inf
   let off = 0;
   while (off < bytes.length && out.length < count) {
     const at = address + BigInt(off);
-    const sig = signatureAt(bytes, off);
-    if (sig !== null) {
-      out.push({ address: at, size: 7, bytes: bytes.slice(off, off + 7), mnemonic: 'ud1', operands: `0x${sig.toString(16)}(%rip), %edi` });
+    const ud1 = ud1RipAt(bytes, off);
+    if (ud1 !== null) {
+      out.push({ address: at, size: 7, bytes: bytes.slice(off, off + 7), mnemonic: 'ud1', operands: `0x${ud1.disp.toString(16)}(%rip), %${ud1.reg}` });
       off += 7;
       continue;
     }

@@ -5,9 +5,9 @@
 //   layout. So label values never reach Keystone, and each field has the 32-bit form GNU as uses
 //   for relocated values.
 // - Keystone encodes absolute memory (`%fs:8`, `[8]`) as RIP-relative or as a moffs64 `movabs`;
-//   both are rewritten to the ModRM+SIB absolute form GNU as emits.
+//   both are rewritten to the ModRM+SIB absolute form GNU as emits (except for an explicit `movabs`).
 import type { Expr } from './expression.js';
-import type { KeystoneEncoder } from './keystone.js';
+import type { InstructionEncoder } from './keystone.js';
 import { renderInstruction, type Operand, type ParsedInstruction, type Syntax } from './operands.js';
 
 /** A patchable part of an instruction: `abs` holds the value itself, `pcrel` the value minus the next instruction's address. */
@@ -63,7 +63,7 @@ const exprOf = (op: Operand): Expr => (op.kind === 'imm' || op.kind === 'target'
  * Encodes an instruction. `constants[i]` is operand i's value when it is a constant already known
  * (then it is encoded directly, in its smallest form), or null when it refers to a label.
  */
-export async function encodeInstruction(ks: KeystoneEncoder, ins: ParsedInstruction, syntax: Syntax, constants: (bigint | null)[]): Promise<Encoding> {
+export async function encodeInstruction(ks: InstructionEncoder, ins: ParsedInstruction, syntax: Syntax, constants: (bigint | null)[]): Promise<Encoding> {
   const target = ins.operands.length === 1 && ins.operands[0]!.kind === 'target' ? ins.operands[0] : null;
   const branch = branchOpcodes(ins.mnemonic);
   if (target && target.kind === 'target') {
@@ -85,8 +85,9 @@ export async function encodeInstruction(ks: KeystoneEncoder, ins: ParsedInstruct
     if (!kind) continue;
     const run = differingRun(base, await assembleOnce(ks, renderInstruction(ins, syntax, valuesWith(i)), syntax));
     const op = ins.operands[i]!;
-    const absolute = op.kind === 'mem' && op.base === null && op.index === null;
-    found.push({ field: { offset: run.start, size: wide && op.kind === 'imm' ? 8 : 4, kind, expr: exprOf(op) }, absolute });
+    // `movabs` asks for the 64-bit form (imm64, or the moffs64 address GNU as keeps): no repair.
+    const absolute = op.kind === 'mem' && op.base === null && op.index === null && !wide;
+    found.push({ field: { offset: run.start, size: wide ? 8 : 4, kind, expr: exprOf(op) }, absolute });
   }
   // Repair from the last field backwards so the offsets of earlier fields stay valid.
   let bytes = base;
@@ -103,7 +104,7 @@ export async function encodeInstruction(ks: KeystoneEncoder, ins: ParsedInstruct
   return { kind: 'fixed', bytes, fields };
 }
 
-async function assembleOnce(ks: KeystoneEncoder, text: string, syntax: Syntax): Promise<Uint8Array> {
+async function assembleOnce(ks: InstructionEncoder, text: string, syntax: Syntax): Promise<Uint8Array> {
   const r = await ks.encode(text, 0x400000n, syntax);
   if (!r.ok) throw new EncodeError(r.message);
   return r.bytes;

@@ -13,7 +13,7 @@ interface FragmentBase {
 
 export type Fragment =
   | (FragmentBase & { kind: 'insn'; ins: ParsedInstruction; syntax: Syntax; constants: (bigint | null)[]; enc: Encoding; near: boolean })
-  | (FragmentBase & { kind: 'data'; items: { expr: Expr; size: number }[] })
+  | (FragmentBase & { kind: 'data'; items: { expr: Expr; size: number; loc: SourceLocation }[] })
   | (FragmentBase & { kind: 'bytes'; bytes: Uint8Array })
   | (FragmentBase & { kind: 'fill'; count: Expr; size: number; value: Expr })
   | (FragmentBase & { kind: 'align'; align: number; fill: Expr | null; max: number | null });
@@ -41,6 +41,9 @@ export interface SetDef extends Position {
   expr: Expr;
   loc: SourceLocation;
 }
+
+/** A `.set` symbol's n-th definition; the first keeps the plain name, which forward references use. */
+export const setName = (name: string, version: number): string => (version === 1 ? name : `${name}\u0002${version}`);
 
 /** Flags GNU as gives a section it knows by name; other names are read-only data unless flags say otherwise. */
 export function defaultFlags(name: string): SectionFlags {

@@ -24,7 +24,12 @@ interface KeystoneHandle {
 
 export type EncodeResult = { ok: true; bytes: Uint8Array } | { ok: false; message: string };
 
-export class KeystoneEncoder {
+/** What the front end needs from an encoder: one instruction's bytes at an address. */
+export interface InstructionEncoder {
+  encode(text: string, address: bigint, syntax: Syntax): Promise<EncodeResult>;
+}
+
+export class KeystoneEncoder implements InstructionEncoder {
   private handles: Partial<Record<Syntax, KeystoneHandle>> = {};
 
   private constructor(private module: KeystoneModule) {}
@@ -40,7 +45,9 @@ export class KeystoneEncoder {
       const r = ks.asm(text, address);
       if (r.failed || r.mc.length === 0) {
         const code = ks.errno();
-        return { ok: false, message: `Keystone cannot encode '${text}': ${this.module.strerror(code)} (errno ${code})` };
+        // Some invalid operand combinations (`movl %eax, %rbx`) fail without an error code.
+        const why = code === 0 ? 'invalid operands for this instruction' : `${this.module.strerror(code)} (errno ${code})`;
+        return { ok: false, message: `Keystone cannot encode '${text}': ${why}` };
       }
       return { ok: true, bytes: Uint8Array.from(r.mc) };
     } catch (e) {

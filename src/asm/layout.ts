@@ -6,11 +6,13 @@ import type { Address, SourceLocation } from '../types.js';
 import type { ProgramBuilder } from './assembler.js';
 import { disassembleSync } from './capstone.js';
 import { evaluate, ExpressionError, type Expr, type Value } from './expression.js';
-import { SECTION_PAGE, type Fragment, type Position, type SectionState } from './fragments.js';
+import { SECTION_PAGE, setName, type Fragment, type Position, type SectionState } from './fragments.js';
 import type { Image, ImageSection, ImageSymbol, LineRecord } from './image.js';
 import { compareDecoded, type ConcreteOperand } from './verify.js';
 
-// GNU as pads code with these NOPs: as many 11-byte ones as fit, then one for the remainder.
+// GNU as pads code with these NOPs: as many 11-byte ones as fit, then one for the remainder; past
+// seven 11-byte NOPs' worth (88 bytes or more) it jumps over them instead, with a short jmp when
+// the rest fits 127 bytes and a near one otherwise.
 const NOPS: number[][] = [
   [], [0x90], [0x66, 0x90], [0x0f, 0x1f, 0x00], [0x0f, 0x1f, 0x40, 0x00], [0x0f, 0x1f, 0x44, 0x00, 0x00],
   [0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00], [0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00], [0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
@@ -19,6 +21,13 @@ const NOPS: number[][] = [
 ];
 
 export function codePadding(n: number): number[] {
+  if (Math.floor(n / 11) <= 7) return nops(n);
+  if (n - 2 <= 127) return [0xeb, n - 2, ...nops(n - 2)];
+  const rest = n - 5;
+  return [0xe9, rest & 0xff, (rest >> 8) & 0xff, (rest >> 16) & 0xff, rest >>> 24, ...nops(rest)];
+}
+
+function nops(n: number): number[] {
   const out: number[] = [];
   for (; n > 11; n -= 11) out.push(...NOPS[11]!);
   out.push(...NOPS[n]!);
@@ -83,8 +92,8 @@ class Layout {
         return f.bytes.length;
       case 'fill': {
         const count = this.evaluateAt(f.count, section, offset);
-        if (count.base !== null) throw new ExpressionError('the count must be a constant', 0);
-        if (count.offset < 0n || count.offset > 1n << 24n) throw new ExpressionError(`count ${count.offset} is out of range`, 0);
+        if (count.base !== null) throw asmError('ASM_DIRECTIVE', `the count must be a constant, not an address, in '${f.text}'`, f.loc);
+        if (count.offset < 0n || count.offset > 1n << 24n) throw asmError('ASM_RANGE', `count ${count.offset} is out of range (0 to 16777216) in '${f.text}'`, f.loc);
         return Number(count.offset) * f.size;
       }
       case 'align': {
@@ -103,11 +112,14 @@ class Layout {
     const next = new Map<SectionState, number[]>();
     for (const s of this.program.sections) {
       const offs: number[] = [];
+      const previous = this.offsets.get(s);
       let at = 0;
-      for (const f of s.frags) {
+      for (const [i, f] of s.frags.entries()) {
         offs.push(at);
+        // The branch and its target are both taken from the previous pass: mixing this pass's offset
+        // with the target's old one would count growth between them that the target has not seen yet.
         if (!first && f.kind === 'insn' && f.enc.kind === 'branch' && !f.near && f.enc.near !== null) {
-          f.near = !guarded(f, () => this.fitsShort(f, s, at));
+          f.near = !guarded(f, () => this.fitsShort(f, s, previous![i]!));
         }
         at += first && f.kind === 'fill' ? tryOr(() => this.size(f, s, at), 0) : guarded(f, () => this.size(f, s, at));
       }
@@ -151,7 +163,7 @@ export function layoutAndEmit(program: ProgramBuilder, externals: ReadonlyMap<st
   const layout = new Layout(program, externals);
   let passes = 0;
   for (let changed = layout.pass(true); changed; changed = layout.pass(false)) {
-    if (++passes > MAX_PASSES) throw asmError('ASM_RANGE', `layout did not settle after ${MAX_PASSES} passes`, { file: program.file, line: 1 });
+    if (++passes > MAX_PASSES) throw unsettled(layout);
   }
   let next = base;
   for (const s of program.sections) {
@@ -169,6 +181,18 @@ export function layoutAndEmit(program: ProgramBuilder, externals: ReadonlyMap<st
   }));
   lines.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   return { file: program.file, sections, symbols: collectSymbols(layout), lines };
+}
+
+/** The error for a layout that keeps changing, at the first fragment whose size still changes. */
+function unsettled(layout: Layout): RseqEmuError {
+  const before = new Map(layout.offsets);
+  layout.pass(false);
+  for (const s of layout.program.sections) {
+    const [was, now] = [before.get(s)!, layout.offsets.get(s)!];
+    const i = s.frags.findIndex((_, k) => was[k + 1]! - was[k]! !== now[k + 1]! - now[k]!);
+    if (i >= 0) return asmError('ASM_RANGE', `layout did not settle after ${MAX_PASSES} passes: the size of '${s.frags[i]!.text}' keeps changing`, s.frags[i]!.loc);
+  }
+  return asmError('ASM_RANGE', `layout did not settle after ${MAX_PASSES} passes`, { file: layout.program.file, line: 1 });
 }
 
 function emitSection(layout: Layout, s: SectionState, lines: LineRecord[]): Uint8Array {
@@ -214,7 +238,7 @@ function emitFragment(layout: Layout, s: SectionState, f: Fragment, out: Uint8Ar
       let off = at;
       for (const item of f.items) {
         const v = absolute(layout.evaluateAt(item.expr, s, off), 'the value');
-        checkFits(v, item.size, f.loc, 'value');
+        checkFits(v, item.size, item.loc, 'value');
         writeLE(out, off, v, item.size);
         off += item.size;
       }
@@ -302,8 +326,11 @@ function collectSymbols(layout: Layout): ImageSymbol[] {
     const v = layout.position(def);
     out.push({ name: def.name, address: v.offset, section: def.section.name, kind: 'label', ...meta(internal), ...(def.instance !== undefined ? { instance: def.instance } : {}), loc: def.loc });
   }
-  for (const [name, def] of p.sets) {
-    const v = guarded({ kind: 'bytes', loc: def.loc, text: name, bytes: new Uint8Array() }, () => resolve(name));
+  // A redefined `.set` symbol appears once, with its final value, as in GNU as's symbol table.
+  for (const [name, version] of p.setVersions) {
+    const internal = setName(name, version);
+    const def = p.sets.get(internal)!;
+    const v = guarded({ kind: 'bytes', loc: def.loc, text: name, bytes: new Uint8Array() }, () => resolve(internal));
     out.push({ name, address: v.offset, section: null, kind: 'constant', ...meta(name), loc: def.loc });
   }
   for (const [name, address] of layout.externals) {

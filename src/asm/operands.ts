@@ -1,8 +1,8 @@
 // x86 instruction operands as structured values, parsed from AT&T or Intel text and rendered back.
 // The same structure describes what the source asked for and what Capstone decoded, so the
 // round-trip check compares meaning, not spelling. Operands are kept in AT&T order.
-import { parseExpression, ExpressionError, type Expr } from './expression.js';
-import { splitArgs } from './statements.js';
+import { parseExpression, ExpressionError, symbolsOf, type Expr } from './expression.js';
+import { splitArgsAt } from './statements.js';
 
 export type Syntax = 'att' | 'intel';
 
@@ -40,9 +40,9 @@ export const isRegisterName = (name: string): boolean => REGISTER.test(name.toLo
 
 function expr(text: string, base: number): Expr {
   try {
-    return parseExpression(text);
+    return parseExpression(text, base);
   } catch (e) {
-    if (e instanceof ExpressionError) throw new OperandError(e.message, base + e.offset);
+    if (e instanceof ExpressionError) throw new OperandError(e.message, e.offset);
     throw e;
   }
 }
@@ -69,13 +69,14 @@ export function splitInstruction(text: string): { prefixes: string[]; mnemonic: 
 export function parseInstruction(text: string, syntax: Syntax): ParsedInstruction {
   const { prefixes, mnemonic, operandText, operandOffset } = splitInstruction(text);
   const isBranch = BRANCH_MNEMONIC.test(mnemonic);
-  const parts = operandText.trim() === '' ? [] : splitArgs(operandText);
-  let at = operandOffset;
-  const operands = parts.map((p) => {
-    const start = operandText.indexOf(p, at - operandOffset) + operandOffset;
-    at = start + p.length;
+  const parts = operandText.trim() === '' ? [] : splitArgsAt(operandText);
+  const operands = parts.map(({ text: p, at }) => {
+    const start = operandOffset + at;
     if (p === '') throw new OperandError('empty operand', start);
-    return syntax === 'att' ? parseAttOperand(p, isBranch, start) : parseIntelOperand(p, isBranch, start);
+    if (syntax === 'att') return parseAttOperand(p, isBranch, start);
+    // Intel writes no `*`: a branch through a register or memory is indirect by its operand kind.
+    const op = parseIntelOperand(p, isBranch, start);
+    return isBranch && (op.kind === 'reg' || op.kind === 'mem') ? { ...op, indirect: true } : op;
   });
   if (syntax === 'intel') operands.reverse();
   return { prefixes, mnemonic, operands };
@@ -114,7 +115,9 @@ function parseAttOperand(text: string, isBranch: boolean, base: number): Operand
     baseReg = group[1]?.slice(1).toLowerCase() ?? null;
     indexReg = group[2]?.slice(1).toLowerCase() ?? null;
     scale = group[3] === undefined ? 1 : Number(group[3]);
-    for (const r of [baseReg, indexReg]) if (r !== null && !isRegisterName(r)) throw new OperandError(`unknown register '%${r}'`, base + group.index);
+    for (const r of [baseReg, indexReg]) {
+      if (r !== null && !isRegisterName(r)) throw new OperandError(`unknown register '%${r}'`, base + group.index + group[0].toLowerCase().indexOf(`%${r}`));
+    }
     if (![1, 2, 4, 8].includes(scale)) throw new OperandError(`scale must be 1, 2, 4 or 8, not ${scale}`, base + group.index);
   }
   const disp = dispText.trim() === '' ? null : expr(dispText, base);
@@ -141,27 +144,40 @@ function parseIntelOperand(text: string, isBranch: boolean, base: number): Opera
     base += seg[0].length;
   }
   if (!t.startsWith('[')) {
-    if (segment !== null) throw new OperandError("memory operand expected after segment, e.g. fs:[8]", base);
+    if (segment !== null) {
+      // `fs:8` means the same as `fs:[8]`; a register after the colon needs the brackets.
+      if (isRegisterName(t)) throw new OperandError(`write ${segment}:[${t}] for memory addressed by a register`, base);
+      return memOf(segment, null, null, 1, expr(t, base), size);
+    }
     if (isRegisterName(t)) return { kind: 'reg', reg: t.toLowerCase(), indirect: false };
     const e = expr(t, base);
     if (isBranch) return { kind: 'target', expr: e };
     if (size !== null) return memOf(null, null, null, 1, e, size);
-    if (/[A-Za-z_.$]/.test(t.replace(/0x[0-9a-f]+/gi, ''))) {
+    // A number (or character constant) is an immediate; a symbol alone could mean either.
+    if (symbolsOf(e).length > 0) {
       throw new OperandError(`ambiguous operand '${t}' in Intel syntax: write [${t}] for memory or offset ${t} for its address`, base);
     }
     return { kind: 'imm', expr: e };
   }
   if (!t.endsWith(']')) throw new OperandError("']' expected", base + t.length);
   let inner = t.slice(1, -1);
+  let innerBase = base + 1;
   const innerSeg = /^\s*([a-z]s)\s*:\s*/i.exec(inner);
   if (innerSeg && SEGMENTS.has(innerSeg[1]!.toLowerCase())) {
     segment = innerSeg[1]!.toLowerCase();
     inner = inner.slice(innerSeg[0].length);
+    innerBase += innerSeg[0].length;
   }
   let baseReg: string | null = null;
   let indexReg: string | null = null;
   let scale = 1;
-  const dispTerms: string[] = [];
+  // The displacement is what is left once register terms (with their signs) are blanked out, so
+  // every offset in it still points at the source text.
+  let dispText = inner;
+  let hasDisp = false;
+  const blank = (m: RegExpMatchArray) => {
+    dispText = dispText.slice(0, m.index) + ' '.repeat(m[0].length) + dispText.slice(m.index! + m[0].length);
+  };
   for (const m of inner.matchAll(/([+-]?)\s*([^+-]+)/g)) {
     const sign = m[1] || '+';
     const term = m[2]!.trim();
@@ -171,18 +187,20 @@ function parseIntelOperand(text: string, isBranch: boolean, base: number): Opera
       if (!isRegisterName(reg)) throw new OperandError(`unknown register '${reg}'`, base);
       indexReg = reg;
       scale = Number(scaled[2] ?? scaled[3]);
+      blank(m);
       continue;
     }
     if (isRegisterName(term) && sign === '+') {
       if (baseReg === null) baseReg = term.toLowerCase();
       else if (indexReg === null) indexReg = term.toLowerCase();
       else throw new OperandError('too many registers in memory operand', base);
+      blank(m);
       continue;
     }
-    dispTerms.push(`${sign}(${term})`);
+    hasDisp = true;
   }
   if (![1, 2, 4, 8].includes(scale)) throw new OperandError(`scale must be 1, 2, 4 or 8, not ${scale}`, base);
-  const disp = dispTerms.length === 0 ? null : expr(dispTerms.join(''), base + 1);
+  const disp = hasDisp ? expr(dispText, innerBase) : null;
   return memOf(segment, baseReg, indexReg, scale, disp, size);
 }
 

@@ -7,7 +7,7 @@ import type { SourceLocation } from '../types.js';
 
 export type Statement =
   | { kind: 'label'; name: string; loc: SourceLocation }
-  | { kind: 'assign'; name: string; expr: string; loc: SourceLocation }
+  | { kind: 'assign'; name: string; expr: string; exprAt: number; loc: SourceLocation }
   | { kind: 'directive'; name: string; args: string; loc: SourceLocation; text: string }
   | { kind: 'instruction'; text: string; loc: SourceLocation };
 
@@ -116,7 +116,8 @@ export function parseStatements(source: string, file: string): Statement[] {
         continue;
       }
       if (afterName.startsWith('=') && !afterName.startsWith('==')) {
-        out.push({ kind: 'assign', name: m[0], expr: afterName.slice(1).trim(), loc: { ...piece.loc, column } });
+        const value = afterName.slice(1);
+        out.push({ kind: 'assign', name: m[0], expr: value.trim(), exprAt: text.length - value.trimStart().length, loc: { ...piece.loc, column } });
         text = '';
       }
       break;

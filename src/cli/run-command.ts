@@ -1,24 +1,28 @@
-// `rseq-emu run FILE --entry SYM [--arg V]... [--memory NAME:SIZE[:W,W...]]... [--cpu N] [--cpus N]
-//  [--registration glibc|none] [--event KIND@WHERE]... [--max-insns N] [--trace] [--json]`
+// `rseq-emu run`: one call of an entry function (--entry), several threads (--threads), or a
+// scenario file (FILE.json), each under an optional explicit --schedule and kernel --profile.
 import { findSymbol, type Image } from '../asm/image.js';
 import { readRseqTables } from '../abi/tables.js';
 import { usageError } from '../errors.js';
 import { parseEvent } from '../kernel/event-spec.js';
 import { Machine, type Registration } from '../kernel/machine.js';
-import type { RunOutcome } from '../kernel/outcome.js';
+import { parseProfile } from '../kernel/profile.js';
+import { parseSchedule } from '../kernel/schedule.js';
 import { loadProgram } from '../program.js';
+import { machineJson, machineText } from '../report/machine-report.js';
 import { runJson, runText, type MemoryDump } from '../report/run-report.js';
-import type { Address } from '../types.js';
-import { all, integerOption, one, parseArgs } from './args.js';
+import { loadScenario, parseArg, parseThreadSpecs, type Scenario } from '../scenario/scenario.js';
+import { initBytes, instantiate, resolveArg, spawnThreads } from '../scenario/setup.js';
+import { all, integerOption, one, parseArgs, type ParsedArgs } from './args.js';
 
 export const RUN_USAGE =
-  'rseq-emu run FILE --entry SYM [--arg V]... [--memory NAME:SIZE[:W,W...]]... [--cpu N] [--cpus N] ' +
-  '[--registration glibc|none] [--event KIND@WHERE]... [--max-insns N] [--trace] [--json]';
+  'rseq-emu run FILE.s (--entry SYM [--arg V]... | --threads SPEC) [--memory NAME:SIZE[:W,W...]]... [--cpu N] [--cpus N]\n' +
+  '             [--registration glibc|none] [--profile P[,P...]] [--schedule S] [--event KIND@WHERE]... [--max-insns N] [--trace] [--json]\n' +
+  '  rseq-emu run SCENARIO.json [--profile P] [--schedule S] [--event KIND@WHERE]... [--max-insns N] [--trace] [--json]';
 
 const SPEC = {
-  entry: { value: true }, arg: { value: true, repeat: true }, memory: { value: true, repeat: true }, cpu: { value: true },
-  cpus: { value: true }, registration: { value: true }, event: { value: true, repeat: true }, 'max-insns': { value: true },
-  trace: {}, json: {},
+  entry: { value: true }, arg: { value: true, repeat: true }, threads: { value: true }, memory: { value: true, repeat: true },
+  cpu: { value: true }, cpus: { value: true }, registration: { value: true }, profile: { value: true }, schedule: { value: true },
+  event: { value: true, repeat: true }, 'max-insns': { value: true }, trace: {}, json: {},
 };
 
 /** `NAME:SIZE[:W,W,...]`: a zeroed region of SIZE bytes, optionally starting with u64 words. */
@@ -26,55 +30,82 @@ function parseMemory(text: string): { name: string; size: number; init: Uint8Arr
   const m = /^([A-Za-z_][A-Za-z0-9_]*):(0x[0-9a-f]+|[0-9]+)(?::(.*))?$/i.exec(text);
   if (!m) throw usageError(`--memory '${text}' is not NAME:SIZE[:W,W,...]`);
   const size = Number(m[2]);
-  const words = m[3] === undefined || m[3] === '' ? [] : m[3].split(',');
+  const words = m[3] === undefined || m[3] === '' ? [] : m[3].split(',').map((w) => {
+    const a = parseArg(w, `--memory ${m[1]}`);
+    if (a.kind !== 'number') throw usageError(`--memory '${text}': '${w}' is not a number`);
+    return a.value;
+  });
   if (words.length * 8 > size) throw usageError(`--memory '${text}': ${words.length} words do not fit in ${size} bytes`);
-  const init = new Uint8Array(Math.max(size, 0));
-  const v = new DataView(init.buffer);
-  words.forEach((w, i) => v.setBigUint64(i * 8, BigInt.asUintN(64, parseNumber(w, `--memory ${m[1]}`)), true));
-  return { name: m[1]!, size, init };
+  return { name: m[1]!, size, init: initBytes(size, words) };
 }
 
-function parseNumber(text: string, what: string): bigint {
-  if (!/^-?(0x[0-9a-f]+|[0-9]+)$/i.test(text.trim())) throw usageError(`${what}: '${text}' is not a number`);
-  const t = text.trim();
-  return t.startsWith('-') ? -BigInt(t.slice(1)) : BigInt(t);
+function dumps(machine: Machine): MemoryDump[] {
+  return [...machine.regions].map(([name, r]) => ({ name, address: r.address, bytes: machine.emu.read(r.address, r.size) }));
 }
 
-/** An argument: a number, or NAME[+OFFSET] naming a --memory region or a symbol of the image. */
-function parseArgValue(text: string, machine: Machine, image: Image): bigint {
-  if (/^-?(0x[0-9a-f]+|[0-9]+)$/i.test(text)) return parseNumber(text, '--arg');
-  const m = /^([A-Za-z_.$][A-Za-z0-9_.$]*)(?:\+(0x[0-9a-f]+|[0-9]+))?$/i.exec(text);
-  if (!m) throw usageError(`--arg '${text}' is not a number or NAME[+OFFSET]`);
-  const base: Address | undefined = machine.regions.get(m[1]!)?.address ?? findSymbol(image, m[1]!)?.address;
-  if (base === undefined) throw usageError(`--arg '${text}': no --memory region or symbol named '${m[1]}'`);
-  return base + (m[2] === undefined ? 0n : BigInt(m[2]));
+/** The machine and threads from command-line options, for a .s file. */
+function fromOptions(a: ParsedArgs, image: Image): { machine: Machine; single: boolean; cpu: number } {
+  const entry = one(a, 'entry');
+  const threads = one(a, 'threads');
+  if ((entry === undefined) === (threads === undefined)) throw usageError('give either --entry SYM or --threads SPEC');
+  if (threads !== undefined && a.options.has('arg')) throw usageError('--arg goes with --entry; --threads carries its own arguments');
+  const registration = one(a, 'registration') ?? 'glibc';
+  if (registration !== 'glibc' && registration !== 'none') throw usageError(`--registration must be glibc or none, not '${registration}'`);
+  const cpus = integerOption(one(a, 'cpus'), 'cpus', 2, 1, 64);
+  const cpu = integerOption(one(a, 'cpu'), 'cpu', 0, 0, cpus - 1);
+  const specs = threads === undefined ? null : parseThreadSpecs(threads, cpus);
+  const memories = all(a, 'memory').map(parseMemory);
+  const machine = Machine.create(image, {
+    cpus, registration: registration as Registration, profile: parseProfile(one(a, 'profile') ?? 'linux'),
+    maxInstructions: integerOption(one(a, 'max-insns'), 'max-insns', 1_000_000, 1, 1_000_000_000),
+  });
+  try {
+    for (const m of memories) machine.allocate(m.name, m.size, m.init);
+    if (specs) spawnThreads(machine, image, specs);
+    return { machine, single: specs === null, cpu };
+  } catch (e) {
+    machine.close();
+    throw e;
+  }
+}
+
+function fromScenario(a: ParsedArgs, scenario: Scenario, image: Image): Machine {
+  for (const opt of ['entry', 'arg', 'threads', 'memory', 'cpu', 'cpus', 'registration']) {
+    if (a.options.has(opt)) throw usageError(`--${opt} cannot be used with a scenario file, which says it already`);
+  }
+  const profile = parseProfile(one(a, 'profile') ?? scenario.profile ?? 'linux');
+  const maxInsns = one(a, 'max-insns');
+  const s = maxInsns === undefined ? scenario : { ...scenario, maxInstructions: integerOption(maxInsns, 'max-insns', 0, 1, 1_000_000_000) };
+  return instantiate(image, s, profile);
 }
 
 export async function runCommand(argv: readonly string[], print: (s: string) => void): Promise<number> {
   const a = parseArgs(argv, SPEC);
   if (a.positionals.length !== 1) throw usageError(`usage: ${RUN_USAGE}`);
-  const entryName = one(a, 'entry');
-  if (!entryName) throw usageError('--entry SYM is required');
-  const registration = one(a, 'registration') ?? 'glibc';
-  if (registration !== 'glibc' && registration !== 'none') throw usageError(`--registration must be glibc or none, not '${registration}'`);
-  const cpus = integerOption(one(a, 'cpus'), 'cpus', 2, 1, 4096);
-  const cpu = integerOption(one(a, 'cpu'), 'cpu', 0, 0, cpus - 1);
-  const maxInstructions = integerOption(one(a, 'max-insns'), 'max-insns', 1_000_000, 1, 1_000_000_000);
-  const memories = all(a, 'memory').map(parseMemory);
-
-  const image = await loadProgram(a.positionals[0]!);
-  const entry = findSymbol(image, entryName);
-  if (!entry) throw usageError(`no symbol '${entryName}' in ${image.file}`);
-  const events = all(a, 'event').map((e) => parseEvent(e, image, cpus));
-  const machine = Machine.create(image, { cpus, registration: registration as Registration, maxInstructions });
+  const file = a.positionals[0]!;
+  const scenario = file.endsWith('.json') ? await loadScenario(file) : null;
+  const image = await loadProgram(scenario ? scenario.source : file);
+  const schedule = parseSchedule(one(a, 'schedule') ?? '');
+  const setup = scenario ? { machine: fromScenario(a, scenario, image), single: false, cpu: 0 } : fromOptions(a, image);
+  const { machine } = setup;
   try {
-    for (const m of memories) machine.allocate(m.name, m.size, m.init);
-    const args = all(a, 'arg').map((t) => parseArgValue(t, machine, image));
-    const outcome: RunOutcome = machine.call(entry.address, args, { cpu, events, trace: a.flags.has('trace') });
-    const dumps: MemoryDump[] = [...machine.regions].map(([name, r]) => ({ name, address: r.address, bytes: machine.emu.read(r.address, r.size) }));
+    const events = all(a, 'event').map((e) => parseEvent(e, image, machine.cpus));
     const tables = readRseqTables(image);
-    print(a.flags.has('json') ? JSON.stringify(runJson(outcome, dumps), null, 2) + '\n' : runText(image, tables, outcome, dumps));
-    return outcome.status === 'returned' || (outcome.status === 'exited' && outcome.exitCode === 0) ? 0 : 1;
+    const trace = a.flags.has('trace');
+    if (setup.single) {
+      const entry = findSymbol(image, one(a, 'entry')!);
+      if (!entry) throw usageError(`no symbol '${one(a, 'entry')}' in ${image.file}`);
+      const args = all(a, 'arg').map((t, i) => resolveArg(parseArg(t, `--arg ${i + 1}`), machine, image));
+      const outcome = machine.call(entry.address, args, { cpu: setup.cpu, events, trace, schedule });
+      const memory = dumps(machine);
+      print(a.flags.has('json') ? JSON.stringify(runJson(outcome, memory), null, 2) + '\n' : runText(image, tables, outcome, memory));
+      return outcome.status === 'returned' || (outcome.status === 'exited' && outcome.exitCode === 0) ? 0 : 1;
+    }
+    const outcome = machine.run({ events, trace, schedule });
+    const memory = dumps(machine);
+    print(a.flags.has('json') ? JSON.stringify(machineJson(outcome, memory), null, 2) + '\n' : machineText(image, tables, outcome, memory));
+    const clean = outcome.status === 'completed' && outcome.threads.every((t) => t.end?.status === 'returned' || (t.end?.status === 'exited' && t.end.exitCode === 0));
+    return clean ? 0 : 1;
   } finally {
     machine.close();
   }

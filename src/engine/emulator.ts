@@ -34,6 +34,7 @@
  * hooks apply to already-translated code without any flush; uc_context_restore inside a
  * hook restores registers but execution goes on at the old RIP; hlt ends run() quietly.
  */
+import koffi from 'koffi';
 import { RseqEmuError } from '../errors.js';
 import { hex, type Address } from '../types.js';
 import {
@@ -206,7 +207,7 @@ export class Emulator {
     this.addInternalHook('invalidMemory', UcHook.MEM_INVALID, EVERYWHERE.begin, EVERYWHERE.end,
       (_uc: unknown, type: number, address: number | bigint, size: number) => {
         const kind = FAULT_KINDS[type];
-        if (kind) this.lastFault = { ...kind, address: BigInt(address), size };
+        if (kind) this.lastFault = { ...kind, address: u64(address), size };
         return false;
       });
     // A code hook over an address no code runs at, never called. With exactly one code
@@ -388,7 +389,7 @@ export class Emulator {
   /** Calls `cb` before each instruction whose address is in [begin, end) (end exclusive). */
   onCode(begin: Address, end: Address, cb: CodeHook): HookHandle {
     if (!(begin < end)) throw new RseqEmuError('USAGE', `onCode: empty range ${hex(begin)}..${hex(end)}`);
-    const fn = this.guard((_uc: unknown, address: number | bigint, size: number) => cb(BigInt(address), size), undefined);
+    const fn = this.guard((_uc: unknown, address: number | bigint, size: number) => cb(u64(address), size), undefined);
     // Unicorn's range is inclusive on both ends.
     return this.addHook('code', UcHook.CODE, fn, begin, end - 1n);
   }
@@ -425,7 +426,7 @@ export class Emulator {
       (_uc: unknown, type: number, address: number | bigint, size: number, value: number | bigint) => {
         const kind = FAULT_KINDS[type];
         if (!kind) throw new RseqEmuError('ENGINE', `unknown uc_mem_type ${type} in invalid-memory hook`);
-        return cb(kind.access, kind.cause, BigInt(address), size, BigInt.asUintN(64, BigInt(value)));
+        return cb(kind.access, kind.cause, u64(address), size, u64(value));
       },
       false,
     );
@@ -485,6 +486,26 @@ export class Emulator {
     const err = this.lib.uc_context_restore(this.handle(), this.contextPointer(context));
     if (err !== UcErr.OK) throw this.engineError('uc_context_restore', err);
     if (this.running) this.pendingRip = this.readRaw('rip');
+  }
+
+  /**
+   * The bytes of a saved context (Unicorn's uc_context: its header and the whole CPU state, SSE
+   * included), so a snapshot can outlive the context or move it to another emulator.
+   */
+  exportContext(context: SavedContext): Uint8Array {
+    return new Uint8Array(koffi.view(this.contextPointer(context), this.contextSize())).slice();
+  }
+
+  /** A new context of this emulator holding bytes from exportContext (of any x86-64 emulator). */
+  importContext(bytes: Uint8Array): SavedContext {
+    if (bytes.length !== this.contextSize()) throw new RseqEmuError('USAGE', `a context is ${this.contextSize()} bytes, not ${bytes.length}`);
+    const context = this.saveContext();
+    new Uint8Array(koffi.view(this.contextPointer(context), bytes.length)).set(bytes);
+    return context;
+  }
+
+  private contextSize(): number {
+    return Number(this.lib.uc_context_size(this.handle()));
   }
 
   /** Frees a context before close() would. */
@@ -640,6 +661,14 @@ function toU64(what: string, value: bigint): bigint {
     throw new RseqEmuError('USAGE', `${what}: ${value} does not fit in 64 bits`);
   }
   return BigInt.asUintN(64, value);
+}
+
+/**
+ * A 64-bit callback argument as an unsigned bigint. koffi 3.3.4 hands uint64_t arguments
+ * over as signed numbers when they fit: address 0xffff_ffff_ffff_0000 arrives as -65536.
+ */
+function u64(value: number | bigint): bigint {
+  return BigInt.asUintN(64, BigInt(value));
 }
 
 function view(bytes: Uint8Array): DataView {

@@ -3,8 +3,8 @@
 //
 // koffi 3 conventions the prototypes rely on: C pointers (uc_engine *, uc_context *,
 // registered callbacks) are passed and returned as bigint addresses; `_Out_` scalar
-// parameters take a one-element array that koffi fills; uint64/int64 callback
-// arguments arrive as number when they fit in 2^53, as bigint otherwise.
+// parameters take a one-element array that koffi fills; 64-bit callback arguments arrive
+// as a number or a bigint, and uint64_t ones as signed (see u64() in emulator.ts).
 import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
 import { RseqEmuError } from '../errors.js';
 
@@ -48,6 +48,7 @@ export interface UnicornLibrary {
   uc_context_save(uc: NativePointer, context: NativePointer): number;
   uc_context_restore(uc: NativePointer, context: NativePointer): number;
   uc_context_free(context: NativePointer): number;
+  uc_context_size(uc: NativePointer): number | bigint;
   uc_ctl(uc: NativePointer, control: number, ...variadic: unknown[]): number;
 }
 
@@ -151,6 +152,7 @@ function bind(lib: LibraryHandle): UnicornLibrary {
     uc_context_save: f('uc_context_save', 'int', [engine, 'void *']),
     uc_context_restore: f('uc_context_restore', 'int', [engine, 'void *']),
     uc_context_free: f('uc_context_free', 'int', ['void *']),
+    uc_context_size: f('uc_context_size', 'size_t', [engine]),
     uc_ctl: f('uc_ctl', 'int', [engine, 'int', '...']),
   } as UnicornLibrary;
 }

@@ -12,6 +12,7 @@ import { hex, type Address, type CpuId } from '../types.js';
 import { SENTINEL, TRAMPOLINE, TRAMPOLINE_CODE } from './address-space.js';
 import { signalName, type EventSpec } from './event-spec.js';
 import type { EventRecord, RunOutcome, SyscallRecord, TraceStep } from './outcome.js';
+import { copyMemory, emulatorFrom, restoreMemory, type RegionCopy } from './memory-snapshot.js';
 import { loadProcessImage, copyAddressSpace, mapThreadMemory, unmapThreadMemory } from './process-memory.js';
 import { DEFAULT_PROFILE, profileName, type Profile } from './profile.js';
 import { applyFixup, cpuIdFields, decideFixup, fixupRules, insideSection, validateDescriptor } from './rseq-fixup.js';
@@ -63,7 +64,7 @@ export interface RunOptions {
   onSwitchOut?: (event: SwitchOut, machine: Machine) => void;
 }
 
-export interface CallOptions extends Omit<RunOptions, 'schedule'> {
+export interface CallOptions extends RunOptions {
   cpu?: CpuId;
 }
 
@@ -76,6 +77,27 @@ export interface ThreadReport {
   returns: bigint[];
   instructions: number;
   registers: RegisterFile;
+}
+
+/** Everything a run can change: memory of every process, every thread, the kernel and the logs. */
+export interface MachineSnapshot {
+  processes: { pid: number; parentPid: number | null; sigactions: [number, SigAction][]; membarrier: boolean; exitStatus: number | null; memory: RegionCopy[] }[];
+  threads: { fields: Omit<Thread, 'process' | 'context'>; pid: number; context: Uint8Array }[];
+  loaded: [number, number][];
+  queues: number[][];
+  policy: ReturnType<DefaultPolicy['save']>;
+  run: {
+    executed: number;
+    limited: boolean;
+    locationEvents: EventSpec[];
+    events: EventRecord[];
+    awaiting: [number, number[]][];
+    syscalls: SyscallRecord[];
+    written: RunOutcome['output'];
+    trace: TraceStep[];
+    warnings: string[];
+    executedSchedule: ScheduleItem[];
+  };
 }
 
 export interface MachineOutcome {
@@ -137,6 +159,8 @@ export class Machine implements KernelServices {
   private onSwitchOut: RunOptions['onSwitchOut'];
   /** Set by services when the running thread leaves its CPU (yield, block, exit, migration). */
   private leftCpu = false;
+  /** The instruction budget ran out. */
+  private limited = false;
 
   // What the run produced.
   private events: EventRecord[] = [];
@@ -340,6 +364,85 @@ export class Machine implements KernelServices {
     return (t?.fsBase ?? 0n) + this.glibc.rseqOffset;
   }
 
+  // ---- snapshots -----------------------------------------------------------------------------------
+
+  /** Captures the whole state between two steps, so exploration can rewind instead of re-running. */
+  capture(): MachineSnapshot {
+    for (const [p, t] of this.loaded) p.emu.saveContext(t.context);
+    const copyThread = (t: Thread): Omit<Thread, 'process' | 'context'> => {
+      const { process: _p, context: _c, ...fields } = t;
+      return structuredClone(fields);
+    };
+    return {
+      processes: this.processes.map((p) => ({
+        pid: p.pid, parentPid: p.parent?.pid ?? null, sigactions: [...p.sigactions].map(([k, v]) => [k, { ...v }]),
+        membarrier: p.membarrierRseqRegistered, exitStatus: p.exitStatus, memory: copyMemory(p.emu),
+      })),
+      threads: this.threads.map((t) => ({ fields: copyThread(t), pid: t.process.pid, context: t.process.emu.exportContext(t.context) })),
+      loaded: [...this.loaded].map(([p, t]) => [p.pid, t.tid]),
+      queues: this.queues.save(),
+      policy: this.policy.save(),
+      run: {
+        executed: this.executed,
+        limited: this.limited,
+        locationEvents: [...this.locationEvents],
+        events: structuredClone(this.events),
+        awaiting: [...this.awaitingFixup].map(([t, rs]) => [t.tid, rs.map((r) => this.events.indexOf(r))]),
+        syscalls: structuredClone(this.syscalls),
+        written: structuredClone(this.written),
+        trace: [...this.trace],
+        warnings: [...this.warnings],
+        executedSchedule: structuredClone(this.executedSchedule),
+      },
+    };
+  }
+
+  /** Puts the machine back exactly as it was when `s` was captured; `s` can be restored again later. */
+  restore(s: MachineSnapshot): void {
+    const live = new Map(this.processes.map((p) => [p.pid, p]));
+    for (const t of this.threads) t.process.emu.freeContext(t.context);
+    for (const p of this.processes) if (!s.processes.some((x) => x.pid === p.pid)) p.emu.close();
+    const processes = s.processes.map((sp) => {
+      let p = live.get(sp.pid);
+      if (p) restoreMemory(p.emu, sp.memory);
+      else {
+        p = { pid: sp.pid, emu: emulatorFrom(sp.memory), parent: null, sigactions: new Map(), membarrierRseqRegistered: false, exitStatus: null };
+        this.installHooks(p);
+      }
+      p.sigactions = new Map(sp.sigactions.map(([k, v]) => [k, { ...v }]));
+      p.membarrierRseqRegistered = sp.membarrier;
+      p.exitStatus = sp.exitStatus;
+      return p;
+    });
+    const byPid = (pid: number) => processes.find((p) => p.pid === pid)!;
+    s.processes.forEach((sp, i) => (processes[i]!.parent = sp.parentPid === null ? null : byPid(sp.parentPid)));
+    this.processes.splice(0, this.processes.length, ...processes);
+    this.threads = s.threads.map((st) => {
+      const process = byPid(st.pid);
+      return { ...structuredClone(st.fields), process, context: process.emu.importContext(st.context) };
+    });
+    const byTid = (tid: number) => this.threads.find((t) => t.tid === tid)!;
+    this.loaded.clear();
+    for (const [pid, tid] of s.loaded) {
+      const t = byTid(tid);
+      byPid(pid).emu.restoreContext(t.context);
+      this.loaded.set(byPid(pid), t);
+    }
+    this.queues.load(s.queues, byTid);
+    this.policy.load(s.policy, byTid);
+    this.executed = s.run.executed;
+    this.limited = s.run.limited;
+    this.locationEvents = [...s.run.locationEvents];
+    this.events = structuredClone(s.run.events);
+    this.awaitingFixup.clear();
+    for (const [tid, idx] of s.run.awaiting) this.awaitingFixup.set(byTid(tid), idx.map((i) => this.events[i]!));
+    this.syscalls = structuredClone(s.run.syscalls);
+    this.written = structuredClone(s.run.written);
+    this.trace = [...s.run.trace];
+    this.warnings = [...s.run.warnings];
+    this.executedSchedule = structuredClone(s.run.executedSchedule);
+  }
+
   // ---- running -----------------------------------------------------------------------------------
 
   /** Calls `entry(args…)` on a new thread (earlier threads are cleared) and runs it to its end. */
@@ -362,11 +465,21 @@ export class Machine implements KernelServices {
       syscalls: out.syscalls,
       output: out.output,
       trace: out.trace,
+      schedule: out.schedule,
+      warnings: out.warnings,
     };
   }
 
   /** Runs the spawned threads under `schedule`, then the default policy, until none can run. */
   run(options: RunOptions = {}): MachineOutcome {
+    this.begin(options);
+    for (const item of options.schedule ?? []) if (!this.step(item)) break;
+    while (this.step(null));
+    return this.result();
+  }
+
+  /** Starts a run: clears the logs; then call step() until it returns false, and result(). */
+  begin(options: Omit<RunOptions, 'schedule'> = {}): void {
     this.executed = 0;
     this.locationEvents = [...(options.events ?? [])];
     this.tracing = options.trace ?? false;
@@ -377,32 +490,42 @@ export class Machine implements KernelServices {
     this.trace = [];
     this.warnings = [];
     this.executedSchedule = [];
-    const items = [...(options.schedule ?? [])];
-    let limited = false;
-    for (let step = 1; !limited; step++) {
-      const item = items.shift();
-      if (item?.kind === 'event') {
-        this.scheduledEvent(item.tid, item.event, `schedule item ${step}`);
-        continue;
-      }
-      let cpu: CpuId | null;
-      if (item) {
-        cpu = item.cpu;
-        if (cpu >= this.cpus || !this.queues.head(cpu)) throw new RseqEmuError('USAGE', `schedule item ${step} '${formatSchedule([item])}': CPU ${cpu} has no thread to run`);
-      } else cpu = this.policy.next(this.queues);
-      if (cpu === null) break;
-      const t = this.queues.head(cpu)!;
-      this.policy.visited(cpu, t);
-      limited = this.runSlice(t, item ? item.count : null);
+    this.limited = false;
+  }
+
+  /**
+   * Carries out one schedule item, or (null) one slice of the default policy. Returns false when
+   * the run is over: nothing can run, or the instruction budget is exhausted.
+   */
+  step(item: ScheduleItem | null): boolean {
+    if (this.limited) return false;
+    const n = this.executedSchedule.length + 1;
+    if (item?.kind === 'event') {
+      this.scheduledEvent(item.tid, item.event, `schedule item ${n}`);
+      return true;
     }
+    let cpu: CpuId | null;
+    if (item) {
+      cpu = item.cpu;
+      if (cpu >= this.cpus || !this.queues.head(cpu)) throw new RseqEmuError('USAGE', `schedule item '${formatSchedule([item])}': CPU ${cpu} has no thread to run`);
+    } else cpu = this.policy.next(this.queues);
+    if (cpu === null) return false;
+    const t = this.queues.head(cpu)!;
+    this.policy.visited(cpu, t);
+    this.limited = this.runSlice(t, item ? item.count : null);
+    return !this.limited;
+  }
+
+  /** The outcome of the run so far; ends every live thread with `limit` if the budget ran out. */
+  result(): MachineOutcome {
     const live = this.threads.filter((t) => t.state !== 'exited');
-    if (limited) for (const t of live) this.endThread(t, { status: 'limit', reason: `instruction budget of ${this.maxInstructions} exhausted` });
-    const status = limited ? 'limit' : live.length ? 'deadlock' : 'completed';
+    if (this.limited) for (const t of live) this.endThread(t, { status: 'limit', reason: `instruction budget of ${this.maxInstructions} exhausted` });
+    const status = this.limited ? 'limit' : live.length ? 'deadlock' : 'completed';
     if (status === 'deadlock') this.warnings.push(`deadlock: ${live.map((t) => `T${t.tid}`).join(', ')} blocked with nothing left to run`);
     return {
       status,
       threads: this.threads.map((t) => ({
-        tid: t.tid, pid: t.process.pid, cpu: t.cpu, end: t.end, returns: t.program?.returns ?? [], instructions: t.executed,
+        tid: t.tid, pid: t.process.pid, cpu: t.cpu, end: t.end, returns: [...(t.program?.returns ?? [])], instructions: t.executed,
         registers: this.registersOf(t),
       })),
       instructions: this.executed,
@@ -414,6 +537,13 @@ export class Machine implements KernelServices {
       schedule: formatSchedule(this.executedSchedule),
       profile: profileName(this.profile),
     };
+  }
+
+  /** Threads that can run now, by CPU: what a scheduler could pick next. */
+  runnableCpus(): CpuId[] {
+    const out: CpuId[] = [];
+    for (let cpu = 0; cpu < this.cpus; cpu++) if (this.queues.head(cpu)) out.push(cpu);
+    return out;
   }
 
   registersOf(t: Thread): RegisterFile {

@@ -59,4 +59,7 @@ export interface RunOutcome {
   syscalls: SyscallRecord[];
   output: { tid: number; fd: number; text: string }[];
   trace: TraceStep[];
+  /** What ran, as a schedule string that replays the run (kernel/schedule.ts). */
+  schedule: string;
+  warnings: string[];
 }

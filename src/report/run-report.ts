@@ -5,7 +5,7 @@ import { disassembleSync } from '../asm/capstone.js';
 import { imageBytes, symbolize, type Image } from '../asm/image.js';
 import type { RseqTables } from '../abi/tables.js';
 import { describeReturn } from '../kernel/errno.js';
-import type { EventRecord, RunOutcome } from '../kernel/outcome.js';
+import type { EventRecord, RunOutcome, SyscallRecord } from '../kernel/outcome.js';
 import { hex, type Address } from '../types.js';
 import { SectionMarks, instructionText } from './annotate.js';
 
@@ -15,10 +15,29 @@ export interface MemoryDump {
   bytes: Uint8Array;
 }
 
-const u64words = (b: Uint8Array): string[] => {
+export const u64words = (b: Uint8Array): string[] => {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   return Array.from({ length: Math.floor(b.length / 8) }, (_, i) => v.getBigUint64(i * 8, true).toString());
 };
+
+export const eventJson = (e: EventRecord) => ({
+  kind: e.kind,
+  ip: hex(e.ip),
+  cpu: e.cpu,
+  outcome: e.outcome,
+  spec: e.spec,
+  tid: e.tid,
+  before: e.before,
+  resumeIp: hex(e.resumeIp),
+  ...(e.reason !== undefined ? { reason: e.reason } : {}),
+});
+
+export const syscallJson = (s: SyscallRecord) => ({
+  tid: s.tid, nr: s.nr, name: s.name, ip: hex(s.ip), ret: s.ret === null ? null : describeReturn(s.ret),
+  implemented: s.implemented, insideCriticalSection: s.insideCriticalSection,
+});
+
+export const memoryJson = (memory: MemoryDump[]) => Object.fromEntries(memory.map((m) => [m.name, { address: hex(m.address), u64: u64words(m.bytes) }]));
 
 export function runJson(o: RunOutcome, memory: MemoryDump[] = []): Record<string, unknown> {
   return {
@@ -30,23 +49,12 @@ export function runJson(o: RunOutcome, memory: MemoryDump[] = []): Record<string
     rax: BigInt.asUintN(64, o.rax).toString(),
     ip: hex(o.ip),
     instructions: o.instructions,
-    events: o.events.map((e) => ({
-      kind: e.kind,
-      ip: hex(e.ip),
-      cpu: e.cpu,
-      outcome: e.outcome,
-      spec: e.spec,
-      tid: e.tid,
-      before: e.before,
-      resumeIp: hex(e.resumeIp),
-      ...(e.reason !== undefined ? { reason: e.reason } : {}),
-    })),
-    syscalls: o.syscalls.map((s) => ({
-      tid: s.tid, nr: s.nr, name: s.name, ip: hex(s.ip), ret: s.ret === null ? null : describeReturn(s.ret),
-      implemented: s.implemented, insideCriticalSection: s.insideCriticalSection,
-    })),
+    schedule: o.schedule,
+    events: o.events.map(eventJson),
+    syscalls: o.syscalls.map(syscallJson),
     output: o.output,
-    memory: Object.fromEntries(memory.map((m) => [m.name, { address: hex(m.address), u64: u64words(m.bytes) }])),
+    memory: memoryJson(memory),
+    warnings: o.warnings,
   };
 }
 
@@ -56,7 +64,8 @@ function eventLine(image: Image, e: EventRecord): string {
   return `  -- ${e.spec}: ${e.kind} of T${e.tid} at ${where}, now on cpu${e.cpu}: ${e.outcome}${then}${e.reason ? ` (${e.reason})` : ''}`;
 }
 
-export function runText(image: Image, tables: RseqTables, o: RunOutcome, memory: MemoryDump[] = []): string {
+/** The trace with the kernel events interleaved where they happened, then syscalls, output and memory. */
+export function activityLines(image: Image, tables: RseqTables, o: Pick<RunOutcome, 'trace' | 'events' | 'syscalls' | 'output'>, memory: MemoryDump[]): string[] {
   const out: string[] = [];
   const marks = new SectionMarks(image, tables.sections);
   const events = [...o.events];
@@ -71,10 +80,15 @@ export function runText(image: Image, tables: RseqTables, o: RunOutcome, memory:
   }
   for (const e of events) out.push(eventLine(image, e));
   for (const s of o.syscalls) {
-    out.push(`  syscall ${s.name}(${s.nr}) at ${hex(s.ip)} → ${s.ret === null ? '(no return)' : describeReturn(s.ret)}${s.implemented ? '' : ' [not implemented]'}${s.insideCriticalSection ? ' [inside a critical section]' : ''}`);
+    out.push(`  syscall T${s.tid} ${s.name}(${s.nr}) at ${hex(s.ip)} → ${s.ret === null ? '(no return)' : describeReturn(s.ret)}${s.implemented ? '' : ' [not implemented]'}${s.insideCriticalSection ? ' [inside a critical section]' : ''}`);
   }
   for (const w of o.output) out.push(`  T${w.tid} fd${w.fd}: ${JSON.stringify(w.text)}`);
   for (const m of memory) out.push(`  memory ${m.name} @ ${hex(m.address)}: [${u64words(m.bytes).join(', ')}]`);
+  return out;
+}
+
+export function runText(image: Image, tables: RseqTables, o: RunOutcome, memory: MemoryDump[] = []): string {
+  const out = activityLines(image, tables, o, memory);
   const how =
     o.status === 'returned' ? `returned ${BigInt.asUintN(64, o.rax)} (rax)`
     : o.status === 'exited' ? `exited with code ${o.exitCode}`

@@ -1,0 +1,166 @@
+// A scenario: the program, its CPUs and kernel profile, named memory regions, and the threads that
+// call its operations. Read from JSON (the format of the exploration issue) or built from
+// `--threads` specs; every mistake is one error naming where it is.
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { RseqEmuError } from '../errors.js';
+
+/** A thread argument: a number, or a memory region or symbol name with an optional +offset. */
+export type ArgValue = { kind: 'number'; value: bigint } | { kind: 'name'; name: string; offset: bigint };
+
+export interface ScenarioThread {
+  entry: string;
+  args: ArgValue[];
+  cpu: number;
+  repeat: number;
+}
+
+export interface ScenarioRegion {
+  name: string;
+  size: number;
+  /** Initial u64 words. */
+  init: bigint[];
+}
+
+export type Invariant = { region: string; sum64: bigint } | { region: string; equals64: bigint[] };
+
+export interface Scenario {
+  /** Absolute path of the assembly source. */
+  source: string;
+  cpus: number;
+  profile: string | undefined;
+  registration: 'glibc' | 'none';
+  memory: ScenarioRegion[];
+  threads: ScenarioThread[];
+  invariants: Invariant[];
+  maxInstructions: number | undefined;
+}
+
+const fail = (where: string, why: string) => new RseqEmuError('INPUT', `${where}: ${why}`);
+
+/** A whole number from JSON: a number, or a decimal or 0x string for values beyond 2^53. */
+function integer(v: unknown, where: string): bigint {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && /^-?(0x[0-9a-f]+|[0-9]+)$/i.test(v.trim())) {
+    const t = v.trim();
+    return t.startsWith('-') ? -BigInt(t.slice(1)) : BigInt(t);
+  }
+  throw fail(where, `expected a whole number, found ${JSON.stringify(v)}`);
+}
+
+function smallInt(v: unknown, where: string, min: number, max: number): number {
+  const n = integer(v, where);
+  if (n < BigInt(min) || n > BigInt(max)) throw fail(where, `must be ${min} to ${max}, not ${n}`);
+  return Number(n);
+}
+
+export function parseArg(v: unknown, where: string): ArgValue {
+  if (typeof v === 'string') {
+    const m = /^([A-Za-z_.$][A-Za-z0-9_.$]*)(?:\+(0x[0-9a-f]+|[0-9]+))?$/i.exec(v.trim());
+    if (m) return { kind: 'name', name: m[1]!, offset: m[2] === undefined ? 0n : BigInt(m[2]) };
+  }
+  return { kind: 'number', value: integer(v, where) };
+}
+
+const KNOWN_KEYS = new Set(['source', 'cpus', 'profile', 'registration', 'memory', 'threads', 'invariants', 'maxInstructions']);
+
+/** Validates a parsed JSON object; `file` names the scenario in errors and anchors `source`. */
+export function scenarioFromJson(json: unknown, file: string): Scenario {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw fail(file, 'a scenario is a JSON object');
+  const o = json as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!KNOWN_KEYS.has(k)) throw fail(`${file}: ${k}`, `unknown key (known: ${[...KNOWN_KEYS].join(', ')})`);
+  if (typeof o.source !== 'string' || o.source === '') throw fail(`${file}: source`, 'the assembly file, relative to the scenario, is required');
+  const cpus = o.cpus === undefined ? 2 : smallInt(o.cpus, `${file}: cpus`, 1, 64);
+  if (o.profile !== undefined && typeof o.profile !== 'string') throw fail(`${file}: profile`, 'expected a string such as "linux,bug-kvm-run"');
+  if (o.registration !== undefined && o.registration !== 'glibc' && o.registration !== 'none') throw fail(`${file}: registration`, 'expected "glibc" or "none"');
+  const memory: ScenarioRegion[] = [];
+  if (o.memory !== undefined) {
+    if (typeof o.memory !== 'object' || o.memory === null || Array.isArray(o.memory)) throw fail(`${file}: memory`, 'expected an object of regions');
+    for (const [name, r] of Object.entries(o.memory as Record<string, unknown>)) {
+      const where = `${file}: memory.${name}`;
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw fail(where, 'region names are identifiers');
+      if (typeof r !== 'object' || r === null) throw fail(where, 'expected { "size": N, "init": [...] }');
+      const rr = r as Record<string, unknown>;
+      const size = smallInt(rr.size, `${where}.size`, 1, 1 << 26);
+      const init = rr.init === undefined ? [] : Array.isArray(rr.init) ? rr.init.map((w, i) => integer(w, `${where}.init[${i}]`)) : [];
+      if (rr.init !== undefined && !Array.isArray(rr.init)) throw fail(`${where}.init`, 'expected an array of u64 words');
+      if (init.length * 8 > size) throw fail(`${where}.init`, `${init.length} words do not fit in ${size} bytes`);
+      memory.push({ name, size, init });
+    }
+  }
+  if (!Array.isArray(o.threads) || o.threads.length === 0) throw fail(`${file}: threads`, 'expected a non-empty array of threads');
+  const threads = o.threads.map((t, i) => {
+    const where = `${file}: threads[${i}]`;
+    if (typeof t !== 'object' || t === null) throw fail(where, 'expected { "entry": SYMBOL, "args": [...], "cpu": N }');
+    const tt = t as Record<string, unknown>;
+    if (typeof tt.entry !== 'string') throw fail(`${where}.entry`, 'expected a symbol name');
+    if (tt.args !== undefined && !Array.isArray(tt.args)) throw fail(`${where}.args`, 'expected an array');
+    const args = ((tt.args as unknown[] | undefined) ?? []).map((a, k) => parseArg(a, `${where}.args[${k}]`));
+    if (args.length > 6) throw fail(`${where}.args`, 'at most 6 arguments are passed in registers');
+    return {
+      entry: tt.entry,
+      args,
+      cpu: tt.cpu === undefined ? 0 : smallInt(tt.cpu, `${where}.cpu`, 0, cpus - 1),
+      repeat: tt.repeat === undefined ? 1 : smallInt(tt.repeat, `${where}.repeat`, 1, 1_000_000),
+    };
+  });
+  const invariants: Invariant[] = [];
+  if (o.invariants !== undefined) {
+    if (!Array.isArray(o.invariants)) throw fail(`${file}: invariants`, 'expected an array');
+    o.invariants.forEach((inv, i) => {
+      const where = `${file}: invariants[${i}]`;
+      const v = inv as Record<string, unknown>;
+      if (typeof v !== 'object' || v === null || typeof v.region !== 'string') throw fail(where, 'expected { "region": NAME, "sum64": N } or { "region": NAME, "equals64": [...] }');
+      if (!memory.some((m) => m.name === v.region)) throw fail(`${where}.region`, `no memory region '${v.region}'`);
+      if (v.sum64 !== undefined) invariants.push({ region: v.region, sum64: integer(v.sum64, `${where}.sum64`) });
+      else if (Array.isArray(v.equals64)) invariants.push({ region: v.region, equals64: v.equals64.map((w, k) => integer(w, `${where}.equals64[${k}]`)) });
+      else throw fail(where, 'expected "sum64" or "equals64"');
+    });
+  }
+  return {
+    source: resolve(dirname(file), o.source),
+    cpus,
+    profile: o.profile as string | undefined,
+    registration: (o.registration as 'glibc' | 'none' | undefined) ?? 'glibc',
+    memory,
+    threads,
+    invariants,
+    maxInstructions: o.maxInstructions === undefined ? undefined : smallInt(o.maxInstructions, `${file}: maxInstructions`, 1, 1_000_000_000),
+  };
+}
+
+/** Reads a scenario file; JSON syntax errors name the line and column. */
+export async function loadScenario(path: string): Promise<Scenario> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new RseqEmuError('INPUT', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    const pos = /position (\d+)/.exec(String(e))?.[1];
+    const at = pos === undefined ? 0 : Number(pos);
+    const line = text.slice(0, at).split('\n').length;
+    const column = at - text.lastIndexOf('\n', at - 1);
+    throw new RseqEmuError('INPUT', `invalid JSON: ${(e as Error).message}`, { file: path, line, column });
+  }
+  return scenarioFromJson(json, path);
+}
+
+/** `ENTRY(ARG,...)[@CPU][*REPEAT]`, several separated by `;`: the `--threads` option. */
+export function parseThreadSpecs(text: string, cpus: number): ScenarioThread[] {
+  return text.split(';').map((part, i) => {
+    const where = `--threads item ${i + 1} '${part.trim()}'`;
+    const m = /^\s*([A-Za-z_.$][A-Za-z0-9_.$]*)\s*(?:\(([^)]*)\))?\s*(?:@\s*([0-9]+))?\s*(?:\*\s*([0-9]+))?\s*$/.exec(part);
+    if (!m) throw new RseqEmuError('USAGE', `${where}: expected ENTRY(ARG,...)[@CPU][*REPEAT]`);
+    const args = m[2] === undefined || m[2].trim() === '' ? [] : m[2].split(',').map((a, k) => parseArg(a.trim(), `${where} argument ${k + 1}`));
+    const cpu = m[3] === undefined ? 0 : Number(m[3]);
+    if (cpu >= cpus) throw new RseqEmuError('USAGE', `${where}: CPU ${cpu} does not exist (--cpus ${cpus})`);
+    const repeat = m[4] === undefined ? 1 : Number(m[4]);
+    if (repeat < 1) throw new RseqEmuError('USAGE', `${where}: repeat must be at least 1`);
+    return { entry: m[1]!, args, cpu, repeat };
+  });
+}

@@ -1,0 +1,100 @@
+// Capture and restore: a rewound machine continues exactly as the original did.
+import { strict as assert } from 'node:assert';
+import { Machine } from '../../src/kernel/machine.js';
+import { parseSchedule } from '../../src/kernel/schedule.js';
+import { address, bundled, inline, words } from '../support/program.js';
+
+async function counterMachine() {
+  const image = await bundled('counter_add.s');
+  const m = Machine.create(image, { cpus: 2 });
+  const counters = m.allocate('counters', 16);
+  m.spawn({ entry: address(image, 'counter_add'), args: [counters, 1n], cpu: 0 });
+  m.spawn({ entry: address(image, 'counter_add'), args: [counters, 10n], cpu: 0 });
+  return { m, counters };
+}
+
+const finish = (m: Machine) => {
+  while (m.step(null));
+  return m.result();
+};
+
+describe('machine snapshots', () => {
+  it('continues after a restore exactly as the uninterrupted run did: memory, registers, events, schedule', async () => {
+    const { m, counters } = await counterMachine();
+    m.begin();
+    for (const item of parseSchedule('c0:7 T1:preempt c0:3')) m.step(item);
+    const snap = m.capture();
+    const first = finish(m);
+    const mem1 = words(m.emu.read(counters, 16));
+    m.restore(snap);
+    const second = finish(m);
+    const mem2 = words(m.emu.read(counters, 16));
+    m.close();
+    assert.deepEqual(mem2, mem1);
+    assert.equal(second.schedule, first.schedule);
+    assert.deepEqual(second.events, first.events);
+    assert.deepEqual(second.threads.map((t) => t.registers), first.threads.map((t) => t.registers));
+  });
+
+  it('can be restored many times, each time from the same state', async () => {
+    const { m, counters } = await counterMachine();
+    m.begin();
+    m.step(parseSchedule('c0:5')[0]!);
+    const snap = m.capture();
+    const results: bigint[][] = [];
+    for (const alt of ['T1:preempt', 'T1:migrate:1', 'c0:1']) {
+      m.restore(snap);
+      m.step(parseSchedule(alt)[0]!);
+      finish(m);
+      results.push(words(m.emu.read(counters, 16)));
+    }
+    m.close();
+    assert.deepEqual(results, [[11n, 0n], [10n, 1n], [11n, 0n]]);
+  });
+
+  it('rewinds memory written after the capture, including stacks', async () => {
+    const image = await inline('f: pushq $7\n popq %rax\n movq %rax, (%rdi)\n ret');
+    const m = Machine.create(image);
+    const out = m.allocate('out', 8);
+    const t = m.spawn({ entry: address(image, 'f'), args: [out] });
+    m.begin();
+    const snap = m.capture();
+    finish(m);
+    assert.equal(m.emu.readU64(out), 7n);
+    m.restore(snap);
+    assert.equal(m.emu.readU64(out), 0n);
+    assert.equal(m.registersOf(m.thread(t.tid)!).rip, address(image, 'f'));
+    m.close();
+  });
+
+  it('brings back a forked process that a later restore had discarded', async () => {
+    const src = `
+      f: movq %rdi, %rbx
+         movl $57, %eax
+         syscall
+         testq %rax, %rax
+         jnz parent
+         movq $5, (%rbx)
+         movl $60, %eax
+         xorl %edi, %edi
+         syscall
+      parent: ret`;
+    const image = await inline(src);
+    const m = Machine.create(image);
+    const out = m.allocate('out', 8);
+    m.spawn({ entry: address(image, 'f'), args: [out] });
+    m.begin();
+    const before = m.capture();
+    m.step(parseSchedule('c0:3')[0]!);
+    const afterFork = m.capture();
+    assert.equal(m.processes.length, 2);
+    m.restore(before);
+    assert.equal(m.processes.length, 1);
+    m.restore(afterFork);
+    assert.equal(m.processes.length, 2);
+    const r = finish(m);
+    m.close();
+    assert.equal(r.status, 'completed');
+    assert.deepEqual(r.threads.map((t) => t.end?.status), ['returned', 'exited']);
+  });
+});
