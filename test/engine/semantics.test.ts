@@ -229,6 +229,16 @@ describe('engine semantics (Unicorn 2.0.1)', () => {
       assert.deepEqual(seen.reports, [['write', 'unmapped', UNMAPPED, 8, 0x1234n]]);
     });
 
+    it('reports an address in the top half of the address space unsigned', () => {
+      loadCode(emu(), faultOnFourth(X86.LOAD_RAX_FROM_RBX));
+      emu().setReg('rbx', 0xffff_ffff_ffff_0000n);
+      const seen = recordFaults();
+      const error = runError(emu(), CODE);
+      assert.deepEqual(seen.reports, [['read', 'unmapped', 0xffff_ffff_ffff_0000n, 8, 0n]]);
+      assert.ok(error instanceof RseqEmuError);
+      assert.equal(error.address, 0xffff_ffff_ffff_0000n);
+    });
+
     it('reports a fetch as (fetch, unmapped, target, 1, 0), with RIP at the target', () => {
       loadCode(emu(), [...X86.INC_RAX, ...X86.JMP_RBX]);
       emu().setReg('rbx', 0x5_0000n);
