@@ -513,6 +513,7 @@ export class Machine implements KernelServices {
     const t = this.queues.head(cpu)!;
     this.policy.visited(cpu, t);
     this.limited = this.runSlice(t, item ? item.count : null);
+    if (this.leftCpu) this.policy.left();
     return !this.limited;
   }
 

@@ -79,6 +79,11 @@ export class DefaultPolicy {
     return cpu;
   }
 
+  /** The running thread left its CPU (a yield or sleep can leave it at the head of its queue): the turn passes on. */
+  left(): void {
+    this.running = null;
+  }
+
   /** Explicit schedule steps move the policy's attention too, so it resumes from where they left off. */
   visited(cpu: CpuId, t: Thread): void {
     this.cpu = cpu;

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { RseqEmuError } from '../errors.js';
+import { jsonErrorAt } from './json-position.js';
 
 /** A thread argument: a number, or a memory region or symbol name with an optional +offset. */
 export type ArgValue = { kind: 'number'; value: bigint } | { kind: 'name'; name: string; offset: bigint };
@@ -137,17 +138,13 @@ export async function loadScenario(path: string): Promise<Scenario> {
   } catch (e) {
     throw new RseqEmuError('INPUT', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    const pos = /position (\d+)/.exec(String(e))?.[1];
-    const at = pos === undefined ? 0 : Number(pos);
-    const line = text.slice(0, at).split('\n').length;
-    const column = at - text.lastIndexOf('\n', at - 1);
-    throw new RseqEmuError('INPUT', `invalid JSON: ${(e as Error).message}`, { file: path, line, column });
+  const bad = jsonErrorAt(text);
+  if (bad) {
+    const line = text.slice(0, bad.offset).split('\n').length;
+    const column = bad.offset - text.lastIndexOf('\n', bad.offset - 1);
+    throw new RseqEmuError('INPUT', `invalid JSON: ${bad.message}`, { file: path, line, column });
   }
-  return scenarioFromJson(json, path);
+  return scenarioFromJson(JSON.parse(text), path);
 }
 
 /** `ENTRY(ARG,...)[@CPU][*REPEAT]`, several separated by `;`: the `--threads` option. */

@@ -120,3 +120,65 @@ describe('the rseq-emu command', function () {
     });
   });
 });
+
+describe('the rseq-emu command with threads', function () {
+  this.timeout(60_000);
+  const TWO = ['run', 'asm/counter_add.s', '--threads', 'counter_add(counters,1)@0;counter_add(counters,10)@0', '--memory', 'counters:16'];
+
+  it('runs --threads specs and prints every thread\'s return values and the executed schedule', () => {
+    const r = cli(...TWO, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.status, 'completed');
+    assert.deepEqual(j.threads.map((t: { tid: number; returns: string[] }) => [t.tid, t.returns]), [[1, ['0']], [2, ['0']]]);
+    assert.deepEqual(j.memory.counters.u64, ['11', '0']);
+    assert.match(j.schedule, /^c0:\d+ c0:\d+$/);
+  });
+  it('replays a schedule string exactly, events included', () => {
+    const first = JSON.parse(cli(...TWO, '--schedule', 'c0:7 T1:preempt', '--json').stdout);
+    const again = JSON.parse(cli(...TWO, '--schedule', first.schedule, '--json').stdout);
+    assert.equal(first.events[0].outcome, 'aborted');
+    assert.deepEqual(again, first);
+  });
+  it('runs a scenario file with its source relative to the file', () => {
+    const r = cli('run', 'examples/scenarios/counter-two-threads.json', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).memory.counters.u64, ['11', '0']);
+  });
+  it('applies --profile and reports it', () => {
+    const j = JSON.parse(cli(...TWO, '--profile', 'linux,debug-rseq', '--json').stdout);
+    assert.equal(j.profile, 'linux,debug-rseq');
+  });
+  it('refuses an impossible profile combination with one line', () => {
+    const r = cli(...TWO, '--profile', 'linux-6.19,bug-kvm-run');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /bug-kvm-run \(fixed in v5\.15\) cannot be combined with linux-6\.19/);
+  });
+  it('refuses a schedule step for a CPU with nothing to run', () => {
+    const r = cli(...TWO, '--schedule', 'c1:3');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /schedule item 'c1:3': CPU 1 has no thread to run/);
+  });
+  it('names the line and column of a scenario with broken JSON', () => {
+    const bad = join(ROOT, 'test', 'cli', 'broken.scenario.json');
+    writeFileSync(bad, '{\n  "source": "x.s",\n  "threads": [ }\n');
+    try {
+      const r = cli('run', bad);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /broken\.scenario\.json:3:\d+: invalid JSON/);
+    } finally {
+      rmSync(bad);
+    }
+  });
+  it('names the key of a scenario field with a wrong value', () => {
+    const bad = join(ROOT, 'test', 'cli', 'bad-cpu.scenario.json');
+    writeFileSync(bad, JSON.stringify({ source: '../../asm/counter_add.s', cpus: 2, threads: [{ entry: 'counter_add', cpu: 5 }] }));
+    try {
+      const r = cli('run', bad);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /threads\[0\]\.cpu: must be 0 to 1, not 5/);
+    } finally {
+      rmSync(bad);
+    }
+  });
+});

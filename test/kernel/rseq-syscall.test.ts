@@ -8,7 +8,9 @@ import type { Thread } from '../../src/kernel/thread.js';
 import { DEFAULT_PROFILE, parseProfile, type Profile } from '../../src/kernel/profile.js';
 import type { KernelServices } from '../../src/kernel/syscalls/types.js';
 import { FakeMemory } from '../support/fake-memory.js';
-import { inline, runEntry } from '../support/program.js';
+import { readFileSync } from 'node:fs';
+import { assembleSource } from '../../src/program.js';
+import { runEntry } from '../support/program.js';
 
 const AREA = 0x20000n;
 
@@ -103,42 +105,8 @@ describe('the rseq() system call', () => {
   });
 
   describe('the selftest error walk, run by emulated code', () => {
-    // walk(results, area): nine rseq() calls on one thread, each result stored in results[i].
-    const WALK = `
-      .text
-      .globl walk
-    walk:
-      pushq %rbx
-      pushq %r12
-      movq %rdi, %rbx
-      movq %rsi, %r12
-      .set SIG, 0x53053053
-      # 1: flags = -1
-      movq %r12, %rdi; movl $32, %esi; movl $-1, %edx; movl $SIG, %r10d; movl $334, %eax; syscall; movq %rax, 0(%rbx)
-      # 2: misaligned
-      leaq 8(%r12), %rdi; movl $32, %esi; xorl %edx, %edx; movl $SIG, %r10d; movl $334, %eax; syscall; movq %rax, 8(%rbx)
-      # 3: len 31
-      movq %r12, %rdi; movl $31, %esi; xorl %edx, %edx; movl $SIG, %r10d; movl $334, %eax; syscall; movq %rax, 16(%rbx)
-      # 4: (void *)-4096
-      movq $-4096, %rdi; movl $32, %esi; xorl %edx, %edx; movl $SIG, %r10d; movl $334, %eax; syscall; movq %rax, 24(%rbx)
-      # 5: register
-      movq %r12, %rdi; movl $32, %esi; xorl %edx, %edx; movl $SIG, %r10d; movl $334, %eax; syscall; movq %rax, 32(%rbx)
-      # cpu_id as the kernel wrote it on the way back
-      movslq 4(%r12), %rax; movq %rax, 72(%rbx)
-      # 6: register again
-      movq %r12, %rdi; movl $32, %esi; xorl %edx, %edx; movl $SIG, %r10d; movl $334, %eax; syscall; movq %rax, 40(%rbx)
-      # 7: unregister with sig + 1
-      movq %r12, %rdi; movl $32, %esi; movl $1, %edx; movl $SIG+1, %r10d; movl $334, %eax; syscall; movq %rax, 48(%rbx)
-      # 8: unregister
-      movq %r12, %rdi; movl $32, %esi; movl $1, %edx; movl $SIG, %r10d; movl $334, %eax; syscall; movq %rax, 56(%rbx)
-      # 9: unregister again
-      movq %r12, %rdi; movl $32, %esi; movl $1, %edx; movl $SIG, %r10d; movl $334, %eax; syscall; movq %rax, 64(%rbx)
-      popq %r12
-      popq %rbx
-      ret
-    `;
     it('gives EINVAL, EINVAL, EINVAL, EFAULT, 0, EBUSY, EPERM, 0, EINVAL and a cpu_id written after registering', async () => {
-      const image = await inline(WALK, 'walk.s');
+      const image = await assembleSource(readFileSync(new URL('../../examples/programs/rseq-errors.s', import.meta.url), 'utf8'), 'examples/programs/rseq-errors.s');
       const r = runEntry(image, 'walk', ['results', 'area'], {
         regions: [{ name: 'results', size: 80 }, { name: 'area', size: 64 }],
         machine: { registration: 'none' },
