@@ -75,6 +75,8 @@ export interface ThreadReport {
   end: ThreadEnd | null;
   /** rax of each completed call of the thread's entry function. */
   returns: bigint[];
+  /** For each completed call, a bit mask of the CPUs the thread was on during it. */
+  callCpus: bigint[];
   instructions: number;
   registers: RegisterFile;
 }
@@ -97,6 +99,7 @@ export interface MachineSnapshot {
     trace: TraceStep[];
     warnings: string[];
     executedSchedule: ScheduleItem[];
+    runMeta: { tid: number; open: boolean }[];
   };
 }
 
@@ -169,6 +172,8 @@ export class Machine implements KernelServices {
   private trace: TraceStep[] = [];
   private warnings: string[] = [];
   private executedSchedule: ScheduleItem[] = [];
+  /** For each executed schedule item that is a run: its thread, and whether that thread kept its CPU. */
+  private runMeta: { tid: number; open: boolean }[] = [];
   /** Event records whose rseq outcome is known only when the thread next returns to user space. */
   private readonly awaitingFixup = new Map<Thread, EventRecord[]>();
 
@@ -321,7 +326,7 @@ export class Machine implements KernelServices {
       rseq: registered ? { area, length: RSEQ_AREA_SIZE, sig: RSEQ_SIG } : null,
       // glibc registers at thread start: the first return to user space writes cpu_id.
       notifyResume: registered,
-      program: { entry: spec.entry, args: [...spec.args], repeat, returns: [] },
+      program: { entry: spec.entry, args: [...spec.args], repeat, returns: [], callCpus: [], cpusThisCall: 1n << BigInt(cpu) },
     });
     t.process.emu.writeU64(stackTop - 8n, SENTINEL);
     return t;
@@ -393,6 +398,7 @@ export class Machine implements KernelServices {
         trace: [...this.trace],
         warnings: [...this.warnings],
         executedSchedule: structuredClone(this.executedSchedule),
+        runMeta: structuredClone(this.runMeta),
       },
     };
   }
@@ -441,6 +447,7 @@ export class Machine implements KernelServices {
     this.trace = [...s.run.trace];
     this.warnings = [...s.run.warnings];
     this.executedSchedule = structuredClone(s.run.executedSchedule);
+    this.runMeta = structuredClone(s.run.runMeta);
   }
 
   // ---- running -----------------------------------------------------------------------------------
@@ -490,6 +497,7 @@ export class Machine implements KernelServices {
     this.trace = [];
     this.warnings = [];
     this.executedSchedule = [];
+    this.runMeta = [];
     this.limited = false;
   }
 
@@ -526,7 +534,7 @@ export class Machine implements KernelServices {
     return {
       status,
       threads: this.threads.map((t) => ({
-        tid: t.tid, pid: t.process.pid, cpu: t.cpu, end: t.end, returns: [...(t.program?.returns ?? [])], instructions: t.executed,
+        tid: t.tid, pid: t.process.pid, cpu: t.cpu, end: t.end, returns: [...(t.program?.returns ?? [])], callCpus: [...(t.program?.callCpus ?? [])], instructions: t.executed,
         registers: this.registersOf(t),
       })),
       instructions: this.executed,
@@ -538,6 +546,11 @@ export class Machine implements KernelServices {
       schedule: formatSchedule(this.executedSchedule),
       profile: profileName(this.profile),
     };
+  }
+
+  /** The CPU the default policy runs next (advancing the policy as step(null) would), or null when nothing can run. */
+  defaultCpu(): CpuId | null {
+    return this.limited ? null : this.policy.next(this.queues);
   }
 
   /** Threads that can run now, by CPU: what a scheduler could pick next. */
@@ -564,8 +577,8 @@ export class Machine implements KernelServices {
     const cpu = t.cpu;
     let sliceStart = this.executed;
     // The executed schedule lists what ran, so the run replays without the --event options.
-    const record = () => {
-      this.executedSchedule.push({ kind: 'run', cpu, count: this.executed - sliceStart });
+    const record = (open: boolean) => {
+      this.recordRun(cpu, t.tid, this.executed - sliceStart, open);
       sliceStart = this.executed;
     };
     if (t.inKvmRun) this.finishKvmRun(t);
@@ -590,14 +603,34 @@ export class Machine implements KernelServices {
       else if (s.kind === 'trap') this.fault(t, s.signal, `${s.reason} at ${hex(emu.reg('rip'))}`);
       else if (s.kind === 'event') {
         this.locationEvents.splice(this.locationEvents.indexOf(s.event), 1);
-        record();
+        record(true);
         this.applyEvent(t, s.event.action, s.event.text);
         this.executedSchedule.push({ kind: 'event', tid: t.tid, event: s.event.action });
       } else this.syscall(t);
     }
     this.running = null;
-    if (this.executed > sliceStart || this.executedSchedule.at(-1)?.kind !== 'run') record();
+    // Explicit steps are always recorded (`cN:0` is a switch to CPU N); empty default slices are not.
+    if (this.executed > sliceStart || count !== null) record(this.onCpu(t));
     return limited;
+  }
+
+  /**
+   * Appends a run to the executed schedule. Consecutive runs of one thread on one CPU merge into
+   * one `cN:K` only when the earlier one ended with the thread still on its CPU; a slice that
+   * ended because the thread left must stay separate, or the replay would end it at the same place
+   * and lose the rest.
+   */
+  private recordRun(cpu: CpuId, tid: number, count: number, open: boolean): void {
+    const last = this.executedSchedule.at(-1);
+    const meta = this.runMeta.at(-1);
+    if (last?.kind === 'run' && last.cpu === cpu && meta?.tid === tid && meta.open && last.count !== null && this.runMeta.length === this.executedSchedule.length) {
+      last.count += count;
+      meta.open = open;
+      return;
+    }
+    this.executedSchedule.push({ kind: 'run', cpu, count });
+    this.runMeta.length = this.executedSchedule.length - 1;
+    this.runMeta.push({ tid, open });
   }
 
   /** The thread returned to the sentinel: one call done; start the next or end the thread. */
@@ -606,6 +639,8 @@ export class Machine implements KernelServices {
     const prog = t.program;
     if (!prog) return this.killProcess(t, SIGSEGV, 'returned to the sentinel without a call in progress', 'fault');
     prog.returns.push(emu.reg('rax'));
+    prog.callCpus.push(prog.cpusThisCall);
+    prog.cpusThisCall = 1n << BigInt(t.cpu);
     if (prog.returns.length < prog.repeat) {
       emu.writeRegisters(this.callRegisters(prog.entry, prog.args, t.stackTop, t.fsBase));
       emu.writeU64(t.stackTop - 8n, SENTINEL);
@@ -669,6 +704,7 @@ export class Machine implements KernelServices {
     const queued = t.state === 'runnable';
     if (queued) this.queues.remove(t);
     t.cpu = cpu;
+    if (t.program) t.program.cpusThisCall |= 1n << BigInt(cpu);
     if (queued) this.queues.enqueue(t);
     if (t === this.running) this.leftCpu = true;
   }
@@ -1034,7 +1070,9 @@ export class Machine implements KernelServices {
     // bug-new-task-cpu-id leaves it with the ids copied from the parent's area.
     const fixed = !this.profile.bugNewTaskCpuId;
     const child = this.newThread(process, tid, regs, {
-      cpu, affinity: parent.affinity, fsBase: regs.fs_base, stackTop: regs.rsp, ownsMemory: false, rseq: inherited,
+      cpu, affinity: parent.affinity, fsBase: regs.fs_base, ownsMemory: false, rseq: inherited,
+      // A fork child is a copy of the whole process: it goes on with the parent's calls of the entry function.
+      stackTop: thread ? regs.rsp : parent.stackTop, program: !thread && parent.program ? structuredClone(parent.program) : null,
       eventMask: inherited ? parent.eventMask | (fixed && cpu !== parent.cpu ? RseqEvent.migrate : 0) : 0,
       notifyResume: inherited !== null && fixed, lastIds: inherited ? parent.lastIds : null, sigmask: parent.sigmask,
     });

@@ -31,6 +31,10 @@ export interface ThreadProgram {
   repeat: number;
   /** rax of each completed call. */
   returns: bigint[];
+  /** For each completed call, a bit mask of the CPUs the thread was on during it. */
+  callCpus: bigint[];
+  /** The CPUs of the call in progress. */
+  cpusThisCall: bigint;
 }
 
 export type ThreadState = 'runnable' | 'blocked' | 'exited';

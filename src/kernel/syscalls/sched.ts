@@ -27,19 +27,21 @@ const allCpus = (cpus: number) => (cpus >= 64 ? (1n << 64n) - 1n : (1n << BigInt
 
 function sysGetaffinity(ctx: SyscallContext): SyscallResult {
   const [, len = 0n, maskPtr = 0n] = ctx.args;
+  // The length is checked before the thread is looked up (kernel/sched/core.c).
+  if (len < BigInt(MASK_BYTES) || len % 8n !== 0n) return returns(fail(EINVAL));
   const t = target(ctx);
   if (!t || t.state === 'exited') return returns(fail(ESRCH));
-  if (len < BigInt(MASK_BYTES) || len % 8n !== 0n) return returns(fail(EINVAL));
   return returns(faultsAs(() => (ctx.mem.write(maskPtr, u64(t.affinity)), BigInt(MASK_BYTES)), fail(EFAULT)));
 }
 
 function sysSetaffinity(ctx: SyscallContext): SyscallResult {
   const [, len = 0n, maskPtr = 0n] = ctx.args;
-  const t = target(ctx);
-  if (!t || t.state === 'exited') return returns(fail(ESRCH));
+  // The mask is copied in before the thread is looked up (kernel/sched/core.c).
   const n = Number(len < 8n ? len : 8n);
   const bytes = faultsAs(() => ctx.mem.read(maskPtr, n), null);
   if (!bytes) return returns(fail(EFAULT));
+  const t = target(ctx);
+  if (!t || t.state === 'exited') return returns(fail(ESRCH));
   let mask = 0n;
   bytes.forEach((b, i) => (mask |= BigInt(b) << BigInt(8 * i)));
   mask &= allCpus(ctx.kernel.cpus);

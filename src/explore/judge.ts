@@ -1,0 +1,110 @@
+// What is wrong with one finished run, if anything: a thread killed by a signal, an abort the
+// tables do not explain, a livelock, a result no serial order gives, a failed invariant.
+import type { CriticalSection } from '../abi/tables.js';
+import type { Machine, MachineOutcome } from '../kernel/machine.js';
+import type { Invariant } from '../scenario/scenario.js';
+import { hex } from '../types.js';
+import { sharedMemory, type SerialOracle, type SerialOutcome, type SharedMemory } from './oracle.js';
+
+export type ViolationKind = 'not-serializable' | 'signal' | 'table' | 'livelock' | 'invariant';
+
+export interface Violation {
+  kind: ViolationKind;
+  /** Replays the run: `rseq-emu run SCENARIO --schedule '…'`. */
+  schedule: string;
+  message: string;
+  /** For not-serializable: the serial outcome whose memory is closest. */
+  closest?: SerialOutcome;
+}
+
+/** A user invariant over the final state (TS API); returns a message when it fails. */
+export type InvariantFn = (state: { memory: SharedMemory[]; returns: bigint[][]; machine: Machine }) => string | null;
+
+const u64s = (b: Uint8Array) => Array.from({ length: b.length >> 3 }, (_, i) => new DataView(b.buffer, b.byteOffset + i * 8, 8).getBigUint64(0, true));
+
+function scenarioInvariant(inv: Invariant, memory: SharedMemory[]): string | null {
+  const region = memory.find((m) => m.name === inv.region);
+  if (!region) return `invariant on '${inv.region}': no such region`;
+  const words = u64s(region.bytes);
+  if ('sum64' in inv) {
+    const sum = BigInt.asUintN(64, words.reduce((a, b) => a + b, 0n));
+    return sum === BigInt.asUintN(64, inv.sum64) ? null : `sum of ${inv.region} is ${sum}, expected ${inv.sum64}`;
+  }
+  const differs = inv.equals64.findIndex((w, i) => BigInt.asUintN(64, w) !== words[i]);
+  return differs < 0 ? null : `${inv.region}[${differs}] is ${words[differs]}, expected ${inv.equals64[differs]}`;
+}
+
+/** Every abort the kernel performed must be explained by a listed descriptor and jump to its abort_ip. */
+function abortProblems(out: MachineOutcome, sections: readonly CriticalSection[]): string[] {
+  const problems: string[] = [];
+  for (const e of out.events) {
+    if (e.outcome !== 'aborted') continue;
+    const cs = sections.find((s) => s.descriptor === e.descriptor);
+    if (!cs) problems.push(`T${e.tid} aborted through descriptor ${hex(e.descriptor)}, which no rseq table lists`);
+    else if (e.resumeIp !== cs.abortIp) problems.push(`T${e.tid} aborted to ${hex(e.resumeIp)}, not to its descriptor's abort_ip ${hex(cs.abortIp)}`);
+  }
+  return problems;
+}
+
+export interface JudgeInput {
+  machine: Machine;
+  outcome: MachineOutcome;
+  oracle: SerialOracle;
+  sections: readonly CriticalSection[];
+  invariants: readonly Invariant[];
+  checks: readonly InvariantFn[];
+}
+
+export function judgeRun({ machine, outcome, oracle, sections, invariants, checks }: JudgeInput): Violation[] {
+  const schedule = outcome.schedule;
+  const found: Violation[] = [];
+  for (const t of outcome.threads) {
+    if (t.end && (t.end.status === 'signal' || t.end.status === 'fault') && !t.end.reason?.startsWith('process killed:')) {
+      found.push({ kind: 'signal', schedule, message: `T${t.tid} ${t.end.signal}: ${t.end.reason}` });
+    }
+  }
+  if (outcome.status !== 'completed') {
+    found.push({ kind: 'livelock', schedule, message: outcome.status === 'limit' ? `instruction budget exhausted (${outcome.instructions} instructions)` : outcome.warnings.find((w) => w.startsWith('deadlock')) ?? 'deadlock' });
+  }
+  for (const p of abortProblems(outcome, sections)) found.push({ kind: 'table', schedule, message: p });
+  if (found.length) return found; // a killed or stuck run has no serial counterpart to compare with
+  const memory = sharedMemory(machine);
+  const returns = outcome.threads.map((t) => t.returns);
+  const masks = outcome.threads.map((t) => t.callCpus);
+  const verdict = oracle.judge(memory, returns, masks);
+  if (!verdict.ok) {
+    const closest = verdict.closest;
+    found.push({
+      kind: 'not-serializable',
+      schedule,
+      message: closest ? `final state matches no serial order; closest: ${describeOrder(closest)}; ${describeDiff(memory, closest, returns)}` : 'no serial order of these operations completes',
+      ...(closest ? { closest } : {}),
+    });
+  }
+  for (const inv of invariants) {
+    const problem = scenarioInvariant(inv, memory);
+    if (problem) found.push({ kind: 'invariant', schedule, message: problem });
+  }
+  for (const check of checks) {
+    const problem = check({ memory, returns, machine });
+    if (problem) found.push({ kind: 'invariant', schedule, message: problem });
+  }
+  return found;
+}
+
+export const describeOrder = (s: SerialOutcome): string => s.order.map((o) => `T${o.thread + 1}#${o.call + 1}@cpu${o.cpu}`).join(' → ');
+
+/** The words of shared memory, and the return values, that differ from a serial outcome. */
+export function describeDiff(memory: SharedMemory[], serial: SerialOutcome, returns: bigint[][]): string {
+  const parts: string[] = [];
+  memory.forEach((m, i) => {
+    const want = u64s(serial.memory[i]!.bytes);
+    u64s(m.bytes).forEach((w, k) => {
+      if (w !== want[k]) parts.push(`${m.name}[${k}] = ${w}, serially ${want[k]}`);
+    });
+  });
+  returns.forEach((r, t) => r.forEach((v, c) => {
+    if (serial.returns[t]?.[c] !== v) parts.push(`T${t + 1} call ${c + 1} returned ${BigInt.asIntN(64, v)}, serially ${BigInt.asIntN(64, serial.returns[t]?.[c] ?? 0n)}`);
+  }));
+  return parts.join(', ') || 'no difference in words or returns';
+}

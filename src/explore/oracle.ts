@@ -1,0 +1,156 @@
+// The generic correctness oracle: a concurrent run is correct when its final shared memory and
+// every operation's return value equal those of *some* serial order of the same operations, each
+// run alone and uninterrupted — the per-CPU atomicity rseq exists to give. An operation is one call
+// of a thread's entry function; serial orders keep each thread's calls in program order, and run
+// each call on one of the CPUs it ran on in the concurrent run (per-CPU data depends on the CPU).
+import type { Image } from '../asm/image.js';
+import type { Machine, MachineSnapshot } from '../kernel/machine.js';
+import type { Profile } from '../kernel/profile.js';
+import type { Scenario } from '../scenario/scenario.js';
+import { instantiate, resolveArg } from '../scenario/setup.js';
+import { findSymbol } from '../asm/image.js';
+import type { Address, CpuId } from '../types.js';
+
+/** The memory a correctness check compares: scenario regions and the image's writable sections. */
+export interface SharedMemory {
+  name: string;
+  address: Address;
+  bytes: Uint8Array;
+}
+
+export interface SerialOutcome {
+  /** Thread index and call number of each operation, in the serial order. */
+  order: { thread: number; call: number; cpu: CpuId }[];
+  memory: SharedMemory[];
+  /** returns[thread][call]. */
+  returns: bigint[][];
+}
+
+export interface Verdict {
+  ok: boolean;
+  /** When not ok: the serial outcome closest to the concurrent one (fewest differing bytes). */
+  closest: SerialOutcome | null;
+}
+
+interface Op {
+  entry: Address;
+  args: bigint[];
+}
+
+const cpuList = (mask: bigint, cpus: number): CpuId[] => {
+  const out: CpuId[] = [];
+  for (let c = 0; c < cpus; c++) if ((mask >> BigInt(c)) & 1n) out.push(c);
+  return out;
+};
+
+export function sharedMemory(machine: Machine): SharedMemory[] {
+  const out: SharedMemory[] = [];
+  for (const [name, r] of machine.regions) out.push({ name, address: r.address, bytes: machine.emu.read(r.address, r.size) });
+  for (const s of machine.image.sections) {
+    if (s.flags.write && s.bytes.length && !s.name.startsWith('__rseq_')) out.push({ name: s.name, address: s.address, bytes: machine.emu.read(s.address, s.bytes.length) });
+  }
+  return out;
+}
+
+const sameBytes = (a: SharedMemory[], b: SharedMemory[]) => a.every((m, i) => Buffer.compare(m.bytes, b[i]!.bytes) === 0);
+const differingBytes = (a: SharedMemory[], b: SharedMemory[]) => a.reduce((n, m, i) => n + m.bytes.reduce((k, x, j) => k + (x === b[i]!.bytes[j] ? 0 : 1), 0), 0);
+const key = (m: SharedMemory[]) => m.map((r) => Buffer.from(r.bytes).toString('base64')).join('|');
+
+/**
+ * Serial executions on a machine of their own: the scenario's memory, no threads; each operation
+ * is a `call` on it, rewound with snapshots so every order starts where its prefix left off.
+ */
+export class SerialOracle {
+  private readonly machine: Machine;
+  private readonly start: MachineSnapshot;
+  private readonly ops: Op[][];
+  /** Serial outcomes already computed, by the CPU choices they allow. */
+  private readonly cache = new Map<string, SerialOutcome[]>();
+
+  constructor(image: Image, scenario: Scenario, profile: Profile) {
+    this.machine = instantiate(image, { ...scenario, threads: [] }, profile);
+    this.ops = scenario.threads.map((t) => {
+      const entry = findSymbol(image, t.entry)!.address;
+      const args = t.args.map((a) => resolveArg(a, this.machine, image));
+      return Array.from({ length: t.repeat }, () => ({ entry, args }));
+    });
+    this.start = this.machine.capture();
+  }
+
+  close(): void {
+    this.machine.close();
+  }
+
+  /**
+   * Every distinct outcome of a serial order in which call c of thread t runs on one of the CPUs
+   * in cpuMasks[t][c]. Outcomes reached by several orders are kept once.
+   */
+  outcomes(cpuMasks: bigint[][]): SerialOutcome[] {
+    const cacheKey = cpuMasks.map((t) => t.join(',')).join(';');
+    const hit = this.cache.get(cacheKey);
+    if (hit) return hit;
+    const results: SerialOutcome[] = [];
+    const seen = new Set<string>();
+    const next = this.ops.map(() => 0);
+    const order: SerialOutcome['order'] = [];
+    const returns: bigint[][] = this.ops.map(() => []);
+    // Depth-first over orders; states already explored with the same remaining work are skipped.
+    const visited = new Set<string>();
+    const dfs = () => {
+      const memory = sharedMemory(this.machine);
+      const stateKey = `${next.join(',')}#${key(memory)}#${returns.map((r) => r.join(',')).join(';')}`;
+      if (visited.has(stateKey)) return;
+      visited.add(stateKey);
+      if (next.every((n, t) => n === this.ops[t]!.length)) {
+        const k = `${key(memory)}#${returns.map((r) => r.join(',')).join(';')}`;
+        if (!seen.has(k)) {
+          seen.add(k);
+          results.push({ order: [...order], memory, returns: returns.map((r) => [...r]) });
+        }
+        return;
+      }
+      const here = this.machine.capture();
+      for (let t = 0; t < this.ops.length; t++) {
+        const c = next[t]!;
+        if (c === this.ops[t]!.length) continue;
+        for (const cpu of cpuList(cpuMasks[t]?.[c] ?? 1n, this.machine.cpus)) {
+          const op = this.ops[t]![c]!;
+          const out = this.machine.call(op.entry, op.args, { cpu });
+          if (out.status !== 'returned') {
+            this.machine.restore(here);
+            continue; // an operation that cannot complete alone gives no serial outcome
+          }
+          next[t]!++;
+          order.push({ thread: t, call: c, cpu });
+          returns[t]!.push(out.rax);
+          dfs();
+          returns[t]!.pop();
+          order.pop();
+          next[t]!--;
+          this.machine.restore(here);
+        }
+      }
+    };
+    this.machine.restore(this.start);
+    dfs();
+    this.cache.set(cacheKey, results);
+    return results;
+  }
+
+  /** Checks a concurrent outcome against every serial one. */
+  judge(memory: SharedMemory[], returns: bigint[][], cpuMasks: bigint[][]): Verdict {
+    const serial = this.outcomes(cpuMasks);
+    const match = serial.find((s) => sameBytes(s.memory, memory) && s.returns.every((r, t) => r.length === returns[t]!.length && r.every((v, c) => v === returns[t]![c])));
+    if (match) return { ok: true, closest: null };
+    let closest: SerialOutcome | null = null;
+    let best = Infinity;
+    for (const s of serial) {
+      const d = differingBytes(s.memory, memory);
+      if (d < best) {
+        best = d;
+        closest = s;
+      }
+    }
+    return { ok: false, closest };
+  }
+}

@@ -1,0 +1,44 @@
+// PCT (Burckhardt et al., ASPLOS 2010) over the same event space: threads get random distinct
+// priorities and the highest-priority runnable thread runs, one instruction at a time; at d - 1
+// random steps a change point either drops the running thread to the lowest priority (a switch)
+// or hands it a random kernel event. Each run is reproducible from the seed.
+import type { Machine, MachineSnapshot } from '../kernel/machine.js';
+import type { ScheduleItem } from '../kernel/schedule.js';
+import { deviationsAt, type DeviationKind } from './deviations.js';
+import type { Rng } from './rng.js';
+import type { SearchControl } from './exhaustive.js';
+
+export interface PctOptions {
+  depth: number;
+  runs: number;
+  /** Expected steps per run (from the default run), where change points are drawn. */
+  steps: number;
+}
+
+export function pctSearch(machine: Machine, start: MachineSnapshot, opts: PctOptions, kinds: readonly DeviationKind[], rng: Rng, control: SearchControl): boolean {
+  for (let run = 0; run < opts.runs; run++) {
+    machine.restore(start);
+    const tids = start.threads.map((t) => t.fields.tid);
+    const priority = new Map(rng.shuffle([...tids]).map((tid, i) => [tid, opts.depth + i]));
+    const changes = new Set<number>();
+    while (changes.size < Math.min(opts.depth - 1, opts.steps)) changes.add(1 + rng.below(opts.steps));
+    let lowest = opts.depth - 1;
+    for (let step = 1; ; step++) {
+      const heads = machine.runnableCpus().map((cpu) => ({ cpu, t: machine.runningOn(cpu)! }));
+      if (!heads.length) break;
+      heads.sort((a, b) => (priority.get(b.t.tid) ?? 0) - (priority.get(a.t.tid) ?? 0));
+      const { cpu, t } = heads[0]!;
+      if (changes.has(step)) {
+        const options: (ScheduleItem | 'lower')[] = ['lower', ...deviationsAt(machine, cpu, t.tid, kinds.filter((k) => k !== 'switch'))];
+        const pick = options[rng.below(options.length)]!;
+        if (pick === 'lower') priority.set(t.tid, lowest--);
+        else machine.step(pick);
+        continue;
+      }
+      if (!machine.step({ kind: 'run', cpu, count: 1 })) break;
+    }
+    machine.step(null);
+    if (!control.leaf()) return false;
+  }
+  return true;
+}
