@@ -19,3 +19,12 @@ export { decideFixup, validateDescriptor, type FixupDecision } from './kernel/rs
 export { disassemblyListing } from './report/listing.js';
 export { runJson, runText } from './report/run-report.js';
 export { machineJson, machineText } from './report/machine-report.js';
+export { explore, type ExploreOptions, type ExploreResult } from './explore/explorer.js';
+export type { Violation, ViolationKind, InvariantFn } from './explore/judge.js';
+export { expectSerializable } from './testing/expect-serializable.js';
+export { runChecks, type CheckOptions } from './check/run-checks.js';
+export { checkAborts } from './check/runtime.js';
+export { RULES, type Finding, type RuleId, type Severity } from './check/finding.js';
+export { findingsJson } from './report/findings-json.js';
+export { findingsText } from './report/findings-text.js';
+export { findingsSarif } from './report/sarif.js';

@@ -2,6 +2,7 @@
 // scenario file (FILE.json), each under an optional explicit --schedule and kernel --profile.
 import { findSymbol, type Image } from '../asm/image.js';
 import { readRseqTables } from '../abi/tables.js';
+import { checkAborts } from '../check/runtime.js';
 import { usageError } from '../errors.js';
 import { parseEvent } from '../kernel/event-spec.js';
 import { Machine, type Registration } from '../kernel/machine.js';
@@ -9,8 +10,10 @@ import { parseProfile } from '../kernel/profile.js';
 import { parseSchedule } from '../kernel/schedule.js';
 import { loadProgram } from '../program.js';
 import { machineJson, machineText } from '../report/machine-report.js';
+import { findingsJson } from '../report/findings-json.js';
+import { findingsText } from '../report/findings-text.js';
 import { runJson, runText, type MemoryDump } from '../report/run-report.js';
-import { loadScenario, parseArg, parseThreadSpecs, type Scenario } from '../scenario/scenario.js';
+import { loadScenario, parseArg, parseMemorySpec, parseThreadSpecs, type Scenario } from '../scenario/scenario.js';
 import { initBytes, instantiate, resolveArg, spawnThreads } from '../scenario/setup.js';
 import { all, integerOption, one, parseArgs, type ParsedArgs } from './args.js';
 
@@ -24,20 +27,6 @@ const SPEC = {
   cpu: { value: true }, cpus: { value: true }, registration: { value: true }, profile: { value: true }, schedule: { value: true },
   event: { value: true, repeat: true }, 'max-insns': { value: true }, trace: {}, json: {},
 };
-
-/** `NAME:SIZE[:W,W,...]`: a zeroed region of SIZE bytes, optionally starting with u64 words. */
-function parseMemory(text: string): { name: string; size: number; init: Uint8Array } {
-  const m = /^([A-Za-z_][A-Za-z0-9_]*):(0x[0-9a-f]+|[0-9]+)(?::(.*))?$/i.exec(text);
-  if (!m) throw usageError(`--memory '${text}' is not NAME:SIZE[:W,W,...]`);
-  const size = Number(m[2]);
-  const words = m[3] === undefined || m[3] === '' ? [] : m[3].split(',').map((w) => {
-    const a = parseArg(w, `--memory ${m[1]}`);
-    if (a.kind !== 'number') throw usageError(`--memory '${text}': '${w}' is not a number`);
-    return a.value;
-  });
-  if (words.length * 8 > size) throw usageError(`--memory '${text}': ${words.length} words do not fit in ${size} bytes`);
-  return { name: m[1]!, size, init: initBytes(size, words) };
-}
 
 function dumps(machine: Machine): MemoryDump[] {
   return [...machine.regions].map(([name, r]) => ({ name, address: r.address, bytes: machine.emu.read(r.address, r.size) }));
@@ -54,13 +43,13 @@ function fromOptions(a: ParsedArgs, image: Image): { machine: Machine; single: b
   const cpus = integerOption(one(a, 'cpus'), 'cpus', 2, 1, 64);
   const cpu = integerOption(one(a, 'cpu'), 'cpu', 0, 0, cpus - 1);
   const specs = threads === undefined ? null : parseThreadSpecs(threads, cpus);
-  const memories = all(a, 'memory').map(parseMemory);
+  const memories = all(a, 'memory').map(parseMemorySpec);
   const machine = Machine.create(image, {
     cpus, registration: registration as Registration, profile: parseProfile(one(a, 'profile') ?? 'linux'),
     maxInstructions: integerOption(one(a, 'max-insns'), 'max-insns', 1_000_000, 1, 1_000_000_000),
   });
   try {
-    for (const m of memories) machine.allocate(m.name, m.size, m.init);
+    for (const m of memories) machine.allocate(m.name, m.size, initBytes(m.size, m.init));
     if (specs) spawnThreads(machine, image, specs);
     return { machine, single: specs === null, cpu };
   } catch (e) {
@@ -98,12 +87,14 @@ export async function runCommand(argv: readonly string[], print: (s: string) => 
       const args = all(a, 'arg').map((t, i) => resolveArg(parseArg(t, `--arg ${i + 1}`), machine, image));
       const outcome = machine.call(entry.address, args, { cpu: setup.cpu, events, trace, schedule });
       const memory = dumps(machine);
-      print(a.flags.has('json') ? JSON.stringify(runJson(outcome, memory), null, 2) + '\n' : runText(image, tables, outcome, memory));
+      const findings = checkAborts(outcome, tables, image);
+      print(a.flags.has('json') ? JSON.stringify({ ...runJson(outcome, memory), ...findingsJson(findings) }, null, 2) + '\n' : runText(image, tables, outcome, memory) + findingsText(findings));
       return outcome.status === 'returned' || (outcome.status === 'exited' && outcome.exitCode === 0) ? 0 : 1;
     }
     const outcome = machine.run({ events, trace, schedule });
     const memory = dumps(machine);
-    print(a.flags.has('json') ? JSON.stringify(machineJson(outcome, memory), null, 2) + '\n' : machineText(image, tables, outcome, memory));
+    const findings = checkAborts(outcome, tables, image);
+    print(a.flags.has('json') ? JSON.stringify({ ...machineJson(outcome, memory), ...findingsJson(findings) }, null, 2) + '\n' : machineText(image, tables, outcome, memory) + findingsText(findings));
     const clean = outcome.status === 'completed' && outcome.threads.every((t) => t.end?.status === 'returned' || (t.end?.status === 'exited' && t.end.exitCode === 0));
     return clean ? 0 : 1;
   } finally {

@@ -433,6 +433,16 @@ export class Emulator {
     return this.addHook('invalidMemory', UcHook.MEM_INVALID, fn, EVERYWHERE.begin, EVERYWHERE.end);
   }
 
+  /**
+   * Calls `cb` for every store to [begin, end) (UC_HOOK_MEM_WRITE), before memory changes, with the
+   * address, size and value written. Unicorn checks memory hooks when it translates code, so add
+   * this before the first run.
+   */
+  onMemoryWrite(begin: Address, end: Address, cb: (address: Address, size: number, value: bigint) => void): HookHandle {
+    const fn = this.guard((_uc: unknown, _type: number, address: number | bigint, size: number, value: number | bigint) => cb(u64(address), size, u64(value)), undefined);
+    return this.addHook('memoryWrite', UcHook.MEM_WRITE, fn, begin, end - 1n);
+  }
+
   /** Removes a hook; from inside a callback, it is not called again in the current run either. */
   removeHook(handle: HookHandle): void {
     const hook = this.hooks.get(handle);

@@ -48,6 +48,7 @@ export const UcHook = {
   MEM_WRITE_PROT: 1 << 8,
   MEM_FETCH_PROT: 1 << 9,
   MEM_INVALID: (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9),
+  MEM_WRITE: 1 << 11,
   INSN_INVALID: 1 << 14,
 } as const;
 

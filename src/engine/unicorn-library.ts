@@ -66,13 +66,17 @@ const CallbackProto = {
   invalidMemory: koffi.proto(
     'bool rseq_uc_cb_eventmem(void *uc, int type, uint64_t address, int size, int64_t value, void *user)',
   ),
+  /** uc_cb_hookmem_t */
+  memoryWrite: koffi.proto(
+    'void rseq_uc_cb_hookmem(void *uc, int type, uint64_t address, int size, int64_t value, void *user)',
+  ),
 } as const;
 
 export type CallbackKind = keyof typeof CallbackProto;
 
 /** What a trampoline returns when its target is gone (a hook removed while its code runs). */
 const ORPHAN_RESULT: Readonly<Record<CallbackKind, boolean | undefined>> = {
-  code: undefined, syscall: undefined, interrupt: undefined, invalidInstruction: false, invalidMemory: false,
+  code: undefined, syscall: undefined, interrupt: undefined, invalidInstruction: false, invalidMemory: false, memoryWrite: undefined,
 };
 
 /**
@@ -100,7 +104,7 @@ function makeTrampolines(): Record<CallbackKind, NativePointer> {
   // while a later lazy registration could.
   return {
     code: make('code'), syscall: make('syscall'), interrupt: make('interrupt'),
-    invalidInstruction: make('invalidInstruction'), invalidMemory: make('invalidMemory'),
+    invalidInstruction: make('invalidInstruction'), invalidMemory: make('invalidMemory'), memoryWrite: make('memoryWrite'),
   };
 }
 

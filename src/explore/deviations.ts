@@ -1,22 +1,87 @@
 // The event space exploration draws from: before the next instruction of the thread a CPU is about
 // to run, a kernel event for that thread (preempt, migrate to each other CPU, signal) or a switch
 // to another CPU whose thread then runs instead (a preemption between parallel CPUs).
+//
+// Three reductions keep the space to deviations that can change an outcome:
+// - a switch only before an instruction that may touch shared memory or enter the kernel: moving it
+//   past register-only, stack or %fs (thread-private) accesses commutes with the other CPUs;
+// - no preempt or signal for a thread alone on its CPU whose rseq_cs is 0: the kernel would only
+//   rewrite the same cpu_id (kept on linux-5.x, where a stale event bit combines with
+//   NO_RESTART flags later);
+// - no signal where it equals a preempt: the thread alone on its CPU, no handler of its own (the
+//   emulator's stand-in returns at once) and a kernel without NO_RESTART flags.
+import { disassembleSync } from '../asm/capstone.js';
+import { imageBytes, type Image } from '../asm/image.js';
+import { parseInstruction } from '../asm/operands.js';
+import { RseqField } from '../abi/rseq.js';
 import type { Machine } from '../kernel/machine.js';
 import type { ScheduleItem } from '../kernel/schedule.js';
-import type { CpuId } from '../types.js';
+import type { Address, CpuId } from '../types.js';
 
 export type DeviationKind = 'preempt' | 'migrate' | 'signal' | 'switch';
 export const ALL_DEVIATIONS: readonly DeviationKind[] = ['preempt', 'migrate', 'signal', 'switch'];
 
-/** Schedule items that deviate from the default policy when `cpu` is about to run `tid`. */
-export function deviationsAt(machine: Machine, cpu: CpuId, tid: number, kinds: readonly DeviationKind[]): ScheduleItem[] {
-  const out: ScheduleItem[] = [];
-  if (kinds.includes('preempt')) out.push({ kind: 'event', tid, event: { kind: 'preempt' } });
-  if (kinds.includes('migrate')) {
-    const t = machine.thread(tid);
-    for (let c = 0; c < machine.cpus; c++) if (c !== cpu && t && (t.affinity >> BigInt(c)) & 1n) out.push({ kind: 'event', tid, event: { kind: 'migrate', cpu: c } });
+const SIGUSR1 = 10;
+/** Memory instructions without an explicit memory operand in AT&T text. */
+const IMPLICIT_SHARED = /^(rep|repe|repne|repz|repnz)?\s*(movs|stos|lods|cmps|scas)|^(syscall|int|sysenter|cpuid|rdtscp|xbegin|xend|lock)/;
+
+/** Instruction addresses of the image where a CPU switch can matter. */
+export function sharedAccessPoints(image: Image): Set<Address> {
+  const out = new Set<Address>();
+  for (const line of image.lines) {
+    if (line.kind !== 'instruction') continue;
+    const bytes = imageBytes(image, line.address, line.size);
+    const [d] = bytes ? disassembleSync(bytes, line.address, 1) : [];
+    if (!d) continue;
+    const text = `${d.mnemonic} ${d.operands}`.trim();
+    if (IMPLICIT_SHARED.test(text)) {
+      out.add(line.address);
+      continue;
+    }
+    try {
+      const ops = parseInstruction(text, 'att').operands;
+      const shared = ops.some((op) => op.kind === 'mem' && op.seg !== 'fs' && op.base !== 'rsp' && !(op.base === 'rip' && op.seg === null && /^lea/.test(d.mnemonic)));
+      if (shared && !/^lea/.test(d.mnemonic)) out.add(line.address);
+    } catch {
+      out.add(line.address); // when in doubt, keep the switch point
+    }
   }
-  if (kinds.includes('signal')) out.push({ kind: 'event', tid, event: { kind: 'signal', signal: 10 } });
-  if (kinds.includes('switch')) for (const c of machine.runnableCpus()) if (c !== cpu) out.push({ kind: 'run', cpu: c, count: 0 });
+  return out;
+}
+
+export interface DeviationSpace {
+  kinds: readonly DeviationKind[];
+  /** From sharedAccessPoints(); null to switch before every instruction. */
+  switchPoints: Set<Address> | null;
+  /** The kernel honours NO_RESTART flags (linux-5.x): no event is a no-op there. */
+  flagsMatter: boolean;
+}
+
+function rseqCsOf(machine: Machine, tid: number): bigint {
+  const t = machine.thread(tid);
+  if (!t?.rseq) return 0n;
+  try {
+    return t.process.emu.readU64(t.rseq.area + BigInt(RseqField.rseqCs));
+  } catch {
+    return 1n; // unreadable: let the kernel model decide what that means
+  }
+}
+
+/** Schedule items that deviate from the default policy when `cpu` is about to run `tid`. */
+export function deviationsAt(machine: Machine, cpu: CpuId, tid: number, space: DeviationSpace): ScheduleItem[] {
+  const out: ScheduleItem[] = [];
+  const t = machine.thread(tid);
+  if (!t) return out;
+  const alone = machine.runnableCpus().includes(cpu) && machine.threadsOn(cpu) === 1;
+  const inert = alone && !space.flagsMatter && rseqCsOf(machine, tid) === 0n;
+  if (space.kinds.includes('preempt') && !inert) out.push({ kind: 'event', tid, event: { kind: 'preempt' } });
+  if (space.kinds.includes('migrate')) {
+    for (let c = 0; c < machine.cpus; c++) if (c !== cpu && (t.affinity >> BigInt(c)) & 1n) out.push({ kind: 'event', tid, event: { kind: 'migrate', cpu: c } });
+  }
+  const sameAsPreempt = alone && !space.flagsMatter && !t.process.sigactions.has(SIGUSR1);
+  if (space.kinds.includes('signal') && !inert && !(sameAsPreempt && space.kinds.includes('preempt'))) out.push({ kind: 'event', tid, event: { kind: 'signal', signal: SIGUSR1 } });
+  if (space.kinds.includes('switch') && (space.switchPoints === null || space.switchPoints.has(machine.registersOf(t).rip))) {
+    for (const c of machine.runnableCpus()) if (c !== cpu) out.push({ kind: 'run', cpu: c, count: 0 });
+  }
   return out;
 }

@@ -3,14 +3,14 @@
 // switch before any instruction a thread executes. Depth-first; the machine is rewound with
 // snapshots at each branching point instead of re-running the prefix.
 import type { Machine } from '../kernel/machine.js';
-import { deviationsAt, type DeviationKind } from './deviations.js';
+import { deviationsAt, type DeviationSpace } from './deviations.js';
 
 export interface SearchControl {
   /** Called at the end of every schedule with the machine in its final state; return false to stop. */
   leaf(): boolean;
 }
 
-export function exhaustiveSearch(machine: Machine, bound: number, kinds: readonly DeviationKind[], control: SearchControl): boolean {
+export function exhaustiveSearch(machine: Machine, bound: number, space: DeviationSpace, control: SearchControl): boolean {
   let go = true;
   const dfs = (left: number): void => {
     if (left === 0) {
@@ -27,7 +27,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, kinds: readonl
       }
       const tid = machine.runningOn(cpu)!.tid;
       const here = machine.capture();
-      for (const d of deviationsAt(machine, cpu, tid, kinds)) {
+      for (const d of deviationsAt(machine, cpu, tid, space)) {
         machine.step(d);
         dfs(left - 1);
         machine.restore(here);

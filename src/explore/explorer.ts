@@ -6,7 +6,7 @@ import { readRseqTables } from '../abi/tables.js';
 import { parseProfile, profileName, type Profile } from '../kernel/profile.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { instantiate } from '../scenario/setup.js';
-import { ALL_DEVIATIONS, type DeviationKind } from './deviations.js';
+import { ALL_DEVIATIONS, sharedAccessPoints, type DeviationKind, type DeviationSpace } from './deviations.js';
 import { exhaustiveSearch } from './exhaustive.js';
 import { judgeRun, type InvariantFn, type Violation } from './judge.js';
 import { SerialOracle } from './oracle.js';
@@ -25,6 +25,8 @@ export interface ExploreOptions {
   seed?: number;
   /** Which deviations to consider (default all: preempt, migrate, signal, switch). */
   kinds?: readonly DeviationKind[];
+  /** Switch CPUs before every instruction, not only before shared-memory accesses and system calls. */
+  allSwitchPoints?: boolean;
   /** Stop after this many schedules (default 1,000,000); the result says the space was not finished. */
   maxSchedules?: number;
   /** Stop at the first violation. */
@@ -63,20 +65,24 @@ export function explore(image: Image, scenario: Scenario, options: ExploreOption
   const mode = options.mode ?? 'exhaustive';
   const profile = options.profile ?? parseProfile(scenario.profile ?? 'linux');
   const clock = options.clock ?? processClock;
-  const kinds = options.kinds ?? ALL_DEVIATIONS;
+  const space: DeviationSpace = {
+    kinds: options.kinds ?? ALL_DEVIATIONS,
+    switchPoints: options.allSwitchPoints ? null : sharedAccessPoints(image),
+    flagsMatter: profile.base === 'linux-5.x',
+  };
   const maxSchedules = options.maxSchedules ?? 1_000_000;
   const keep = options.keepViolations ?? 1000;
   const t0 = clock();
-  const machine = instantiate(image, scenario, profile);
+  const machine = instantiate(image, scenario, profile, { trackSpeculativeStores: true });
   const oracle = new SerialOracle(image, scenario, profile);
-  const sections = readRseqTables(image).sections;
+  const tables = readRseqTables(image);
   const violations: Violation[] = [];
   let violationCount = 0;
   let schedules = 0;
   let stopped = false;
   const leaf = (): boolean => {
     schedules++;
-    const found = judgeRun({ machine, outcome: machine.result(), oracle, sections, invariants: scenario.invariants, checks: options.checks ?? [] });
+    const found = judgeRun({ machine, outcome: machine.result(), oracle, image, tables, invariants: scenario.invariants, checks: options.checks ?? [] });
     violationCount += found.length;
     for (const v of found) if (violations.length < keep) violations.push(v);
     options.onProgress?.(schedules, clock() - t0);
@@ -89,7 +95,7 @@ export function explore(image: Image, scenario: Scenario, options: ExploreOption
     const result = { mode, profile: profileName(profile) } as const;
     if (mode === 'exhaustive') {
       const bound = options.preemptions ?? 2;
-      exhaustiveSearch(machine, bound, kinds, { leaf });
+      exhaustiveSearch(machine, bound, space, { leaf });
       return finish({ ...result, bound });
     }
     const depth = options.depth ?? 3;
@@ -98,7 +104,7 @@ export function explore(image: Image, scenario: Scenario, options: ExploreOption
     // Change points are drawn over the length of the default run.
     while (machine.step(null));
     const steps = Math.max(1, machine.result().instructions);
-    pctSearch(machine, start, { depth, runs, steps }, kinds, new Rng(seed), { leaf });
+    pctSearch(machine, start, { depth, runs, steps }, space, new Rng(seed), { leaf });
     return finish({ ...result, depth, runs, seed });
   } finally {
     machine.close();

@@ -1,9 +1,10 @@
 // What is wrong with one finished run, if anything: a thread killed by a signal, an abort the
 // tables do not explain, a livelock, a result no serial order gives, a failed invariant.
-import type { CriticalSection } from '../abi/tables.js';
+import type { Image } from '../asm/image.js';
+import type { RseqTables } from '../abi/tables.js';
+import { checkAborts } from '../check/runtime.js';
 import type { Machine, MachineOutcome } from '../kernel/machine.js';
 import type { Invariant } from '../scenario/scenario.js';
-import { hex } from '../types.js';
 import { sharedMemory, type SerialOracle, type SerialOutcome, type SharedMemory } from './oracle.js';
 
 export type ViolationKind = 'not-serializable' | 'signal' | 'table' | 'livelock' | 'invariant';
@@ -34,28 +35,17 @@ function scenarioInvariant(inv: Invariant, memory: SharedMemory[]): string | nul
   return differs < 0 ? null : `${inv.region}[${differs}] is ${words[differs]}, expected ${inv.equals64[differs]}`;
 }
 
-/** Every abort the kernel performed must be explained by a listed descriptor and jump to its abort_ip. */
-function abortProblems(out: MachineOutcome, sections: readonly CriticalSection[]): string[] {
-  const problems: string[] = [];
-  for (const e of out.events) {
-    if (e.outcome !== 'aborted') continue;
-    const cs = sections.find((s) => s.descriptor === e.descriptor);
-    if (!cs) problems.push(`T${e.tid} aborted through descriptor ${hex(e.descriptor)}, which no rseq table lists`);
-    else if (e.resumeIp !== cs.abortIp) problems.push(`T${e.tid} aborted to ${hex(e.resumeIp)}, not to its descriptor's abort_ip ${hex(cs.abortIp)}`);
-  }
-  return problems;
-}
-
 export interface JudgeInput {
   machine: Machine;
   outcome: MachineOutcome;
   oracle: SerialOracle;
-  sections: readonly CriticalSection[];
+  image: Image;
+  tables: RseqTables;
   invariants: readonly Invariant[];
   checks: readonly InvariantFn[];
 }
 
-export function judgeRun({ machine, outcome, oracle, sections, invariants, checks }: JudgeInput): Violation[] {
+export function judgeRun({ machine, outcome, oracle, image, tables, invariants, checks }: JudgeInput): Violation[] {
   const schedule = outcome.schedule;
   const found: Violation[] = [];
   for (const t of outcome.threads) {
@@ -66,12 +56,13 @@ export function judgeRun({ machine, outcome, oracle, sections, invariants, check
   if (outcome.status !== 'completed') {
     found.push({ kind: 'livelock', schedule, message: outcome.status === 'limit' ? `instruction budget exhausted (${outcome.instructions} instructions)` : outcome.warnings.find((w) => w.startsWith('deadlock')) ?? 'deadlock' });
   }
-  for (const p of abortProblems(outcome, sections)) found.push({ kind: 'table', schedule, message: p });
+  // The runtime half of `check`: every abort must go through a listed descriptor to its abort_ip.
+  for (const f of checkAborts(outcome, tables, image)) found.push({ kind: 'table', schedule, message: f.message });
   if (found.length) return found; // a killed or stuck run has no serial counterpart to compare with
   const memory = sharedMemory(machine);
   const returns = outcome.threads.map((t) => t.returns);
   const masks = outcome.threads.map((t) => t.callCpus);
-  const verdict = oracle.judge(memory, returns, masks);
+  const verdict = oracle.judge(memory, returns, masks, machine.abortedStores());
   if (!verdict.ok) {
     const closest = verdict.closest;
     found.push({

@@ -4,7 +4,7 @@
 // or hands it a random kernel event. Each run is reproducible from the seed.
 import type { Machine, MachineSnapshot } from '../kernel/machine.js';
 import type { ScheduleItem } from '../kernel/schedule.js';
-import { deviationsAt, type DeviationKind } from './deviations.js';
+import { deviationsAt, type DeviationSpace } from './deviations.js';
 import type { Rng } from './rng.js';
 import type { SearchControl } from './exhaustive.js';
 
@@ -15,7 +15,7 @@ export interface PctOptions {
   steps: number;
 }
 
-export function pctSearch(machine: Machine, start: MachineSnapshot, opts: PctOptions, kinds: readonly DeviationKind[], rng: Rng, control: SearchControl): boolean {
+export function pctSearch(machine: Machine, start: MachineSnapshot, opts: PctOptions, space: DeviationSpace, rng: Rng, control: SearchControl): boolean {
   for (let run = 0; run < opts.runs; run++) {
     machine.restore(start);
     const tids = start.threads.map((t) => t.fields.tid);
@@ -29,7 +29,7 @@ export function pctSearch(machine: Machine, start: MachineSnapshot, opts: PctOpt
       heads.sort((a, b) => (priority.get(b.t.tid) ?? 0) - (priority.get(a.t.tid) ?? 0));
       const { cpu, t } = heads[0]!;
       if (changes.has(step)) {
-        const options: (ScheduleItem | 'lower')[] = ['lower', ...deviationsAt(machine, cpu, t.tid, kinds.filter((k) => k !== 'switch'))];
+        const options: (ScheduleItem | 'lower')[] = ['lower', ...deviationsAt(machine, cpu, t.tid, { ...space, kinds: space.kinds.filter((k) => k !== 'switch') })];
         const pick = options[rng.below(options.length)]!;
         if (pick === 'lower') priority.set(t.tid, lowest--);
         else machine.step(pick);

@@ -5,6 +5,7 @@
 // rseq notify-resume work of kernel/rseq.c for the modelled kernel profile.
 import type { Image } from '../asm/image.js';
 import { GLIBC_DEFAULTS, type GlibcRseqExports } from '../abi/glibc.js';
+import { readRseqTables, sectionContaining, type CriticalSection } from '../abi/tables.js';
 import { RSEQ_AREA_SIZE, RSEQ_CPU_ID_UNINITIALIZED, RSEQ_SIG, RseqField, TASK_SIZE, encodeRseqArea, readRseqArea, readU64 } from '../abi/rseq.js';
 import type { Emulator, RegisterFile } from '../engine/index.js';
 import { RseqEmuError } from '../errors.js';
@@ -15,10 +16,10 @@ import type { EventRecord, RunOutcome, SyscallRecord, TraceStep } from './outcom
 import { copyMemory, emulatorFrom, restoreMemory, type RegionCopy } from './memory-snapshot.js';
 import { loadProcessImage, copyAddressSpace, mapThreadMemory, unmapThreadMemory } from './process-memory.js';
 import { DEFAULT_PROFILE, profileName, type Profile } from './profile.js';
-import { applyFixup, cpuIdFields, decideFixup, fixupRules, insideSection, validateDescriptor } from './rseq-fixup.js';
+import { applyFixup, cpuIdFields, decideFixup, fixupRules, insideSection, readDescriptor, validateDescriptor } from './rseq-fixup.js';
 import { formatSchedule, type Schedule, type ScheduledEvent, type ScheduleItem } from './schedule.js';
 import { DefaultPolicy, RunQueues } from './scheduler.js';
-import { buildFrame, readFrame, ucontextOfReturn, UCONTEXT_SIZE } from './signal-frame.js';
+import { buildFrame, handlerEflags, readFrame, ucontextOfReturn, UCONTEXT_SIZE } from './signal-frame.js';
 import { SA_NODEFER, SA_RESETHAND, SA_RESTORER, SIGILL, SIGSEGV, defaultIsIgnore, sigBit } from './signals.js';
 import { CLONE_VM } from './syscalls/process.js';
 import { SyscallTable } from './syscalls/table.js';
@@ -34,7 +35,23 @@ export interface MachineOptions {
   /** Instruction budget per run, all threads together; beyond it the run ends with status `limit`. */
   maxInstructions?: number;
   profile?: Profile;
+  /**
+   * Record, for every byte of shared memory (the image and data regions), whether its last store
+   * was made inside a critical section whose attempt then aborted: the try-stores a correctness
+   * check may excuse. Costs one JS call per store.
+   */
+  trackSpeculativeStores?: boolean;
 }
+
+/** Who stored a byte last: the thread, its section attempt, and whether that attempt aborted. */
+export interface LastStore {
+  tid: number;
+  attempt: number;
+  aborted: boolean;
+}
+
+/** Stores below here are shared memory (image and regions); stacks and TLS live above. */
+const SHARED_MEMORY_END: Address = 0x7f0000000000n;
 
 /** A thread the machine starts: it calls `entry(args…)` `repeat` times, then exits. */
 export interface ThreadSpec {
@@ -100,6 +117,7 @@ export interface MachineSnapshot {
     warnings: string[];
     executedSchedule: ScheduleItem[];
     runMeta: { tid: number; open: boolean }[];
+    lastStore: [Address, LastStore][];
   };
 }
 
@@ -164,6 +182,8 @@ export class Machine implements KernelServices {
   private leftCpu = false;
   /** The instruction budget ran out. */
   private limited = false;
+  /** With trackSpeculativeStores: the critical sections of the image, and the last store to each shared byte. */
+  private readonly speculation: { sections: CriticalSection[]; lastStore: Map<Address, LastStore> } | null;
 
   // What the run produced.
   private events: EventRecord[] = [];
@@ -185,6 +205,7 @@ export class Machine implements KernelServices {
     this.profile = options.profile ?? DEFAULT_PROFILE;
     if (!Number.isInteger(this.cpus) || this.cpus < 1 || this.cpus > 64) throw new RseqEmuError('USAGE', `--cpus must be 1 to 64, not ${this.cpus}`);
     this.queues = new RunQueues(this.cpus);
+    this.speculation = options.trackSpeculativeStores ? { sections: readRseqTables(image).sections, lastStore: new Map() } : null;
   }
 
   static create(image: Image, options: MachineOptions = {}): Machine {
@@ -250,9 +271,12 @@ export class Machine implements KernelServices {
       this.lastAddress = address;
       const t = this.running!;
       t.executed++;
+      // Leaving a section without an abort commits the attempt's stores.
+      if (t.attemptStores.length && this.speculation && !sectionContaining(this.speculation.sections, address)) this.closeAttempt(t, false);
       if (this.tracing) this.trace.push({ index: n, tid: t.tid, cpu: t.cpu, address, size });
     });
     emu.onSyscall(() => this.halt({ kind: 'syscall' }));
+    if (this.speculation && p === this.processes[0]) emu.onMemoryWrite(0n, SHARED_MEMORY_END, (address, size) => this.noteStore(address, size));
     emu.onInvalidMemory((access, cause, address) => {
       this.halt({ kind: 'memory', access, cause, address });
       return false;
@@ -266,6 +290,37 @@ export class Machine implements KernelServices {
       const [signal, reason] = traps[intno] ?? [SIGSEGV, `CPU exception ${intno}`];
       this.halt({ kind: 'trap', signal, reason });
     });
+  }
+
+  private noteStore(address: Address, size: number): void {
+    const t = this.running;
+    const spec = this.speculation;
+    if (!t || !spec) return;
+    const inside = sectionContaining(spec.sections, this.lastAddress) !== undefined;
+    for (let i = 0n; i < BigInt(size); i++) {
+      spec.lastStore.set(address + i, { tid: t.tid, attempt: t.attempt, aborted: false });
+      if (inside) t.attemptStores.push(address + i);
+    }
+  }
+
+  /** Ends a thread's section attempt; an aborted one marks its stores that are still the last ones. */
+  private closeAttempt(t: Thread, aborted: boolean): void {
+    const spec = this.speculation;
+    if (spec && aborted) {
+      for (const a of t.attemptStores) {
+        const last = spec.lastStore.get(a);
+        if (last && last.tid === t.tid && last.attempt === t.attempt) last.aborted = true;
+      }
+    }
+    t.attemptStores = [];
+    t.attempt++;
+  }
+
+  /** Shared-memory bytes whose last store came from a critical-section attempt that aborted. */
+  abortedStores(): Set<Address> {
+    const out = new Set<Address>();
+    for (const [a, last] of this.speculation?.lastStore ?? []) if (last.aborted) out.add(a);
+    return out;
   }
 
   private halt(s: Stop): void {
@@ -295,7 +350,7 @@ export class Machine implements KernelServices {
     const t: Thread = {
       tid, process: p, affinity: this.allCpus(), context: p.emu.saveContext(), rseq: null, eventMask: 0, notifyResume: false,
       lastIds: null, sigmask: 0n, pendingSignals: [], standInFrames: 0, state: 'runnable', wait: null, inKvmRun: false,
-      program: null, end: null, executed: 0, clearChildTid: null, ...init,
+      program: null, end: null, executed: 0, clearChildTid: null, attempt: 0, attemptStores: [], ...init,
     };
     this.loaded.set(p, t);
     this.threads.push(t);
@@ -399,6 +454,7 @@ export class Machine implements KernelServices {
         warnings: [...this.warnings],
         executedSchedule: structuredClone(this.executedSchedule),
         runMeta: structuredClone(this.runMeta),
+        lastStore: [...(this.speculation?.lastStore ?? [])].map(([a, l]) => [a, { ...l }]),
       },
     };
   }
@@ -448,6 +504,7 @@ export class Machine implements KernelServices {
     this.warnings = [...s.run.warnings];
     this.executedSchedule = structuredClone(s.run.executedSchedule);
     this.runMeta = structuredClone(s.run.runMeta);
+    if (this.speculation) this.speculation.lastStore = new Map(s.run.lastStore.map(([a, l]) => [a, { ...l }]));
   }
 
   // ---- running -----------------------------------------------------------------------------------
@@ -553,6 +610,11 @@ export class Machine implements KernelServices {
     return this.limited ? null : this.policy.next(this.queues);
   }
 
+  /** How many runnable threads share CPU `cpu`. */
+  threadsOn(cpu: CpuId): number {
+    return this.queues.length(cpu);
+  }
+
   /** Threads that can run now, by CPU: what a scheduler could pick next. */
   runnableCpus(): CpuId[] {
     const out: CpuId[] = [];
@@ -576,15 +638,30 @@ export class Machine implements KernelServices {
     this.sliceLeft = count ?? Infinity;
     const cpu = t.cpu;
     let sliceStart = this.executed;
+    // Whether (and after how many instructions) the segment being recorded did the return-to-user work.
+    let workRan = false;
+    let workAt = this.executed;
     // The executed schedule lists what ran, so the run replays without the --event options.
-    const record = (open: boolean) => {
-      this.recordRun(cpu, t.tid, this.executed - sliceStart, open);
+    // `attempted` counts the instruction the budget stopped, so a replay runs out of budget there too.
+    const record = (open: boolean, attempted = 0) => {
+      const n = this.executed - sliceStart;
+      // Work done after the segment's last instruction replays as a zero-length step of its own.
+      if (workRan && workAt === this.executed && n > 0 && !attempted) {
+        this.recordRun(cpu, t.tid, n, true);
+        this.recordRun(cpu, t.tid, 0, open);
+      } else this.recordRun(cpu, t.tid, n + attempted, open);
       sliceStart = this.executed;
+      workRan = false;
     };
     if (t.inKvmRun) this.finishKvmRun(t);
     let limited = false;
-    while (this.onCpu(t) && this.sliceLeft > 0) {
-      if (!this.returnToUser(t) || !this.onCpu(t)) break;
+    // A zero-length step (`cN:0`) still returns the thread to user space: its pending work, no instruction.
+    let first = true;
+    while (this.onCpu(t) && (this.sliceLeft > 0 || first)) {
+      first = false;
+      workRan = true;
+      workAt = this.executed;
+      if (!this.returnToUser(t) || !this.onCpu(t) || this.sliceLeft <= 0) break;
       this.stop = null;
       try {
         emu.run(emu.reg('rip'), { until: SENTINEL });
@@ -609,8 +686,9 @@ export class Machine implements KernelServices {
       } else this.syscall(t);
     }
     this.running = null;
-    // Explicit steps are always recorded (`cN:0` is a switch to CPU N); empty default slices are not.
-    if (this.executed > sliceStart || count !== null) record(this.onCpu(t));
+    // A segment is recorded when it ran instructions or returned the thread to user space (`cN:0` is
+    // a switch to CPU N doing only that); not when its thread left the CPU before either.
+    if (this.executed > sliceStart || workRan) record(this.onCpu(t), limited ? 1 : 0);
     return limited;
   }
 
@@ -618,12 +696,13 @@ export class Machine implements KernelServices {
    * Appends a run to the executed schedule. Consecutive runs of one thread on one CPU merge into
    * one `cN:K` only when the earlier one ended with the thread still on its CPU; a slice that
    * ended because the thread left must stay separate, or the replay would end it at the same place
-   * and lose the rest.
+   * and lose the rest. A zero-length run merges with nothing: it stands for return-to-user work
+   * done after the last instruction before it (or for a switch), so replays record it again.
    */
   private recordRun(cpu: CpuId, tid: number, count: number, open: boolean): void {
     const last = this.executedSchedule.at(-1);
     const meta = this.runMeta.at(-1);
-    if (last?.kind === 'run' && last.cpu === cpu && meta?.tid === tid && meta.open && last.count !== null && this.runMeta.length === this.executedSchedule.length) {
+    if (count > 0 && last?.kind === 'run' && last.cpu === cpu && meta?.tid === tid && meta.open && last.count !== null && last.count > 0 && this.runMeta.length === this.executedSchedule.length) {
       last.count += count;
       meta.open = open;
       return;
@@ -750,6 +829,7 @@ export class Machine implements KernelServices {
         return this.forceSigsegv(t, signo, `rseq: ${fx.fault}`);
       }
       if (fx.ip !== null) emu.setReg('rip', fx.ip);
+      if (d.kind === 'abort') this.closeAttempt(t, true);
       settle(d.kind === 'abort' ? 'aborted' : d.kind === 'clear' && d.wasSet ? 'cleared' : 'none');
     }
     return optimized || this.writeIds(t, false);
@@ -865,7 +945,7 @@ export class Machine implements KernelServices {
     } catch {
       return this.forceSigsegv(t, signo, `cannot build the ${signalName(signo)} frame: stack at ${hex(frame.address)} is not writable`);
     }
-    emu.writeRegisters({ ...regs, rsp: frame.address, rip: act.handler, rdi: BigInt(signo), rsi: frame.info, rdx: frame.ucontext, rax: 0n });
+    emu.writeRegisters({ ...regs, rsp: frame.address, rip: act.handler, rdi: BigInt(signo), rsi: frame.info, rdx: frame.ucontext, rax: 0n, eflags: handlerEflags(regs.eflags) });
     t.sigmask |= act.mask | (act.flags & SA_NODEFER ? 0n : sigBit(signo));
     if (act.flags & SA_RESETHAND) t.process.sigactions.delete(signo);
     return true;
@@ -917,17 +997,18 @@ export class Machine implements KernelServices {
     const ptr = readU64(emu, t.rseq.area + BigInt(RseqField.rseqCs));
     if (ptr === 0n) return;
     const v = validateDescriptor(emu, ptr, t.rseq.sig);
-    if ('reason' in v) this.killProcess(t, SIGSEGV, `rseq (debug): invalid rseq_cs at syscall exit: ${v.reason}`, 'signal');
-    else if (insideSection(emu.reg('rip'), v.cs)) this.killProcess(t, SIGSEGV, `rseq (debug): system call inside the critical section at ${hex(this.lastAddress)}`, 'signal');
+    // force_sig(SIGSEGV): a handler that is installed and not blocked gets it; otherwise the process dies.
+    if ('reason' in v) this.forceSigsegv(t, null, `rseq (debug): invalid rseq_cs at syscall exit: ${v.reason}`);
+    else if (insideSection(emu.reg('rip'), v.cs)) this.forceSigsegv(t, null, `rseq (debug): system call inside the critical section at ${hex(this.lastAddress)}`);
   }
 
-  /** Whether `ip` is inside the section the thread's rseq_cs currently names (a valid one). */
+  /** Whether `ip` is inside the range of the descriptor the thread's rseq_cs names, valid or not (any profile may take it). */
   private inCriticalSection(t: Thread, ip: Address): boolean {
     if (!t.rseq) return false;
     try {
       const ptr = readU64(t.process.emu, t.rseq.area + BigInt(RseqField.rseqCs));
       if (ptr === 0n) return false;
-      const v = validateDescriptor(t.process.emu, ptr, t.rseq.sig);
+      const v = readDescriptor(t.process.emu, ptr);
       return 'cs' in v && insideSection(ip, v.cs);
     } catch {
       return false;
@@ -978,6 +1059,11 @@ export class Machine implements KernelServices {
     t.state = 'blocked';
     t.wait = why;
     this.queues.remove(t);
+    // Blocking is a voluntary switch-out: a preempt event, except on 6.19 (as in yieldCpu).
+    if (this.profile.base !== 'linux-6.19') {
+      t.eventMask |= RseqEvent.preempt;
+      t.notifyResume = true;
+    }
     if (t === this.running) this.leftCpu = true;
   }
 
@@ -1073,9 +1159,10 @@ export class Machine implements KernelServices {
       cpu, affinity: parent.affinity, fsBase: regs.fs_base, ownsMemory: false, rseq: inherited,
       // A fork child is a copy of the whole process: it goes on with the parent's calls of the entry function.
       stackTop: thread ? regs.rsp : parent.stackTop, program: !thread && parent.program ? structuredClone(parent.program) : null,
-      eventMask: inherited ? parent.eventMask | (fixed && cpu !== parent.cpu ? RseqEvent.migrate : 0) : 0,
+      eventMask: inherited ? parent.eventMask | (fixed ? RseqEvent.migrate : 0) : 0, // rseq_migrate is unconditional there
       notifyResume: inherited !== null && fixed, lastIds: inherited ? parent.lastIds : null, sigmask: parent.sigmask,
     });
+    if (child.program) child.program.cpusThisCall |= 1n << BigInt(cpu); // the fork child goes on with the call on its own CPU
     if (req.flags & CLONE_PARENT_SETTID) this.tryWrite32(parent.process.emu, req.parentTid, tid);
     if (req.flags & CLONE_CHILD_SETTID) this.tryWrite32(process.emu, req.childTid, tid);
     if (req.flags & CLONE_CHILD_CLEARTID) child.clearChildTid = req.childTid;

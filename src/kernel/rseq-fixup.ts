@@ -56,7 +56,7 @@ function tryRead<T>(what: string, fn: () => T): T | { fault: string } {
 const isFault = (v: unknown): v is { fault: string } => typeof v === 'object' && v !== null && 'fault' in v;
 
 /** Reads the descriptor rseq_cs points to: the checks every kernel makes before anything else. */
-function readDescriptor(mem: MemoryReader, ptr: Address): { cs: RseqCs } | { reason: string } {
+export function readDescriptor(mem: MemoryReader, ptr: Address): { cs: RseqCs } | { reason: string } {
   if (ptr >= TASK_SIZE) return { reason: `rseq_cs ${hex(ptr)} is not a user-space address (>= TASK_SIZE)` };
   const bytes = tryRead(`struct rseq_cs at ${hex(ptr)}`, () => mem.read(ptr, RSEQ_CS_SIZE));
   if (isFault(bytes)) return { reason: bytes.fault };

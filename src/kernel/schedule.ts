@@ -1,7 +1,8 @@
 // A schedule: which CPU steps next and for how many instructions, and which kernel events happen
 // between steps. Printed and parsed as a short string, e.g. `c0:4 T1:preempt c1:* c0:*`, so a run
 // replays exactly. After the listed items the default policy finishes the run (scheduler.ts).
-//   cN:K   run the thread on CPU N for K instructions (fewer if it leaves the CPU first; K may be 0)
+//   cN:K   run the thread on CPU N for K instructions (fewer if it leaves the CPU first); the thread
+//          first returns to user space (pending signals, rseq work), so cN:0 does that and no more
 //   cN:*   run the thread on CPU N until it leaves the CPU (exits, blocks, yields, migrates)
 //   Tn:preempt | Tn:migrate:N | Tn:signal[:SIG] | Tn:ipi   an event for thread n, before its next instruction
 import { usageError } from '../errors.js';

@@ -19,6 +19,10 @@ export class RunQueues {
     return this.queues[cpu]?.[0];
   }
 
+  length(cpu: CpuId): number {
+    return this.queues[cpu]?.length ?? 0;
+  }
+
   /** Adds a runnable thread at the back of its CPU's queue. */
   enqueue(t: Thread): void {
     this.queues[t.cpu]!.push(t);
@@ -39,11 +43,6 @@ export class RunQueues {
     q.splice(i, 1);
     q.push(t);
     return q[0] !== t;
-  }
-
-  /** Other threads waiting on the thread's CPU. */
-  othersOn(t: Thread): number {
-    return this.queues[t.cpu]!.filter((x) => x !== t).length;
   }
 
   /** The next CPU after `from` (round-robin, `from` itself last) whose queue is not empty. */

@@ -5,6 +5,7 @@
 // uc_mcontext.fpstate is NULL, which rt_sigreturn accepts.
 import type { RegisterFile } from '../engine/index.js';
 import type { Address } from '../types.js';
+import { sigBit } from './signals.js';
 
 const UC_OFFSET = 8;
 const MCONTEXT = 40;
@@ -17,6 +18,10 @@ const FIX_EFLAGS = 0x50dd5n;
 
 /** struct sigcontext order of the general registers. */
 const GREGS = ['r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rdi', 'rsi', 'rbp', 'rbx', 'rdx', 'rax', 'rcx', 'rsp', 'rip', 'eflags'] as const;
+/** setup_rt_frame clears DF (the ABI wants it clear at function entry), TF and RF for the handler. */
+const HANDLER_CLEARS = 0x400n | 0x100n | 0x10000n;
+/** SIGKILL and SIGSTOP: rt_sigreturn cannot block them either (set_current_blocked). */
+const UNBLOCKABLE = sigBit(9) | sigBit(19);
 /** UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS: what Linux sets without FP state. */
 const UC_FLAGS = 6n;
 
@@ -67,8 +72,11 @@ export function readFrame(ucontextBytes: Uint8Array, current: RegisterFile): { r
   GREGS.forEach((r, i) => (regs[r] = v.getBigUint64(MCONTEXT + i * 8, true)));
   // Only the user-changeable flags (FIX_EFLAGS: AC OF DF TF SF ZF AF PF CF RF) come from the frame.
   regs.eflags = (current.eflags & ~FIX_EFLAGS) | (regs.eflags & FIX_EFLAGS);
-  return { regs, sigmask: v.getBigUint64(SIGMASK, true) };
+  return { regs, sigmask: v.getBigUint64(SIGMASK, true) & ~UNBLOCKABLE };
 }
+
+/** The flags the handler starts with. */
+export const handlerEflags = (interrupted: bigint): bigint => interrupted & ~HANDLER_CLEARS;
 
 export const UCONTEXT_SIZE = SIGINFO;
 export const ucontextOfReturn = (rsp: Address): Address => rsp - 8n + BigInt(UC_OFFSET);

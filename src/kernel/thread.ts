@@ -91,4 +91,8 @@ export interface Thread {
   executed: number;
   /** CLONE_CHILD_CLEARTID: zeroed when the thread exits. */
   clearChildTid: Address | null;
+  /** Critical-section attempts so far (a new one starts after each abort or commit). */
+  attempt: number;
+  /** Shared-memory bytes stored by the current attempt inside its section (speculative stores). */
+  attemptStores: Address[];
 }

@@ -161,3 +161,18 @@ export function parseThreadSpecs(text: string, cpus: number): ScenarioThread[] {
     return { entry: m[1]!, args, cpu, repeat };
   });
 }
+
+/** `NAME:SIZE[:W,W,...]`: the `--memory` option, a zeroed region optionally starting with u64 words. */
+export function parseMemorySpec(text: string): ScenarioRegion {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*):(0x[0-9a-f]+|[0-9]+)(?::(.*))?$/i.exec(text);
+  if (!m) throw new RseqEmuError('USAGE', `--memory '${text}' is not NAME:SIZE[:W,W,...]`);
+  const size = Number(m[2]);
+  if (size < 1 || size > 1 << 26) throw new RseqEmuError('USAGE', `--memory '${text}': size must be 1 to 64 MiB`);
+  const init = m[3] === undefined || m[3] === '' ? [] : m[3].split(',').map((w) => {
+    const a = parseArg(w, `--memory ${m[1]}`);
+    if (a.kind !== 'number') throw new RseqEmuError('USAGE', `--memory '${text}': '${w}' is not a number`);
+    return a.value;
+  });
+  if (init.length * 8 > size) throw new RseqEmuError('USAGE', `--memory '${text}': ${init.length} words do not fit in ${size} bytes`);
+  return { name: m[1]!, size, init };
+}

@@ -2,7 +2,7 @@
 // threads with their arguments resolved against regions and symbols.
 import { findSymbol, type Image } from '../asm/image.js';
 import { RseqEmuError } from '../errors.js';
-import { Machine } from '../kernel/machine.js';
+import { Machine, type MachineOptions } from '../kernel/machine.js';
 import { parseProfile, type Profile } from '../kernel/profile.js';
 import type { Address } from '../types.js';
 import type { ArgValue, Scenario, ScenarioThread } from './scenario.js';
@@ -30,8 +30,9 @@ export function spawnThreads(machine: Machine, image: Image, threads: readonly S
 }
 
 /** A fresh machine with the scenario's memory and threads, ready to run. */
-export function instantiate(image: Image, scenario: Scenario, profile: Profile = parseProfile(scenario.profile ?? 'linux')): Machine {
+export function instantiate(image: Image, scenario: Scenario, profile: Profile = parseProfile(scenario.profile ?? 'linux'), extra: Pick<MachineOptions, 'trackSpeculativeStores'> = {}): Machine {
   const machine = Machine.create(image, {
+    ...extra,
     cpus: scenario.cpus,
     profile,
     registration: scenario.registration,

@@ -28,9 +28,10 @@ function sysMembarrier(ctx: SyscallContext): SyscallResult {
   if (!p.membarrierRseqRegistered) return returns(fail(EPERM));
   const live = ctx.kernel.threadsOf(p).filter((t) => t.state !== 'exited');
   if (live.length === 1 || ctx.kernel.cpus === 1) return returns(0n);
-  if (flags & MEMBARRIER_CMD_FLAG_CPU) {
+  // Without FLAG_CPU the kernel sets cpu_id = -1; a negative cpu_id with it means all CPUs too.
+  if (flags & MEMBARRIER_CMD_FLAG_CPU && cpuArg >= 0) {
     // Only the thread running on that CPU, the caller included; a CPU that does not exist is no error.
-    if (cpuArg < 0 || cpuArg >= ctx.kernel.cpus) return returns(0n);
+    if (cpuArg >= ctx.kernel.cpus) return returns(0n);
     const t = ctx.kernel.runningOn(cpuArg);
     if (t && t.process === p) ctx.kernel.rseqIpi(t);
     return returns(0n);

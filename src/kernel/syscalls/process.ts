@@ -26,13 +26,20 @@ function sysClone(ctx: SyscallContext): SyscallResult {
   return returns(BigInt(child.tid));
 }
 
+const WNOHANG = 1n;
+/** WNOHANG, WUNTRACED, WCONTINUED, __WNOTHREAD, __WALL, __WCLONE: anything else is EINVAL. */
+const WAIT_OPTIONS = WNOHANG | 2n | 8n | 0x20000000n | 0x40000000n | 0x80000000n;
+
 function sysWait4(ctx: SyscallContext): SyscallResult {
-  const [pidArg = 0n, statusPtr = 0n] = ctx.args;
+  const [pidArg = 0n, statusPtr = 0n, optionsArg = 0n] = ctx.args;
   const pid = Number(BigInt.asIntN(32, pidArg));
+  const options = BigInt.asUintN(32, optionsArg);
+  if (options & ~WAIT_OPTIONS) return returns(fail(EINVAL));
   const wanted = ctx.kernel.childrenOf(ctx.thread.process).filter((c) => pid <= 0 || c.pid === pid);
   if (wanted.length === 0) return returns(fail(ECHILD));
   const done = wanted.find((c) => c.exitStatus !== null);
   if (!done) {
+    if (options & WNOHANG) return returns(0n);
     ctx.kernel.block(ctx.thread, { kind: 'child', pid, statusPtr });
     return NORETURN;
   }

@@ -56,17 +56,45 @@ function sysSetaffinity(ctx: SyscallContext): SyscallResult {
   return returns(0n);
 }
 
-/** nanosleep/clock_nanosleep: the thread leaves its CPU and comes back at its next turn. */
-function sleep(ctx: SyscallContext): SyscallResult {
+const NSEC_PER_SEC = 1_000_000_000n;
+/** Clocks clock_nanosleep can sleep on: REALTIME, MONOTONIC, PROCESS_CPUTIME, BOOTTIME, the two ALARM clocks, TAI. */
+const SLEEP_CLOCKS = new Set([0, 1, 2, 7, 8, 9, 11]);
+/** Clocks that exist but cannot be slept on (MONOTONIC_RAW and the COARSE ones): -EOPNOTSUPP. */
+const NO_SLEEP_CLOCKS = new Set([4, 5, 6]);
+const EOPNOTSUPP = 95;
+
+/**
+ * The duration is read and checked first (get_timespec64, timespec64_valid): a bad one returns at
+ * once, without sleeping. Otherwise the thread leaves its CPU and comes back at its next turn.
+ */
+function sleepFor(ctx: SyscallContext, tsPtr: bigint): SyscallResult {
+  const ts = faultsAs(() => ctx.mem.read(tsPtr, 16), null);
+  if (!ts) return returns(fail(EFAULT));
+  const v = new DataView(ts.buffer, ts.byteOffset, ts.byteLength);
+  const sec = v.getBigInt64(0, true);
+  const nsec = v.getBigInt64(8, true);
+  if (sec < 0n || nsec < 0n || nsec >= NSEC_PER_SEC) return returns(fail(EINVAL));
   ctx.kernel.yieldCpu(ctx.thread, true);
   return returns(0n);
 }
 
+function sysNanosleep(ctx: SyscallContext): SyscallResult {
+  return sleepFor(ctx, ctx.args[0] ?? 0n);
+}
+
+/** clock_nanosleep(clockid, flags, rqtp, rmtp): the clock is checked before the duration. */
+function sysClockNanosleep(ctx: SyscallContext): SyscallResult {
+  const clock = Number(BigInt.asIntN(32, ctx.args[0] ?? 0n));
+  if (NO_SLEEP_CLOCKS.has(clock)) return returns(fail(EOPNOTSUPP));
+  if (!SLEEP_CLOCKS.has(clock)) return returns(fail(EINVAL)); // THREAD_CPUTIME, unknown and dynamic clocks
+  return sleepFor(ctx, ctx.args[2] ?? 0n);
+}
+
 export const schedRows: SyscallRow[] = [
   { nr: 24, name: 'sched_yield', handler: (ctx) => (ctx.kernel.yieldCpu(ctx.thread, false), returns(0n)) },
-  { nr: 35, name: 'nanosleep', handler: sleep },
+  { nr: 35, name: 'nanosleep', handler: sysNanosleep },
   { nr: 203, name: 'sched_setaffinity', handler: sysSetaffinity },
   { nr: 204, name: 'sched_getaffinity', handler: sysGetaffinity },
-  { nr: 230, name: 'clock_nanosleep', handler: sleep },
+  { nr: 230, name: 'clock_nanosleep', handler: sysClockNanosleep },
   { nr: 309, name: 'getcpu', handler: sysGetcpu },
 ];

@@ -1,0 +1,76 @@
+// `rseq-emu explore`: search the schedules of a scenario for runs that are not atomic per CPU.
+import { readRseqTables } from '../abi/tables.js';
+import { usageError } from '../errors.js';
+import { ALL_DEVIATIONS, type DeviationKind } from '../explore/deviations.js';
+import { explore } from '../explore/explorer.js';
+import { parseProfile } from '../kernel/profile.js';
+import { loadProgram } from '../program.js';
+import { exploreJson, exploreText } from '../report/explore-report.js';
+import { loadScenario, parseMemorySpec, parseThreadSpecs, type Scenario } from '../scenario/scenario.js';
+import { all, integerOption, one, parseArgs, type ParsedArgs } from './args.js';
+
+export const EXPLORE_USAGE =
+  'rseq-emu explore (SCENARIO.json | FILE.s --threads SPEC [--memory NAME:SIZE[:W,...]]... [--cpus N]) [--profile P]\n' +
+  '             [--mode exhaustive|pct] [--preemptions K] [--depth D] [--runs N] [--seed S] [--kinds preempt,migrate,signal,switch]\n' +
+  '             [--max-schedules N] [--stop-at-first] [--max-insns N] [--traces N] [--json]';
+
+const SPEC = {
+  threads: { value: true }, memory: { value: true, repeat: true }, cpus: { value: true }, profile: { value: true }, mode: { value: true },
+  preemptions: { value: true }, depth: { value: true }, runs: { value: true }, seed: { value: true }, kinds: { value: true },
+  'max-schedules': { value: true }, 'stop-at-first': {}, 'max-insns': { value: true }, traces: { value: true }, json: {},
+};
+
+async function scenarioOf(file: string, a: ParsedArgs): Promise<Scenario> {
+  if (file.endsWith('.json')) {
+    for (const opt of ['threads', 'memory', 'cpus']) if (a.options.has(opt)) throw usageError(`--${opt} cannot be used with a scenario file, which says it already`);
+    return loadScenario(file);
+  }
+  const threads = one(a, 'threads');
+  if (threads === undefined) throw usageError(`an assembly file needs --threads SPEC\nusage: ${EXPLORE_USAGE}`);
+  const cpus = integerOption(one(a, 'cpus'), 'cpus', 2, 1, 64);
+  return { source: file, cpus, profile: undefined, registration: 'glibc', memory: all(a, 'memory').map(parseMemorySpec), threads: parseThreadSpecs(threads, cpus), invariants: [], maxInstructions: undefined };
+}
+
+function kindsOf(text: string | undefined): DeviationKind[] {
+  if (text === undefined) return [...ALL_DEVIATIONS];
+  const kinds = text.split(',').map((k) => k.trim());
+  for (const k of kinds) if (!ALL_DEVIATIONS.includes(k as DeviationKind)) throw usageError(`--kinds: unknown kind '${k}' (known: ${ALL_DEVIATIONS.join(', ')})`);
+  return kinds as DeviationKind[];
+}
+
+export async function exploreCommand(argv: readonly string[], print: (s: string) => void, progress: (s: string) => void): Promise<number> {
+  const a = parseArgs(argv, SPEC);
+  if (a.positionals.length !== 1) throw usageError(`usage: ${EXPLORE_USAGE}`);
+  const mode = one(a, 'mode') ?? 'exhaustive';
+  if (mode !== 'exhaustive' && mode !== 'pct') throw usageError(`--mode must be exhaustive or pct, not '${mode}'`);
+  for (const opt of mode === 'pct' ? ['preemptions'] : ['depth', 'runs', 'seed']) if (a.options.has(opt)) throw usageError(`--${opt} does not apply to --mode ${mode}`);
+  const base = await scenarioOf(a.positionals[0]!, a);
+  const maxInsns = one(a, 'max-insns');
+  const scenario = maxInsns === undefined ? base : { ...base, maxInstructions: integerOption(maxInsns, 'max-insns', 0, 1, 1_000_000_000) };
+  const profile = parseProfile(one(a, 'profile') ?? scenario.profile ?? 'linux');
+  const image = await loadProgram(scenario.source);
+  let lastShown = 0;
+  const result = explore(image, scenario, {
+    mode,
+    profile,
+    kinds: kindsOf(one(a, 'kinds')),
+    preemptions: integerOption(one(a, 'preemptions'), 'preemptions', 2, 0, 8),
+    depth: integerOption(one(a, 'depth'), 'depth', 3, 1, 64),
+    runs: integerOption(one(a, 'runs'), 'runs', 1000, 1, 100_000_000),
+    seed: integerOption(one(a, 'seed'), 'seed', 1, 0, 2 ** 32 - 1),
+    maxSchedules: integerOption(one(a, 'max-schedules'), 'max-schedules', 1_000_000, 1, 1_000_000_000),
+    stopAtFirst: a.flags.has('stop-at-first'),
+    onProgress: (n, seconds) => {
+      // A progress line only for runs long enough to wonder about, refreshed a few times a second.
+      if (seconds > 1 && seconds - lastShown > 0.25) {
+        lastShown = seconds;
+        progress(`\rexplored ${n} schedules in ${seconds.toFixed(1)} s`);
+      }
+    },
+  });
+  if (lastShown) progress('\r\x1b[K');
+  const tables = readRseqTables(image);
+  const traces = integerOption(one(a, 'traces'), 'traces', 1, 0, 1000);
+  print(a.flags.has('json') ? JSON.stringify(exploreJson(result), null, 2) + '\n' : exploreText(image, tables, scenario, profile, result, traces));
+  return result.verdict === 'pass' ? 0 : 1;
+}

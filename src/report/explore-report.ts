@@ -1,0 +1,57 @@
+// What `rseq-emu explore` prints: the verdict and counts, one line per violation, and for the first
+// few a replayed trace with the memory that differs from the closest serial order.
+import type { Image } from '../asm/image.js';
+import type { RseqTables } from '../abi/tables.js';
+import { describeDiff, describeOrder, type Violation } from '../explore/judge.js';
+import type { ExploreResult } from '../explore/explorer.js';
+import { sharedMemory } from '../explore/oracle.js';
+import type { Profile } from '../kernel/profile.js';
+import { parseSchedule } from '../kernel/schedule.js';
+import type { Scenario } from '../scenario/scenario.js';
+import { instantiate } from '../scenario/setup.js';
+import { activityLines } from './run-report.js';
+
+export function exploreJson(r: ExploreResult): Record<string, unknown> {
+  return {
+    verdict: r.verdict,
+    schedules: r.schedules,
+    seconds: Math.round(r.seconds * 1000) / 1000,
+    violations: r.violations.map((v) => ({ kind: v.kind, schedule: v.schedule, message: v.message })),
+    violationCount: r.violationCount,
+    complete: r.complete,
+    mode: r.mode,
+    profile: r.profile,
+    ...(r.bound !== undefined ? { preemptions: r.bound } : {}),
+    ...(r.seed !== undefined ? { seed: r.seed, depth: r.depth, runs: r.runs } : {}),
+  };
+}
+
+/** Replays a violation's schedule with tracing: each step, the kernel events, and the memory diff. */
+export function violationTrace(image: Image, tables: RseqTables, scenario: Scenario, profile: Profile, v: Violation): string[] {
+  const machine = instantiate(image, scenario, profile);
+  try {
+    const out = machine.run({ schedule: parseSchedule(v.schedule), trace: true });
+    const lines = activityLines(image, tables, out, []);
+    if (v.closest) {
+      lines.push(`  closest serial order: ${describeOrder(v.closest)}`);
+      lines.push(`  differs: ${describeDiff(sharedMemory(machine), v.closest, out.threads.map((t) => t.returns))}`);
+    }
+    return lines;
+  } finally {
+    machine.close();
+  }
+}
+
+export function exploreText(image: Image, tables: RseqTables, scenario: Scenario, profile: Profile, r: ExploreResult, traces: number): string {
+  const out: string[] = [];
+  const shown = 20;
+  r.violations.slice(0, shown).forEach((v, i) => {
+    out.push(`${v.kind}: ${v.message}`);
+    out.push(`  replay: --schedule '${v.schedule}'`);
+    if (i < traces) out.push(...violationTrace(image, tables, scenario, profile, v));
+  });
+  if (r.violationCount > shown) out.push(`… and ${r.violationCount - shown} more violation${r.violationCount - shown === 1 ? '' : 's'}`);
+  const space = r.mode === 'exhaustive' ? `every schedule within ${r.bound} deviation${r.bound === 1 ? '' : 's'}` : `PCT depth ${r.depth}, ${r.runs} runs, seed ${r.seed}`;
+  out.push(`${r.verdict}: ${r.schedules} schedules (${space}${r.complete ? '' : ', stopped early'}) in ${r.seconds.toFixed(2)} s, ${r.violationCount} violation${r.violationCount === 1 ? '' : 's'}, profile ${r.profile}`);
+  return out.join('\n') + '\n';
+}
