@@ -25,6 +25,7 @@ export interface ExitPoint {
 
 export interface TableProblem {
   table: string;
+  /** Where the problem is: the table entry (or section) itself, not what it points to. */
   address: Address;
   message: string;
 }
@@ -48,7 +49,8 @@ export function readRseqTables(image: Image): RseqTables {
   const problems: TableProblem[] = [];
   const present: TableName[] = [];
 
-  const addDescriptor = (address: Address, table: TableName) => {
+  /** `slot` is where the entry that names the descriptor lives (the descriptor itself for in-place tables). */
+  const addDescriptor = (address: Address, table: TableName, slot: Address = address) => {
     const existing = found.get(address);
     if (existing) {
       if (!existing.listedIn.includes(table)) existing.listedIn.push(table);
@@ -56,7 +58,7 @@ export function readRseqTables(image: Image): RseqTables {
     }
     const bytes = imageBytes(image, address, RSEQ_CS_SIZE);
     if (!bytes) {
-      problems.push({ table, address, message: `${table} entry ${hex(address)} does not point to 32 bytes of the image` });
+      problems.push({ table, address: slot, message: `${table} entry ${hex(address)} does not point to 32 bytes of the image` });
       return;
     }
     const cs = decodeRseqCs(bytes);
@@ -78,7 +80,7 @@ export function readRseqTables(image: Image): RseqTables {
   if (ptrs) {
     present.push('__rseq_cs_ptr_array');
     if (ptrs.bytes.length % 8 !== 0) problems.push({ table: ptrs.name, address: ptrs.address, message: `__rseq_cs_ptr_array is ${ptrs.bytes.length} bytes, not a multiple of 8` });
-    for (const p of u64s(ptrs.bytes)) addDescriptor(p, '__rseq_cs_ptr_array');
+    u64s(ptrs.bytes).forEach((p, i) => addDescriptor(p, '__rseq_cs_ptr_array', ptrs.address + BigInt(i * 8)));
   }
   const exits = sectionNamed(image, '__rseq_exit_point_array');
   const exitPoints: ExitPoint[] = [];

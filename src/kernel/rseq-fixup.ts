@@ -45,6 +45,11 @@ export interface FixupInput {
   eventMask: number;
 }
 
+/** Which of the kernel's descriptor checks failed, for callers that classify failures. */
+export type DescriptorCheck = 'pointer' | 'unreadable' | 'range' | 'version' | 'overflow' | 'abort-inside' | 'signature';
+
+export type Rejected = { reason: string; check: DescriptorCheck };
+
 /** Memory reads fail by throwing; every such failure is an EFAULT, hence SIGSEGV. */
 function tryRead<T>(what: string, fn: () => T): T | { fault: string } {
   try {
@@ -56,41 +61,41 @@ function tryRead<T>(what: string, fn: () => T): T | { fault: string } {
 const isFault = (v: unknown): v is { fault: string } => typeof v === 'object' && v !== null && 'fault' in v;
 
 /** Reads the descriptor rseq_cs points to: the checks every kernel makes before anything else. */
-export function readDescriptor(mem: MemoryReader, ptr: Address): { cs: RseqCs } | { reason: string } {
-  if (ptr >= TASK_SIZE) return { reason: `rseq_cs ${hex(ptr)} is not a user-space address (>= TASK_SIZE)` };
+export function readDescriptor(mem: MemoryReader, ptr: Address): { cs: RseqCs } | Rejected {
+  if (ptr >= TASK_SIZE) return { reason: `rseq_cs ${hex(ptr)} is not a user-space address (>= TASK_SIZE)`, check: 'pointer' };
   const bytes = tryRead(`struct rseq_cs at ${hex(ptr)}`, () => mem.read(ptr, RSEQ_CS_SIZE));
-  if (isFault(bytes)) return { reason: bytes.fault };
+  if (isFault(bytes)) return { reason: bytes.fault, check: 'unreadable' };
   return { cs: decodeRseqCs(bytes) };
 }
 
-function checkSignature(mem: MemoryReader, cs: RseqCs, sig: number): { cs: RseqCs } | { reason: string } {
+function checkSignature(mem: MemoryReader, cs: RseqCs, sig: number): { cs: RseqCs } | Rejected {
   const got = tryRead(`the signature at abort_ip - 4 (${hex(cs.abortIp - 4n)})`, () => readU32(mem, cs.abortIp - 4n));
-  if (isFault(got)) return { reason: got.fault };
+  if (isFault(got)) return { reason: got.fault, check: 'signature' };
   if (got !== sig >>> 0) {
-    return { reason: `signature mismatch: 0x${got.toString(16).padStart(8, '0')} at abort_ip - 4, expected 0x${(sig >>> 0).toString(16)}` };
+    return { reason: `signature mismatch: 0x${got.toString(16).padStart(8, '0')} at abort_ip - 4, expected 0x${(sig >>> 0).toString(16)}`, check: 'signature' };
   }
   return { cs };
 }
 
 /** 6.19's reduced checks: pointer, 4 <= abort_ip < TASK_SIZE, and the signature. */
-function validateReduced(mem: MemoryReader, cs: RseqCs, sig: number): { cs: RseqCs } | { reason: string } {
-  if (cs.abortIp < 4n || cs.abortIp >= TASK_SIZE) return { reason: `abort_ip ${hex(cs.abortIp)} is outside [4, TASK_SIZE)` };
+function validateReduced(mem: MemoryReader, cs: RseqCs, sig: number): { cs: RseqCs } | Rejected {
+  if (cs.abortIp < 4n || cs.abortIp >= TASK_SIZE) return { reason: `abort_ip ${hex(cs.abortIp)} is outside [4, TASK_SIZE)`, check: 'range' };
   return checkSignature(mem, cs, sig);
 }
 
 /** rseq_get_rseq_cs (≤ 6.18): the descriptor is validated even when the IP is outside it. */
-export function validateDescriptor(mem: MemoryReader, ptr: Address, sig: number): { cs: RseqCs } | { reason: string } {
+export function validateDescriptor(mem: MemoryReader, ptr: Address, sig: number): { cs: RseqCs } | Rejected {
   const read = readDescriptor(mem, ptr);
   if ('reason' in read) return read;
   const cs = read.cs;
   const end = cs.startIp + cs.postCommitOffset;
-  if (cs.startIp >= TASK_SIZE) return { reason: `start_ip ${hex(cs.startIp)} >= TASK_SIZE` };
-  if (BigInt.asUintN(64, end) >= TASK_SIZE) return { reason: `start_ip + post_commit_offset ${hex(end)} >= TASK_SIZE` };
-  if (cs.abortIp >= TASK_SIZE) return { reason: `abort_ip ${hex(cs.abortIp)} >= TASK_SIZE` };
-  if (cs.version > 0) return { reason: `descriptor version ${cs.version}, expected 0` };
-  if (BigInt.asUintN(64, end) < cs.startIp) return { reason: 'start_ip + post_commit_offset overflows' };
+  if (cs.startIp >= TASK_SIZE) return { reason: `start_ip ${hex(cs.startIp)} >= TASK_SIZE`, check: 'range' };
+  if (BigInt.asUintN(64, end) >= TASK_SIZE) return { reason: `start_ip + post_commit_offset ${hex(end)} >= TASK_SIZE`, check: 'range' };
+  if (cs.abortIp >= TASK_SIZE) return { reason: `abort_ip ${hex(cs.abortIp)} >= TASK_SIZE`, check: 'range' };
+  if (cs.version > 0) return { reason: `descriptor version ${cs.version}, expected 0`, check: 'version' };
+  if (BigInt.asUintN(64, end) < cs.startIp) return { reason: 'start_ip + post_commit_offset overflows', check: 'overflow' };
   if (BigInt.asUintN(64, cs.abortIp - cs.startIp) < cs.postCommitOffset) {
-    return { reason: `abort_ip ${hex(cs.abortIp)} is inside the critical section [${hex(cs.startIp)}, ${hex(end)})` };
+    return { reason: `abort_ip ${hex(cs.abortIp)} is inside the critical section [${hex(cs.startIp)}, ${hex(end)})`, check: 'abort-inside' };
   }
   return checkSignature(mem, cs, sig);
 }

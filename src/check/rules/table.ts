@@ -13,17 +13,6 @@ import type { ProgramGraph } from '../program-graph.js';
 const EXIT_POINT_SIZE = 16n;
 const POINTER_SIZE = 8;
 
-/** Where a table problem is in the image: a bad pointer-array entry is reported with the address it holds, so find its slot. */
-function entryAddress(image: Image, p: TableProblem): Address {
-  const ptrs = sectionNamed(image, p.table);
-  if (p.table !== '__rseq_cs_ptr_array' || !ptrs) return p.address;
-  const v = new DataView(ptrs.bytes.buffer, ptrs.bytes.byteOffset, ptrs.bytes.byteLength);
-  for (let off = 0; off + POINTER_SIZE <= ptrs.bytes.length; off += POINTER_SIZE) {
-    if (v.getBigUint64(off, true) === p.address) return ptrs.address + BigInt(off);
-  }
-  return p.address;
-}
-
 export function tableRules(image: Image, graph: ProgramGraph, tables: RseqTables, sections: readonly CriticalSection[], analysed: readonly CriticalSection[], arming: readonly ArmingStore[]): Finding[] {
   const out: Finding[] = [];
   const hasList = tables.present.includes('__rseq_cs_ptr_array') || tables.present.includes('__rseq_table');
@@ -38,7 +27,7 @@ export function tableRules(image: Image, graph: ProgramGraph, tables: RseqTables
         : finding(image, 'table/missing-descriptor', a.store.address, `descriptor ${place(image, cs.descriptor)}, stored into rseq_cs here, is listed nowhere: the image has neither __rseq_cs_ptr_array nor __rseq_table, so debuggers cannot find its critical section`, 'warning'),
     );
   }
-  for (const p of tables.problems) out.push(finding(image, 'table/invalid-entry', entryAddress(image, p), p.message));
+  for (const p of tables.problems) out.push(finding(image, 'table/invalid-entry', p.address, p.message));
   const exits = sectionNamed(image, '__rseq_exit_point_array');
   tables.exitPoints.forEach((e, i) => {
     if (sections.some((cs) => cs.startIp === e.startIp)) return;
