@@ -2,7 +2,7 @@
 // descriptors the code arms but no table lists, table entries that describe nothing, and jumps
 // out of a section that `__rseq_exit_point_array` does not announce.
 import { sectionNamed, type Image } from '../../asm/image.js';
-import type { CriticalSection, RseqTables, TableProblem } from '../../abi/tables.js';
+import type { CriticalSection, RseqTables } from '../../abi/tables.js';
 import { insideSection } from '../../kernel/rseq-fixup.js';
 import type { Address } from '../../types.js';
 import type { ArmingStore } from '../dataflow.js';
@@ -11,7 +11,6 @@ import { control } from '../instruction.js';
 import type { ProgramGraph } from '../program-graph.js';
 
 const EXIT_POINT_SIZE = 16n;
-const POINTER_SIZE = 8;
 
 export function tableRules(image: Image, graph: ProgramGraph, tables: RseqTables, sections: readonly CriticalSection[], analysed: readonly CriticalSection[], arming: readonly ArmingStore[]): Finding[] {
   const out: Finding[] = [];
