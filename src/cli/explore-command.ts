@@ -1,8 +1,9 @@
 // `rseq-emu explore`: search the schedules of a scenario for runs that are not atomic per CPU.
+import { availableParallelism } from 'node:os';
 import { readRseqTables } from '../abi/tables.js';
 import { usageError } from '../errors.js';
 import { ALL_DEVIATIONS, type DeviationKind } from '../explore/deviations.js';
-import { explore } from '../explore/explorer.js';
+import { exploreParallel } from '../explore/explore-workers.js';
 import { parseProfile } from '../kernel/profile.js';
 import { loadProgram } from '../program.js';
 import { exploreJson, exploreText } from '../report/explore-report.js';
@@ -12,12 +13,12 @@ import { all, integerOption, one, parseArgs, type ParsedArgs } from './args.js';
 export const EXPLORE_USAGE =
   'rseq-emu explore (SCENARIO.json | FILE.s --threads SPEC [--memory NAME:SIZE[:W,...]]... [--cpus N]) [--profile P]\n' +
   '             [--mode exhaustive|pct] [--preemptions K] [--depth D] [--runs N] [--seed S] [--kinds preempt,migrate,signal,switch]\n' +
-  '             [--max-schedules N] [--stop-at-first] [--max-insns N] [--traces N] [--json]';
+  '             [--max-schedules N] [--stop-at-first] [--max-insns N] [--workers N] [--traces N] [--json]';
 
 const SPEC = {
   threads: { value: true }, memory: { value: true, repeat: true }, cpus: { value: true }, profile: { value: true }, mode: { value: true },
   preemptions: { value: true }, depth: { value: true }, runs: { value: true }, seed: { value: true }, kinds: { value: true },
-  'max-schedules': { value: true }, 'stop-at-first': {}, 'max-insns': { value: true }, traces: { value: true }, json: {},
+  'max-schedules': { value: true }, 'stop-at-first': {}, 'max-insns': { value: true }, traces: { value: true }, workers: { value: true }, json: {},
 };
 
 async function scenarioOf(file: string, a: ParsedArgs): Promise<Scenario> {
@@ -50,7 +51,8 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
   const profile = parseProfile(one(a, 'profile') ?? scenario.profile ?? 'linux');
   const image = await loadProgram(scenario.source);
   let lastShown = 0;
-  const result = explore(image, scenario, {
+  const result = await exploreParallel(scenario, {
+    workers: integerOption(one(a, 'workers'), 'workers', availableParallelism(), 1, 64),
     mode,
     profile,
     kinds: kindsOf(one(a, 'kinds')),

@@ -8,11 +8,28 @@ import { deviationsAt, type DeviationSpace } from './deviations.js';
 export interface SearchControl {
   /** Called at the end of every schedule with the machine in its final state; return false to stop. */
   leaf(): boolean;
+  /** The top-level branch the following leaves belong to (for merging parallel results in order). */
+  unit?(index: number): void;
 }
 
-export function exhaustiveSearch(machine: Machine, bound: number, space: DeviationSpace, control: SearchControl): boolean {
+/** Which top-level branches this search explores (worker `part` of `of`). */
+export interface Share {
+  part: number;
+  of: number;
+}
+
+/**
+ * The share a top-level branch belongs to. Branches come in a regular pattern (each point's
+ * preempt, migrate, … in turn), so plain `index % of` would give one worker all the preempts;
+ * a multiplicative hash spreads them evenly.
+ */
+export const shareOf = (index: number, of: number): number => (Math.imul(index + 1, 0x9e3779b1) >>> 0) % of;
+
+export function exhaustiveSearch(machine: Machine, bound: number, space: DeviationSpace, control: SearchControl, share: Share = { part: 0, of: 1 }): boolean {
   let go = true;
+  let unit = 0;
   const dfs = (left: number): void => {
+    const top = left === bound;
     if (left === 0) {
       while (machine.step(null));
       go = control.leaf();
@@ -22,12 +39,21 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       const cpu = machine.defaultCpu();
       if (cpu === null) {
         machine.step(null); // let the run finish its bookkeeping (budget, deadlock)
-        go = control.leaf();
+        // The schedule with no deviation at all belongs to the last top-level unit.
+        if (!top || shareOf(unit, share.of) === share.part) {
+          if (top) control.unit?.(unit);
+          go = control.leaf();
+        }
         return;
       }
       const tid = machine.runningOn(cpu)!.tid;
       const here = machine.capture();
       for (const d of deviationsAt(machine, cpu, tid, space)) {
+        if (top) {
+          const mine = shareOf(unit++, share.of) === share.part;
+          if (!mine) continue;
+          control.unit?.(unit - 1);
+        }
         machine.step(d);
         dfs(left - 1);
         machine.restore(here);

@@ -1,17 +1,18 @@
 // Exploration: run a scenario under many schedules — every schedule within a deviation bound, or
 // PCT's random ones — and judge each finished run. Time and randomness are inputs (`clock`,
-// `seed`), and every violation carries the schedule string that replays it.
+// `seed`), and every violation carries the schedule string that replays it. A search can be
+// split into shares (explore-workers.ts runs them on worker threads); results merge in the order
+// the sequential search would have found them.
 import type { Image } from '../asm/image.js';
 import { readRseqTables } from '../abi/tables.js';
 import { parseProfile, profileName, type Profile } from '../kernel/profile.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { instantiate } from '../scenario/setup.js';
 import { ALL_DEVIATIONS, sharedAccessPoints, type DeviationKind, type DeviationSpace } from './deviations.js';
-import { exhaustiveSearch } from './exhaustive.js';
+import { exhaustiveSearch, type Share } from './exhaustive.js';
 import { judgeRun, type InvariantFn, type Violation } from './judge.js';
 import { SerialOracle } from './oracle.js';
 import { pctSearch } from './pct.js';
-import { Rng } from './rng.js';
 
 export interface ExploreOptions {
   mode?: 'exhaustive' | 'pct';
@@ -33,7 +34,7 @@ export interface ExploreOptions {
   stopAtFirst?: boolean;
   /** Keep at most this many violations (default 1000); `violationCount` counts them all. */
   keepViolations?: number;
-  /** Extra invariants over the final state (the TS API's functions). */
+  /** Extra invariants over the final state (the TS API's functions; they keep the search on one thread). */
   checks?: readonly InvariantFn[];
   /** Overrides the scenario's profile. */
   profile?: Profile;
@@ -57,12 +58,21 @@ export interface ExploreResult {
   runs?: number;
   seed?: number;
   profile: string;
+  /** Worker threads used (1: the calling thread). */
+  workers: number;
 }
 
-const processClock = () => Number(process.hrtime.bigint()) / 1e9;
+/** What one share of a search found; violations carry the top-level unit they came from. */
+export interface ShareResult {
+  schedules: number;
+  violations: (Violation & { unit: number })[];
+  violationCount: number;
+  stopped: boolean;
+}
 
-export function explore(image: Image, scenario: Scenario, options: ExploreOptions = {}): ExploreResult {
-  const mode = options.mode ?? 'exhaustive';
+export const processClock = (): number => Number(process.hrtime.bigint()) / 1e9;
+
+export function exploreShare(image: Image, scenario: Scenario, options: ExploreOptions, share: Share): ShareResult {
   const profile = options.profile ?? parseProfile(scenario.profile ?? 'linux');
   const clock = options.clock ?? processClock;
   const space: DeviationSpace = {
@@ -76,42 +86,63 @@ export function explore(image: Image, scenario: Scenario, options: ExploreOption
   const machine = instantiate(image, scenario, profile, { trackSpeculativeStores: true });
   const oracle = new SerialOracle(image, scenario, profile);
   const tables = readRseqTables(image);
-  const violations: Violation[] = [];
-  let violationCount = 0;
-  let schedules = 0;
-  let stopped = false;
-  const leaf = (): boolean => {
-    schedules++;
-    const found = judgeRun({ machine, outcome: machine.result(), oracle, image, tables, invariants: scenario.invariants, checks: options.checks ?? [] });
-    violationCount += found.length;
-    for (const v of found) if (violations.length < keep) violations.push(v);
-    options.onProgress?.(schedules, clock() - t0);
-    stopped = (options.stopAtFirst === true && found.length > 0) || schedules >= maxSchedules;
-    return !stopped;
+  const out: ShareResult = { schedules: 0, violations: [], violationCount: 0, stopped: false };
+  let unit = 0;
+  const control = {
+    unit: (u: number) => (unit = u),
+    leaf: (): boolean => {
+      out.schedules++;
+      const found = judgeRun({ machine, outcome: machine.result(), oracle, image, tables, invariants: scenario.invariants, checks: options.checks ?? [] });
+      out.violationCount += found.length;
+      for (const v of found) if (out.violations.length < keep) out.violations.push({ ...v, unit });
+      options.onProgress?.(out.schedules, clock() - t0);
+      out.stopped = (options.stopAtFirst === true && found.length > 0) || out.schedules >= maxSchedules;
+      return !out.stopped;
+    },
   };
   try {
     machine.begin();
     const start = machine.capture();
-    const result = { mode, profile: profileName(profile) } as const;
-    if (mode === 'exhaustive') {
-      const bound = options.preemptions ?? 2;
-      exhaustiveSearch(machine, bound, space, { leaf });
-      return finish({ ...result, bound });
+    if ((options.mode ?? 'exhaustive') === 'exhaustive') {
+      exhaustiveSearch(machine, options.preemptions ?? 2, space, control, share);
+    } else {
+      // Change points are drawn over the length of the default run.
+      while (machine.step(null));
+      const steps = Math.max(1, machine.result().instructions);
+      pctSearch(machine, start, { depth: options.depth ?? 3, runs: options.runs ?? 1000, steps }, space, options.seed ?? 1, control, share);
     }
-    const depth = options.depth ?? 3;
-    const runs = options.runs ?? 1000;
-    const seed = options.seed ?? 1;
-    // Change points are drawn over the length of the default run.
-    while (machine.step(null));
-    const steps = Math.max(1, machine.result().instructions);
-    pctSearch(machine, start, { depth, runs, steps }, space, new Rng(seed), { leaf });
-    return finish({ ...result, depth, runs, seed });
+    return out;
   } finally {
     machine.close();
     oracle.close();
   }
+}
 
-  function finish(r: Pick<ExploreResult, 'mode' | 'profile' | 'bound' | 'depth' | 'runs' | 'seed'>): ExploreResult {
-    return { ...r, verdict: violationCount ? 'fail' : 'pass', schedules, seconds: clock() - t0, complete: !stopped, violations, violationCount };
-  }
+/** Merges shares in the order the sequential search meets their units. */
+export function mergeShares(parts: ShareResult[], scenario: Scenario, options: ExploreOptions, seconds: number, workers: number): ExploreResult {
+  const mode = options.mode ?? 'exhaustive';
+  const keep = options.keepViolations ?? 1000;
+  const all = parts.flatMap((p) => p.violations).sort((a, b) => a.unit - b.unit);
+  const violationCount = parts.reduce((n, p) => n + p.violationCount, 0);
+  const shown = (options.stopAtFirst ? all.slice(0, 1) : all.slice(0, keep)).map(({ unit: _unit, ...v }) => v);
+  return {
+    verdict: violationCount ? 'fail' : 'pass',
+    mode,
+    schedules: parts.reduce((n, p) => n + p.schedules, 0),
+    seconds,
+    complete: parts.every((p) => !p.stopped),
+    violations: shown,
+    violationCount,
+    profile: profileName(options.profile ?? parseProfile(scenario.profile ?? 'linux')),
+    workers,
+    ...(mode === 'exhaustive' ? { bound: options.preemptions ?? 2 } : { depth: options.depth ?? 3, runs: options.runs ?? 1000, seed: options.seed ?? 1 }),
+  };
+}
+
+/** The whole search on the calling thread. */
+export function explore(image: Image, scenario: Scenario, options: ExploreOptions = {}): ExploreResult {
+  const clock = options.clock ?? processClock;
+  const t0 = clock();
+  const part = exploreShare(image, scenario, options, { part: 0, of: 1 });
+  return mergeShares([part], scenario, options, clock() - t0, 1);
 }

@@ -5,8 +5,8 @@
 import type { Machine, MachineSnapshot } from '../kernel/machine.js';
 import type { ScheduleItem } from '../kernel/schedule.js';
 import { deviationsAt, type DeviationSpace } from './deviations.js';
-import type { Rng } from './rng.js';
-import type { SearchControl } from './exhaustive.js';
+import { Rng } from './rng.js';
+import type { SearchControl, Share } from './exhaustive.js';
 
 export interface PctOptions {
   depth: number;
@@ -15,8 +15,11 @@ export interface PctOptions {
   steps: number;
 }
 
-export function pctSearch(machine: Machine, start: MachineSnapshot, opts: PctOptions, space: DeviationSpace, rng: Rng, control: SearchControl): boolean {
-  for (let run = 0; run < opts.runs; run++) {
+/** Each run has its own generator, seeded from (seed, run), so runs can be split among workers. */
+export function pctSearch(machine: Machine, start: MachineSnapshot, opts: PctOptions, space: DeviationSpace, seed: number, control: SearchControl, share: Share = { part: 0, of: 1 }): boolean {
+  for (let run = share.part; run < opts.runs; run += share.of) {
+    const rng = Rng.forRun(seed, run);
+    control.unit?.(run);
     machine.restore(start);
     const tids = start.threads.map((t) => t.fields.tid);
     const priority = new Map(rng.shuffle([...tids]).map((tid, i) => [tid, opts.depth + i]));

@@ -6,6 +6,11 @@ export class Rng {
     this.state = seed >>> 0;
   }
 
+  /** The generator of run `run` under `seed`: independent of how runs are divided among workers. */
+  static forRun(seed: number, run: number): Rng {
+    return new Rng(Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(run + 1, 0x85ebca6b));
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;

@@ -977,6 +977,9 @@ export class Machine implements KernelServices {
   private syscall(t: Thread): void {
     const emu = t.process.emu;
     const r = emu.readRegisters();
+    // What the syscall instruction itself does on the way in: rcx = return address, r11 = rflags.
+    emu.setReg('rcx', r.rip);
+    emu.setReg('r11', r.eflags);
     const nr = Number(r.rax);
     const args = [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9];
     const ip = this.lastAddress;

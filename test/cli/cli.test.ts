@@ -182,3 +182,37 @@ describe('the rseq-emu command with threads', function () {
     }
   });
 });
+
+describe('rseq-emu explore', function () {
+  this.timeout(120_000);
+  it('prints verdict, schedules, seconds and violations as JSON and exits 1 on a violation', () => {
+    const r = cli('explore', 'asm/counter_add.bug-late-rseq-cs.s', '--threads', 'counter_add(counters,1)@0;counter_add(counters,10)@0', '--memory', 'counters:16', '--preemptions', '1', '--json', '--workers', '1');
+    assert.equal(r.code, 1, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.verdict, 'fail');
+    assert.equal(typeof j.schedules, 'number');
+    assert.equal(typeof j.seconds, 'number');
+    assert.deepEqual(Object.keys(j.violations[0]).sort(), ['kind', 'message', 'schedule']);
+    assert.equal(j.violations[0].kind, 'not-serializable');
+  });
+  it('exits 0 on a correct scenario', () => {
+    const r = cli('explore', 'examples/scenarios/counter-two-threads.json', '--preemptions', '1', '--workers', '1');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^pass: \d+ schedules \(every schedule within 1 deviation\)/m);
+  });
+  it('replays a reported schedule with run --schedule to the same lost update', () => {
+    const j = JSON.parse(cli('explore', 'examples/scenarios/counter-commit-outside.json', '--preemptions', '1', '--stop-at-first', '--json', '--workers', '1').stdout);
+    const run = JSON.parse(cli('run', 'examples/scenarios/counter-commit-outside.json', '--schedule', j.violations[0].schedule, '--json').stdout);
+    assert.equal(run.schedule, j.violations[0].schedule);
+    const sum = run.memory.counters.u64.reduce((a: bigint, b: string) => a + BigInt(b), 0n);
+    assert.notEqual(sum, 111n);
+  });
+  it('refuses options of the other mode and unknown deviation kinds with one line', () => {
+    const pct = cli('explore', 'examples/scenarios/counter.json', '--mode', 'pct', '--preemptions', '1');
+    assert.equal(pct.code, 2);
+    assert.match(pct.stderr, /--preemptions does not apply to --mode pct/);
+    const kinds = cli('explore', 'examples/scenarios/counter.json', '--kinds', 'preempt,teleport');
+    assert.equal(kinds.code, 2);
+    assert.match(kinds.stderr, /--kinds: unknown kind 'teleport'/);
+  });
+});

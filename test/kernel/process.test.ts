@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { RSEQ_SIG, readRseqArea } from '../../src/abi/rseq.js';
 import { describeReturn } from '../../src/kernel/errno.js';
-import { inline } from '../support/program.js';
+import { address, inline } from '../support/program.js';
 import { path, runClosed, runThreads, sectionFunction, signed } from '../support/threads.js';
 
 const CLONE_VM = 0x100;
@@ -482,6 +482,15 @@ describe('processes and threads', () => {
       const src = sectionFunction('f', 'nop', { abortReturns: true }).replace('shlq $8, %rax\n      orq $1, %rax', 'movl $39, %eax\n      syscall\n      shlq $8, %rax\n      orq $1, %rax');
       const r = runClosed(await inline(src), { regions: [{ name: 'm', size: 128 }], threads: [{ entry: 'f', args: ['m'] }] });
       assert.deepEqual(r.outcome.syscalls.map((s) => [s.name, s.insideCriticalSection]), [['getpid', false]]);
+    });
+  });
+
+  describe('the syscall instruction', () => {
+    it('leaves the return address in rcx and rflags in r11, as the CPU does on the way in', async () => {
+      const image = await inline('f: movq $7, %rcx\n movq $9, %r11\n movl $39, %eax\n syscall\n after: movq %rcx, (%rdi)\n movq %r11, 8(%rdi)\n ret');
+      const r = runClosed(image, { regions: [{ name: 'm', size: 16 }], threads: [{ entry: 'f', args: ['m'] }] });
+      assert.equal(r.memory.m![0], address(image, 'after'));
+      assert.equal(r.memory.m![1]! & 0x2n, 0x2n, 'bit 1 of rflags is always set');
     });
   });
 

@@ -299,6 +299,16 @@ describe('signals', () => {
       assert.equal(r.outcome.events[0]!.outcome, 'aborted');
     });
 
+    it('kills when the fix-up fails while delivering the SIGSEGV it raised, a SIGSEGV handler notwithstanding', async () => {
+      // rseq_cs names a version-1 descriptor; SIGUSR1's delivery fails the fix-up (SIGSEGV, catchable), and so does SIGSEGV's own.
+      const image = await inline(SECTION.replace('gcs: .long 0, 0', 'gcs: .long 1, 0').replace('  sstart:', `${install(SIGSEGV, 'rhandler', SA_RESTORER)}\n      ${raise(SIGUSR1)}\n  sstart:`));
+      const r = runClosed(image, { regions: [M], threads: [{ entry: 'g', args: ['m'] }] });
+      assert.equal(r.outcome.threads[0]!.end?.signal, 'SIGSEGV');
+      assert.match(r.outcome.threads[0]!.end?.reason ?? '', /version 1/);
+      assert.equal(r.memory.m![0], 0n, 'no handler ran');
+      assert.equal(r.outcome.warnings.filter((w) => /SIGSEGV sent to its handler/.test(w)).length, 1, 'the first SIGSEGV was catchable');
+    });
+
     it('saves the interrupted RIP when the signal arrives outside the section', async () => {
       const image = await inline(SECTION);
       const r = runClosed(image, { regions: [M], threads: [{ entry: 'g', args: ['m'] }] }, { events: ['signal:SIGUSR1@spost'] });

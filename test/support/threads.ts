@@ -134,9 +134,6 @@ export function fingerprint(r: Ran): unknown {
 /** The signed value of a syscall return (rax): -22 for -EINVAL. */
 export const signed = (v: bigint): bigint => BigInt.asIntN(64, v);
 
-/** Asm fragment: `syscall` number `nr` (args already in place). */
-export const sys = (nr: number): string => `movl $${nr}, %eax\n syscall`;
-
 /**
  * Asm for a function `NAME(rdi = m)` with one critical section around `body`: the section is armed
  * at `NAME_retry`, starts at `NAME_start`, ends at `NAME_post`. The commit path returns

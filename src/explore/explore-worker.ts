@@ -1,0 +1,22 @@
+// One share of an exploration on a worker thread: assemble the scenario's source, search the share,
+// post progress now and then and the share's result at the end.
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadProgram } from '../program.js';
+import type { Scenario } from '../scenario/scenario.js';
+import type { Share } from './exhaustive.js';
+import { exploreShare, type ExploreOptions } from './explorer.js';
+
+const { scenario, options, share } = workerData as { scenario: Scenario; options: ExploreOptions; share: Share };
+const image = await loadProgram(scenario.source);
+let last = 0;
+const result = exploreShare(image, scenario, {
+  ...options,
+  onProgress: (schedules) => {
+    if (schedules - last >= 500) {
+      parentPort!.postMessage({ type: 'progress', schedules: schedules - last });
+      last = schedules;
+    }
+  },
+}, share);
+parentPort!.postMessage({ type: 'progress', schedules: result.schedules - last });
+parentPort!.postMessage({ type: 'done', result });
