@@ -2,6 +2,7 @@
 // the rest run the whole stack (Machine with its per-instruction hook, kernel events, fix-ups).
 import { readFileSync } from 'node:fs';
 import { benchEngine } from './engine.bench.js';
+import { benchExplore, benchMemory } from './explore.bench.js';
 import { Machine, assembleSource, findSymbol, parseEvent } from '../src/index.js';
 
 const now = () => Number(process.hrtime.bigint()) / 1e9;
@@ -74,5 +75,6 @@ async function benchMachine(): Promise<Record<string, number>> {
   return out;
 }
 
-const results = { ...(await benchEngine()), ...(await benchMachine()) };
-for (const [name, value] of Object.entries(results)) console.log(`${name.padEnd(60)} ${fmt(value)}`);
+const engine = await benchEngine();
+const results = { ...engine, ...(await benchMachine()), ...(await benchExplore(engine['loop, no hooks (insn/s)']!)), ...(await benchMemory()) };
+for (const [name, value] of Object.entries(results)) console.log(`${name.padEnd(66)} ${fmt(value)}`);

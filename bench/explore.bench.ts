@@ -1,0 +1,52 @@
+// Exploration speed per bundled op, next to what the same instructions cost on bare Unicorn, and
+// memory over a long run (it must stay flat: nothing may be kept per schedule).
+import { fileURLToPath } from 'node:url';
+import { exploreShare } from '../src/explore/explorer.js';
+import { instantiate } from '../src/scenario/setup.js';
+import { loadScenario } from '../src/scenario/scenario.js';
+import { loadProgram } from '../src/program.js';
+
+const SCENARIOS = fileURLToPath(new URL('../examples/scenarios/', import.meta.url));
+const now = () => Number(process.hrtime.bigint()) / 1e9;
+
+export async function benchExplore(bareInstructionsPerSecond: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const name of ['counter', 'cmpeqv', 'list', 'buffer', 'memcpy-buffer']) {
+    const scenario = await loadScenario(`${SCENARIOS}${name}.json`);
+    const image = await loadProgram(scenario.source);
+    // Instructions in one schedule: the default run's.
+    const m = instantiate(image, scenario);
+    const instructions = m.run().instructions;
+    m.close();
+    const t0 = now();
+    const r = exploreShare(image, scenario, { preemptions: 2, maxSchedules: 3000 }, { part: 0, of: 1 });
+    const perSecond = r.schedules / (now() - t0);
+    out[`${name}: schedules/s (K=2, one thread)`] = perSecond;
+    out[`${name}: instructions per schedule`] = instructions;
+    out[`${name}: cost of a schedule / bare Unicorn for its instructions`] = bareInstructionsPerSecond / (perSecond * instructions);
+  }
+  return out;
+}
+
+/** RSS and heap after every 10,000 schedules of a long exploration. */
+export async function benchMemory(schedules = 60_000): Promise<Record<string, number>> {
+  const scenario = await loadScenario(`${SCENARIOS}memcpy-buffer.json`);
+  const image = await loadProgram(scenario.source);
+  const samples: { rss: number; heap: number }[] = [];
+  exploreShare(image, scenario, {
+    maxSchedules: schedules,
+    onProgress: (n) => {
+      if (n % 10_000 === 0) {
+        globalThis.gc?.();
+        const u = process.memoryUsage();
+        samples.push({ rss: u.rss / 2 ** 20, heap: u.heapUsed / 2 ** 20 });
+      }
+    },
+  }, { part: 0, of: 1 });
+  const out: Record<string, number> = {};
+  samples.forEach((s, i) => {
+    out[`memory after ${(i + 1) * 10}k schedules: RSS MiB`] = s.rss;
+    out[`memory after ${(i + 1) * 10}k schedules: heap MiB`] = s.heap;
+  });
+  return out;
+}
