@@ -5,136 +5,32 @@
 // rseq notify-resume work of kernel/rseq.c for the modelled kernel profile.
 import type { Image } from '../asm/image.js';
 import { GLIBC_DEFAULTS, type GlibcRseqExports } from '../abi/glibc.js';
-import { readRseqTables, sectionContaining, type CriticalSection } from '../abi/tables.js';
+import { readRseqTables } from '../abi/tables.js';
 import { RSEQ_AREA_SIZE, RSEQ_CPU_ID_UNINITIALIZED, RSEQ_SIG, RseqField, TASK_SIZE, encodeRseqArea, readRseqArea, readU64 } from '../abi/rseq.js';
 import type { Emulator, RegisterFile } from '../engine/index.js';
 import { RseqEmuError } from '../errors.js';
 import { hex, type Address, type CpuId } from '../types.js';
 import { SENTINEL, TRAMPOLINE, TRAMPOLINE_CODE } from './address-space.js';
 import { signalName, type EventSpec } from './event-spec.js';
-import type { EventRecord, RunOutcome, SyscallRecord, TraceStep } from './outcome.js';
-import { copyMemory, emulatorFrom, restoreMemory, type RegionCopy } from './memory-snapshot.js';
+import type { EventRecord, RunOutcome, SyscallRecord } from './outcome.js';
+import { copyMemory, emulatorFrom, restoreMemory } from './memory-snapshot.js';
 import { loadProcessImage, copyAddressSpace, mapThreadMemory, unmapThreadMemory } from './process-memory.js';
 import { DEFAULT_PROFILE, profileName, type Profile } from './profile.js';
 import { applyFixup, cpuIdFields, decideFixup, fixupRules, insideSection, readDescriptor, validateDescriptor } from './rseq-fixup.js';
-import { formatSchedule, type Schedule, type ScheduledEvent, type ScheduleItem } from './schedule.js';
+import { formatSchedule, type ScheduledEvent, type ScheduleItem } from './schedule.js';
 import { DefaultPolicy, RunQueues } from './scheduler.js';
 import { buildFrame, handlerEflags, readFrame, ucontextOfReturn, UCONTEXT_SIZE } from './signal-frame.js';
 import { SA_NODEFER, SA_RESETHAND, SA_RESTORER, SIGILL, SIGSEGV, defaultIsIgnore, sigBit } from './signals.js';
 import { CLONE_VM } from './syscalls/process.js';
 import { SyscallTable } from './syscalls/table.js';
 import type { CloneRequest, KernelServices } from './syscalls/types.js';
+import type { CallOptions, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, ThreadSpec } from './machine-types.js';
+import { RunLog } from './run-log.js';
+import { SpeculativeStores } from './speculation.js';
 import { RseqEvent, SIG_DFL, SIG_IGN, type Process, type SigAction, type Thread, type ThreadEnd, type WaitReason } from './thread.js';
-
-export type Registration = 'glibc' | 'none';
-
-export interface MachineOptions {
-  cpus?: number;
-  registration?: Registration;
-  glibc?: GlibcRseqExports;
-  /** Instruction budget per run, all threads together; beyond it the run ends with status `limit`. */
-  maxInstructions?: number;
-  profile?: Profile;
-  /**
-   * Record, for every byte of shared memory (the image and data regions), whether its last store
-   * was made inside a critical section whose attempt then aborted: the try-stores a correctness
-   * check may excuse. Costs one JS call per store.
-   */
-  trackSpeculativeStores?: boolean;
-}
-
-/** Who stored a byte last: the thread, its section attempt, and whether that attempt aborted. */
-export interface LastStore {
-  tid: number;
-  attempt: number;
-  aborted: boolean;
-}
 
 /** Stores below here are shared memory (image and regions); stacks and TLS live above. */
 const SHARED_MEMORY_END: Address = 0x7f0000000000n;
-
-/** A thread the machine starts: it calls `entry(args…)` `repeat` times, then exits. */
-export interface ThreadSpec {
-  entry: Address;
-  args: readonly bigint[];
-  cpu?: CpuId;
-  repeat?: number;
-}
-
-/** A thread leaving its CPU because of a preempt or migrate event. */
-export interface SwitchOut {
-  tid: number;
-  kind: 'preempt' | 'migrate';
-  ip: Address;
-  /** The CPU it left, and the one it comes back on. */
-  from: CpuId;
-  to: CpuId;
-}
-
-export interface RunOptions {
-  /** Explicit steps and events first; the default policy finishes the run. */
-  schedule?: Schedule;
-  /** Events at locations (`preempt@LABEL`), each firing once, the first time any thread gets there. */
-  events?: EventSpec[];
-  trace?: boolean;
-  /** Runs after a preempt or migrate event, while the thread is off its CPU (tests write shared memory here). */
-  onSwitchOut?: (event: SwitchOut, machine: Machine) => void;
-}
-
-export interface CallOptions extends RunOptions {
-  cpu?: CpuId;
-}
-
-export interface ThreadReport {
-  tid: number;
-  pid: number;
-  cpu: CpuId;
-  end: ThreadEnd | null;
-  /** rax of each completed call of the thread's entry function. */
-  returns: bigint[];
-  /** For each completed call, a bit mask of the CPUs the thread was on during it. */
-  callCpus: bigint[];
-  instructions: number;
-  registers: RegisterFile;
-}
-
-/** Everything a run can change: memory of every process, every thread, the kernel and the logs. */
-export interface MachineSnapshot {
-  processes: { pid: number; parentPid: number | null; sigactions: [number, SigAction][]; membarrier: boolean; exitStatus: number | null; memory: RegionCopy[] }[];
-  threads: { fields: Omit<Thread, 'process' | 'context'>; pid: number; context: Uint8Array }[];
-  loaded: [number, number][];
-  queues: number[][];
-  policy: ReturnType<DefaultPolicy['save']>;
-  run: {
-    executed: number;
-    limited: boolean;
-    locationEvents: EventSpec[];
-    events: EventRecord[];
-    awaiting: [number, number[]][];
-    syscalls: SyscallRecord[];
-    written: RunOutcome['output'];
-    trace: TraceStep[];
-    warnings: string[];
-    executedSchedule: ScheduleItem[];
-    runMeta: { tid: number; open: boolean }[];
-    lastStore: [Address, LastStore][];
-  };
-}
-
-export interface MachineOutcome {
-  /** completed: no thread left to run; deadlock: threads left, all blocked; limit: budget exhausted. */
-  status: 'completed' | 'deadlock' | 'limit';
-  threads: ThreadReport[];
-  instructions: number;
-  events: EventRecord[];
-  syscalls: SyscallRecord[];
-  output: RunOutcome['output'];
-  trace: TraceStep[];
-  warnings: string[];
-  /** What actually ran, as a schedule string that replays this run exactly. */
-  schedule: string;
-  profile: string;
-}
 
 const NR_RT_SIGRETURN = 15;
 /** Data regions the user asks for are mapped from here up. */
@@ -152,6 +48,8 @@ type Stop =
   | { kind: 'limit' }
   | { kind: 'memory'; access: string; cause: string; address: Address }
   | { kind: 'trap'; signal: number; reason: string };
+
+export type { CallOptions, LastStore, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, SwitchOut, ThreadReport, ThreadSpec } from './machine-types.js';
 
 export class Machine implements KernelServices {
   readonly cpus: number;
@@ -183,19 +81,11 @@ export class Machine implements KernelServices {
   /** The instruction budget ran out. */
   private limited = false;
   /** With trackSpeculativeStores: the critical sections of the image, and the last store to each shared byte. */
-  private readonly speculation: { sections: CriticalSection[]; lastStore: Map<Address, LastStore> } | null;
+  private readonly speculation: SpeculativeStores | null;
 
   // What the run produced.
-  private events: EventRecord[] = [];
-  private syscalls: SyscallRecord[] = [];
-  private written: RunOutcome['output'] = [];
-  private trace: TraceStep[] = [];
-  private warnings: string[] = [];
-  private executedSchedule: ScheduleItem[] = [];
-  /** For each executed schedule item that is a run: its thread, and whether that thread kept its CPU. */
-  private runMeta: { tid: number; open: boolean }[] = [];
-  /** Event records whose rseq outcome is known only when the thread next returns to user space. */
-  private readonly awaitingFixup = new Map<Thread, EventRecord[]>();
+  /** What the current run has produced. */
+  private log = new RunLog();
 
   private constructor(readonly image: Image, options: MachineOptions) {
     this.cpus = options.cpus ?? 2;
@@ -205,7 +95,7 @@ export class Machine implements KernelServices {
     this.profile = options.profile ?? DEFAULT_PROFILE;
     if (!Number.isInteger(this.cpus) || this.cpus < 1 || this.cpus > 64) throw new RseqEmuError('USAGE', `--cpus must be 1 to 64, not ${this.cpus}`);
     this.queues = new RunQueues(this.cpus);
-    this.speculation = options.trackSpeculativeStores ? { sections: readRseqTables(image).sections, lastStore: new Map() } : null;
+    this.speculation = options.trackSpeculativeStores ? new SpeculativeStores(readRseqTables(image).sections) : null;
   }
 
   static create(image: Image, options: MachineOptions = {}): Machine {
@@ -272,11 +162,14 @@ export class Machine implements KernelServices {
       const t = this.running!;
       t.executed++;
       // Leaving a section without an abort commits the attempt's stores.
-      if (t.attemptStores.length && this.speculation && !sectionContaining(this.speculation.sections, address)) this.closeAttempt(t, false);
-      if (this.tracing) this.trace.push({ index: n, tid: t.tid, cpu: t.cpu, address, size });
+      this.speculation?.step(t, address);
+      if (this.tracing) this.log.trace.push({ index: n, tid: t.tid, cpu: t.cpu, address, size });
     });
     emu.onSyscall(() => this.halt({ kind: 'syscall' }));
-    if (this.speculation && p === this.processes[0]) emu.onMemoryWrite(0n, SHARED_MEMORY_END, (address, size) => this.noteStore(address, size));
+    if (this.speculation && p === this.processes[0]) {
+      const spec = this.speculation;
+      emu.onMemoryWrite(0n, SHARED_MEMORY_END, (address, size) => this.running && spec.store(this.running, this.lastAddress, address, size));
+    }
     emu.onInvalidMemory((access, cause, address) => {
       this.halt({ kind: 'memory', access, cause, address });
       return false;
@@ -292,35 +185,9 @@ export class Machine implements KernelServices {
     });
   }
 
-  private noteStore(address: Address, size: number): void {
-    const t = this.running;
-    const spec = this.speculation;
-    if (!t || !spec) return;
-    const inside = sectionContaining(spec.sections, this.lastAddress) !== undefined;
-    for (let i = 0n; i < BigInt(size); i++) {
-      spec.lastStore.set(address + i, { tid: t.tid, attempt: t.attempt, aborted: false });
-      if (inside) t.attemptStores.push(address + i);
-    }
-  }
-
-  /** Ends a thread's section attempt; an aborted one marks its stores that are still the last ones. */
-  private closeAttempt(t: Thread, aborted: boolean): void {
-    const spec = this.speculation;
-    if (spec && aborted) {
-      for (const a of t.attemptStores) {
-        const last = spec.lastStore.get(a);
-        if (last && last.tid === t.tid && last.attempt === t.attempt) last.aborted = true;
-      }
-    }
-    t.attemptStores = [];
-    t.attempt++;
-  }
-
-  /** Shared-memory bytes whose last store came from a critical-section attempt that aborted. */
+  /** Shared-memory bytes whose last store came from a critical-section attempt that aborted (with trackSpeculativeStores). */
   abortedStores(): Set<Address> {
-    const out = new Set<Address>();
-    for (const [a, last] of this.speculation?.lastStore ?? []) if (last.aborted) out.add(a);
-    return out;
+    return this.speculation?.aborted() ?? new Set();
   }
 
   private halt(s: Stop): void {
@@ -446,15 +313,8 @@ export class Machine implements KernelServices {
         executed: this.executed,
         limited: this.limited,
         locationEvents: [...this.locationEvents],
-        events: structuredClone(this.events),
-        awaiting: [...this.awaitingFixup].map(([t, rs]) => [t.tid, rs.map((r) => this.events.indexOf(r))]),
-        syscalls: structuredClone(this.syscalls),
-        written: structuredClone(this.written),
-        trace: [...this.trace],
-        warnings: [...this.warnings],
-        executedSchedule: structuredClone(this.executedSchedule),
-        runMeta: structuredClone(this.runMeta),
-        lastStore: [...(this.speculation?.lastStore ?? [])].map(([a, l]) => [a, { ...l }]),
+        log: this.log.save(),
+        lastStore: this.speculation?.save() ?? [],
       },
     };
   }
@@ -495,16 +355,8 @@ export class Machine implements KernelServices {
     this.executed = s.run.executed;
     this.limited = s.run.limited;
     this.locationEvents = [...s.run.locationEvents];
-    this.events = structuredClone(s.run.events);
-    this.awaitingFixup.clear();
-    for (const [tid, idx] of s.run.awaiting) this.awaitingFixup.set(byTid(tid), idx.map((i) => this.events[i]!));
-    this.syscalls = structuredClone(s.run.syscalls);
-    this.written = structuredClone(s.run.written);
-    this.trace = [...s.run.trace];
-    this.warnings = [...s.run.warnings];
-    this.executedSchedule = structuredClone(s.run.executedSchedule);
-    this.runMeta = structuredClone(s.run.runMeta);
-    if (this.speculation) this.speculation.lastStore = new Map(s.run.lastStore.map(([a, l]) => [a, { ...l }]));
+    this.log = RunLog.load(s.run.log);
+    this.speculation?.load(s.run.lastStore);
   }
 
   // ---- running -----------------------------------------------------------------------------------
@@ -548,13 +400,7 @@ export class Machine implements KernelServices {
     this.locationEvents = [...(options.events ?? [])];
     this.tracing = options.trace ?? false;
     this.onSwitchOut = options.onSwitchOut;
-    this.events = [];
-    this.syscalls = [];
-    this.written = [];
-    this.trace = [];
-    this.warnings = [];
-    this.executedSchedule = [];
-    this.runMeta = [];
+    this.log = new RunLog();
     this.limited = false;
   }
 
@@ -564,7 +410,7 @@ export class Machine implements KernelServices {
    */
   step(item: ScheduleItem | null): boolean {
     if (this.limited) return false;
-    const n = this.executedSchedule.length + 1;
+    const n = this.log.itemCount + 1;
     if (item?.kind === 'event') {
       this.scheduledEvent(item.tid, item.event, `schedule item ${n}`);
       return true;
@@ -587,7 +433,7 @@ export class Machine implements KernelServices {
     const live = this.threads.filter((t) => t.state !== 'exited');
     if (this.limited) for (const t of live) this.endThread(t, { status: 'limit', reason: `instruction budget of ${this.maxInstructions} exhausted` });
     const status = this.limited ? 'limit' : live.length ? 'deadlock' : 'completed';
-    if (status === 'deadlock') this.warnings.push(`deadlock: ${live.map((t) => `T${t.tid}`).join(', ')} blocked with nothing left to run`);
+    if (status === 'deadlock') this.log.warnings.push(`deadlock: ${live.map((t) => `T${t.tid}`).join(', ')} blocked with nothing left to run`);
     return {
       status,
       threads: this.threads.map((t) => ({
@@ -595,12 +441,12 @@ export class Machine implements KernelServices {
         registers: this.registersOf(t),
       })),
       instructions: this.executed,
-      events: this.events,
-      syscalls: this.syscalls,
-      output: this.written,
-      trace: this.trace,
-      warnings: this.warnings,
-      schedule: formatSchedule(this.executedSchedule),
+      events: this.log.events,
+      syscalls: this.log.syscalls,
+      output: this.log.output,
+      trace: this.log.trace,
+      warnings: this.log.warnings,
+      schedule: this.log.schedule(),
       profile: profileName(this.profile),
     };
   }
@@ -647,9 +493,9 @@ export class Machine implements KernelServices {
       const n = this.executed - sliceStart;
       // Work done after the segment's last instruction replays as a zero-length step of its own.
       if (workRan && workAt === this.executed && n > 0 && !attempted) {
-        this.recordRun(cpu, t.tid, n, true);
-        this.recordRun(cpu, t.tid, 0, open);
-      } else this.recordRun(cpu, t.tid, n + attempted, open);
+        this.log.recordRun(cpu, t.tid, n, true);
+        this.log.recordRun(cpu, t.tid, 0, open);
+      } else this.log.recordRun(cpu, t.tid, n + attempted, open);
       sliceStart = this.executed;
       workRan = false;
     };
@@ -682,7 +528,7 @@ export class Machine implements KernelServices {
         this.locationEvents.splice(this.locationEvents.indexOf(s.event), 1);
         record(true);
         this.applyEvent(t, s.event.action, s.event.text);
-        this.executedSchedule.push({ kind: 'event', tid: t.tid, event: s.event.action });
+        this.log.recordEvent(t.tid, s.event.action);
       } else this.syscall(t);
     }
     this.running = null;
@@ -690,26 +536,6 @@ export class Machine implements KernelServices {
     // a switch to CPU N doing only that); not when its thread left the CPU before either.
     if (this.executed > sliceStart || workRan) record(this.onCpu(t), limited ? 1 : 0);
     return limited;
-  }
-
-  /**
-   * Appends a run to the executed schedule. Consecutive runs of one thread on one CPU merge into
-   * one `cN:K` only when the earlier one ended with the thread still on its CPU; a slice that
-   * ended because the thread left must stay separate, or the replay would end it at the same place
-   * and lose the rest. A zero-length run merges with nothing: it stands for return-to-user work
-   * done after the last instruction before it (or for a switch), so replays record it again.
-   */
-  private recordRun(cpu: CpuId, tid: number, count: number, open: boolean): void {
-    const last = this.executedSchedule.at(-1);
-    const meta = this.runMeta.at(-1);
-    if (count > 0 && last?.kind === 'run' && last.cpu === cpu && meta?.tid === tid && meta.open && last.count !== null && last.count > 0 && this.runMeta.length === this.executedSchedule.length) {
-      last.count += count;
-      meta.open = open;
-      return;
-    }
-    this.executedSchedule.push({ kind: 'run', cpu, count });
-    this.runMeta.length = this.executedSchedule.length - 1;
-    this.runMeta.push({ tid, open });
   }
 
   /** The thread returned to the sentinel: one call done; start the next or end the thread. */
@@ -737,15 +563,14 @@ export class Machine implements KernelServices {
     this.activate(t);
     const spec = event.kind === 'migrate' ? `T${tid}:migrate:${event.cpu}` : event.kind === 'signal' ? `T${tid}:signal:${signalName(event.signal)}` : `T${tid}:${event.kind}`;
     this.applyEvent(t, event, spec);
-    this.executedSchedule.push({ kind: 'event', tid, event });
+    this.log.recordEvent(tid, event);
   }
 
   /** A kernel event for `t` before its next instruction; the rseq outcome is filled in when it next returns to user space. */
   private applyEvent(t: Thread, event: ScheduledEvent, spec: string): void {
     const ip = this.registersOf(t).rip;
     const record: EventRecord = { kind: event.kind === 'ipi' ? 'preempt' : event.kind, spec, ip, tid: t.tid, cpu: t.cpu, before: this.executed, outcome: 'none', resumeIp: ip, descriptor: 0n };
-    this.events.push(record);
-    this.awaitingFixup.set(t, [...(this.awaitingFixup.get(t) ?? []), record]);
+    this.log.addEvent(t.tid, record);
     switch (event.kind) {
       case 'ipi':
         t.eventMask |= RseqEvent.preempt;
@@ -813,8 +638,7 @@ export class Machine implements KernelServices {
     if (!optimized || t.eventMask !== 0 || signo !== null) {
       const ip = emu.reg('rip');
       const d = decideFixup(emu, { area: t.rseq.area, sig: t.rseq.sig, ip, eventMask: t.eventMask }, fixupRules(this.profile));
-      const records = this.awaitingFixup.get(t) ?? [];
-      this.awaitingFixup.delete(t);
+      const records = this.log.takeAwaiting(t.tid);
       const settle = (outcome: EventRecord['outcome'], reason?: string) => {
         for (const r of records) Object.assign(r, { outcome, descriptor: d.descriptor, resumeIp: emu.reg('rip') }, reason ? { reason } : {});
       };
@@ -829,7 +653,7 @@ export class Machine implements KernelServices {
         return this.forceSigsegv(t, signo, `rseq: ${fx.fault}`);
       }
       if (fx.ip !== null) emu.setReg('rip', fx.ip);
-      if (d.kind === 'abort') this.closeAttempt(t, true);
+      if (d.kind === 'abort') this.speculation?.close(t, true);
       settle(d.kind === 'abort' ? 'aborted' : d.kind === 'clear' && d.wasSet ? 'cleared' : 'none');
     }
     return optimized || this.writeIds(t, false);
@@ -879,7 +703,7 @@ export class Machine implements KernelServices {
     if (!changed.length) return true;
     const what = `T${t.tid} wrote kernel-owned rseq field${changed.length > 1 ? 's' : ''} ${changed.join(', ')}`;
     if (this.profile.base === 'linux-6.19') return this.forceSigsegv(t, null, `rseq (debug): ${what}`);
-    this.warnings.push(`rseq (debug): ${what}`);
+    this.log.warnings.push(`rseq (debug): ${what}`);
     return true;
   }
 
@@ -913,7 +737,7 @@ export class Machine implements KernelServices {
       this.killProcess(t, SIGSEGV, reason, 'signal');
       return false;
     }
-    this.warnings.push(`T${t.tid}: ${reason} (SIGSEGV sent to its handler)`);
+    this.log.warnings.push(`T${t.tid}: ${reason} (SIGSEGV sent to its handler)`);
     t.pendingSignals.unshift(SIGSEGV);
     return true;
   }
@@ -984,7 +808,7 @@ export class Machine implements KernelServices {
     const args = [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9];
     const ip = this.lastAddress;
     const record: SyscallRecord = { tid: t.tid, nr, name: this.table.name(nr), args, ret: null, ip, implemented: this.table.implemented(nr), insideCriticalSection: this.inCriticalSection(t, ip) };
-    this.syscalls.push(record);
+    this.log.syscalls.push(record);
     const result = this.table.dispatch(nr, { thread: t, mem: emu, args, kernel: this });
     if (result.kind === 'return') {
       record.ret = result.value;
@@ -1088,7 +912,7 @@ export class Machine implements KernelServices {
     this.activate(t).setReg('rax', 0n);
     if (this.profile.bugKvmRun && t.notifyResume) {
       t.notifyResume = false;
-      this.warnings.push(`T${t.tid}: bug-kvm-run dropped the rseq notify-resume work on return from KVM_RUN`);
+      this.log.warnings.push(`T${t.tid}: bug-kvm-run dropped the rseq notify-resume work on return from KVM_RUN`);
     }
   }
 
@@ -1098,7 +922,7 @@ export class Machine implements KernelServices {
   }
 
   output(t: Thread, fd: number, bytes: Uint8Array): void {
-    this.written.push({ tid: t.tid, fd, text: Buffer.from(bytes).toString('utf8') });
+    this.log.output.push({ tid: t.tid, fd, text: Buffer.from(bytes).toString('utf8') });
   }
 
   exitThread(t: Thread, code: number): void {

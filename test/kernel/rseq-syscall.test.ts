@@ -5,7 +5,7 @@ import { RSEQ_SIG, RseqField, u64 } from '../../src/abi/rseq.js';
 import { describeReturn } from '../../src/kernel/errno.js';
 import { sysRseq } from '../../src/kernel/syscalls/rseq.js';
 import type { Thread } from '../../src/kernel/thread.js';
-import { DEFAULT_PROFILE, parseProfile, type Profile } from '../../src/kernel/profile.js';
+import { DEFAULT_PROFILE, type Profile } from '../../src/kernel/profile.js';
 import type { KernelServices } from '../../src/kernel/syscalls/types.js';
 import { FakeMemory } from '../support/fake-memory.js';
 import { readFileSync } from 'node:fs';

@@ -1,0 +1,115 @@
+// The machine's public vocabulary: options, thread specs, run options, and what runs produce.
+import type { GlibcRseqExports } from '../abi/glibc.js';
+import type { RegisterFile } from '../engine/index.js';
+import type { Address, CpuId } from '../types.js';
+import type { EventSpec } from './event-spec.js';
+import type { RegionCopy } from './memory-snapshot.js';
+import type { EventRecord, RunOutcome, SyscallRecord, TraceStep } from './outcome.js';
+import type { Profile } from './profile.js';
+import type { SavedRunLog } from './run-log.js';
+import type { Schedule } from './schedule.js';
+import type { SigAction, Thread, ThreadEnd } from './thread.js';
+import type { Machine } from './machine.js';
+import type { DefaultPolicy } from './scheduler.js';
+
+export type Registration = 'glibc' | 'none';
+
+export interface MachineOptions {
+  cpus?: number;
+  registration?: Registration;
+  glibc?: GlibcRseqExports;
+  /** Instruction budget per run, all threads together; beyond it the run ends with status `limit`. */
+  maxInstructions?: number;
+  profile?: Profile;
+  /**
+   * Record, for every byte of shared memory (the image and data regions), whether its last store
+   * was made inside a critical section whose attempt then aborted: the try-stores a correctness
+   * check may excuse. Costs one JS call per store.
+   */
+  trackSpeculativeStores?: boolean;
+}
+
+/** Who stored a byte last: the thread, its section attempt, and whether that attempt aborted. */
+export interface LastStore {
+  tid: number;
+  attempt: number;
+  aborted: boolean;
+}
+
+
+/** A thread the machine starts: it calls `entry(args…)` `repeat` times, then exits. */
+export interface ThreadSpec {
+  entry: Address;
+  args: readonly bigint[];
+  cpu?: CpuId;
+  repeat?: number;
+}
+
+/** A thread leaving its CPU because of a preempt or migrate event. */
+export interface SwitchOut {
+  tid: number;
+  kind: 'preempt' | 'migrate';
+  ip: Address;
+  /** The CPU it left, and the one it comes back on. */
+  from: CpuId;
+  to: CpuId;
+}
+
+export interface RunOptions {
+  /** Explicit steps and events first; the default policy finishes the run. */
+  schedule?: Schedule;
+  /** Events at locations (`preempt@LABEL`), each firing once, the first time any thread gets there. */
+  events?: EventSpec[];
+  trace?: boolean;
+  /** Runs after a preempt or migrate event, while the thread is off its CPU (tests write shared memory here). */
+  onSwitchOut?: (event: SwitchOut, machine: Machine) => void;
+}
+
+export interface CallOptions extends RunOptions {
+  cpu?: CpuId;
+}
+
+export interface ThreadReport {
+  tid: number;
+  pid: number;
+  cpu: CpuId;
+  end: ThreadEnd | null;
+  /** rax of each completed call of the thread's entry function. */
+  returns: bigint[];
+  /** For each completed call, a bit mask of the CPUs the thread was on during it. */
+  callCpus: bigint[];
+  instructions: number;
+  registers: RegisterFile;
+}
+
+/** Everything a run can change: memory of every process, every thread, the kernel and the logs. */
+export interface MachineSnapshot {
+  processes: { pid: number; parentPid: number | null; sigactions: [number, SigAction][]; membarrier: boolean; exitStatus: number | null; memory: RegionCopy[] }[];
+  threads: { fields: Omit<Thread, 'process' | 'context'>; pid: number; context: Uint8Array }[];
+  loaded: [number, number][];
+  queues: number[][];
+  policy: ReturnType<DefaultPolicy['save']>;
+  run: {
+    executed: number;
+    limited: boolean;
+    locationEvents: EventSpec[];
+    log: SavedRunLog;
+    lastStore: [Address, LastStore][];
+  };
+}
+
+export interface MachineOutcome {
+  /** completed: no thread left to run; deadlock: threads left, all blocked; limit: budget exhausted. */
+  status: 'completed' | 'deadlock' | 'limit';
+  threads: ThreadReport[];
+  instructions: number;
+  events: EventRecord[];
+  syscalls: SyscallRecord[];
+  output: RunOutcome['output'];
+  trace: TraceStep[];
+  warnings: string[];
+  /** What actually ran, as a schedule string that replays this run exactly. */
+  schedule: string;
+  profile: string;
+}
+

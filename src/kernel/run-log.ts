@@ -1,0 +1,102 @@
+// What a run produces, in the order it happens: kernel events (their rseq outcome filled in when
+// the thread next returns to user space), system calls, captured output, the instruction trace,
+// warnings, and the executed schedule — the string that replays the run exactly.
+import type { CpuId } from '../types.js';
+import type { EventRecord, RunOutcome, SyscallRecord, TraceStep } from './outcome.js';
+import { formatSchedule, type ScheduledEvent, type ScheduleItem } from './schedule.js';
+
+export interface SavedRunLog {
+  events: EventRecord[];
+  awaiting: [number, number[]][];
+  syscalls: SyscallRecord[];
+  output: RunOutcome['output'];
+  trace: TraceStep[];
+  warnings: string[];
+  items: ScheduleItem[];
+  runMeta: ({ tid: number; open: boolean } | undefined)[];
+}
+
+export class RunLog {
+  events: EventRecord[] = [];
+  syscalls: SyscallRecord[] = [];
+  output: RunOutcome['output'] = [];
+  trace: TraceStep[] = [];
+  warnings: string[] = [];
+  private items: ScheduleItem[] = [];
+  /** For each executed item that is a run: its thread, and whether that thread kept its CPU. */
+  private runMeta: ({ tid: number; open: boolean } | undefined)[] = [];
+  /** Event records per thread whose rseq outcome is known only when it next returns to user space. */
+  private awaiting = new Map<number, EventRecord[]>();
+
+  /** The executed schedule so far. */
+  schedule(): string {
+    return formatSchedule(this.items);
+  }
+
+  get itemCount(): number {
+    return this.items.length;
+  }
+
+  /**
+   * Appends a run. Consecutive runs of one thread on one CPU merge into one `cN:K` only when the
+   * earlier one ended with the thread still on its CPU; a slice that ended because the thread left
+   * must stay separate, or the replay would end it at the same place and lose the rest. A
+   * zero-length run merges with nothing: it stands for return-to-user work done after the last
+   * instruction before it (or for a switch), so replays record it again.
+   */
+  recordRun(cpu: CpuId, tid: number, count: number, open: boolean): void {
+    const last = this.items.at(-1);
+    const meta = this.runMeta.at(-1);
+    if (count > 0 && last?.kind === 'run' && last.cpu === cpu && meta?.tid === tid && meta.open && last.count !== null && last.count > 0 && this.runMeta.length === this.items.length) {
+      last.count += count;
+      meta.open = open;
+      return;
+    }
+    this.items.push({ kind: 'run', cpu, count });
+    this.runMeta.length = this.items.length - 1;
+    this.runMeta.push({ tid, open });
+  }
+
+  recordEvent(tid: number, event: ScheduledEvent): void {
+    this.items.push({ kind: 'event', tid, event });
+  }
+
+  /** An event for `tid` whose outcome its next return to user space decides. */
+  addEvent(tid: number, record: EventRecord): void {
+    this.events.push(record);
+    this.awaiting.set(tid, [...(this.awaiting.get(tid) ?? []), record]);
+  }
+
+  /** The events waiting for `tid`'s return to user space; they are no longer waiting after this. */
+  takeAwaiting(tid: number): EventRecord[] {
+    const records = this.awaiting.get(tid) ?? [];
+    this.awaiting.delete(tid);
+    return records;
+  }
+
+  save(): SavedRunLog {
+    return {
+      events: structuredClone(this.events),
+      awaiting: [...this.awaiting].map(([tid, rs]) => [tid, rs.map((r) => this.events.indexOf(r))]),
+      syscalls: structuredClone(this.syscalls),
+      output: structuredClone(this.output),
+      trace: [...this.trace],
+      warnings: [...this.warnings],
+      items: structuredClone(this.items),
+      runMeta: structuredClone(this.runMeta),
+    };
+  }
+
+  static load(s: SavedRunLog): RunLog {
+    const log = new RunLog();
+    log.events = structuredClone(s.events);
+    for (const [tid, idx] of s.awaiting) log.awaiting.set(tid, idx.map((i) => log.events[i]!));
+    log.syscalls = structuredClone(s.syscalls);
+    log.output = structuredClone(s.output);
+    log.trace = [...s.trace];
+    log.warnings = [...s.warnings];
+    log.items = structuredClone(s.items);
+    log.runMeta = structuredClone(s.runMeta);
+    return log;
+  }
+}
