@@ -10,7 +10,7 @@ import { RSEQ_AREA_SIZE, RSEQ_CPU_ID_UNINITIALIZED, RSEQ_SIG, RseqField, TASK_SI
 import type { Emulator, RegisterFile } from '../engine/index.js';
 import { RseqEmuError } from '../errors.js';
 import { hex, type Address, type CpuId } from '../types.js';
-import { SENTINEL, TRAMPOLINE, TRAMPOLINE_CODE } from './address-space.js';
+import { SENTINEL } from './address-space.js';
 import { signalName, type EventSpec } from './event-spec.js';
 import type { EventRecord, RunOutcome, SyscallRecord } from './outcome.js';
 import { copyMemory, emulatorFrom, restoreMemory } from './memory-snapshot.js';
@@ -19,15 +19,15 @@ import { DEFAULT_PROFILE, profileName, type Profile } from './profile.js';
 import { applyFixup, cpuIdFields, decideFixup, fixupRules, insideSection, readDescriptor, validateDescriptor } from './rseq-fixup.js';
 import { formatSchedule, type ScheduledEvent, type ScheduleItem } from './schedule.js';
 import { DefaultPolicy, RunQueues } from './scheduler.js';
-import { buildFrame, handlerEflags, readFrame, ucontextOfReturn, UCONTEXT_SIZE } from './signal-frame.js';
-import { SA_NODEFER, SA_RESETHAND, SA_RESTORER, SIGILL, SIGSEGV, defaultIsIgnore, sigBit } from './signals.js';
+import { SIGILL, SIGSEGV, sigBit } from './signals.js';
 import { CLONE_VM } from './syscalls/process.js';
 import { SyscallTable } from './syscalls/table.js';
 import type { CloneRequest, KernelServices } from './syscalls/types.js';
 import type { CallOptions, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, ThreadSpec } from './machine-types.js';
 import { RunLog } from './run-log.js';
+import { SignalDelivery } from './signal-delivery.js';
 import { SpeculativeStores } from './speculation.js';
-import { RseqEvent, SIG_DFL, SIG_IGN, type Process, type SigAction, type Thread, type ThreadEnd, type WaitReason } from './thread.js';
+import { RseqEvent, type Process, type SigAction, type Thread, type ThreadEnd, type WaitReason } from './thread.js';
 
 /** Stores below here are shared memory (image and regions); stacks and TLS live above. */
 const SHARED_MEMORY_END: Address = 0x7f0000000000n;
@@ -86,6 +86,13 @@ export class Machine implements KernelServices {
   // What the run produced.
   /** What the current run has produced. */
   private log = new RunLog();
+  private readonly signals = new SignalDelivery({
+    activate: (t) => this.activate(t),
+    rseqWork: (t, signo) => this.rseqWork(t, signo),
+    killProcess: (t, signo, reason, status, faultAddress) => this.killProcess(t, signo, reason, status, faultAddress),
+    warn: (message) => this.log.warnings.push(message),
+    wake: (t) => this.wake(t),
+  });
 
   private constructor(readonly image: Image, options: MachineOptions) {
     this.cpus = options.cpus ?? 2;
@@ -522,8 +529,8 @@ export class Machine implements KernelServices {
       else if (s.kind === 'limit') {
         limited = true;
         break;
-      } else if (s.kind === 'memory') this.fault(t, SIGSEGV, `${s.access} of ${s.cause} address ${hex(s.address)}`, s.address);
-      else if (s.kind === 'trap') this.fault(t, s.signal, `${s.reason} at ${hex(emu.reg('rip'))}`);
+      } else if (s.kind === 'memory') this.signals.fault(t, SIGSEGV, `${s.access} of ${s.cause} address ${hex(s.address)}`, s.address);
+      else if (s.kind === 'trap') this.signals.fault(t, s.signal, `${s.reason} at ${hex(emu.reg('rip'))}`);
       else if (s.kind === 'event') {
         this.locationEvents.splice(this.locationEvents.indexOf(s.event), 1);
         record(true);
@@ -577,7 +584,7 @@ export class Machine implements KernelServices {
         t.notifyResume = true;
         break;
       case 'signal':
-        this.queueSignal(t, event.signal, true);
+        this.signals.queue(t, event.signal, true);
         break;
       case 'preempt': {
         t.eventMask |= RseqEvent.preempt;
@@ -621,7 +628,7 @@ export class Machine implements KernelServices {
       const i = t.pendingSignals.findIndex((s) => !(t.sigmask & sigBit(s)));
       if (i < 0) break;
       const [signo] = t.pendingSignals.splice(i, 1);
-      if (!this.deliverSignal(t, signo!)) return false;
+      if (!this.signals.deliver(t, signo!)) return false;
     }
     if (!t.notifyResume) return true;
     t.notifyResume = false;
@@ -644,13 +651,13 @@ export class Machine implements KernelServices {
       };
       if (d.kind === 'sigsegv') {
         settle('sigsegv', d.reason);
-        return this.forceSigsegv(t, signo, `rseq: ${d.reason}`);
+        return this.signals.forceSigsegv(t, signo, `rseq: ${d.reason}`);
       }
       const fx = applyFixup(emu, t.rseq.area, d);
       if (fx.consumedEvents || optimized) t.eventMask = 0;
       if (fx.fault) {
         settle('sigsegv', fx.fault);
-        return this.forceSigsegv(t, signo, `rseq: ${fx.fault}`);
+        return this.signals.forceSigsegv(t, signo, `rseq: ${fx.fault}`);
       }
       if (fx.ip !== null) emu.setReg('rip', fx.ip);
       if (d.kind === 'abort') this.speculation?.close(t, true);
@@ -668,7 +675,7 @@ export class Machine implements KernelServices {
       // Before 6.3 there is no node_id or mm_cid to write.
       for (const f of this.profile.base === 'linux-5.x' ? fields.slice(0, 1) : fields) t.process.emu.write(t.rseq!.area + BigInt(f.offset), f.bytes);
     } catch {
-      return this.forceSigsegv(t, null, `rseq: cannot write cpu_id to the area at ${hex(t.rseq!.area)}`);
+      return this.signals.forceSigsegv(t, null, `rseq: cannot write cpu_id to the area at ${hex(t.rseq!.area)}`);
     }
     t.lastIds = ids;
     return true;
@@ -702,98 +709,23 @@ export class Machine implements KernelServices {
     ].filter((x): x is string => typeof x === 'string');
     if (!changed.length) return true;
     const what = `T${t.tid} wrote kernel-owned rseq field${changed.length > 1 ? 's' : ''} ${changed.join(', ')}`;
-    if (this.profile.base === 'linux-6.19') return this.forceSigsegv(t, null, `rseq (debug): ${what}`);
+    if (this.profile.base === 'linux-6.19') return this.signals.forceSigsegv(t, null, `rseq (debug): ${what}`);
     this.log.warnings.push(`rseq (debug): ${what}`);
     return true;
   }
 
-  // ---- signals ---------------------------------------------------------------------------------------
-
-  private queueSignal(t: Thread, signo: number, injected: boolean): void {
-    if (injected && !t.process.sigactions.has(signo)) t.standInFrames++; // an emulator-supplied handler takes it
-    if (!t.pendingSignals.includes(signo)) t.pendingSignals.push(signo);
-    // A blocked thread wakes for a signal it will handle.
-    if (t.state === 'blocked' && t.wait?.kind === 'sleep') this.wake(t);
-  }
+  // ---- signals (signal-delivery.ts does the work) ---------------------------------------------------
 
   sendSignal(target: Thread, signo: number): void {
-    this.queueSignal(target, signo, false);
-  }
-
-  /** A synchronous fault: SIGSEGV/SIGILL to a handler if one is installed and not blocked, else the process dies. */
-  private fault(t: Thread, signo: number, reason: string, faultAddress?: Address): void {
-    const act = t.process.sigactions.get(signo);
-    if (act && act.handler > SIG_IGN && !(t.sigmask & sigBit(signo))) {
-      t.pendingSignals.unshift(signo);
-      return;
-    }
-    this.killProcess(t, signo, reason, 'fault', faultAddress);
-  }
-
-  /** force_sigsegv: catchable, unless the fix-up failed while delivering SIGSEGV itself. */
-  private forceSigsegv(t: Thread, delivering: number | null, reason: string): boolean {
-    const act = t.process.sigactions.get(SIGSEGV);
-    if (delivering === SIGSEGV || !act || act.handler <= SIG_IGN || t.sigmask & sigBit(SIGSEGV)) {
-      this.killProcess(t, SIGSEGV, reason, 'signal');
-      return false;
-    }
-    this.log.warnings.push(`T${t.tid}: ${reason} (SIGSEGV sent to its handler)`);
-    t.pendingSignals.unshift(SIGSEGV);
-    return true;
-  }
-
-  /** Delivers one signal; false when the thread died. */
-  private deliverSignal(t: Thread, signo: number): boolean {
-    const emu = this.activate(t);
-    const stdIn = t.standInFrames > 0 && !t.process.sigactions.has(signo);
-    const act: SigAction | undefined = stdIn
-      ? { handler: TRAMPOLINE + BigInt(TRAMPOLINE_CODE.handler.offset), flags: SA_RESTORER, restorer: TRAMPOLINE + BigInt(TRAMPOLINE_CODE.restorer.offset), mask: 0n }
-      : t.process.sigactions.get(signo);
-    if (stdIn) t.standInFrames--;
-    if (!act || act.handler === SIG_DFL) {
-      if (defaultIsIgnore(signo)) return true;
-      this.killProcess(t, signo, `killed by ${signalName(signo)}`, 'signal');
-      return false;
-    }
-    if (act.handler === SIG_IGN) return true;
-    // rseq_signal_deliver: the fix-up runs on the interrupted registers before the frame is built.
-    if (t.rseq) {
-      t.eventMask |= RseqEvent.signal;
-      if (!this.rseqWork(t, signo)) return false;
-    }
-    if (!(act.flags & SA_RESTORER)) return this.forceSigsegv(t, signo, `${signalName(signo)} handler has no SA_RESTORER: x86-64 cannot return from it`);
-    const regs = emu.readRegisters();
-    const frame = buildFrame(regs, t.sigmask, act.restorer, { signo, code: 0, pid: t.process.pid, uid: 0 });
-    try {
-      emu.write(frame.address, frame.bytes);
-    } catch {
-      return this.forceSigsegv(t, signo, `cannot build the ${signalName(signo)} frame: stack at ${hex(frame.address)} is not writable`);
-    }
-    emu.writeRegisters({ ...regs, rsp: frame.address, rip: act.handler, rdi: BigInt(signo), rsi: frame.info, rdx: frame.ucontext, rax: 0n, eflags: handlerEflags(regs.eflags) });
-    t.sigmask |= act.mask | (act.flags & SA_NODEFER ? 0n : sigBit(signo));
-    if (act.flags & SA_RESETHAND) t.process.sigactions.delete(signo);
-    return true;
+    this.signals.queue(target, signo, false);
   }
 
   sigreturn(t: Thread): boolean {
-    const emu = this.activate(t);
-    const regs = emu.readRegisters();
-    let uc: Uint8Array;
-    try {
-      uc = emu.read(ucontextOfReturn(regs.rsp), UCONTEXT_SIZE);
-    } catch {
-      this.killProcess(t, SIGSEGV, `rt_sigreturn: no signal frame at ${hex(ucontextOfReturn(regs.rsp))}`, 'signal');
-      return false;
-    }
-    const restored = readFrame(uc, regs);
-    emu.writeRegisters(restored.regs);
-    t.sigmask = restored.sigmask;
-    return true;
+    return this.signals.sigreturn(t);
   }
 
   setSigaction(p: Process, signo: number, act: SigAction): void {
-    if (act.handler === SIG_DFL) p.sigactions.delete(signo);
-    else p.sigactions.set(signo, act);
+    this.signals.setSigaction(p, signo, act);
   }
 
   // ---- system calls ------------------------------------------------------------------------------------
@@ -825,8 +757,8 @@ export class Machine implements KernelServices {
     if (ptr === 0n) return;
     const v = validateDescriptor(emu, ptr, t.rseq.sig);
     // force_sig(SIGSEGV): a handler that is installed and not blocked gets it; otherwise the process dies.
-    if ('reason' in v) this.forceSigsegv(t, null, `rseq (debug): invalid rseq_cs at syscall exit: ${v.reason}`);
-    else if (insideSection(emu.reg('rip'), v.cs)) this.forceSigsegv(t, null, `rseq (debug): system call inside the critical section at ${hex(this.lastAddress)}`);
+    if ('reason' in v) this.signals.forceSigsegv(t, null, `rseq (debug): invalid rseq_cs at syscall exit: ${v.reason}`);
+    else if (insideSection(emu.reg('rip'), v.cs)) this.signals.forceSigsegv(t, null, `rseq (debug): system call inside the critical section at ${hex(this.lastAddress)}`);
   }
 
   /** Whether `ip` is inside the range of the descriptor the thread's rseq_cs names, valid or not (any profile may take it). */
