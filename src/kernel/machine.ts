@@ -6,7 +6,7 @@
 import type { Image } from '../asm/image.js';
 import { GLIBC_DEFAULTS, type GlibcRseqExports } from '../abi/glibc.js';
 import { readRseqTables } from '../abi/tables.js';
-import { RSEQ_AREA_SIZE, RSEQ_CPU_ID_UNINITIALIZED, RSEQ_SIG, RseqField, TASK_SIZE, encodeRseqArea, readRseqArea, readU64 } from '../abi/rseq.js';
+import { RSEQ_AREA_SIZE, RSEQ_CPU_ID_UNINITIALIZED, RSEQ_SIG, RseqField, TASK_SIZE, encodeRseqArea, readU64 } from '../abi/rseq.js';
 import type { Emulator, RegisterFile } from '../engine/index.js';
 import { RseqEmuError } from '../errors.js';
 import { hex, type Address, type CpuId } from '../types.js';
@@ -16,7 +16,7 @@ import type { EventRecord, RunOutcome, SyscallRecord } from './outcome.js';
 import { copyMemory, emulatorFrom, restoreMemory } from './memory-snapshot.js';
 import { loadProcessImage, copyAddressSpace, mapThreadMemory, unmapThreadMemory } from './process-memory.js';
 import { DEFAULT_PROFILE, profileName, type Profile } from './profile.js';
-import { applyFixup, cpuIdFields, decideFixup, fixupRules, insideSection, readDescriptor, validateDescriptor } from './rseq-fixup.js';
+import { insideSection, readDescriptor, validateDescriptor } from './rseq-fixup.js';
 import { formatSchedule, type ScheduledEvent, type ScheduleItem } from './schedule.js';
 import { DefaultPolicy, RunQueues } from './scheduler.js';
 import { SIGILL, SIGSEGV, sigBit } from './signals.js';
@@ -24,6 +24,7 @@ import { CLONE_VM } from './syscalls/process.js';
 import { SyscallTable } from './syscalls/table.js';
 import type { CloneRequest, KernelServices } from './syscalls/types.js';
 import type { CallOptions, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, ThreadSpec } from './machine-types.js';
+import { NotifyResume } from './notify-resume.js';
 import { RunLog } from './run-log.js';
 import { SignalDelivery } from './signal-delivery.js';
 import { SpeculativeStores } from './speculation.js';
@@ -86,6 +87,7 @@ export class Machine implements KernelServices {
   // What the run produced.
   /** What the current run has produced. */
   private log = new RunLog();
+  private readonly notifyResume: NotifyResume;
   private readonly signals = new SignalDelivery({
     activate: (t) => this.activate(t),
     rseqWork: (t, signo) => this.rseqWork(t, signo),
@@ -103,6 +105,13 @@ export class Machine implements KernelServices {
     if (!Number.isInteger(this.cpus) || this.cpus < 1 || this.cpus > 64) throw new RseqEmuError('USAGE', `--cpus must be 1 to 64, not ${this.cpus}`);
     this.queues = new RunQueues(this.cpus);
     this.speculation = options.trackSpeculativeStores ? new SpeculativeStores(readRseqTables(image).sections) : null;
+    this.notifyResume = new NotifyResume(this.profile, {
+      activate: (t) => this.activate(t),
+      forceSigsegv: (t, signo, reason) => this.signals.forceSigsegv(t, signo, reason),
+      warn: (message) => this.log.warnings.push(message),
+      abortedAttempt: (t) => this.speculation?.close(t, true),
+      cpuRunning: (cpu) => this.queues.head(cpu),
+    });
   }
 
   static create(image: Image, options: MachineOptions = {}): Machine {
@@ -637,81 +646,7 @@ export class Machine implements KernelServices {
 
   /** __rseq_handle_notify_resume for the modelled kernel; `signo` when called from signal delivery. */
   private rseqWork(t: Thread, signo: number | null): boolean {
-    if (!t.rseq) return true;
-    const emu = this.activate(t);
-    const optimized = this.profile.base === 'linux-6.19';
-    if (!this.checkKernelFields(t)) return false;
-    if (optimized && !this.writeIds(t, true)) return false;
-    if (!optimized || t.eventMask !== 0 || signo !== null) {
-      const ip = emu.reg('rip');
-      const d = decideFixup(emu, { area: t.rseq.area, sig: t.rseq.sig, ip, eventMask: t.eventMask }, fixupRules(this.profile));
-      const records = this.log.takeAwaiting(t.tid);
-      const settle = (outcome: EventRecord['outcome'], reason?: string) => {
-        for (const r of records) Object.assign(r, { outcome, descriptor: d.descriptor, resumeIp: emu.reg('rip') }, reason ? { reason } : {});
-      };
-      if (d.kind === 'sigsegv') {
-        settle('sigsegv', d.reason);
-        return this.signals.forceSigsegv(t, signo, `rseq: ${d.reason}`);
-      }
-      const fx = applyFixup(emu, t.rseq.area, d);
-      if (fx.consumedEvents || optimized) t.eventMask = 0;
-      if (fx.fault) {
-        settle('sigsegv', fx.fault);
-        return this.signals.forceSigsegv(t, signo, `rseq: ${fx.fault}`);
-      }
-      if (fx.ip !== null) emu.setReg('rip', fx.ip);
-      if (d.kind === 'abort') this.speculation?.close(t, true);
-      settle(d.kind === 'abort' ? 'aborted' : d.kind === 'clear' && d.wasSet ? 'cleared' : 'none');
-    }
-    return optimized || this.writeIds(t, false);
-  }
-
-  /** rseq_update_cpu_node_id; `onlyIfChanged` for 6.19, which writes ids only when they change. */
-  private writeIds(t: Thread, onlyIfChanged: boolean): boolean {
-    const ids = { cpu: t.cpu, node: 0, mmCid: this.mmCid(t) };
-    if (onlyIfChanged && t.lastIds && t.lastIds.cpu === ids.cpu && t.lastIds.mmCid === ids.mmCid) return true;
-    const fields = cpuIdFields(ids.cpu, ids.node, ids.mmCid);
-    try {
-      // Before 6.3 there is no node_id or mm_cid to write.
-      for (const f of this.profile.base === 'linux-5.x' ? fields.slice(0, 1) : fields) t.process.emu.write(t.rseq!.area + BigInt(f.offset), f.bytes);
-    } catch {
-      return this.signals.forceSigsegv(t, null, `rseq: cannot write cpu_id to the area at ${hex(t.rseq!.area)}`);
-    }
-    t.lastIds = ids;
-    return true;
-  }
-
-  /**
-   * mm_cid, a per-process concurrency id in [0, ncpus): modelled as the rank of the thread's CPU
-   * among the CPUs currently running threads of its process.
-   */
-  private mmCid(t: Thread): number {
-    let rank = 0;
-    for (let cpu = 0; cpu < t.cpu; cpu++) if (this.queues.head(cpu)?.process === t.process) rank++;
-    return rank;
-  }
-
-  /** CONFIG_DEBUG_RSEQ: a user write to a kernel-owned field is a warning (≈6.14–6.18) or fatal (6.19). */
-  private checkKernelFields(t: Thread): boolean {
-    if (!this.profile.debug || !t.lastIds || !t.rseq) return true;
-    let area;
-    try {
-      area = readRseqArea(t.process.emu, t.rseq.area);
-    } catch {
-      return true; // the fix-up reports the unreadable area
-    }
-    const expect = t.lastIds;
-    const changed = [
-      area.cpuIdStart !== expect.cpu && 'cpu_id_start',
-      area.cpuId !== expect.cpu && 'cpu_id',
-      this.profile.base !== 'linux-5.x' && area.nodeId !== expect.node && 'node_id',
-      this.profile.base !== 'linux-5.x' && area.mmCid !== expect.mmCid && 'mm_cid',
-    ].filter((x): x is string => typeof x === 'string');
-    if (!changed.length) return true;
-    const what = `T${t.tid} wrote kernel-owned rseq field${changed.length > 1 ? 's' : ''} ${changed.join(', ')}`;
-    if (this.profile.base === 'linux-6.19') return this.signals.forceSigsegv(t, null, `rseq (debug): ${what}`);
-    this.log.warnings.push(`rseq (debug): ${what}`);
-    return true;
+    return this.notifyResume.run(t, signo, this.log.takeAwaiting(t.tid));
   }
 
   // ---- signals (signal-delivery.ts does the work) ---------------------------------------------------
