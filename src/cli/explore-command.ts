@@ -39,6 +39,15 @@ function kindsOf(text: string | undefined): DeviationKind[] {
   return kinds as DeviationKind[];
 }
 
+/** A bar when the total is known (PCT runs), else the count so far; both with the rate. */
+export function progressLine(done: number, seconds: number, total: number | null): string {
+  const rate = `${Math.round(done / seconds)} schedules/s`;
+  if (total === null) return `explored ${done} schedules in ${seconds.toFixed(1)} s (${rate})`;
+  const width = 30;
+  const filled = Math.min(width, Math.round((done / total) * width));
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} runs, ${seconds.toFixed(1)} s (${rate})`;
+}
+
 export async function exploreCommand(argv: readonly string[], print: (s: string) => void, progress: (s: string) => void): Promise<number> {
   const a = parseArgs(argv, SPEC);
   if (a.positionals.length !== 1) throw usageError(`usage: ${EXPLORE_USAGE}`);
@@ -50,6 +59,7 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
   const scenario = maxInsns === undefined ? base : { ...base, maxInstructions: integerOption(maxInsns, 'max-insns', 0, 1, 1_000_000_000) };
   const profile = parseProfile(one(a, 'profile') ?? scenario.profile ?? 'linux');
   const image = await loadProgram(scenario.source);
+  const runs = integerOption(one(a, 'runs'), 'runs', 1000, 1, 100_000_000);
   let lastShown = 0;
   const result = await exploreParallel(scenario, {
     workers: integerOption(one(a, 'workers'), 'workers', availableParallelism(), 1, 64),
@@ -58,15 +68,15 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
     kinds: kindsOf(one(a, 'kinds')),
     preemptions: integerOption(one(a, 'preemptions'), 'preemptions', 2, 0, 8),
     depth: integerOption(one(a, 'depth'), 'depth', 3, 1, 64),
-    runs: integerOption(one(a, 'runs'), 'runs', 1000, 1, 100_000_000),
+    runs,
     seed: integerOption(one(a, 'seed'), 'seed', 1, 0, 2 ** 32 - 1),
     maxSchedules: integerOption(one(a, 'max-schedules'), 'max-schedules', 1_000_000, 1, 1_000_000_000),
     stopAtFirst: a.flags.has('stop-at-first'),
     onProgress: (n, seconds) => {
-      // A progress line only for runs long enough to wonder about, refreshed a few times a second.
+      // Only for runs long enough to wonder about, refreshed a few times a second.
       if (seconds > 1 && seconds - lastShown > 0.25) {
         lastShown = seconds;
-        progress(`\rexplored ${n} schedules in ${seconds.toFixed(1)} s`);
+        progress(`\r${progressLine(n, seconds, mode === 'pct' ? runs : null)}`);
       }
     },
   });

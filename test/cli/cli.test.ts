@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { progressLine } from '../../src/cli/explore-command.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -214,5 +215,14 @@ describe('rseq-emu explore', function () {
     const kinds = cli('explore', 'examples/scenarios/counter.json', '--kinds', 'preempt,teleport');
     assert.equal(kinds.code, 2);
     assert.match(kinds.stderr, /--kinds: unknown kind 'teleport'/);
+  });
+});
+
+describe('the explore progress line', () => {
+  it('draws a bar with the share of PCT runs done', () => {
+    assert.equal(progressLine(500, 2, 1000), `[${'#'.repeat(15)}${'.'.repeat(15)}] 500/1000 runs, 2.0 s (250 schedules/s)`);
+  });
+  it('counts schedules when the total is not known in advance', () => {
+    assert.equal(progressLine(3000, 1.5, null), 'explored 3000 schedules in 1.5 s (2000 schedules/s)');
   });
 });
