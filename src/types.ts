@@ -18,6 +18,11 @@ export function hex(address: bigint): string {
   return '0x' + BigInt.asUintN(64, address).toString(16);
 }
 
+/** Bytes as spaced hex pairs, e.g. `0f b9 3d`. */
+export function hexBytes(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
+}
+
 /** Formats a location as `file:line[:column]`. */
 export function formatLocation(loc: SourceLocation): string {
   return loc.column === undefined ? `${loc.file}:${loc.line}` : `${loc.file}:${loc.line}:${loc.column}`;

@@ -108,5 +108,11 @@ export const u64 = (value: bigint): Uint8Array => {
   view(b).setBigUint64(0, BigInt.asUintN(64, value), true);
   return b;
 };
+/** The little-endian u64 words of a byte array (a trailing partial word is ignored). */
+export function u64Words(bytes: Uint8Array): bigint[] {
+  const v = view(bytes);
+  return Array.from({ length: bytes.length >> 3 }, (_, i) => v.getBigUint64(i * 8, true));
+}
+
 export const readU32 = (mem: MemoryReader, address: Address): number => view(mem.read(address, 4)).getUint32(0, true);
 export const readU64 = (mem: MemoryReader, address: Address): bigint => view(mem.read(address, 8)).getBigUint64(0, true);

@@ -3,7 +3,7 @@
 // place) and the (start_ip, exit_ip) pairs of `__rseq_exit_point_array`.
 import { imageBytes, lineAt, sectionNamed, type Image, type LineRecord } from '../asm/image.js';
 import { hex, type Address } from '../types.js';
-import { decodeRseqCs, RSEQ_CS_SIZE, type RseqCs } from './rseq.js';
+import { decodeRseqCs, RSEQ_CS_SIZE, u64Words, type RseqCs } from './rseq.js';
 
 export type TableName = '__rseq_cs' | '__rseq_cs_ptr_array' | '__rseq_table';
 
@@ -38,11 +38,6 @@ export interface RseqTables {
   hasExitPointArray: boolean;
   problems: TableProblem[];
 }
-
-const u64s = (bytes: Uint8Array): bigint[] => {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return Array.from({ length: Math.floor(bytes.length / 8) }, (_, i) => v.getBigUint64(i * 8, true));
-};
 
 export function readRseqTables(image: Image): RseqTables {
   const found = new Map<Address, CriticalSection>();
@@ -80,13 +75,13 @@ export function readRseqTables(image: Image): RseqTables {
   if (ptrs) {
     present.push('__rseq_cs_ptr_array');
     if (ptrs.bytes.length % 8 !== 0) problems.push({ table: ptrs.name, address: ptrs.address, message: `__rseq_cs_ptr_array is ${ptrs.bytes.length} bytes, not a multiple of 8` });
-    u64s(ptrs.bytes).forEach((p, i) => addDescriptor(p, '__rseq_cs_ptr_array', ptrs.address + BigInt(i * 8)));
+    u64Words(ptrs.bytes).forEach((p, i) => addDescriptor(p, '__rseq_cs_ptr_array', ptrs.address + BigInt(i * 8)));
   }
   const exits = sectionNamed(image, '__rseq_exit_point_array');
   const exitPoints: ExitPoint[] = [];
   if (exits) {
     if (exits.bytes.length % 16 !== 0) problems.push({ table: exits.name, address: exits.address, message: `__rseq_exit_point_array is ${exits.bytes.length} bytes, not a multiple of 16` });
-    const words = u64s(exits.bytes);
+    const words = u64Words(exits.bytes);
     for (let i = 0; i + 1 < words.length; i += 2) exitPoints.push({ startIp: words[i]!, exitIp: words[i + 1]! });
   }
   const sections = [...found.values()].sort((a, b) => (a.startIp < b.startIp ? -1 : a.startIp > b.startIp ? 1 : 0));

@@ -2,7 +2,7 @@
 // near when out of range, never shrunk), places sections on pages, then emits bytes with every
 // label value patched in and checks each instruction against its Capstone decoding.
 import { asmError, RseqEmuError } from '../errors.js';
-import type { Address, SourceLocation } from '../types.js';
+import { hexBytes, type Address, type SourceLocation } from '../types.js';
 import type { ProgramBuilder } from './assembler.js';
 import { disassembleSync } from './capstone.js';
 import { evaluate, ExpressionError, type Expr, type Value } from './expression.js';
@@ -288,9 +288,9 @@ function emitInstruction(layout: Layout, s: SectionState, f: Fragment & { kind: 
 function verify(layout: Layout, s: SectionState, f: Fragment & { kind: 'insn' }, bytes: Uint8Array, address: Address, end: Address): void {
   const [decoded] = disassembleSync(bytes, address, 1);
   const shown = (d: { mnemonic: string; operands: string }) => `${d.mnemonic} ${d.operands}`.trim();
-  const hexBytes = Buffer.from(bytes).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  const shownBytes = hexBytes(bytes);
   if (!decoded || decoded.size !== bytes.length || decoded.mnemonic === '.byte') {
-    throw asmError('ASM_ENCODE', `'${f.text}' was encoded as ${hexBytes}, which does not decode as one instruction`, f.loc);
+    throw asmError('ASM_ENCODE', `'${f.text}' was encoded as ${shownBytes}, which does not decode as one instruction`, f.loc);
   }
   const at = Number(address - layout.bases.get(s)!);
   const value = (e: Expr | null, i: number) => f.constants[i] ?? (e === null ? 0n : absolute(layout.evaluateAt(e, s, at), 'the operand'));
@@ -310,7 +310,7 @@ function verify(layout: Layout, s: SectionState, f: Fragment & { kind: 'insn' },
     }
   });
   const problem = compareDecoded(decoded.mnemonic, want, decoded);
-  if (problem) throw asmError('ASM_ENCODE', `'${f.text}' was encoded as ${hexBytes} = '${shown(decoded)}': ${problem}`, f.loc);
+  if (problem) throw asmError('ASM_ENCODE', `'${f.text}' was encoded as ${shownBytes} = '${shown(decoded)}': ${problem}`, f.loc);
 }
 
 function collectSymbols(layout: Layout): ImageSymbol[] {

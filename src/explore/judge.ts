@@ -1,6 +1,7 @@
 // What is wrong with one finished run, if anything: a thread killed by a signal, an abort the
 // tables do not explain, a livelock, a result no serial order gives, a failed invariant.
 import type { Image } from '../asm/image.js';
+import { u64Words } from '../abi/rseq.js';
 import type { RseqTables } from '../abi/tables.js';
 import { checkAborts } from '../check/runtime.js';
 import type { Machine, MachineOutcome } from '../kernel/machine.js';
@@ -21,12 +22,10 @@ export interface Violation {
 /** A user invariant over the final state (TS API); returns a message when it fails. */
 export type InvariantFn = (state: { memory: SharedMemory[]; returns: bigint[][]; machine: Machine }) => string | null;
 
-const u64s = (b: Uint8Array) => Array.from({ length: b.length >> 3 }, (_, i) => new DataView(b.buffer, b.byteOffset + i * 8, 8).getBigUint64(0, true));
-
 function scenarioInvariant(inv: Invariant, memory: SharedMemory[]): string | null {
   const region = memory.find((m) => m.name === inv.region);
   if (!region) return `invariant on '${inv.region}': no such region`;
-  const words = u64s(region.bytes);
+  const words = u64Words(region.bytes);
   if ('sum64' in inv) {
     const sum = BigInt.asUintN(64, words.reduce((a, b) => a + b, 0n));
     return sum === BigInt.asUintN(64, inv.sum64) ? null : `sum of ${inv.region} is ${sum}, expected ${inv.sum64}`;
@@ -89,8 +88,8 @@ export const describeOrder = (s: SerialOutcome): string => s.order.map((o) => `T
 export function describeDiff(memory: SharedMemory[], serial: SerialOutcome, returns: bigint[][]): string {
   const parts: string[] = [];
   memory.forEach((m, i) => {
-    const want = u64s(serial.memory[i]!.bytes);
-    u64s(m.bytes).forEach((w, k) => {
+    const want = u64Words(serial.memory[i]!.bytes);
+    u64Words(m.bytes).forEach((w, k) => {
       if (w !== want[k]) parts.push(`${m.name}[${k}] = ${w}, serially ${want[k]}`);
     });
   });

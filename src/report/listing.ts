@@ -4,10 +4,8 @@ import { disassembleSync, signatureAt } from '../asm/capstone.js';
 import { imageBytes, symbolize, type Image, type ImageSection } from '../asm/image.js';
 import { RSEQ_SIG } from '../abi/rseq.js';
 import type { CriticalSection, RseqTables } from '../abi/tables.js';
-import { formatLocation, hex, type Address } from '../types.js';
+import { formatLocation, hex, hexBytes, type Address } from '../types.js';
 import { SectionMarks, instructionText } from './annotate.js';
-
-const hexBytes = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
 
 /** `0x53053053 (ud1 form)`, `0x53053054 (expected 0x53053053)`, or why it cannot be read. */
 export function describeSignature(image: Image, cs: CriticalSection, sig = RSEQ_SIG): string {

@@ -6,7 +6,8 @@ import { imageBytes, symbolize, type Image } from '../asm/image.js';
 import type { RseqTables } from '../abi/tables.js';
 import { describeReturn } from '../kernel/errno.js';
 import type { EventRecord, RunOutcome, SyscallRecord } from '../kernel/outcome.js';
-import { hex, type Address } from '../types.js';
+import { hex, hexBytes, type Address } from '../types.js';
+import { u64Words } from '../abi/rseq.js';
 import { SectionMarks, instructionText } from './annotate.js';
 
 export interface MemoryDump {
@@ -15,10 +16,7 @@ export interface MemoryDump {
   bytes: Uint8Array;
 }
 
-export const u64words = (b: Uint8Array): string[] => {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  return Array.from({ length: Math.floor(b.length / 8) }, (_, i) => v.getBigUint64(i * 8, true).toString());
-};
+export const u64words = (b: Uint8Array): string[] => u64Words(b).map(String);
 
 export const eventJson = (e: EventRecord) => ({
   kind: e.kind,
@@ -75,7 +73,7 @@ export function activityLines(image: Image, tables: RseqTables, o: Pick<RunOutco
     const [d] = bytes ? disassembleSync(bytes, step.address, 1) : [];
     const text = d ? instructionText(image, d) : '(outside the image)';
     const m = marks.at(step.address);
-    const shown = bytes ? Array.from(bytes, (x) => x.toString(16).padStart(2, '0')).join(' ') : '';
+    const shown = bytes ? hexBytes(bytes) : '';
     out.push(`  #${String(step.index).padEnd(5)} T${step.tid} cpu${step.cpu}  ${hex(step.address)} <${symbolize(image, step.address)}>`.padEnd(52) + ` ${shown.padEnd(30)} ${text}${m.length ? `  [${m.join(' ')}]` : ''}`);
   }
   for (const e of events) out.push(eventLine(image, e));
