@@ -36,8 +36,12 @@ export async function assemble(source: string, options: AssembleOptions): Promis
       throw locate(e, st);
     }
   }
+  program.finish();
   return layoutAndEmit(program, options.externals ?? new Map(), options.base ?? 0x400000n);
 }
+
+/** Labels of the synthetic GOT's slots: `__got.SYMBOL`. */
+export const GOT_PREFIX = '__got.';
 
 /** Turns the lower layers' errors into RseqEmuError at the statement's location (column-precise where known). */
 export function locate(e: unknown, st: { loc: SourceLocation; text?: string }): RseqEmuError {
@@ -74,6 +78,8 @@ export class ProgramBuilder {
   private readonly stack: { current: SectionState; previous: SectionState }[] = [];
   private syntax: Syntax = 'att';
   private readonly numericCount = new Map<string, number>();
+  /** Symbols referenced as `sym@GOTPCREL`, each getting a GOT slot, with where they were first used. */
+  private readonly gotSlots = new Map<string, SourceLocation>();
 
   constructor(readonly file: string) {
     this.current = this.previous = this.section('.text');
@@ -178,8 +184,38 @@ export class ProgramBuilder {
     this.sets.set(setName(name, version), { expr, loc, section: this.current, frag: this.current.frags.length });
   }
 
+  /**
+   * Relocation modifiers as a static link resolves them: `sym@PLT` is sym itself, and
+   * `sym@GOTPCREL` is a slot of a synthetic `.got` section holding sym's address. Others (TLS
+   * models, @GOTOFF) are refused by name.
+   */
+  private resolveModifiers(text: string, loc: SourceLocation): string {
+    return text.replace(/([A-Za-z_.$][A-Za-z0-9_.$]*)@([A-Za-z]+)/g, (whole, sym: string, modifier: string, at: number) => {
+      const m = modifier.toLowerCase();
+      if (m === 'plt') return sym;
+      if (m === 'gotpcrel') {
+        if (!this.gotSlots.has(sym)) this.gotSlots.set(sym, loc);
+        return GOT_PREFIX + sym;
+      }
+      throw new OperandError(`relocation modifier @${modifier} in '${whole}' is not supported (only @PLT and @GOTPCREL)`, at + sym.length);
+    });
+  }
+
+  /** After the last statement: the GOT, if any instruction needs one. */
+  finish(): void {
+    if (this.gotSlots.size === 0) return;
+    const got = this.section('.got', 'aw');
+    got.align = Math.max(got.align, 8);
+    for (const [sym, loc] of this.gotSlots) {
+      this.labels.set(GOT_PREFIX + sym, { name: GOT_PREFIX + sym, loc, section: got, frag: got.frags.length });
+      if (!this.firstUse.has(sym)) this.firstUse.set(sym, loc);
+      got.frags.push({ kind: 'data', loc, text: `.quad ${sym}`, items: [{ expr: { kind: 'sym', name: sym, at: 0 }, size: 8, loc }] });
+    }
+  }
+
   private async instruction(text: string, loc: SourceLocation, ks: InstructionEncoder): Promise<void> {
-    const source = this.syntax === 'intel' ? text.replace(/%(?=[a-z])/gi, '') : text;
+    const unmodified = this.resolveModifiers(text, loc);
+    const source = this.syntax === 'intel' ? unmodified.replace(/%(?=[a-z])/gi, '') : unmodified;
     const parsed = parseInstruction(source, this.syntax);
     const rename = (e: Expr) => this.resolveNames(e, loc);
     const operands: Operand[] = parsed.operands.map((op) => {
