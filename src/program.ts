@@ -1,13 +1,13 @@
 // Source file → image, with the emulated glibc's symbols as externals. The first stage of the
 // pipeline as the CLI and the library API both use it.
 import { readFile } from 'node:fs/promises';
-import { glibcSymbols, GLIBC_DEFAULTS, type GlibcRseqExports } from './abi/glibc.js';
+import { glibcSymbols, glibcThreadLocals, GLIBC_DEFAULTS, type GlibcRseqExports } from './abi/glibc.js';
 import { assemble } from './asm/assembler.js';
 import type { Image } from './asm/image.js';
 import { RseqEmuError } from './errors.js';
 
 export async function assembleSource(source: string, file: string, glibc: GlibcRseqExports = GLIBC_DEFAULTS): Promise<Image> {
-  return assemble(source, { file, externals: glibcSymbols(glibc) });
+  return assemble(source, { file, externals: glibcSymbols(glibc), threadLocals: glibcThreadLocals(glibc) });
 }
 
 export async function loadProgram(path: string, glibc: GlibcRseqExports = GLIBC_DEFAULTS): Promise<Image> {

@@ -23,6 +23,14 @@ export function glibcSymbols(g: GlibcRseqExports = GLIBC_DEFAULTS): Map<string, 
   return new Map(Object.entries(GlibcVariable).map(([name, off]) => [name, g.dataAddress + BigInt(off)]));
 }
 
+/**
+ * Thread-local symbols the emulated glibc provides, by offset from the thread pointer: `__rseq_abi`,
+ * the name the registered area had before glibc 2.35 (librseq, tcmalloc), is that area.
+ */
+export function glibcThreadLocals(g: GlibcRseqExports = GLIBC_DEFAULTS): Map<string, bigint> {
+  return new Map([['__rseq_abi', g.rseqOffset]]);
+}
+
 /** The bytes of the data page's start: i64 offset, u32 size, u32 flags. */
 export function glibcDataBytes(g: GlibcRseqExports, registered: boolean): Uint8Array {
   const out = new Uint8Array(16);

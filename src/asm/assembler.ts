@@ -6,7 +6,7 @@ import type { Address, SourceLocation } from '../types.js';
 import { loadCapstone } from './capstone.js';
 import { EncodeError, encodeInstruction } from './encoder.js';
 import { evaluate, ExpressionError, parseExpression, renameSymbols, type Expr, type Value } from './expression.js';
-import { defaultFlags, parseFlags, setName, type Fragment, type LabelDef, type SectionState, type SetDef } from './fragments.js';
+import { GOT_PREFIX, TPOFF_PREFIX, defaultFlags, parseFlags, setName, type Fragment, type LabelDef, type SectionState, type SetDef } from './fragments.js';
 import type { Image } from './image.js';
 import { KeystoneEncoder, type InstructionEncoder } from './keystone.js';
 import { layoutAndEmit } from './layout.js';
@@ -20,6 +20,8 @@ export interface AssembleOptions {
   externals?: ReadonlyMap<string, Address>;
   /** Address of the first section; later sections follow on fresh pages. Default 0x400000. */
   base?: Address;
+  /** Thread-local symbols the environment provides, with their offset from the thread pointer (`sym@tpoff`). */
+  threadLocals?: ReadonlyMap<string, bigint>;
   /** Encodes single instructions; default the shared Keystone. Tests inject faulty ones to exercise the round-trip check. */
   encoder?: InstructionEncoder;
 }
@@ -37,11 +39,9 @@ export async function assemble(source: string, options: AssembleOptions): Promis
     }
   }
   program.finish();
-  return layoutAndEmit(program, options.externals ?? new Map(), options.base ?? 0x400000n);
+  return layoutAndEmit(program, options.externals ?? new Map(), options.base ?? 0x400000n, options.threadLocals ?? new Map());
 }
 
-/** Labels of the synthetic GOT's slots: `__got.SYMBOL`. */
-export const GOT_PREFIX = '__got.';
 
 /** Turns the lower layers' errors into RseqEmuError at the statement's location (column-precise where known). */
 export function locate(e: unknown, st: { loc: SourceLocation; text?: string }): RseqEmuError {
@@ -78,8 +78,8 @@ export class ProgramBuilder {
   private readonly stack: { current: SectionState; previous: SectionState }[] = [];
   private syntax: Syntax = 'att';
   private readonly numericCount = new Map<string, number>();
-  /** Symbols referenced as `sym@GOTPCREL`, each getting a GOT slot, with where they were first used. */
-  private readonly gotSlots = new Map<string, SourceLocation>();
+  /** GOT slots by label: the symbol whose value fills the slot, and where the slot was first needed. */
+  private readonly gotSlots = new Map<string, { value: string; loc: SourceLocation }>();
 
   constructor(readonly file: string) {
     this.current = this.previous = this.section('.text');
@@ -185,19 +185,29 @@ export class ProgramBuilder {
   }
 
   /**
-   * Relocation modifiers as a static link resolves them: `sym@PLT` is sym itself, and
-   * `sym@GOTPCREL` is a slot of a synthetic `.got` section holding sym's address. Others (TLS
-   * models, @GOTOFF) are refused by name.
+   * Relocation modifiers as a static link resolves them: `sym@PLT` is sym itself; `sym@GOTPCREL`
+   * is a slot of a synthetic `.got` holding sym's address; `sym@tpoff` (local-exec TLS) is sym's
+   * offset from the thread pointer, and `sym@gottpoff` (initial-exec) a GOT slot holding it.
+   * The dynamic TLS models (@tlsgd, @tlsld, @dtpoff) and @GOTOFF are refused by name.
    */
   private resolveModifiers(text: string, loc: SourceLocation): string {
-    return text.replace(/([A-Za-z_.$][A-Za-z0-9_.$]*)@([A-Za-z]+)/g, (whole, sym: string, modifier: string, at: number) => {
-      const m = modifier.toLowerCase();
-      if (m === 'plt') return sym;
-      if (m === 'gotpcrel') {
-        if (!this.gotSlots.has(sym)) this.gotSlots.set(sym, loc);
-        return GOT_PREFIX + sym;
+    const slot = (label: string, value: string) => {
+      if (!this.gotSlots.has(label)) this.gotSlots.set(label, { value, loc });
+      return label;
+    };
+    return text.replace(/([A-Za-z_.][A-Za-z0-9_.$]*)@([A-Za-z]+)/g, (whole, sym: string, modifier: string, at: number) => {
+      switch (modifier.toLowerCase()) {
+        case 'plt':
+          return sym;
+        case 'gotpcrel':
+          return slot(GOT_PREFIX + sym, sym);
+        case 'tpoff':
+          if (!this.firstUse.has(sym)) this.firstUse.set(sym, loc);
+          return TPOFF_PREFIX + sym;
+        case 'gottpoff':
+          return slot(`${GOT_PREFIX}tp.${sym}`, TPOFF_PREFIX + sym);
       }
-      throw new OperandError(`relocation modifier @${modifier} in '${whole}' is not supported (only @PLT and @GOTPCREL)`, at + sym.length);
+      throw new OperandError(`relocation modifier @${modifier} in '${whole}' is not supported (only @PLT, @GOTPCREL, @tpoff and @gottpoff)`, at + sym.length);
     });
   }
 
@@ -206,10 +216,10 @@ export class ProgramBuilder {
     if (this.gotSlots.size === 0) return;
     const got = this.section('.got', 'aw');
     got.align = Math.max(got.align, 8);
-    for (const [sym, loc] of this.gotSlots) {
-      this.labels.set(GOT_PREFIX + sym, { name: GOT_PREFIX + sym, loc, section: got, frag: got.frags.length });
-      if (!this.firstUse.has(sym)) this.firstUse.set(sym, loc);
-      got.frags.push({ kind: 'data', loc, text: `.quad ${sym}`, items: [{ expr: { kind: 'sym', name: sym, at: 0 }, size: 8, loc }] });
+    for (const [label, { value, loc }] of this.gotSlots) {
+      this.labels.set(label, { name: label, loc, section: got, frag: got.frags.length });
+      if (!this.firstUse.has(value) && !value.startsWith(TPOFF_PREFIX)) this.firstUse.set(value, loc);
+      got.frags.push({ kind: 'data', loc, text: `.quad ${value}`, items: [{ expr: { kind: 'sym', name: value, at: 0 }, size: 8, loc }] });
     }
   }
 
@@ -316,6 +326,12 @@ export class ProgramBuilder {
       case '.equiv': {
         const [sym, value] = need(2);
         return this.defineSet(sym!.text, value!.text, loc, value!.at, name === '.equiv');
+      }
+      case '.reloc': {
+        // Only R_X86_64_NONE (tcmalloc's section pinning) is accepted: it changes no byte.
+        const [, type] = need(2);
+        if (type!.text !== 'R_X86_64_NONE') throw asmError('ASM_DIRECTIVE', `.reloc ${type!.text} is not supported (only R_X86_64_NONE, which changes no byte)`, loc);
+        return;
       }
       case '.globl':
       case '.global':

@@ -48,14 +48,20 @@ export const setName = (name: string, version: number): string => (version === 1
 /** Flags GNU as gives a section it knows by name; other names are read-only data unless flags say otherwise. */
 export function defaultFlags(name: string): SectionFlags {
   const exec = name === '.text' || name.startsWith('.text.') || name === '.init' || name === '.fini' || name === '__rseq_failure';
-  const nobits = name === '.bss' || name.startsWith('.bss.') || name === '.tbss';
-  const write = nobits || name === '.data' || name.startsWith('.data.') || name === '.tdata' || name.startsWith('__rseq_');
-  return { write: write && !exec, exec, nobits };
+  const tls = /^\.t(data|bss)(\.|$)/.test(name);
+  const nobits = name === '.bss' || name.startsWith('.bss.') || /^\.tbss(\.|$)/.test(name);
+  const write = nobits || tls || name === '.data' || name.startsWith('.data.') || name.startsWith('__rseq_');
+  return { write: write && !exec, exec, nobits, tls };
 }
 
 /** Parses `"awx"` plus an optional `@nobits` type, as in `.section name, "aw", @nobits`. */
 export function parseFlags(flags: string, type: string | undefined): SectionFlags {
-  return { write: flags.includes('w'), exec: flags.includes('x'), nobits: /^[@%]nobits$/.test(type?.trim() ?? '') };
+  return { write: flags.includes('w'), exec: flags.includes('x'), nobits: /^[@%]nobits$/.test(type?.trim() ?? ''), tls: flags.includes('T') };
 }
 
 export const SECTION_PAGE = 0x1000n;
+
+/** Labels of the synthetic GOT's slots: `__got.SYMBOL` (its address) and `__got.tp.SYMBOL` (its @tpoff). */
+export const GOT_PREFIX = '__got.';
+/** `__tpoff.SYMBOL`: a thread-local symbol's offset from the thread pointer, resolved at layout. */
+export const TPOFF_PREFIX = '__tpoff.';

@@ -7,6 +7,15 @@ export interface SectionFlags {
   exec: boolean;
   /** Occupies no file bytes (`.bss`): memory is zero-filled. */
   nobits: boolean;
+  /** Part of the thread-local storage template (`.tdata`, `.tbss`, flag `T`). */
+  tls: boolean;
+}
+
+/** The initial image of every thread's TLS block: it ends at the thread pointer (x86-64 variant II). */
+export interface TlsTemplate {
+  /** `.tdata` bytes, then zeros for `.tbss`, padded to a multiple of `align`. */
+  bytes: Uint8Array;
+  align: number;
 }
 
 export interface ImageSection {
@@ -42,6 +51,8 @@ export interface LineRecord {
 export interface Image {
   file: string;
   sections: ImageSection[];
+  /** Null when the program has no thread-local data. */
+  tls: TlsTemplate | null;
   symbols: ImageSymbol[];
   /** Sorted by address. */
   lines: LineRecord[];

@@ -6,8 +6,8 @@ import { hexBytes, type Address, type SourceLocation } from '../types.js';
 import type { ProgramBuilder } from './assembler.js';
 import { disassembleSync } from './capstone.js';
 import { evaluate, ExpressionError, type Expr, type Value } from './expression.js';
-import { SECTION_PAGE, setName, type Fragment, type Position, type SectionState } from './fragments.js';
-import type { Image, ImageSection, ImageSymbol, LineRecord } from './image.js';
+import { SECTION_PAGE, TPOFF_PREFIX, setName, type Fragment, type Position, type SectionState } from './fragments.js';
+import type { Image, ImageSection, ImageSymbol, LineRecord, TlsTemplate } from './image.js';
 import { compareDecoded, type ConcreteOperand } from './verify.js';
 
 // GNU as pads code with these NOPs: as many 11-byte ones as fit, then one for the remainder; past
@@ -44,7 +44,39 @@ class Layout {
   constructor(
     readonly program: ProgramBuilder,
     readonly externals: ReadonlyMap<string, Address>,
+    readonly threadLocals: ReadonlyMap<string, bigint>,
   ) {}
+
+  /**
+   * Where each TLS section sits in the TLS template (`.tdata` then `.tbss`, each at its alignment),
+   * and the template's size rounded to its alignment: the block ends at the thread pointer.
+   */
+  tlsTemplate(): { at: Map<SectionState, number>; size: number; align: number } {
+    const at = new Map<SectionState, number>();
+    let cursor = 0;
+    let align = 1;
+    for (const s of this.program.sections) {
+      if (!s.flags.tls) continue;
+      cursor = Math.ceil(cursor / s.align) * s.align;
+      at.set(s, cursor);
+      cursor += this.offsets.get(s)?.at(-1) ?? 0;
+      align = Math.max(align, s.align);
+    }
+    return { at, size: Math.ceil(cursor / align) * align, align };
+  }
+
+  /** `sym@tpoff`: a thread-local symbol's offset from the thread pointer (negative for the program's own). */
+  threadPointerOffset(sym: string): Value {
+    const label = this.program.labels.get(sym);
+    if (label) {
+      if (!label.section.flags.tls) throw new ExpressionError(`'${sym}' is not thread-local (it is in ${label.section.name}), so it has no @tpoff`, 0);
+      const t = this.tlsTemplate();
+      return { base: null, offset: BigInt(t.at.get(label.section)! + this.offsetOf(label) - t.size) };
+    }
+    const provided = this.threadLocals.get(sym);
+    if (provided !== undefined) return { base: null, offset: provided };
+    throw new RseqEmuError('ASM_SYMBOL', `undefined thread-local symbol '${sym}'`, this.program.firstUse.get(sym));
+  }
 
   offsetOf(p: Position): number {
     return this.offsets.get(p.section)![p.frag]!;
@@ -53,6 +85,7 @@ class Layout {
   /** Symbol values: section-relative during layout, absolute once `bases` is filled. */
   resolver(seen = new Set<string>()): (name: string) => Value {
     const resolve = (name: string): Value => {
+      if (name.startsWith(TPOFF_PREFIX)) return this.threadPointerOffset(name.slice(TPOFF_PREFIX.length));
       const label = this.program.labels.get(name);
       if (label) return this.position(label);
       const set = this.program.sets.get(name);
@@ -159,8 +192,8 @@ function guarded<T>(f: Fragment, fn: () => T): T {
   }
 }
 
-export function layoutAndEmit(program: ProgramBuilder, externals: ReadonlyMap<string, Address>, base: Address): Image {
-  const layout = new Layout(program, externals);
+export function layoutAndEmit(program: ProgramBuilder, externals: ReadonlyMap<string, Address>, base: Address, threadLocals: ReadonlyMap<string, bigint>): Image {
+  const layout = new Layout(program, externals, threadLocals);
   let passes = 0;
   for (let changed = layout.pass(true); changed; changed = layout.pass(false)) {
     if (++passes > MAX_PASSES) throw unsettled(layout);
@@ -180,7 +213,19 @@ export function layoutAndEmit(program: ProgramBuilder, externals: ReadonlyMap<st
     align: s.align,
   }));
   lines.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-  return { file: program.file, sections, symbols: collectSymbols(layout), lines };
+  return { file: program.file, sections, tls: tlsImage(layout, sections), symbols: collectSymbols(layout), lines };
+}
+
+/** The TLS template's bytes: each TLS section's bytes at its place (zeros for `.tbss`). */
+function tlsImage(layout: Layout, sections: ImageSection[]): TlsTemplate | null {
+  const t = layout.tlsTemplate();
+  if (t.at.size === 0) return null;
+  const bytes = new Uint8Array(t.size);
+  layout.program.sections.forEach((s, i) => {
+    const at = t.at.get(s);
+    if (at !== undefined) bytes.set(sections[i]!.bytes, at);
+  });
+  return { bytes, align: t.align };
 }
 
 /** The error for a layout that keeps changing, at the first fragment whose size still changes. */
@@ -340,7 +385,11 @@ function collectSymbols(layout: Layout): ImageSymbol[] {
   }
   // A used symbol that is defined nowhere is an error even if no byte depends on it.
   for (const [name, loc] of p.firstUse) {
-    if (!p.labels.has(name) && !p.sets.has(name) && !layout.externals.has(name) && !p.globals.has(name)) {
+    if (name.startsWith(TPOFF_PREFIX)) {
+      layout.threadPointerOffset(name.slice(TPOFF_PREFIX.length)); // throws for an undefined one
+      continue;
+    }
+    if (!p.labels.has(name) && !p.sets.has(name) && !layout.externals.has(name) && !p.globals.has(name) && !layout.threadLocals.has(name)) {
       throw new RseqEmuError('ASM_SYMBOL', `undefined symbol '${displayName(name)}'`, loc);
     }
   }

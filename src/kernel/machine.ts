@@ -10,7 +10,7 @@ import { RSEQ_AREA_SIZE, RSEQ_CPU_ID_UNINITIALIZED, RSEQ_SIG, RseqField, TASK_SI
 import type { Emulator, RegisterFile } from '../engine/index.js';
 import { RseqEmuError } from '../errors.js';
 import { hex, type Address, type CpuId } from '../types.js';
-import { SENTINEL } from './address-space.js';
+import { PAGE, SENTINEL } from './address-space.js';
 import { signalName, type EventSpec } from './event-spec.js';
 import type { EventRecord, RunOutcome, SyscallRecord } from './outcome.js';
 import { copyMemory, emulatorFrom, restoreMemory } from './memory-snapshot.js';
@@ -103,6 +103,9 @@ export class Machine implements KernelServices {
     this.maxInstructions = options.maxInstructions ?? 1_000_000;
     this.profile = options.profile ?? DEFAULT_PROFILE;
     if (!Number.isInteger(this.cpus) || this.cpus < 1 || this.cpus > 64) throw new RseqEmuError('USAGE', `--cpus must be 1 to 64, not ${this.cpus}`);
+    if (image.tls && BigInt(image.tls.bytes.length) > PAGE) {
+      throw new RseqEmuError('INPUT', `${image.file}: thread-local data of ${image.tls.bytes.length} bytes is more than the ${PAGE} bytes each emulated thread has below its thread pointer`);
+    }
     this.queues = new RunQueues(this.cpus);
     this.speculation = options.trackSpeculativeStores ? new SpeculativeStores(readRseqTables(image).sections) : null;
     this.notifyResume = new NotifyResume(this.profile, {
@@ -255,7 +258,7 @@ export class Machine implements KernelServices {
     const p = this.main;
     // The process's first thread has tid == pid, as in Linux.
     const tid = this.threadsOf(p).length === 0 ? p.pid : this.nextId();
-    const { fsBase, stackTop } = mapThreadMemory(p.emu, tid);
+    const { fsBase, stackTop } = mapThreadMemory(p.emu, tid, this.image.tls);
     const area = fsBase + this.glibc.rseqOffset;
     p.emu.write(area, encodeRseqArea({ cpuIdStart: 0, cpuId: RSEQ_CPU_ID_UNINITIALIZED, rseqCs: 0n, flags: 0, nodeId: 0, mmCid: 0 }));
     const registered = this.registration === 'glibc';

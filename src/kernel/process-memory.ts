@@ -1,6 +1,6 @@
 // Building address spaces: the image, the emulated glibc's data page, the sentinel and the signal
 // trampoline for a new process; a page-for-page copy for a fork child; stacks and TLS for threads.
-import type { Image } from '../asm/image.js';
+import type { Image, TlsTemplate } from '../asm/image.js';
 import { glibcDataBytes, type GlibcRseqExports } from '../abi/glibc.js';
 import { Emulator, Prot, type Protection } from '../engine/index.js';
 import type { Address } from '../types.js';
@@ -50,12 +50,16 @@ export function copyAddressSpace(from: Emulator): Emulator {
   }
 }
 
-/** Stack and TLS for a kernel-made thread; %fs:0 holds the thread pointer itself, as on x86-64. */
-export function mapThreadMemory(emu: Emulator, tid: number): { fsBase: Address; stackTop: Address } {
+/**
+ * Stack and TLS for a kernel-made thread: %fs:0 holds the thread pointer itself, as on x86-64, and
+ * the program's TLS template is copied to end at the thread pointer (variant II).
+ */
+export function mapThreadMemory(emu: Emulator, tid: number, tls: TlsTemplate | null): { fsBase: Address; stackTop: Address } {
   const fsBase = fsBaseOf(tid);
   const stackTop = stackTopOf(tid);
   emu.map(tlsBlock(tid), Number(TLS_SIZE), Prot.RW);
   emu.writeU64(fsBase, fsBase);
+  if (tls) emu.write(fsBase - BigInt(tls.bytes.length), tls.bytes);
   emu.map(stackTop - STACK_SIZE, Number(STACK_SIZE), Prot.RW);
   return { fsBase, stackTop };
 }

@@ -177,9 +177,9 @@ describe('sections', () => {
     const image = await asm(src('.data', '.bss'));
     const flags = Object.fromEntries(image.sections.map((s) => [s.name, s.flags]));
     assert.deepEqual(flags, {
-      '.text': { write: false, exec: true, nobits: false },
-      '.data': { write: true, exec: false, nobits: false },
-      '.bss': { write: true, exec: false, nobits: true },
+      '.text': { write: false, exec: true, nobits: false, tls: false },
+      '.data': { write: true, exec: false, nobits: false, tls: false },
+      '.bss': { write: true, exec: false, nobits: true, tls: false },
     });
   });
 
@@ -187,17 +187,17 @@ describe('sections', () => {
     const image = await asm(src('.section ro, "a"', '.section rw, "aw", @progbits', '.section rx, "ax"', '.section zeros, "aw", @nobits'));
     const flags = Object.fromEntries(image.sections.slice(1).map((s) => [s.name, s.flags]));
     assert.deepEqual(flags, {
-      ro: { write: false, exec: false, nobits: false },
-      rw: { write: true, exec: false, nobits: false },
-      rx: { write: false, exec: true, nobits: false },
-      zeros: { write: true, exec: false, nobits: true },
+      ro: { write: false, exec: false, nobits: false, tls: false },
+      rw: { write: true, exec: false, nobits: false, tls: false },
+      rx: { write: false, exec: true, nobits: false, tls: false },
+      zeros: { write: true, exec: false, nobits: true, tls: false },
     });
   });
 
   it('gives __rseq_failure code flags and other __rseq_ sections data flags when none are written', async () => {
     const image = await asm(src('.section __rseq_failure', '.section __rseq_cs'));
-    assert.deepEqual(sectionNamed(image, '__rseq_failure')!.flags, { write: false, exec: true, nobits: false });
-    assert.deepEqual(sectionNamed(image, '__rseq_cs')!.flags, { write: true, exec: false, nobits: false });
+    assert.deepEqual(sectionNamed(image, '__rseq_failure')!.flags, { write: false, exec: true, nobits: false, tls: false });
+    assert.deepEqual(sectionNamed(image, '__rseq_cs')!.flags, { write: true, exec: false, nobits: false, tls: false });
   });
 
   it('accepts a quoted section name', async () => {
