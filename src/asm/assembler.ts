@@ -59,7 +59,7 @@ const DATA_SIZES: Record<string, number> = {
   '.byte': 1, '.word': 2, '.short': 2, '.value': 2, '.hword': 2, '.2byte': 2, '.long': 4, '.int': 4, '.4byte': 4, '.quad': 8, '.8byte': 8,
 };
 // Directives with no effect on the bytes we produce.
-const IGNORED = /^\.(file|ident|loc|cfi_\w+|code64|hidden|local|weak|protected|internal|text_end|addrsig|addrsig_sym|note|end)$/;
+const IGNORED = /^\.(file|ident|cfi_\w+|code64|hidden|local|weak|protected|internal|text_end|addrsig|addrsig_sym|note|end)$/;
 
 export class ProgramBuilder {
   readonly sections: SectionState[] = [];
@@ -78,6 +78,8 @@ export class ProgramBuilder {
   private readonly stack: { current: SectionState; previous: SectionState }[] = [];
   private syntax: Syntax = 'att';
   private readonly numericCount = new Map<string, number>();
+  /** The last `.loc`: its section, how many fragments that section had then, and its view number. */
+  private lastLoc: { section: SectionState; frags: number; view: number } | null = null;
   /** GOT slots by label: the symbol whose value fills the slot, and where the slot was first needed. */
   private readonly gotSlots = new Map<string, { value: string; loc: SourceLocation }>();
 
@@ -301,6 +303,12 @@ export class ProgramBuilder {
         const maxVal = max === undefined || max.text === '' ? null : Number(constant(max, 'the maximum'));
         return this.add({ kind: 'align', loc, text, align: Number(align), fill: optional(fill), max: maxVal });
       }
+      case '.uleb128':
+      case '.sleb128': {
+        const values = list().map(expr);
+        if (values.length === 0) throw asmError('ASM_DIRECTIVE', `${name} needs at least one value`, loc);
+        return this.add({ kind: 'leb128', loc, text, values, signed: name === '.sleb128' });
+      }
       case '.zero':
       case '.skip':
       case '.space': {
@@ -326,6 +334,17 @@ export class ProgramBuilder {
       case '.equiv': {
         const [sym, value] = need(2);
         return this.defineSet(sym!.text, value!.text, loc, value!.at, name === '.equiv');
+      }
+      case '.loc': {
+        // `view SYM` defines SYM as the location view, as GAS does: 0 at a new address, one more
+        // for each further .loc at the same address. Nothing else in .loc affects the image.
+        const prev = this.lastLoc;
+        const sameAddress = prev !== null && prev.section === this.current && prev.frags === this.current.frags.length;
+        const view = sameAddress ? prev.view + 1 : 0;
+        this.lastLoc = { section: this.current, frags: this.current.frags.length, view };
+        const named = /\bview\s+([A-Za-z_.][A-Za-z0-9_.$]*)/.exec(args);
+        if (named) this.defineSet(named[1]!, String(view), loc, argsAt + named.index + named[0].length - named[1]!.length, false);
+        return;
       }
       case '.reloc': {
         // Only R_X86_64_NONE (tcmalloc's section pinning) is accepted: it changes no byte.

@@ -40,6 +40,12 @@ export function branchOpcodes(mnemonic: string): { short: number[] | null; near:
   return null;
 }
 
+/** Operand-less instructions Keystone cannot encode (measured), with their bytes. */
+const KEYSTONE_LACKS: Record<string, number[]> = {
+  endbr64: [0xf3, 0x0f, 0x1e, 0xfa], // gcc -fcf-protection puts one at every function entry
+  endbr32: [0xf3, 0x0f, 0x1e, 0xfb],
+};
+
 // Two placeholders that differ in every byte, fit a signed 32-bit field and are never real values here.
 const P1 = 0x11223344n;
 const P2 = 0x55667788n;
@@ -73,6 +79,8 @@ export async function encodeInstruction(ks: InstructionEncoder, ins: ParsedInstr
   }
   const signature = encodeUd1(ins, constants);
   if (signature) return signature;
+  const fixed = KEYSTONE_LACKS[ins.mnemonic];
+  if (fixed && ins.operands.length === 0 && ins.prefixes.length === 0) return { kind: 'fixed', bytes: Uint8Array.from(fixed), fields: [] };
 
   const kinds = fieldKinds(ins, constants);
   const wide = ins.mnemonic.startsWith('movabs');

@@ -16,6 +16,8 @@ export type Fragment =
   | (FragmentBase & { kind: 'data'; items: { expr: Expr; size: number; loc: SourceLocation }[] })
   | (FragmentBase & { kind: 'bytes'; bytes: Uint8Array })
   | (FragmentBase & { kind: 'fill'; count: Expr; size: number; value: Expr })
+  /** `.uleb128` / `.sleb128`: as many bytes as the value needs. */
+  | (FragmentBase & { kind: 'leb128'; values: Expr[]; signed: boolean })
   | (FragmentBase & { kind: 'align'; align: number; fill: Expr | null; max: number | null });
 
 export interface SectionState {

@@ -129,6 +129,8 @@ class Layout {
         if (count.offset < 0n || count.offset > 1n << 24n) throw asmError('ASM_RANGE', `count ${count.offset} is out of range (0 to 16777216) in '${f.text}'`, f.loc);
         return Number(count.offset) * f.size;
       }
+      case 'leb128':
+        return f.values.reduce((n, e) => n + leb128(absolute(this.evaluateAt(e, section, offset), 'the value'), f.signed).length, 0);
       case 'align': {
         const pad = (f.align - (offset % f.align)) % f.align;
         return f.max !== null && pad > f.max ? 0 : pad;
@@ -154,7 +156,7 @@ class Layout {
         if (!first && f.kind === 'insn' && f.enc.kind === 'branch' && !f.near && f.enc.near !== null) {
           f.near = !guarded(f, () => this.fitsShort(f, s, previous![i]!));
         }
-        at += first && f.kind === 'fill' ? tryOr(() => this.size(f, s, at), 0) : guarded(f, () => this.size(f, s, at));
+        at += first && (f.kind === 'fill' || f.kind === 'leb128') ? tryOr(() => this.size(f, s, at), 0) : guarded(f, () => this.size(f, s, at));
       }
       offs.push(at);
       next.set(s, offs);
@@ -214,6 +216,19 @@ export function layoutAndEmit(program: ProgramBuilder, externals: ReadonlyMap<st
   }));
   lines.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   return { file: program.file, sections, tls: tlsImage(layout, sections), symbols: collectSymbols(layout), lines };
+}
+
+/** LEB128, as DWARF writes lengths and offsets: 7 bits a byte, high bit set on all but the last. */
+export function leb128(value: bigint, signed: boolean): Uint8Array {
+  const out: number[] = [];
+  let v = signed ? BigInt.asIntN(64, value) : BigInt.asUintN(64, value);
+  for (;;) {
+    const byte = Number(v & 0x7fn);
+    v >>= 7n;
+    const done = signed ? (v === 0n && !(byte & 0x40)) || (v === -1n && (byte & 0x40) !== 0) : v === 0n;
+    out.push(done ? byte : byte | 0x80);
+    if (done) return Uint8Array.from(out);
+  }
 }
 
 /** The TLS template's bytes: each TLS section's bytes at its place (zeros for `.tbss`). */
@@ -292,6 +307,15 @@ function emitFragment(layout: Layout, s: SectionState, f: Fragment, out: Uint8Ar
     case 'fill': {
       const value = absolute(layout.evaluateAt(f.value, s, at), 'the fill value') & 0xffffffffn;
       for (let off = at; off < at + size; off += f.size) writeLE(out, off, value, f.size);
+      return;
+    }
+    case 'leb128': {
+      let off = at;
+      for (const e of f.values) {
+        const bytes = leb128(absolute(layout.evaluateAt(e, s, off), 'the value'), f.signed);
+        out.set(bytes, off);
+        off += bytes.length;
+      }
       return;
     }
     case 'align': {

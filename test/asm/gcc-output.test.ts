@@ -88,6 +88,15 @@ describe('gcc output', function () {
     }
   });
 
+  it('assembles and runs gcc -g output with CET (endbr64) and PIC together', async () => {
+    const asm = gccS(['-g', '-fcf-protection=full', '-fPIC']);
+    assert.match(asm, /endbr64/);
+    assert.match(asm, /\.uleb128/);
+    const out = await runAborting(asm, 'debug-cet-pic.s');
+    assert.ok(out);
+    assert.equal(BigInt.asIntN(32, out.rax), -1n);
+  });
+
   it('refuses relocation modifiers it does not model, by name', async () => {
     await assert.rejects(assembleSource('f: leaq x@tlsgd(%rip), %rdi\n ret\n', 'tls.s'), (e: unknown) => {
       assert.ok(e instanceof RseqEmuError);
