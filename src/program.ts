@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { glibcSymbols, glibcThreadLocals, GLIBC_DEFAULTS, type GlibcRseqExports } from './abi/glibc.js';
 import { assemble } from './asm/assembler.js';
 import type { Image } from './asm/image.js';
+import { needsPreprocessor, preprocess } from './asm/preprocess.js';
 import { RseqEmuError } from './errors.js';
 
 export async function assembleSource(source: string, file: string, glibc: GlibcRseqExports = GLIBC_DEFAULTS): Promise<Image> {
@@ -19,5 +20,5 @@ export async function loadProgram(path: string, glibc: GlibcRseqExports = GLIBC_
   }
   if (source.startsWith('\x7fELF')) throw new RseqEmuError('INPUT', `${path} is an ELF file; rseq-emu reads GNU-as assembly source (.s)`);
   if (source.includes('\0')) throw new RseqEmuError('INPUT', `${path} is not a text assembly file (it contains NUL bytes)`);
-  return assembleSource(source, path, glibc);
+  return assembleSource(needsPreprocessor(path) ? preprocess(path) : source, path, glibc);
 }

@@ -15,8 +15,10 @@ const IDENT = /^[A-Za-z_.$][A-Za-z0-9_.$]*/;
 const NUMERIC_LABEL = /^[0-9]+(?=:)/;
 
 /** Removes comments and splits on `;`, keeping each piece's starting column. */
-function pieces(source: string, file: string): { text: string; loc: SourceLocation }[] {
+function pieces(source: string, inputFile: string): { text: string; loc: SourceLocation }[] {
   const out: { text: string; loc: SourceLocation }[] = [];
+  // C preprocessor line markers (`# 12 "op.S"`) move the location, as GNU as honours them.
+  let file = inputFile;
   let line = 1;
   let col = 1;
   let cur = '';
@@ -70,7 +72,14 @@ function pieces(source: string, file: string): { text: string; loc: SourceLocati
       continue;
     } else if (ch === '#' || (ch === '/' && cur.trim() === '')) {
       // A comment runs to the end of the line; as in GNU as for ELF x86, `/` starts one where a statement would.
-      while (i + 1 < source.length && source[i + 1] !== '\n') i++;
+      const end = source.indexOf('\n', i);
+      const comment = source.slice(i, end < 0 ? source.length : end);
+      const marker = ch === '#' && cur.trim() === '' ? /^#\s*(\d+)\s+"((?:[^"\\]|\\.)*)"/.exec(comment) : null;
+      if (marker) {
+        line = Number(marker[1]) - 1; // the next line is line N of that file
+        file = marker[2]!.replace(/\\(.)/g, '$1');
+      }
+      i += comment.length - 1;
       continue;
     } else if (ch === ';') {
       flush();

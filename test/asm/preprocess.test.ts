@@ -1,0 +1,63 @@
+// `.S` files: the C preprocessor runs first, and locations stay in the .S file through its line markers.
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { lineAt, findSymbol } from '../../src/asm/image.js';
+import { preprocess } from '../../src/asm/preprocess.js';
+import { RseqEmuError } from '../../src/errors.js';
+import { loadProgram } from '../../src/program.js';
+import { inline } from '../support/program.js';
+
+const COUNTER = fileURLToPath(new URL('./fixtures/cpp/counter.S', import.meta.url));
+const hasGcc = spawnSync('gcc', ['--version']).status === 0;
+
+describe('C preprocessor line markers', () => {
+  it('move the location of the statements that follow, as GNU as honours them', async () => {
+    const image = await inline('nop\n# 40 "orig.S"\nnop\nnop\n');
+    assert.deepEqual(image.lines.map((l) => `${l.loc.file}:${l.loc.line}`), ['test.s:1', 'orig.S:40', 'orig.S:41']);
+  });
+  it('leave an ordinary # comment alone', async () => {
+    const image = await inline('nop # 40 "orig.S"\nnop\n');
+    assert.deepEqual(image.lines.map((l) => l.loc.line), [1, 2]);
+  });
+});
+
+describe('.S files', function () {
+  before(function () {
+    if (!hasGcc) this.skip();
+  });
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'rseq-emu-cpp-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('go through the C preprocessor, with includes from their own directory', async () => {
+    const image = await loadProgram(COUNTER);
+    assert.ok(findSymbol(image, 'counter_add'));
+    assert.ok(image.sections.some((s) => s.name === '__rseq_failure'));
+  });
+  it('keep line records in the .S file', async () => {
+    const image = await loadProgram(COUNTER);
+    const start = lineAt(image, findSymbol(image, 'start')!.address)!;
+    assert.equal(start.loc.file, COUNTER);
+    assert.equal(start.loc.line, 13);
+    assert.match(start.text, /cmpl %fs:4\(%rcx\), %r8d/);
+  });
+  it('report an assembly error at the .S line that holds it', async () => {
+    const f = join(dir, 'bad.S');
+    writeFileSync(f, '#define X 1\n\n\tnop\n\tbogus X\n');
+    await assert.rejects(loadProgram(f), (e: unknown) => e instanceof RseqEmuError && e.oneLine().startsWith(`${f}:4:`));
+  });
+  it('report a preprocessor failure in one line', async () => {
+    const f = join(dir, 'missing.S');
+    writeFileSync(f, '#include "nowhere.h"\n');
+    await assert.rejects(loadProgram(f), /the C preprocessor failed: .*nowhere\.h/);
+  });
+  it('take extra preprocessor flags from CPPFLAGS', () => {
+    const f = join(dir, 'flags.S');
+    writeFileSync(f, 'movl $VALUE, %eax\n');
+    assert.match(preprocess(f, { CPPFLAGS: '-DVALUE=42' }), /movl \$42, %eax/);
+  });
+});
