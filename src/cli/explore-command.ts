@@ -4,11 +4,10 @@ import { readRseqTables } from '../abi/tables.js';
 import { usageError } from '../errors.js';
 import { ALL_DEVIATIONS, type DeviationKind } from '../explore/deviations.js';
 import { exploreParallel } from '../explore/explore-workers.js';
-import { parseProfile } from '../kernel/profile.js';
 import { loadProgram } from '../program.js';
 import { exploreJson, exploreText } from '../report/explore-report.js';
-import { loadScenario, parseMemorySpec, parseThreadSpecs, type Scenario } from '../scenario/scenario.js';
-import { all, integerOption, one, parseArgs, type ParsedArgs } from './args.js';
+import { integerOption, one, parseArgs } from './args.js';
+import { profileFromArgs, scenarioFromArgs } from './scenario-args.js';
 
 export const EXPLORE_USAGE =
   'rseq-emu explore (SCENARIO.json | FILE.s --threads SPEC [--memory NAME:SIZE[:W,...]]... [--cpus N]) [--profile P]\n' +
@@ -21,16 +20,6 @@ const SPEC = {
   'max-schedules': { value: true }, 'stop-at-first': {}, 'max-insns': { value: true }, traces: { value: true }, workers: { value: true }, json: {},
 };
 
-async function scenarioOf(file: string, a: ParsedArgs): Promise<Scenario> {
-  if (file.endsWith('.json')) {
-    for (const opt of ['threads', 'memory', 'cpus']) if (a.options.has(opt)) throw usageError(`--${opt} cannot be used with a scenario file, which says it already`);
-    return loadScenario(file);
-  }
-  const threads = one(a, 'threads');
-  if (threads === undefined) throw usageError(`an assembly file needs --threads SPEC\nusage: ${EXPLORE_USAGE}`);
-  const cpus = integerOption(one(a, 'cpus'), 'cpus', 2, 1, 64);
-  return { source: file, cpus, profile: undefined, registration: 'glibc', memory: all(a, 'memory').map(parseMemorySpec), threads: parseThreadSpecs(threads, cpus), invariants: [], maxInstructions: undefined };
-}
 
 function kindsOf(text: string | undefined): DeviationKind[] {
   if (text === undefined) return [...ALL_DEVIATIONS];
@@ -54,10 +43,9 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
   const mode = one(a, 'mode') ?? 'exhaustive';
   if (mode !== 'exhaustive' && mode !== 'pct') throw usageError(`--mode must be exhaustive or pct, not '${mode}'`);
   for (const opt of mode === 'pct' ? ['preemptions'] : ['depth', 'runs', 'seed']) if (a.options.has(opt)) throw usageError(`--${opt} does not apply to --mode ${mode}`);
-  const base = await scenarioOf(a.positionals[0]!, a);
-  const maxInsns = one(a, 'max-insns');
-  const scenario = maxInsns === undefined ? base : { ...base, maxInstructions: integerOption(maxInsns, 'max-insns', 0, 1, 1_000_000_000) };
-  const profile = parseProfile(one(a, 'profile') ?? scenario.profile ?? 'linux');
+  const scenario = await scenarioFromArgs(a.positionals[0]!, a);
+  if (scenario.threads.length === 0) throw usageError(`an assembly file needs --threads SPEC\nusage: ${EXPLORE_USAGE}`);
+  const profile = profileFromArgs(a, scenario);
   const image = await loadProgram(scenario.source);
   const runs = integerOption(one(a, 'runs'), 'runs', 1000, 1, 100_000_000);
   let lastShown = 0;
