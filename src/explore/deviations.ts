@@ -13,7 +13,6 @@
 import { disassembleSync } from '../asm/capstone.js';
 import { imageBytes, type Image } from '../asm/image.js';
 import { parseInstruction } from '../asm/operands.js';
-import { RseqField } from '../abi/rseq.js';
 import type { Machine } from '../kernel/machine.js';
 import type { ScheduleItem } from '../kernel/schedule.js';
 import type { Address, CpuId } from '../types.js';
@@ -57,15 +56,6 @@ export interface DeviationSpace {
   flagsMatter: boolean;
 }
 
-function rseqCsOf(machine: Machine, tid: number): bigint {
-  const t = machine.thread(tid);
-  if (!t?.rseq) return 0n;
-  try {
-    return t.process.emu.readU64(t.rseq.area + BigInt(RseqField.rseqCs));
-  } catch {
-    return 1n; // unreadable: let the kernel model decide what that means
-  }
-}
 
 /** Schedule items that deviate from the default policy when `cpu` is about to run `tid`. */
 export function deviationsAt(machine: Machine, cpu: CpuId, tid: number, space: DeviationSpace): ScheduleItem[] {
@@ -73,7 +63,7 @@ export function deviationsAt(machine: Machine, cpu: CpuId, tid: number, space: D
   const t = machine.thread(tid);
   if (!t) return out;
   const alone = machine.runnableCpus().includes(cpu) && machine.threadsOn(cpu) === 1;
-  const inert = alone && !space.flagsMatter && rseqCsOf(machine, tid) === 0n;
+  const inert = alone && !space.flagsMatter && machine.rseqCsPointer(t) === 0n;
   if (space.kinds.includes('preempt') && !inert) out.push({ kind: 'event', tid, event: { kind: 'preempt' } });
   if (space.kinds.includes('migrate')) {
     for (let c = 0; c < machine.cpus; c++) if (c !== cpu && (t.affinity >> BigInt(c)) & 1n) out.push({ kind: 'event', tid, event: { kind: 'migrate', cpu: c } });

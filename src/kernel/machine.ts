@@ -295,10 +295,6 @@ export class Machine implements KernelServices {
     this.policy = new DefaultPolicy();
   }
 
-  /** Threads of earlier runs stay inspectable until this is called. */
-  reset(): void {
-    this.clearThreads();
-  }
 
   thread(tid: number): Thread | undefined {
     return this.threads.find((t) => t.tid === tid);
@@ -689,26 +685,31 @@ export class Machine implements KernelServices {
 
   /** CONFIG_DEBUG_RSEQ's rseq_syscall(): SIGSEGV at the exit of a syscall made inside a section, or with an invalid rseq_cs. */
   private debugSyscallExit(t: Thread): void {
-    if (!t.rseq) return;
-    const emu = this.activate(t);
-    const ptr = readU64(emu, t.rseq.area + BigInt(RseqField.rseqCs));
+    const ptr = this.rseqCsPointer(t);
     if (ptr === 0n) return;
-    const v = validateDescriptor(emu, ptr, t.rseq.sig);
+    const emu = this.activate(t);
     // force_sig(SIGSEGV): a handler that is installed and not blocked gets it; otherwise the process dies.
+    if (ptr === null) return void this.signals.forceSigsegv(t, null, 'rseq (debug): cannot read rseq->rseq_cs at syscall exit');
+    const v = validateDescriptor(emu, ptr, t.rseq!.sig);
     if ('reason' in v) this.signals.forceSigsegv(t, null, `rseq (debug): invalid rseq_cs at syscall exit: ${v.reason}`);
     else if (insideSection(emu.reg('rip'), v.cs)) this.signals.forceSigsegv(t, null, `rseq (debug): system call inside the critical section at ${hex(this.lastAddress)}`);
   }
 
   /** Whether `ip` is inside the range of the descriptor the thread's rseq_cs names, valid or not (any profile may take it). */
   private inCriticalSection(t: Thread, ip: Address): boolean {
-    if (!t.rseq) return false;
+    const ptr = this.rseqCsPointer(t);
+    if (!ptr) return false;
+    const v = readDescriptor(t.process.emu, ptr);
+    return 'cs' in v && insideSection(ip, v.cs);
+  }
+
+  /** The thread's rseq->rseq_cs: 0 when it is not registered, null when the area cannot be read. */
+  rseqCsPointer(t: Thread): Address | null {
+    if (!t.rseq) return 0n;
     try {
-      const ptr = readU64(t.process.emu, t.rseq.area + BigInt(RseqField.rseqCs));
-      if (ptr === 0n) return false;
-      const v = readDescriptor(t.process.emu, ptr);
-      return 'cs' in v && insideSection(ip, v.cs);
+      return readU64(t.process.emu, t.rseq.area + BigInt(RseqField.rseqCs));
     } catch {
-      return false;
+      return null;
     }
   }
 

@@ -141,3 +141,20 @@ describe('the machine', () => {
     });
   });
 });
+
+describe('reading a thread\'s rseq_cs', () => {
+  it('answers 0 for an unregistered thread, the pointer for a registered one, and null when the area cannot be read', async () => {
+    const image = await inline('f: leaq d(%rip), %rax\n movq __rseq_offset(%rip), %rcx\n movq %rax, %fs:8(%rcx)\n ret\n .data\n d: .quad 0\n');
+    const r = runEntry(image, 'f', []);
+    try {
+      const t = r.machine.thread(1)!;
+      assert.equal(r.machine.rseqCsPointer(t), address(image, 'd'));
+      t.rseq = { ...t.rseq!, area: 0x5000n };
+      assert.equal(r.machine.rseqCsPointer(t), null);
+      t.rseq = null;
+      assert.equal(r.machine.rseqCsPointer(t), 0n);
+    } finally {
+      r.machine.close();
+    }
+  });
+});
