@@ -6,16 +6,9 @@ import { formatSchedule, parseSchedule } from '../../src/kernel/schedule.js';
 import { DefaultPolicy, RunQueues } from '../../src/kernel/scheduler.js';
 import type { Thread } from '../../src/kernel/thread.js';
 import { bundled } from '../support/program.js';
-import { boot, type Setup } from '../support/threads.js';
+import { boot, twoAdders } from '../support/threads.js';
 
 const COUNTERS = { name: 'counters', size: 16 };
-const twoAdders = (cpus: [number, number]): Setup => ({
-  regions: [COUNTERS],
-  threads: [
-    { entry: 'counter_add', args: ['counters', 1n], cpu: cpus[0] },
-    { entry: 'counter_add', args: ['counters', 10n], cpu: cpus[1] },
-  ],
-});
 const usageError = (pattern: RegExp) => (e: unknown) => e instanceof RseqEmuError && e.code === 'USAGE' && pattern.test(e.message);
 
 /** Just what the queues and the policy look at. */

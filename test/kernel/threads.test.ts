@@ -7,18 +7,10 @@ import type { Image } from '../../src/asm/image.js';
 import { RseqEmuError } from '../../src/errors.js';
 import { parseSchedule } from '../../src/kernel/schedule.js';
 import { ASM_DIR, bundled, inline } from '../support/program.js';
-import { boot, fingerprint, runClosed, runThreads, type Setup } from '../support/threads.js';
+import { boot, fingerprint, runClosed, runThreads, type Setup, twoAdders } from '../support/threads.js';
 
 const COUNTERS = { name: 'counters', size: 16 };
 
-/** Two threads adding 1 and 10 to the per-CPU counters. */
-const twoAdders = (cpus: [number, number]): Setup => ({
-  regions: [COUNTERS],
-  threads: [
-    { entry: 'counter_add', args: ['counters', 1n], cpu: cpus[0] },
-    { entry: 'counter_add', args: ['counters', 10n], cpu: cpus[1] },
-  ],
-});
 
 /** The tids of the trace with repeats collapsed: who ran, in order. */
 const turns = (trace: { tid: number }[]): number[] => trace.map((s) => s.tid).filter((tid, i, all) => i === 0 || all[i - 1] !== tid);

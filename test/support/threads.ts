@@ -172,3 +172,12 @@ export function sectionFunction(name: string, body: string, opts: { abortReturns
 
 /** How a `sectionFunction` with `abortReturns` ended, from its return value. */
 export const path = (ret: bigint): 'committed' | 'aborted' | 'other' => (ret & 0xffn) === 1n ? 'committed' : (ret & 0xffn) === 2n ? 'aborted' : 'other';
+
+/** Two threads of counter_add adding 1 and 10 to the per-CPU counters, on the given CPUs. */
+export const twoAdders = (cpus: [number, number]): Setup => ({
+  regions: [{ name: 'counters', size: 16 }],
+  threads: [
+    { entry: 'counter_add', args: ['counters', 1n], cpu: cpus[0] },
+    { entry: 'counter_add', args: ['counters', 10n], cpu: cpus[1] },
+  ],
+});
