@@ -53,3 +53,8 @@ export function integerOption(text: string | undefined, name: string, fallback: 
   if (n < min || n > max) throw usageError(`--${name} must be ${min} to ${max}, not ${n}`);
   return n;
 }
+
+/** Why a command that takes exactly one file did not get one, as one line. */
+export function positionalProblem(positionals: readonly string[], what: string): string {
+  return positionals.length === 0 ? `missing ${what}` : `expected one ${what}, got ${positionals.length}: ${positionals.map((p) => `'${p}'`).join(' ')}`;
+}

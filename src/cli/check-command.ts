@@ -8,7 +8,7 @@ import { loadProgram } from '../program.js';
 import { findingsJson } from '../report/findings-json.js';
 import { findingsText } from '../report/findings-text.js';
 import { findingsSarif } from '../report/sarif.js';
-import { one, parseArgs } from './args.js';
+import { one, parseArgs, positionalProblem } from './args.js';
 
 export const CHECK_USAGE = 'rseq-emu check FILE [--sig 0xHEX] [--format text|json|sarif]';
 
@@ -26,7 +26,7 @@ const wantsColor = (): boolean => process.stdout.isTTY === true && !process.env.
 
 export async function checkCommand(argv: readonly string[], print: (s: string) => void): Promise<number> {
   const a = parseArgs(argv, SPEC);
-  if (a.positionals.length !== 1) throw usageError(`usage: ${CHECK_USAGE}`);
+  if (a.positionals.length !== 1) throw usageError(positionalProblem(a.positionals, 'FILE'));
   const format = one(a, 'format') ?? 'text';
   if (!(FORMATS as readonly string[]).includes(format)) throw usageError(`--format must be text, json or sarif, not '${format}'`);
   const sigText = one(a, 'sig');

@@ -6,7 +6,7 @@ import { ALL_DEVIATIONS, type DeviationKind } from '../explore/deviations.js';
 import { exploreParallel } from '../explore/explore-workers.js';
 import { loadProgram } from '../program.js';
 import { exploreJson, exploreText } from '../report/explore-report.js';
-import { integerOption, one, parseArgs } from './args.js';
+import { integerOption, one, parseArgs, positionalProblem } from './args.js';
 import { profileFromArgs, scenarioFromArgs } from './scenario-args.js';
 
 export const EXPLORE_USAGE =
@@ -39,12 +39,12 @@ export function progressLine(done: number, seconds: number, total: number | null
 
 export async function exploreCommand(argv: readonly string[], print: (s: string) => void, progress: (s: string) => void): Promise<number> {
   const a = parseArgs(argv, SPEC);
-  if (a.positionals.length !== 1) throw usageError(`usage: ${EXPLORE_USAGE}`);
+  if (a.positionals.length !== 1) throw usageError(positionalProblem(a.positionals, 'SCENARIO.json or FILE.s'));
   const mode = one(a, 'mode') ?? 'exhaustive';
   if (mode !== 'exhaustive' && mode !== 'pct') throw usageError(`--mode must be exhaustive or pct, not '${mode}'`);
   for (const opt of mode === 'pct' ? ['preemptions'] : ['depth', 'runs', 'seed']) if (a.options.has(opt)) throw usageError(`--${opt} does not apply to --mode ${mode}`);
   const scenario = await scenarioFromArgs(a.positionals[0]!, a);
-  if (scenario.threads.length === 0) throw usageError(`an assembly file needs --threads SPEC\nusage: ${EXPLORE_USAGE}`);
+  if (scenario.threads.length === 0) throw usageError('an assembly file needs --threads SPEC');
   const profile = profileFromArgs(a, scenario);
   const image = await loadProgram(scenario.source);
   const runs = integerOption(one(a, 'runs'), 'runs', 1000, 1, 100_000_000);

@@ -3,6 +3,7 @@ import { readRseqTables } from '../abi/tables.js';
 import { RseqEmuError, usageError } from '../errors.js';
 import { loadProgram } from '../program.js';
 import { disassemblyListing } from '../report/listing.js';
+import { positionalProblem } from './args.js';
 import { CHECK_USAGE, checkCommand } from './check-command.js';
 import { EXPLORE_USAGE, exploreCommand } from './explore-command.js';
 import { RUN_USAGE, runCommand } from './run-command.js';
@@ -17,8 +18,20 @@ Exit status: 0 the entry returned, 1 the program was killed, faulted or ran out 
 check: 0 no finding is an error, 1 at least one is, 2 bad input or usage.
 explore: 0 no violation found, 1 a violation found, 2 bad input or usage.`;
 
+/** Each command's full usage, printed by `rseq-emu COMMAND --help`. */
+const COMMAND_USAGE: Record<string, string> = {
+  run: RUN_USAGE,
+  disasm: 'rseq-emu disasm FILE',
+  check: CHECK_USAGE,
+  explore: EXPLORE_USAGE,
+};
+
 async function main(argv: string[], print: (s: string) => void): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== undefined && COMMAND_USAGE[command] && rest.some((a) => a === '--help' || a === '-h')) {
+    print(`usage: ${COMMAND_USAGE[command]}\n`);
+    return 0;
+  }
   switch (command) {
     case 'run':
       return runCommand(rest, print);
@@ -29,7 +42,7 @@ async function main(argv: string[], print: (s: string) => void): Promise<number>
         if (process.stderr.isTTY) process.stderr.write(s);
       });
     case 'disasm': {
-      if (rest.length !== 1 || rest[0]!.startsWith('--')) throw usageError('usage: rseq-emu disasm FILE');
+      if (rest.length !== 1 || rest[0]!.startsWith('--')) throw usageError(rest.length === 1 ? `unknown option ${rest[0]}` : positionalProblem(rest, 'FILE'));
       const image = await loadProgram(rest[0]!);
       print(disassemblyListing(image, readRseqTables(image)));
       return 0;
@@ -41,18 +54,23 @@ async function main(argv: string[], print: (s: string) => void): Promise<number>
       print(USAGE + '\n');
       return command === undefined ? 2 : 0;
     default:
-      throw usageError(`unknown command '${command}'\n${USAGE}`);
+      throw usageError(`unknown command '${command}' (commands: ${Object.keys(COMMAND_USAGE).join(', ')}; see 'rseq-emu --help')`);
   }
 }
 
+/** One line whatever the message holds: control characters (a newline in a path) are escaped. */
+const oneLine = (s: string): string => s.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
+
 const out = (s: string) => process.stdout.write(s);
+const command = process.argv[2];
 try {
   process.exitCode = await main(process.argv.slice(2), out);
 } catch (e) {
   if (e instanceof RseqEmuError) {
-    process.stderr.write(`rseq-emu: ${e.oneLine()}\n`);
+    const help = e.code === 'USAGE' && command !== undefined && COMMAND_USAGE[command] ? ` (see 'rseq-emu ${command} --help')` : '';
+    process.stderr.write(`rseq-emu: ${oneLine(e.oneLine())}${help}\n`);
   } else {
-    process.stderr.write(`rseq-emu: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`rseq-emu: internal error: ${oneLine(e instanceof Error ? e.message : String(e))}\n`);
   }
   process.exitCode = 2;
 }

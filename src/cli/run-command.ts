@@ -14,7 +14,7 @@ import { findingsText } from '../report/findings-text.js';
 import { runJson, runText, type MemoryDump } from '../report/run-report.js';
 import { parseArg } from '../scenario/scenario.js';
 import { instantiate, resolveArg } from '../scenario/setup.js';
-import { all, integerOption, one, parseArgs } from './args.js';
+import { all, integerOption, one, parseArgs, positionalProblem } from './args.js';
 import { profileFromArgs, scenarioFromArgs } from './scenario-args.js';
 
 export const RUN_USAGE =
@@ -34,7 +34,7 @@ function dumps(machine: Machine): MemoryDump[] {
 
 export async function runCommand(argv: readonly string[], print: (s: string) => void): Promise<number> {
   const a = parseArgs(argv, SPEC);
-  if (a.positionals.length !== 1) throw usageError(`usage: ${RUN_USAGE}`);
+  if (a.positionals.length !== 1) throw usageError(positionalProblem(a.positionals, 'FILE.s or SCENARIO.json'));
   const file = a.positionals[0]!;
   // An assembly file runs one call of --entry, or the threads of --threads.
   const single = !file.endsWith('.json') && one(a, 'entry') !== undefined;

@@ -16,6 +16,7 @@ import type { EventRecord, RunOutcome, SyscallRecord } from './outcome.js';
 import { copyMemory, emulatorFrom, restoreMemory } from './memory-snapshot.js';
 import { loadProcessImage, copyAddressSpace, mapThreadMemory, unmapThreadMemory } from './process-memory.js';
 import { DEFAULT_PROFILE, profileName, type Profile } from './profile.js';
+import { EFAULT } from './errno.js';
 import { insideSection, readDescriptor, validateDescriptor } from './rseq-fixup.js';
 import { formatSchedule, type ScheduledEvent, type ScheduleItem } from './schedule.js';
 import { DefaultPolicy, RunQueues } from './scheduler.js';
@@ -822,7 +823,7 @@ export class Machine implements KernelServices {
     t.end = end;
     this.queues.remove(t);
     if (this.loaded.get(t.process) === t) t.process.emu.saveContext(t.context);
-    if (t.clearChildTid !== null) this.tryWrite32(t.process.emu, t.clearChildTid, 0);
+    if (t.clearChildTid !== null) this.tryWrite32(t.process.emu, t.clearChildTid, 0); // Linux ignores a fault here
     const p = t.process;
     if (this.threadsOf(p).every((x) => x.state === 'exited')) {
       p.exitStatus = killedBy !== undefined ? killedBy : ((end.exitCode ?? 0) & 0xff) << 8;
@@ -831,8 +832,9 @@ export class Machine implements KernelServices {
           const statusPtr = w.wait.statusPtr;
           this.wake(w);
           const emu = this.activate(w);
-          if (statusPtr !== 0n) emu.writeU32(statusPtr, p.exitStatus);
-          emu.setReg('rax', BigInt(p.pid));
+          // The child is reaped either way; a status pointer that faults makes wait4 return -EFAULT.
+          const stored = statusPtr === 0n || this.tryWrite32(emu, statusPtr, p.exitStatus);
+          emu.setReg('rax', stored ? BigInt(p.pid) : BigInt.asUintN(64, -BigInt(EFAULT)));
           p.parent = null;
           break;
         }
@@ -868,11 +870,13 @@ export class Machine implements KernelServices {
     return child;
   }
 
-  private tryWrite32(emu: Emulator, at: Address, v: number): void {
+  /** A user-memory store that may fault; false when it did. */
+  private tryWrite32(emu: Emulator, at: Address, v: number): boolean {
     try {
       emu.writeU32(at, v);
+      return true;
     } catch {
-      // Linux ignores a fault on these optional stores too
+      return false;
     }
   }
 

@@ -7,7 +7,7 @@ import { hex, type Address } from '../types.js';
 import { TRAMPOLINE, TRAMPOLINE_CODE } from './address-space.js';
 import { signalName } from './event-spec.js';
 import { buildFrame, handlerEflags, readFrame, ucontextOfReturn, UCONTEXT_SIZE } from './signal-frame.js';
-import { SA_NODEFER, SA_RESETHAND, SA_RESTORER, SIGSEGV, defaultIsIgnore, sigBit } from './signals.js';
+import { SA_NODEFER, SA_RESETHAND, SA_RESTORER, SIGSEGV, UNCATCHABLE, defaultIsIgnore, sigBit } from './signals.js';
 import { RseqEvent, SIG_DFL, SIG_IGN, type Process, type SigAction, type Thread } from './thread.js';
 
 /** What delivery needs from the machine. */
@@ -26,7 +26,9 @@ export class SignalDelivery {
 
   /** Queues a signal; `injected` ones (kernel events from a schedule) get the stand-in handler when the program has none. */
   queue(t: Thread, signo: number, injected: boolean): void {
-    if (injected && !t.process.sigactions.has(signo)) t.standInFrames++; // an emulator-supplied handler takes it
+    // An emulator-supplied handler takes an injected signal the program has no handler for; never
+    // SIGKILL or SIGSTOP, which no handler can catch.
+    if (injected && !UNCATCHABLE.has(signo) && !t.process.sigactions.has(signo)) t.standInFrames++;
     if (!t.pendingSignals.includes(signo)) t.pendingSignals.push(signo);
     // A blocked thread wakes for a signal it will handle.
     if (t.state === 'blocked' && t.wait?.kind === 'sleep') this.host.wake(t);

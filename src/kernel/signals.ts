@@ -6,6 +6,8 @@ export const SA_NODEFER = 0x40000000n;
 export const SA_RESETHAND = 0x80000000n;
 
 export const SIGILL = 4;
+/** SIGKILL and SIGSTOP: no handler, no mask, no stand-in. */
+export const UNCATCHABLE: ReadonlySet<number> = new Set([9, 19]);
 export const SIGSEGV = 11;
 
 /** Signals whose default action is to do nothing (SIGCHLD, SIGCONT, SIGURG, SIGWINCH). Stops are not modelled and are ignored too. */

@@ -1,9 +1,9 @@
 // A scenario: the program, its CPUs and kernel profile, named memory regions, and the threads that
 // call its operations. Read from JSON (the format of the exploration issue) or built from
 // `--threads` specs; every mistake is one error naming where it is.
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { RseqEmuError } from '../errors.js';
+import { readInputFile } from '../input-file.js';
 import { jsonErrorAt } from './json-position.js';
 
 /** A thread argument: a number, or a memory region or symbol name with an optional +offset. */
@@ -39,12 +39,26 @@ export interface Scenario {
 
 const fail = (where: string, why: string) => new RseqEmuError('INPUT', `${where}: ${why}`);
 
+/** Limits on what a scenario may ask for, checked before anything is allocated (README, "Limits"). */
+export const MAX_SCENARIO_BYTES = 1 << 20;
+export const MAX_JSON_DEPTH = 64;
+export const MAX_THREADS = 256;
+export const MAX_REGIONS = 256;
+/** All regions together; one region may be up to 64 MiB. */
+export const MAX_REGION_BYTES = 256 << 20;
+
+/** Numbers are u64 words, or their two's-complement negatives: anything else would wrap silently. */
+export function checkWord(n: bigint, where: string, error: (where: string, why: string) => Error = fail): bigint {
+  if (n < -(1n << 63n) || n >= 1n << 64n) throw error(where, `${n} does not fit in 64 bits`);
+  return n;
+}
+
 /** A whole number from JSON: a number, or a decimal or 0x string for values beyond 2^53. */
 function integer(v: unknown, where: string): bigint {
   if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
   if (typeof v === 'string' && /^-?(0x[0-9a-f]+|[0-9]+)$/i.test(v.trim())) {
     const t = v.trim();
-    return t.startsWith('-') ? -BigInt(t.slice(1)) : BigInt(t);
+    return checkWord(t.startsWith('-') ? -BigInt(t.slice(1)) : BigInt(t), where);
   }
   throw fail(where, `expected a whole number, found ${JSON.stringify(v)}`);
 }
@@ -58,7 +72,7 @@ function smallInt(v: unknown, where: string, min: number, max: number): number {
 export function parseArg(v: unknown, where: string): ArgValue {
   if (typeof v === 'string') {
     const m = /^([A-Za-z_.$][A-Za-z0-9_.$]*)(?:\+(0x[0-9a-f]+|[0-9]+))?$/i.exec(v.trim());
-    if (m) return { kind: 'name', name: m[1]!, offset: m[2] === undefined ? 0n : BigInt(m[2]) };
+    if (m) return { kind: 'name', name: m[1]!, offset: m[2] === undefined ? 0n : checkWord(BigInt(m[2]), where) };
   }
   return { kind: 'number', value: integer(v, where) };
 }
@@ -77,7 +91,10 @@ export function scenarioFromJson(json: unknown, file: string): Scenario {
   const memory: ScenarioRegion[] = [];
   if (o.memory !== undefined) {
     if (typeof o.memory !== 'object' || o.memory === null || Array.isArray(o.memory)) throw fail(`${file}: memory`, 'expected an object of regions');
-    for (const [name, r] of Object.entries(o.memory as Record<string, unknown>)) {
+    const entries = Object.entries(o.memory as Record<string, unknown>);
+    if (entries.length > MAX_REGIONS) throw fail(`${file}: memory`, `${entries.length} regions, over the limit of ${MAX_REGIONS}`);
+    let total = 0;
+    for (const [name, r] of entries) {
       const where = `${file}: memory.${name}`;
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw fail(where, 'region names are identifiers');
       if (typeof r !== 'object' || r === null) throw fail(where, 'expected { "size": N, "init": [...] }');
@@ -86,10 +103,13 @@ export function scenarioFromJson(json: unknown, file: string): Scenario {
       const init = rr.init === undefined ? [] : Array.isArray(rr.init) ? rr.init.map((w, i) => integer(w, `${where}.init[${i}]`)) : [];
       if (rr.init !== undefined && !Array.isArray(rr.init)) throw fail(`${where}.init`, 'expected an array of u64 words');
       if (init.length * 8 > size) throw fail(`${where}.init`, `${init.length} words do not fit in ${size} bytes`);
+      total += size;
+      if (total > MAX_REGION_BYTES) throw fail(where, `the regions together exceed the limit of ${MAX_REGION_BYTES} bytes`);
       memory.push({ name, size, init });
     }
   }
   if (!Array.isArray(o.threads) || o.threads.length === 0) throw fail(`${file}: threads`, 'expected a non-empty array of threads');
+  if (o.threads.length > MAX_THREADS) throw fail(`${file}: threads`, `${o.threads.length} threads, over the limit of ${MAX_THREADS}`);
   const threads = o.threads.map((t, i) => {
     const where = `${file}: threads[${i}]`;
     if (typeof t !== 'object' || t === null) throw fail(where, 'expected { "entry": SYMBOL, "args": [...], "cpu": N }');
@@ -132,13 +152,8 @@ export function scenarioFromJson(json: unknown, file: string): Scenario {
 
 /** Reads a scenario file; JSON syntax errors name the line and column. */
 export async function loadScenario(path: string): Promise<Scenario> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new RseqEmuError('INPUT', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  const bad = jsonErrorAt(text);
+  const text = await readInputFile(path, 'a scenario', MAX_SCENARIO_BYTES);
+  const bad = jsonErrorAt(text, MAX_JSON_DEPTH);
   if (bad) {
     const line = text.slice(0, bad.offset).split('\n').length;
     const column = bad.offset - text.lastIndexOf('\n', bad.offset - 1);
@@ -149,7 +164,9 @@ export async function loadScenario(path: string): Promise<Scenario> {
 
 /** `ENTRY(ARG,...)[@CPU][*REPEAT]`, several separated by `;`: the `--threads` option. */
 export function parseThreadSpecs(text: string, cpus: number): ScenarioThread[] {
-  return text.split(';').map((part, i) => {
+  const parts = text.split(';');
+  if (parts.length > MAX_THREADS) throw new RseqEmuError('USAGE', `--threads: ${parts.length} threads, over the limit of ${MAX_THREADS}`);
+  return parts.map((part, i) => {
     const where = `--threads item ${i + 1} '${part.trim()}'`;
     const m = /^\s*([A-Za-z_.$][A-Za-z0-9_.$]*)\s*(?:\(([^)]*)\))?\s*(?:@\s*([0-9]+))?\s*(?:\*\s*([0-9]+))?\s*$/.exec(part);
     if (!m) throw new RseqEmuError('USAGE', `${where}: expected ENTRY(ARG,...)[@CPU][*REPEAT]`);

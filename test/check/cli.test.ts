@@ -82,10 +82,10 @@ describe('rseq-emu check', function () {
 
   for (const [what, args, message] of [
     ['a missing file', ['check', 'no/such/file.s'], /^rseq-emu: cannot read no\/such\/file\.s: ENOENT\n$/],
-    ['no file', ['check'], /^rseq-emu: usage: rseq-emu check FILE/],
-    ['an unknown format', ['check', 'asm/counter_add.s', '--format', 'xml'], /^rseq-emu: --format must be text, json or sarif, not 'xml'\n$/],
+    ['no file', ['check'], /^rseq-emu: missing FILE \(see 'rseq-emu check --help'\)\n$/],
+    ['an unknown format', ['check', 'asm/counter_add.s', '--format', 'xml'], /^rseq-emu: --format must be text, json or sarif, not 'xml' \(see 'rseq-emu check --help'\)\n$/],
     ['a signature that is not a 32-bit number', ['check', 'asm/counter_add.s', '--sig', '0x123456789'], /^rseq-emu: --sig must be a 32-bit number/],
-    ['an unknown option', ['check', 'asm/counter_add.s', '--fix'], /^rseq-emu: unknown option --fix\n$/],
+    ['an unknown option', ['check', 'asm/counter_add.s', '--fix'], /^rseq-emu: unknown option --fix \(see 'rseq-emu check --help'\)\n$/],
   ] as const) {
     it(`exits 2 with one line on stderr for ${what}`, () => {
       const r = cli([...args]);

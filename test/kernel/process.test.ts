@@ -315,6 +315,20 @@ describe('processes and threads', () => {
       assert.deepEqual(r.outcome.syscalls.map((s) => s.name), ['fork', 'wait4', 'exit'], 'the parent did not wait');
     });
 
+    it('returns -EFAULT, having reaped the child, when the status pointer is unmapped and it blocked', async () => {
+      const image = await inline(FORK_AND_WAIT.replace('leaq 16(%rbx), %rsi', 'movq $8, %rsi'));
+      const r = runClosed(image, { regions: [{ name: 'm', size: 32 }], threads: [{ entry: 'f', args: ['m'] }] });
+      assert.equal(r.outcome.status, 'completed');
+      assert.equal(describeReturn(r.memory.m![1]!), '-EFAULT');
+    });
+
+    it('returns -EFAULT, having reaped the child, when the status pointer is unmapped and the child had ended', async () => {
+      const image = await inline(FORK_AND_WAIT.replace('leaq 16(%rbx), %rsi', 'movq $8, %rsi').replace('movq %rax, 8(%rbx)\n      ret', 'movq %rax, 8(%rbx)\n      movq $-1, %rdi\n      xorl %esi, %esi\n      movl $61, %eax\n      syscall\n      movq %rax, 16(%rbx)\n      ret'));
+      const r = runClosed(image, { regions: [{ name: 'm', size: 32 }], threads: [{ entry: 'f', args: ['m'] }] }, { schedule: 'c0:3 c1:*' });
+      assert.equal(describeReturn(r.memory.m![1]!), '-EFAULT');
+      assert.equal(describeReturn(r.memory.m![2]!), '-ECHILD', 'a second wait4 finds the child reaped');
+    });
+
     it('refuses unknown options with EINVAL', async () => {
       const image = await inline('f: movq $-1, %rdi\n xorl %esi, %esi\n movl $0x100, %edx\n xorl %r10d, %r10d\n movl $61, %eax\n syscall\n ret');
       assert.equal(describeReturn(runClosed(image, { threads: [{ entry: 'f' }] }).outcome.threads[0]!.returns[0]!), '-EINVAL');

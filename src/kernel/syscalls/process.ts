@@ -43,8 +43,9 @@ function sysWait4(ctx: SyscallContext): SyscallResult {
     ctx.kernel.block(ctx.thread, { kind: 'child', pid, statusPtr });
     return NORETURN;
   }
-  if (statusPtr !== 0n && !faultsAs(() => (ctx.mem.write(statusPtr, u32(done.exitStatus!)), true), false)) return returns(fail(EFAULT));
+  // As kernel_wait4: the child is reaped first, then a faulting status store turns the result into -EFAULT.
   ctx.kernel.reap(done);
+  if (statusPtr !== 0n && !faultsAs(() => (ctx.mem.write(statusPtr, u32(done.exitStatus!)), true), false)) return returns(fail(EFAULT));
   return returns(BigInt(done.pid));
 }
 
