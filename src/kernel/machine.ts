@@ -183,7 +183,7 @@ export class Machine implements KernelServices {
       t.executed++;
       // Leaving a section without an abort commits the attempt's stores.
       this.speculation?.step(t, address);
-      if (this.tracing) this.log.trace.push({ index: n, tid: t.tid, cpu: t.cpu, address, size });
+      if (this.tracing) this.log.addTrace({ index: n, tid: t.tid, cpu: t.cpu, address, size });
     });
     emu.onSyscall(() => this.halt({ kind: 'syscall' }));
     if (this.speculation && p === this.processes[0]) {
@@ -794,7 +794,7 @@ export class Machine implements KernelServices {
   }
 
   output(t: Thread, fd: number, bytes: Uint8Array): void {
-    this.log.output.push({ tid: t.tid, fd, text: Buffer.from(bytes).toString('utf8') });
+    this.log.addOutput(t.tid, fd, bytes);
   }
 
   exitThread(t: Thread, code: number): void {

@@ -11,10 +11,15 @@ export interface SavedRunLog {
   syscalls: SyscallRecord[];
   output: RunOutcome['output'];
   trace: TraceStep[];
+  traceCut: boolean;
+  outputBytes: number;
   warnings: string[];
   items: ScheduleItem[];
   runMeta: ({ tid: number; open: boolean } | undefined)[];
 }
+
+/** Bounds on what one run records, so memory does not grow with the instruction budget (README, "Limits"). */
+export const LOG_LIMITS = { traceSteps: 200_000, outputBytes: 16 << 20 };
 
 export class RunLog {
   events: EventRecord[] = [];
@@ -27,6 +32,32 @@ export class RunLog {
   private runMeta: ({ tid: number; open: boolean } | undefined)[] = [];
   /** Event records per thread whose rseq outcome is known only when it next returns to user space. */
   private awaiting = new Map<number, EventRecord[]>();
+
+  /** Records a traced instruction, up to the limit; past it, one warning says the trace was cut. */
+  addTrace(step: TraceStep): void {
+    if (this.trace.length < LOG_LIMITS.traceSteps) this.trace.push(step);
+    else if (this.trace.length === LOG_LIMITS.traceSteps && !this.traceCut) {
+      this.traceCut = true;
+      this.warnings.push(`trace cut after ${LOG_LIMITS.traceSteps} instructions (the limit); the run went on`);
+    }
+  }
+
+  /** Captures written bytes, up to the limit; past it, one warning says the output was cut. */
+  addOutput(tid: number, fd: number, bytes: Uint8Array): void {
+    const room = LOG_LIMITS.outputBytes - this.outputBytes;
+    const kept = bytes.length > room ? bytes.subarray(0, Math.max(0, room)) : bytes;
+    if (kept.length > 0) {
+      this.outputBytes += kept.length;
+      this.output.push({ tid, fd, text: Buffer.from(kept).toString('utf8') });
+    }
+    if (kept.length < bytes.length && this.outputBytes === LOG_LIMITS.outputBytes) {
+      this.outputBytes++; // past the limit: warn once
+      this.warnings.push(`captured output cut at ${LOG_LIMITS.outputBytes} bytes (the limit); the program's writes still succeed`);
+    }
+  }
+
+  private traceCut = false;
+  private outputBytes = 0;
 
   /** The executed schedule so far. */
   schedule(): string {
@@ -81,6 +112,8 @@ export class RunLog {
       syscalls: structuredClone(this.syscalls),
       output: structuredClone(this.output),
       trace: [...this.trace],
+      traceCut: this.traceCut,
+      outputBytes: this.outputBytes,
       warnings: [...this.warnings],
       items: structuredClone(this.items),
       runMeta: structuredClone(this.runMeta),
@@ -94,6 +127,8 @@ export class RunLog {
     log.syscalls = structuredClone(s.syscalls);
     log.output = structuredClone(s.output);
     log.trace = [...s.trace];
+    log.traceCut = s.traceCut;
+    log.outputBytes = s.outputBytes;
     log.warnings = [...s.warnings];
     log.items = structuredClone(s.items);
     log.runMeta = structuredClone(s.runMeta);

@@ -1,6 +1,7 @@
 // Turns a RunOutcome into what `rseq-emu run` prints: one JSON object, or text with the trace
 // (each executed instruction: address, bytes, Capstone text, rseq marks) and the kernel events
 // in the order they happened.
+import { summarizeRepeats } from './repetition.js';
 import { disassembleSync } from '../asm/capstone.js';
 import { imageBytes, symbolize, type Image } from '../asm/image.js';
 import type { RseqTables } from '../abi/tables.js';
@@ -77,9 +78,8 @@ export function activityLines(image: Image, tables: RseqTables, o: Pick<RunOutco
     out.push(`  #${String(step.index).padEnd(5)} T${step.tid} cpu${step.cpu}  ${hex(step.address)} <${symbolize(image, step.address)}>`.padEnd(52) + ` ${shown.padEnd(30)} ${text}${m.length ? `  [${m.join(' ')}]` : ''}`);
   }
   for (const e of events) out.push(eventLine(image, e));
-  for (const s of o.syscalls) {
-    out.push(`  syscall T${s.tid} ${s.name}(${s.nr}) at ${hex(s.ip)} → ${s.ret === null ? '(no return)' : describeReturn(s.ret)}${s.implemented ? '' : ' [not implemented]'}${s.insideCriticalSection ? ' [inside a critical section]' : ''}`);
-  }
+  const calls = o.syscalls.map((s) => `  syscall T${s.tid} ${s.name}(${s.nr}) at ${hex(s.ip)} → ${s.ret === null ? '(no return)' : describeReturn(s.ret)}${s.implemented ? '' : ' [not implemented]'}${s.insideCriticalSection ? ' [inside a critical section]' : ''}`);
+  out.push(...summarizeRepeats(calls));
   for (const w of o.output) out.push(`  T${w.tid} fd${w.fd}: ${JSON.stringify(w.text)}`);
   for (const m of memory) out.push(`  memory ${m.name} @ ${hex(m.address)}: [${u64words(m.bytes).join(', ')}]`);
   return out;
@@ -87,6 +87,7 @@ export function activityLines(image: Image, tables: RseqTables, o: Pick<RunOutco
 
 export function runText(image: Image, tables: RseqTables, o: RunOutcome, memory: MemoryDump[] = []): string {
   const out = activityLines(image, tables, o, memory);
+  for (const w of o.warnings) out.push(`  warning: ${w}`);
   const how =
     o.status === 'returned' ? `returned ${BigInt.asUintN(64, o.rax)} (rax)`
     : o.status === 'exited' ? `exited with code ${o.exitCode}`

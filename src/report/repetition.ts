@@ -1,0 +1,43 @@
+// Long runs of the same lines (a program looping in a system call) are shown once, with a count:
+// a report a person reads must not grow with the instruction budget.
+
+/** Blocks of up to this many lines are recognised as repeating. */
+const MAX_PERIOD = 8;
+/** A block is summarised when it appears at least this many times in a row. */
+const MIN_REPEATS = 3;
+
+/** How many times `lines[i, i + p)` repeats back to back, starting at i. */
+function repeatsAt(lines: readonly string[], i: number, p: number): number {
+  let k = 1;
+  while (i + (k + 1) * p <= lines.length) {
+    for (let j = 0; j < p; j++) if (lines[i + k * p + j] !== lines[i + j]) return k;
+    k++;
+  }
+  return k;
+}
+
+/**
+ * The lines with every run of a repeating block (period 1 to 8, three or more times) kept as its
+ * first occurrence, one line saying how many times it repeated, and its last occurrence.
+ */
+export function summarizeRepeats(lines: readonly string[], indent = '  '): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    let best: { p: number; k: number } | null = null;
+    for (let p = 1; p <= MAX_PERIOD && i + p * MIN_REPEATS <= lines.length; p++) {
+      const k = repeatsAt(lines, i, p);
+      if (k >= MIN_REPEATS && (!best || k * p > best.k * best.p)) best = { p, k };
+    }
+    if (!best) {
+      out.push(lines[i]!);
+      i++;
+      continue;
+    }
+    const block = lines.slice(i, i + best.p);
+    const what = best.p === 1 ? 'the line above' : `the ${best.p} lines above`;
+    out.push(...block, `${indent}… ${what} repeated ${best.k - 2} more times …`, ...block);
+    i += best.k * best.p;
+  }
+  return out;
+}
