@@ -71,6 +71,7 @@ try {
     process.stderr.write(`rseq-emu: ${oneLine(e.oneLine())}${help}\n`);
   } else {
     process.stderr.write(`rseq-emu: internal error: ${oneLine(e instanceof Error ? e.message : String(e))}\n`);
+    if (process.env.RSEQ_EMU_DEBUG) process.stderr.write(`${e instanceof Error ? e.stack : ""}\n`);
   }
   process.exitCode = 2;
 }

@@ -40,6 +40,11 @@ export interface ExploreOptions {
   profile?: Profile;
   /** Seconds since some fixed point; the default reads the process clock. */
   clock?: () => number;
+  /**
+   * Instruction budget of each explored schedule. Default: ten times the default schedule's length,
+   * at least 100,000 and at most the scenario's budget, so one endless schedule cannot cost minutes.
+   */
+  scheduleBudget?: number;
   /** Called after each schedule. */
   onProgress?: (schedules: number, seconds: number) => void;
 }
@@ -70,6 +75,10 @@ export interface ShareResult {
   stopped: boolean;
 }
 
+/** Per-schedule budgets: ten times the default schedule's length, and never below this. */
+const BUDGET_FACTOR = 10;
+const MIN_SCHEDULE_BUDGET = 100_000;
+
 export const processClock = (): number => Number(process.hrtime.bigint()) / 1e9;
 
 export function exploreShare(image: Image, scenario: Scenario, options: ExploreOptions, share: Share): ShareResult {
@@ -96,19 +105,33 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
       out.violationCount += found.length;
       for (const v of found) if (out.violations.length < keep) out.violations.push({ ...v, unit });
       options.onProgress?.(out.schedules, clock() - t0);
-      out.stopped = (options.stopAtFirst === true && found.length > 0) || out.schedules >= maxSchedules;
+      // A schedule that exhausts its budget is reported once: the next ones would mostly burn theirs too.
+      const livelock = found.some((v) => v.kind === 'livelock' && machine.result().status === 'limit');
+      out.stopped = livelock || (options.stopAtFirst === true && found.length > 0) || out.schedules >= maxSchedules;
       return !out.stopped;
     },
   };
   try {
     machine.begin();
     const start = machine.capture();
+    // The default schedule first: when it alone exhausts the budget, that livelock is the verdict
+    // (every deviation would burn the budget again); otherwise its length sets each schedule's budget.
+    while (machine.step(null));
+    const steps = Math.max(1, machine.result().instructions);
+    if (machine.result().status === 'limit') {
+      if (share.part === 0) {
+        control.unit(0);
+        control.leaf();
+      }
+      out.stopped = true;
+      return out;
+    }
+    machine.maxInstructions = options.scheduleBudget ?? Math.min(machine.maxInstructions, Math.max(MIN_SCHEDULE_BUDGET, BUDGET_FACTOR * steps));
+    machine.restore(start);
     if ((options.mode ?? 'exhaustive') === 'exhaustive') {
       exhaustiveSearch(machine, options.preemptions ?? 2, space, control, share);
     } else {
       // Change points are drawn over the length of the default run.
-      while (machine.step(null));
-      const steps = Math.max(1, machine.result().instructions);
       pctSearch(machine, start, { depth: options.depth ?? 3, runs: options.runs ?? 1000, steps }, space, options.seed ?? 1, control, share);
     }
     return out;

@@ -57,7 +57,8 @@ export class Machine implements KernelServices {
   readonly cpus: number;
   readonly registration: Registration;
   readonly glibc: GlibcRseqExports;
-  readonly maxInstructions: number;
+  /** The instruction budget of a run; the explorer lowers it per schedule after the default run. */
+  maxInstructions: number;
   readonly profile: Profile;
   readonly processes: Process[] = [];
   readonly regions = new Map<string, { address: Address; size: number }>();

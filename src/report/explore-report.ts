@@ -2,6 +2,7 @@
 // few a replayed trace with the memory that differs from the closest serial order.
 import type { Image } from '../asm/image.js';
 import type { RseqTables } from '../abi/tables.js';
+import { append, elide } from './repetition.js';
 import { describeDiff, describeOrder, type Violation } from '../explore/judge.js';
 import type { ExploreResult } from '../explore/explorer.js';
 import { sharedMemory } from '../explore/oracle.js';
@@ -43,13 +44,18 @@ export function violationTrace(image: Image, tables: RseqTables, scenario: Scena
   }
 }
 
+/** Lines of a violation's trace shown before and after the part left out. */
+const TRACE_HEAD = 300;
+const TRACE_TAIL = 100;
+
 export function exploreText(image: Image, tables: RseqTables, scenario: Scenario, profile: Profile, r: ExploreResult, traces: number): string {
   const out: string[] = [];
   const shown = 20;
   r.violations.slice(0, shown).forEach((v, i) => {
     out.push(`${v.kind}: ${v.message}`);
     out.push(`  replay: --schedule '${v.schedule}'`);
-    if (i < traces) out.push(...violationTrace(image, tables, scenario, profile, v));
+    // A livelock's trace is as long as its budget: show its beginning and its end.
+    if (i < traces) append(out, elide(violationTrace(image, tables, scenario, profile, v), TRACE_HEAD, TRACE_TAIL));
   });
   if (r.violationCount > shown) out.push(`… and ${r.violationCount - shown} more violation${r.violationCount - shown === 1 ? '' : 's'}`);
   const space = r.mode === 'exhaustive' ? `every schedule within ${r.bound} deviation${r.bound === 1 ? '' : 's'}` : `PCT depth ${r.depth}, ${r.runs} runs, seed ${r.seed}`;

@@ -41,3 +41,14 @@ export function summarizeRepeats(lines: readonly string[], indent = '  '): strin
   }
   return out;
 }
+
+/** At most `head` + `tail` lines: the middle becomes one line saying how many were left out. */
+export function elide(lines: readonly string[], head: number, tail: number, indent = '  '): string[] {
+  if (lines.length <= head + tail + 1) return [...lines];
+  return [...lines.slice(0, head), `${indent}… ${lines.length - head - tail} lines left out …`, ...lines.slice(lines.length - tail)];
+}
+
+/** Appends without spreading into arguments, which overflows the stack for long arrays. */
+export function append<T>(to: T[], items: readonly T[]): void {
+  for (const x of items) to.push(x);
+}

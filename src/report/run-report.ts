@@ -1,7 +1,7 @@
 // Turns a RunOutcome into what `rseq-emu run` prints: one JSON object, or text with the trace
 // (each executed instruction: address, bytes, Capstone text, rseq marks) and the kernel events
 // in the order they happened.
-import { summarizeRepeats } from './repetition.js';
+import { append, summarizeRepeats } from './repetition.js';
 import { disassembleSync } from '../asm/capstone.js';
 import { imageBytes, symbolize, type Image } from '../asm/image.js';
 import type { RseqTables } from '../abi/tables.js';
@@ -79,7 +79,7 @@ export function activityLines(image: Image, tables: RseqTables, o: Pick<RunOutco
   }
   for (const e of events) out.push(eventLine(image, e));
   const calls = o.syscalls.map((s) => `  syscall T${s.tid} ${s.name}(${s.nr}) at ${hex(s.ip)} → ${s.ret === null ? '(no return)' : describeReturn(s.ret)}${s.implemented ? '' : ' [not implemented]'}${s.insideCriticalSection ? ' [inside a critical section]' : ''}`);
-  out.push(...summarizeRepeats(calls));
+  append(out, summarizeRepeats(calls));
   for (const w of o.output) out.push(`  T${w.tid} fd${w.fd}: ${JSON.stringify(w.text)}`);
   for (const m of memory) out.push(`  memory ${m.name} @ ${hex(m.address)}: [${u64words(m.bytes).join(', ')}]`);
   return out;
