@@ -145,6 +145,7 @@ class Layout {
    */
   pass(first: boolean): boolean {
     const next = new Map<SectionState, number[]>();
+    let image = 0;
     for (const s of this.program.sections) {
       const offs: number[] = [];
       const previous = this.offsets.get(s);
@@ -156,8 +157,12 @@ class Layout {
         if (!first && f.kind === 'insn' && f.enc.kind === 'branch' && !f.near && f.enc.near !== null) {
           f.near = !guarded(f, () => this.fitsShort(f, s, previous![i]!));
         }
-        at += first && (f.kind === 'fill' || f.kind === 'leb128') ? tryOr(() => this.size(f, s, at), 0) : guarded(f, () => this.size(f, s, at));
+        const size = first && (f.kind === 'fill' || f.kind === 'leb128') ? tryOr(() => this.size(f, s, at), 0) : guarded(f, () => this.size(f, s, at));
+        // Checked before any byte is allocated: `.fill`/`.skip`/`.bss` may ask for gigabytes.
+        if (image + at + size > MAX_IMAGE_BYTES) throw asmError('ASM_RANGE', `the image would exceed ${MAX_IMAGE_BYTES} bytes (the limit) at '${f.text}' in ${s.name}`, f.loc);
+        at += size;
       }
+      image += at;
       offs.push(at);
       next.set(s, offs);
     }
@@ -242,6 +247,9 @@ function tlsImage(layout: Layout, sections: ImageSection[]): TlsTemplate | null 
   });
   return { bytes, align: t.align };
 }
+
+/** All sections together, `.bss` included (README, "Limits"). */
+export const MAX_IMAGE_BYTES = 256 << 20;
 
 /** The error for a layout that keeps changing, at the first fragment whose size still changes. */
 function unsettled(layout: Layout): RseqEmuError {

@@ -47,6 +47,8 @@ import {
 } from './unicorn-library.js';
 
 export const PAGE_SIZE = 0x1000;
+/** Mappings one address space may hold: well below the ~4,096 at which Unicorn 2.0.1 aborts. */
+export const MAX_MAPPINGS = 1024;
 
 /**
  * uc_emu_start's `until` when the caller gives none: the last byte of the address
@@ -250,6 +252,7 @@ export class Emulator {
 
   map(address: Address, size: number, prot: Protection): void {
     checkPageRange('map', address, size);
+    this.checkMappingRoom(address, 1);
     const err = this.lib.uc_mem_map(this.handle(), address, size, protBits(prot));
     if (err !== UcErr.OK) throw this.memoryError('uc_mem_map', err, address, `cannot map ${size} bytes`);
     this.regions_.push({ begin: address, end: address + BigInt(size), prot: { ...prot } });
@@ -267,11 +270,19 @@ export class Emulator {
 
   protect(address: Address, size: number, prot: Protection): void {
     checkPageRange('protect', address, size);
+    this.checkMappingRoom(address, 2); // a protect can split a mapping in three
     const err = this.lib.uc_mem_protect(this.handle(), address, size, protBits(prot));
     if (err !== UcErr.OK) throw this.memoryError('uc_mem_protect', err, address, `cannot protect ${size} bytes`);
     const end = address + BigInt(size);
     this.splitRegionsAt(address, end);
     for (const r of this.regions_) if (r.begin >= address && r.end <= end) r.prot = { ...prot };
+  }
+
+  /** Unicorn 2.0.1 aborts the whole process (an assertion in phys_section_add) near 4,096 mappings. */
+  private checkMappingRoom(address: Address, more: number): void {
+    if (this.regions_.length + more > MAX_MAPPINGS) {
+      throw new RseqEmuError('MEMORY', `cannot map at ${hex(address)}: the address space already holds ${this.regions_.length} mappings (the limit is ${MAX_MAPPINGS})`, undefined, address);
+    }
   }
 
   /** Mapped regions in address order. Ranges split by partial unmap/protect stay split, as in Unicorn. */

@@ -843,6 +843,15 @@ export class Machine implements KernelServices {
     }
   }
 
+  tasks(): { threads: number; processes: number; processesEver: number } {
+    return {
+      threads: this.threads.filter((t) => t.state !== 'exited').length,
+      // Zombies count until reaped, as they do against RLIMIT_NPROC.
+      processes: this.processes.filter((p) => p.exitStatus === null || p.parent !== null).length,
+      processesEver: this.processes.length,
+    };
+  }
+
   clone(parent: Thread, req: CloneRequest): Thread {
     const regs = { ...this.registersOf(parent), rax: 0n };
     const thread = (req.flags & CLONE_VM) !== 0n;

@@ -1,7 +1,7 @@
 // Threads and processes: exit, exit_group, getpid, gettid, clone, fork, wait4, and write(2) to
 // the captured stdout/stderr.
 import { u32 } from '../../abi/rseq.js';
-import { EBADF, ECHILD, EFAULT, EINVAL, fail } from '../errno.js';
+import { EAGAIN, EBADF, ECHILD, EFAULT, EINVAL, fail } from '../errno.js';
 import { NORETURN, faultsAs, returns, type SyscallContext, type SyscallResult, type SyscallRow } from './types.js';
 
 const code = (ctx: SyscallContext) => Number(BigInt.asIntN(32, ctx.args[0] ?? 0n)) & 0xff;
@@ -19,9 +19,20 @@ function sysWrite(ctx: SyscallContext): SyscallResult {
 export const CLONE_VM = 0x100n;
 export const SIGCHLD = 17n;
 
+/**
+ * How many live threads and processes (zombies included) a machine holds, and how many processes
+ * one run may create (each keeps its address space for the report): past them clone and fork fail
+ * with EAGAIN, as Linux does at RLIMIT_NPROC, so a fork bomb is a program that runs out of its
+ * budget, not a host that runs out of memory.
+ */
+export const KERNEL_LIMITS = { threads: 256, processes: 64, processesPerRun: 256 };
+
 function sysClone(ctx: SyscallContext): SyscallResult {
   const [flags = 0n, stack = 0n, parentTid = 0n, childTid = 0n, tls = 0n] = ctx.args;
   if (flags & CLONE_VM && stack === 0n) return returns(fail(EINVAL)); // a thread needs its own stack
+  const tasks = ctx.kernel.tasks();
+  const newProcess = !(flags & CLONE_VM);
+  if (tasks.threads >= KERNEL_LIMITS.threads || (newProcess && (tasks.processes >= KERNEL_LIMITS.processes || tasks.processesEver >= KERNEL_LIMITS.processesPerRun))) return returns(fail(EAGAIN));
   const child = ctx.kernel.clone(ctx.thread, { flags, stack, parentTid, childTid, tls });
   return returns(BigInt(child.tid));
 }
@@ -53,7 +64,7 @@ export const processRows: SyscallRow[] = [
   { nr: 1, name: 'write', handler: sysWrite },
   { nr: 39, name: 'getpid', handler: (ctx) => returns(BigInt(ctx.thread.process.pid)) },
   { nr: 56, name: 'clone', handler: sysClone },
-  { nr: 57, name: 'fork', handler: (ctx) => returns(BigInt(ctx.kernel.clone(ctx.thread, { flags: SIGCHLD, stack: 0n, parentTid: 0n, childTid: 0n, tls: 0n }).tid)) },
+  { nr: 57, name: 'fork', handler: (ctx) => sysClone({ ...ctx, args: [SIGCHLD] }) },
   { nr: 60, name: 'exit', handler: (ctx) => (ctx.kernel.exitThread(ctx.thread, code(ctx)), NORETURN) },
   { nr: 61, name: 'wait4', handler: sysWait4 },
   { nr: 186, name: 'gettid', handler: (ctx) => returns(BigInt(ctx.thread.tid)) },

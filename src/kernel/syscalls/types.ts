@@ -34,6 +34,8 @@ export interface KernelServices {
   exitThread(t: Thread, code: number): void;
   exitGroup(p: Process, code: number): void;
   clone(parent: Thread, req: CloneRequest): Thread;
+  /** Live threads and the processes they belong to (clone and fork refuse past KERNEL_LIMITS). */
+  tasks(): { threads: number; processes: number; processesEver: number };
   /** membarrier's RSEQ IPI: a preempt event for a running thread. */
   rseqIpi(t: Thread): void;
   /** rt_sigreturn: restores the frame at the thread's stack; false when it cannot be read. */
