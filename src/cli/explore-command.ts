@@ -12,12 +12,12 @@ import { profileFromArgs, scenarioFromArgs } from './scenario-args.js';
 export const EXPLORE_USAGE =
   'rseq-emu explore (SCENARIO.json | FILE.s --threads SPEC [--memory NAME:SIZE[:W,...]]... [--cpus N]) [--profile P]\n' +
   '             [--mode exhaustive|pct] [--preemptions K] [--depth D] [--runs N] [--seed S] [--kinds preempt,migrate,signal,switch]\n' +
-  '             [--max-schedules N] [--schedule-budget N] [--stop-at-first] [--max-insns N] [--workers N] [--traces N] [--json]';
+  '             [--max-schedules N] [--schedule-budget N] [--timeout S] [--stop-at-first] [--max-insns N] [--workers N] [--traces N] [--json]';
 
 const SPEC = {
   threads: { value: true }, memory: { value: true, repeat: true }, cpus: { value: true }, profile: { value: true }, mode: { value: true },
   preemptions: { value: true }, depth: { value: true }, runs: { value: true }, seed: { value: true }, kinds: { value: true },
-  'max-schedules': { value: true }, 'schedule-budget': { value: true }, 'stop-at-first': {}, 'max-insns': { value: true }, traces: { value: true }, workers: { value: true }, json: {},
+  'max-schedules': { value: true }, 'schedule-budget': { value: true }, timeout: { value: true }, 'stop-at-first': {}, 'max-insns': { value: true }, traces: { value: true }, workers: { value: true }, json: {},
 };
 
 
@@ -60,6 +60,7 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
     seed: integerOption(one(a, 'seed'), 'seed', 1, 0, 2 ** 32 - 1),
     maxSchedules: integerOption(one(a, 'max-schedules'), 'max-schedules', 1_000_000, 1, 1_000_000_000),
     stopAtFirst: a.flags.has('stop-at-first'),
+    ...(a.options.has('timeout') ? { timeout: integerOption(one(a, 'timeout'), 'timeout', 0, 1, 86_400) } : {}),
     ...(a.options.has('schedule-budget') ? { scheduleBudget: integerOption(one(a, 'schedule-budget'), 'schedule-budget', 0, 1, 1_000_000_000) } : {}),
     onProgress: (n, seconds) => {
       // Only for runs long enough to wonder about, refreshed a few times a second.

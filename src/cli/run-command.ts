@@ -7,6 +7,7 @@ import { usageError } from '../errors.js';
 import { parseEvent } from '../kernel/event-spec.js';
 import type { Machine } from '../kernel/machine.js';
 import { parseSchedule } from '../kernel/schedule.js';
+import { processClock } from '../clock.js';
 import { loadProgram } from '../program.js';
 import { machineJson, machineText } from '../report/machine-report.js';
 import { findingsJson } from '../report/findings-json.js';
@@ -19,13 +20,13 @@ import { profileFromArgs, scenarioFromArgs } from './scenario-args.js';
 
 export const RUN_USAGE =
   'rseq-emu run FILE.s (--entry SYM [--arg V]... | --threads SPEC) [--memory NAME:SIZE[:W,W...]]... [--cpu N] [--cpus N]\n' +
-  '             [--registration glibc|none] [--profile P[,P...]] [--schedule S] [--event KIND@WHERE]... [--max-insns N] [--trace] [--json]\n' +
-  '  rseq-emu run SCENARIO.json [--profile P] [--schedule S] [--event KIND@WHERE]... [--max-insns N] [--trace] [--json]';
+  '             [--registration glibc|none] [--profile P[,P...]] [--schedule S] [--event KIND@WHERE]... [--max-insns N] [--timeout S] [--trace] [--json]\n' +
+  '  rseq-emu run SCENARIO.json [--profile P] [--schedule S] [--event KIND@WHERE]... [--max-insns N] [--timeout S] [--trace] [--json]';
 
 const SPEC = {
   entry: { value: true }, arg: { value: true, repeat: true }, threads: { value: true }, memory: { value: true, repeat: true },
   cpu: { value: true }, cpus: { value: true }, registration: { value: true }, profile: { value: true }, schedule: { value: true },
-  event: { value: true, repeat: true }, 'max-insns': { value: true }, trace: {}, json: {},
+  event: { value: true, repeat: true }, 'max-insns': { value: true }, timeout: { value: true }, trace: {}, json: {},
 };
 
 function dumps(machine: Machine): MemoryDump[] {
@@ -46,6 +47,11 @@ export async function runCommand(argv: readonly string[], print: (s: string) => 
   const profile = profileFromArgs(a, scenario);
   const image = await loadProgram(scenario.source);
   const machine = instantiate(image, scenario, profile);
+  const timeout = one(a, 'timeout');
+  if (timeout !== undefined) {
+    const seconds = integerOption(timeout, 'timeout', 0, 1, 86_400);
+    machine.deadline = { clock: processClock, at: processClock() + seconds, seconds };
+  }
   try {
     const events = all(a, 'event').map((e) => parseEvent(e, image, machine.cpus));
     const tables = readRseqTables(image);

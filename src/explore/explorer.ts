@@ -4,6 +4,7 @@
 // split into shares (explore-workers.ts runs them on worker threads); results merge in the order
 // the sequential search would have found them.
 import type { Image } from '../asm/image.js';
+import { processClock } from '../clock.js';
 import { readRseqTables } from '../abi/tables.js';
 import { parseProfile, profileName, type Profile } from '../kernel/profile.js';
 import type { Scenario } from '../scenario/scenario.js';
@@ -45,6 +46,8 @@ export interface ExploreOptions {
    * at least 100,000 and at most the scenario's budget, so one endless schedule cannot cost minutes.
    */
   scheduleBudget?: number;
+  /** Stop the search after this many seconds (`--timeout`); the result says it is incomplete. */
+  timeout?: number;
   /** Called after each schedule. */
   onProgress?: (schedules: number, seconds: number) => void;
 }
@@ -79,7 +82,7 @@ export interface ShareResult {
 const BUDGET_FACTOR = 10;
 const MIN_SCHEDULE_BUDGET = 100_000;
 
-export const processClock = (): number => Number(process.hrtime.bigint()) / 1e9;
+export { processClock };
 
 export function exploreShare(image: Image, scenario: Scenario, options: ExploreOptions, share: Share): ShareResult {
   const profile = options.profile ?? parseProfile(scenario.profile ?? 'linux');
@@ -107,7 +110,8 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
       options.onProgress?.(out.schedules, clock() - t0);
       // A schedule that exhausts its budget is reported once: the next ones would mostly burn theirs too.
       const livelock = found.some((v) => v.kind === 'livelock' && machine.result().status === 'limit');
-      out.stopped = livelock || (options.stopAtFirst === true && found.length > 0) || out.schedules >= maxSchedules;
+      const late = options.timeout !== undefined && clock() - t0 > options.timeout;
+      out.stopped = livelock || late || (options.stopAtFirst === true && found.length > 0) || out.schedules >= maxSchedules;
       return !out.stopped;
     },
   };

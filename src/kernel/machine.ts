@@ -59,6 +59,9 @@ export class Machine implements KernelServices {
   readonly glibc: GlibcRseqExports;
   /** The instruction budget of a run; the explorer lowers it per schedule after the default run. */
   maxInstructions: number;
+  /** A wall-clock bound on a run (`--timeout`), checked every 4,096 instructions; time is an input. */
+  deadline: { clock: () => number; at: number; seconds: number } | null = null;
+  private timedOut = false;
   readonly profile: Profile;
   readonly processes: Process[] = [];
   readonly regions = new Map<string, { address: Address; size: number }>();
@@ -173,6 +176,10 @@ export class Machine implements KernelServices {
       if (this.sliceLeft <= 0) return this.halt({ kind: 'slice' });
       const n = this.executed + 1;
       if (n > this.maxInstructions) return this.halt({ kind: 'limit' });
+      if ((n & 0xfff) === 0 && this.deadline && this.deadline.clock() > this.deadline.at) {
+        this.timedOut = true;
+        return this.halt({ kind: 'limit' });
+      }
       if (this.locationEvents.length) {
         const due = this.locationEvents.find((e) => (e.place.at === 'count' ? e.place.index === n : e.place.address === address));
         if (due) return this.halt({ kind: 'event', event: due });
@@ -448,7 +455,8 @@ export class Machine implements KernelServices {
   /** The outcome of the run so far; ends every live thread with `limit` if the budget ran out. */
   result(): MachineOutcome {
     const live = this.threads.filter((t) => t.state !== 'exited');
-    if (this.limited) for (const t of live) this.endThread(t, { status: 'limit', reason: `instruction budget of ${this.maxInstructions} exhausted` });
+    const why = this.timedOut ? `time limit of ${this.deadline!.seconds} s reached` : `instruction budget of ${this.maxInstructions} exhausted`;
+    if (this.limited) for (const t of live) this.endThread(t, { status: 'limit', reason: why });
     const status = this.limited ? 'limit' : live.length ? 'deadlock' : 'completed';
     if (status === 'deadlock') this.log.warnings.push(`deadlock: ${live.map((t) => `T${t.tid}`).join(', ')} blocked with nothing left to run`);
     return {

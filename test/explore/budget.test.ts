@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { explore } from '../../src/explore/explorer.js';
 import { loadProgram } from '../../src/program.js';
 import { scenarioFromJson, type Scenario } from '../../src/scenario/scenario.js';
-import type { Image } from '../../src/asm/image.js';
+import { findSymbol, type Image } from '../../src/asm/image.js';
+import { Machine } from '../../src/kernel/machine.js';
+import { inline } from '../support/program.js';
+import { counterScenario } from './fixtures.js';
 
 // waiter spins forever when it reads the flag before setter has stored it.
 const WAIT_OR_SPIN = `
@@ -61,5 +64,34 @@ describe('exploration budgets', function () {
     const { scenario: s, image } = await scenario([{ entry: 'setter', cpu: 0 }, { entry: 'waiter', cpu: 1 }]);
     const r = explore(image, s, { preemptions: 2, scheduleBudget: 5000 });
     assert.match(r.violations[0]!.message, /instruction budget exhausted \(5000 instructions\)/);
+  });
+});
+
+describe('time limits', function () {
+  this.timeout(60_000);
+  it('ends a run with status limit and the time limit as its reason when the deadline passes', async () => {
+    const image = await inline('f: 1: jmp 1b');
+    const machine = Machine.create(image, { maxInstructions: 100_000_000 });
+    let now = 0;
+    // A clock that moves one second each time it is read (0, 1, 2 …): the third check, before
+    // instruction 12,288, is the first past a 1 s deadline.
+    machine.deadline = { clock: () => now++, at: 1, seconds: 1 };
+    try {
+      const r = machine.call(findSymbol(image, 'f')!.address, []);
+      assert.equal(r.status, 'limit');
+      assert.equal(r.reason, 'time limit of 1 s reached');
+      assert.equal(r.instructions, 3 * 4096 - 1);
+    } finally {
+      machine.close();
+    }
+  });
+
+  it('stops a search whose time is up, and says the space was not finished', async () => {
+    const { scenario: s, image } = await counterScenario('counter_add.s');
+    let now = 0;
+    const r = explore(image, s, { preemptions: 2, timeout: 5, clock: () => now++ });
+    assert.equal(r.complete, false);
+    assert.equal(r.verdict, 'pass');
+    assert.ok(r.schedules <= 6, `${r.schedules} schedules`);
   });
 });
