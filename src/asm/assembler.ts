@@ -207,6 +207,7 @@ export class ProgramBuilder {
           if (!this.firstUse.has(sym)) this.firstUse.set(sym, loc);
           return TPOFF_PREFIX + sym;
         case 'gottpoff':
+          if (!this.firstUse.has(sym)) this.firstUse.set(sym, loc);
           return slot(`${GOT_PREFIX}tp.${sym}`, TPOFF_PREFIX + sym);
       }
       throw new OperandError(`relocation modifier @${modifier} in '${whole}' is not supported (only @PLT, @GOTPCREL, @tpoff and @gottpoff)`, at + sym.length);

@@ -91,6 +91,8 @@ class Layout {
       const set = this.program.sets.get(name);
       if (set) {
         if (seen.has(name)) throw new ExpressionError(`symbol '${name}' is defined in terms of itself`, 0);
+        // Each level is a host stack frame or three: a bounded depth is an error, never a stack overflow.
+        if (seen.size >= MAX_SET_DEPTH) throw new ExpressionError(`symbol '${name}' is defined through more than ${MAX_SET_DEPTH} other symbols (the limit)`, 0);
         seen.add(name);
         const v = evaluate(set.expr, resolve, this.position(set));
         seen.delete(name);
@@ -247,6 +249,9 @@ function tlsImage(layout: Layout, sections: ImageSection[]): TlsTemplate | null 
   });
   return { bytes, align: t.align };
 }
+
+/** How deep `.set` symbols may be defined through one another. */
+const MAX_SET_DEPTH = 1000;
 
 /** All sections together, `.bss` included (README, "Limits"). */
 export const MAX_IMAGE_BYTES = 256 << 20;

@@ -31,3 +31,20 @@ describe('image size limits', () => {
     assert.match(e.message, /image would exceed .* in \.bss/);
   });
 });
+
+describe('symbol definition depth', () => {
+  const chain = (n: number) => ['.set s0, 1', ...Array.from({ length: n - 1 }, (_, i) => `.set s${i + 1}, s${i}+1`), `f: movq $s${n - 1}, %rax`, ' ret'].join('\n');
+  it('evaluates a chain of 1,000 .set symbols', async () => {
+    await inline(chain(1000));
+  });
+  it('refuses a longer chain with a located error instead of overflowing the stack', async () => {
+    const e = await refused(chain(3000));
+    assert.equal(e.location?.line, 3001);
+    assert.match(e.message, /defined through more than 1000 other symbols/);
+  });
+  it('locates an undefined @gottpoff symbol at its use', async () => {
+    const e = await refused('f: nop\n movq nowhere@gottpoff(%rip), %rax\n ret');
+    assert.equal(e.location?.line, 2);
+    assert.match(e.message, /undefined thread-local symbol 'nowhere'/);
+  });
+});
