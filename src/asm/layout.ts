@@ -9,6 +9,7 @@ import { evaluate, ExpressionError, type Expr, type Value } from './expression.j
 import { SECTION_PAGE, TPOFF_PREFIX, setName, type Fragment, type Position, type SectionState } from './fragments.js';
 import type { Image, ImageSection, ImageSymbol, LineRecord, TlsTemplate } from './image.js';
 import { compareDecoded, type ConcreteOperand } from './verify.js';
+import { LIMITS } from '../limits.js';
 
 // GNU as pads code with these NOPs: as many 11-byte ones as fit, then one for the remainder; past
 // seven 11-byte NOPs' worth (88 bytes or more) it jumps over them instead, with a short jmp when
@@ -92,7 +93,7 @@ class Layout {
       if (set) {
         if (seen.has(name)) throw new ExpressionError(`symbol '${name}' is defined in terms of itself`, 0);
         // Each level is a host stack frame or three: a bounded depth is an error, never a stack overflow.
-        if (seen.size >= MAX_SET_DEPTH) throw new ExpressionError(`symbol '${name}' is defined through more than ${MAX_SET_DEPTH} other symbols (the limit)`, 0);
+        if (seen.size >= LIMITS.setDepth) throw new ExpressionError(`symbol '${name}' is defined through more than ${LIMITS.setDepth} other symbols (the limit)`, 0);
         seen.add(name);
         const v = evaluate(set.expr, resolve, this.position(set));
         seen.delete(name);
@@ -161,7 +162,7 @@ class Layout {
         }
         const size = first && (f.kind === 'fill' || f.kind === 'leb128') ? tryOr(() => this.size(f, s, at), 0) : guarded(f, () => this.size(f, s, at));
         // Checked before any byte is allocated: `.fill`/`.skip`/`.bss` may ask for gigabytes.
-        if (image + at + size > MAX_IMAGE_BYTES) throw asmError('ASM_RANGE', `the image would exceed ${MAX_IMAGE_BYTES} bytes (the limit) at '${f.text}' in ${s.name}`, f.loc);
+        if (image + at + size > LIMITS.imageBytes) throw asmError('ASM_RANGE', `the image would exceed ${LIMITS.imageBytes} bytes (the limit) at '${f.text}' in ${s.name}`, f.loc);
         at += size;
       }
       image += at;
@@ -249,12 +250,6 @@ function tlsImage(layout: Layout, sections: ImageSection[]): TlsTemplate | null 
   });
   return { bytes, align: t.align };
 }
-
-/** How deep `.set` symbols may be defined through one another. */
-const MAX_SET_DEPTH = 1000;
-
-/** All sections together, `.bss` included (README, "Limits"). */
-export const MAX_IMAGE_BYTES = 256 << 20;
 
 /** The error for a layout that keeps changing, at the first fragment whose size still changes. */
 function unsettled(layout: Layout): RseqEmuError {

@@ -4,16 +4,15 @@
 import { spawnSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import { RseqEmuError } from '../errors.js';
+import { LIMITS } from '../limits.js';
 
 /** Files the C preprocessor must see first. */
 export const needsPreprocessor = (path: string): boolean => /\.(S|sx)$/.test(path);
 
-/** Bounds on the preprocessor (`#include "/dev/zero"` must not take the machine): output, memory, time. */
-export const PREPROCESS_LIMITS = { outputBytes: 64 << 20, memoryKiB: 1 << 20, seconds: 30 };
-
 export function preprocess(path: string, env: NodeJS.ProcessEnv = process.env): string {
   const extra = (env.CPPFLAGS ?? '').split(/\s+/).filter((f) => f !== '');
-  const { outputBytes, memoryKiB, seconds } = PREPROCESS_LIMITS;
+  // Bounds: `#include "/dev/zero"` must not take the machine.
+  const { preprocessBytes: outputBytes, preprocessMemoryKiB: memoryKiB, preprocessSeconds: seconds } = LIMITS;
   // ulimit -v bounds cc1's memory: it reads an included file whole before writing anything.
   const r = spawnSync('sh', ['-c', `ulimit -v ${memoryKiB}; exec gcc "$@"`, 'sh', '-E', '-x', 'assembler-with-cpp', '-I', dirname(path), ...extra, path], {
     encoding: 'utf8', maxBuffer: outputBytes, timeout: seconds * 1000, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,6 +3,7 @@ import { readRseqTables } from '../abi/tables.js';
 import { RseqEmuError, usageError } from '../errors.js';
 import { loadProgram } from '../program.js';
 import { disassemblyListing } from '../report/listing.js';
+import { applyLimits, limitDescriptions, LIMITS, parseLimits } from '../limits.js';
 import { positionalProblem } from './args.js';
 import { CHECK_USAGE, checkCommand } from './check-command.js';
 import { EXPLORE_USAGE, exploreCommand } from './explore-command.js';
@@ -13,6 +14,7 @@ const USAGE = `usage:
   rseq-emu disasm FILE
   ${CHECK_USAGE}
   ${EXPLORE_USAGE}
+  rseq-emu limits              (every limit and its value; any command takes --limit NAME=N[,NAME=N])
 Events: preempt@WHERE, migrate:N@WHERE, signal[:SIG]@WHERE; WHERE is LABEL[+OFFSET], 0xADDRESS or #K.
 Exit status: 0 the entry returned, 1 the program was killed, faulted or ran out of budget, 2 bad input or usage.
 check: 0 no finding is an error, 1 at least one is, 2 bad input or usage.
@@ -26,8 +28,26 @@ const COMMAND_USAGE: Record<string, string> = {
   explore: EXPLORE_USAGE,
 };
 
+/** `--limit NAME=N[,NAME=N]`, accepted by every command: taken out before the command reads its options. */
+function takeLimits(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--limit' || a.startsWith('--limit=')) {
+      const value = a === '--limit' ? argv[++i] : a.slice('--limit='.length);
+      if (value === undefined) throw usageError('--limit needs NAME=N');
+      applyLimits(parseLimits(value));
+    } else out.push(a);
+  }
+  return out;
+}
+
 async function main(argv: string[], print: (s: string) => void): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...rest] = takeLimits(argv);
+  if (command === 'limits') {
+    print(limitDescriptions().map((l) => `${l.name.padEnd(20)} ${String(LIMITS[l.name]).padStart(10)}  (at most ${l.max}) ${l.what}`).join('\n') + '\n');
+    return 0;
+  }
   if (command !== undefined && COMMAND_USAGE[command] && rest.some((a) => a === '--help' || a === '-h')) {
     print(`usage: ${COMMAND_USAGE[command]}\n`);
     return 0;

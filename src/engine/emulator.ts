@@ -36,6 +36,7 @@
  */
 import koffi from 'koffi';
 import { RseqEmuError } from '../errors.js';
+import { LIMITS } from '../limits.js';
 import { hex, type Address } from '../types.js';
 import {
   UC_ARCH_X86, UC_MODE_64, UC_X86_INS_SYSCALL, UC_CTL_WRITE_TB_FLUSH,
@@ -47,8 +48,6 @@ import {
 } from './unicorn-library.js';
 
 export const PAGE_SIZE = 0x1000;
-/** Mappings one address space may hold: well below the ~4,096 at which Unicorn 2.0.1 aborts. */
-export const MAX_MAPPINGS = 1024;
 
 /**
  * uc_emu_start's `until` when the caller gives none: the last byte of the address
@@ -280,8 +279,8 @@ export class Emulator {
 
   /** Unicorn 2.0.1 aborts the whole process (an assertion in phys_section_add) near 4,096 mappings. */
   private checkMappingRoom(address: Address, more: number): void {
-    if (this.regions_.length + more > MAX_MAPPINGS) {
-      throw new RseqEmuError('MEMORY', `cannot map at ${hex(address)}: the address space already holds ${this.regions_.length} mappings (the limit is ${MAX_MAPPINGS})`, undefined, address);
+    if (this.regions_.length + more > LIMITS.mappings) {
+      throw new RseqEmuError('MEMORY', `cannot map at ${hex(address)}: the address space already holds ${this.regions_.length} mappings (the limit is ${LIMITS.mappings})`, undefined, address);
     }
   }
 

@@ -1,5 +1,6 @@
 // Exploration on several worker threads: each searches one share of the top-level branches (or of
 // the PCT runs); the merged result is the one the sequential search would give, in the same order.
+import { LIMITS } from '../limits.js';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { RseqEmuError } from '../errors.js';
@@ -16,7 +17,7 @@ function runShare(scenario: Scenario, options: ExploreOptions, part: number, of:
   // Functions cannot cross to a worker; the options a worker needs are plain data.
   const { onProgress: _p, clock: _c, checks: _k, ...plain } = options;
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./explore-worker-entry.mjs', import.meta.url), { workerData: { scenario, options: plain, share: { part, of } } });
+    const worker = new Worker(new URL('./explore-worker-entry.mjs', import.meta.url), { workerData: { scenario, options: plain, share: { part, of }, limits: { ...LIMITS } } });
     worker.on('message', (m: { type: 'progress'; schedules: number } | { type: 'done'; result: ShareResult }) => {
       if (m.type === 'progress') progress(m.schedules);
       else resolve(m.result);

@@ -4,6 +4,7 @@
 import type { CpuId } from '../types.js';
 import type { EventRecord, RunOutcome, SyscallRecord, TraceStep } from './outcome.js';
 import { formatSchedule, type ScheduledEvent, type ScheduleItem } from './schedule.js';
+import { LIMITS } from '../limits.js';
 
 export interface SavedRunLog {
   events: EventRecord[];
@@ -17,9 +18,6 @@ export interface SavedRunLog {
   items: ScheduleItem[];
   runMeta: ({ tid: number; open: boolean } | undefined)[];
 }
-
-/** Bounds on what one run records, so memory does not grow with the instruction budget (README, "Limits"). */
-export const LOG_LIMITS = { traceSteps: 200_000, outputBytes: 16 << 20 };
 
 export class RunLog {
   events: EventRecord[] = [];
@@ -35,24 +33,24 @@ export class RunLog {
 
   /** Records a traced instruction, up to the limit; past it, one warning says the trace was cut. */
   addTrace(step: TraceStep): void {
-    if (this.trace.length < LOG_LIMITS.traceSteps) this.trace.push(step);
-    else if (this.trace.length === LOG_LIMITS.traceSteps && !this.traceCut) {
+    if (this.trace.length < LIMITS.traceSteps) this.trace.push(step);
+    else if (this.trace.length === LIMITS.traceSteps && !this.traceCut) {
       this.traceCut = true;
-      this.warnings.push(`trace cut after ${LOG_LIMITS.traceSteps} instructions (the limit); the run went on`);
+      this.warnings.push(`trace cut after ${LIMITS.traceSteps} instructions (the limit); the run went on`);
     }
   }
 
   /** Captures written bytes, up to the limit; past it, one warning says the output was cut. */
   addOutput(tid: number, fd: number, bytes: Uint8Array): void {
-    const room = LOG_LIMITS.outputBytes - this.outputBytes;
+    const room = LIMITS.outputBytes - this.outputBytes;
     const kept = bytes.length > room ? bytes.subarray(0, Math.max(0, room)) : bytes;
     if (kept.length > 0) {
       this.outputBytes += kept.length;
       this.output.push({ tid, fd, text: Buffer.from(kept).toString('utf8') });
     }
-    if (kept.length < bytes.length && this.outputBytes === LOG_LIMITS.outputBytes) {
+    if (kept.length < bytes.length && this.outputBytes === LIMITS.outputBytes) {
       this.outputBytes++; // past the limit: warn once
-      this.warnings.push(`captured output cut at ${LOG_LIMITS.outputBytes} bytes (the limit); the program's writes still succeed`);
+      this.warnings.push(`captured output cut at ${LIMITS.outputBytes} bytes (the limit); the program's writes still succeed`);
     }
   }
 

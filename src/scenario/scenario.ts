@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { RseqEmuError } from '../errors.js';
 import { readInputFile } from '../input-file.js';
 import { jsonErrorAt } from './json-position.js';
+import { LIMITS } from '../limits.js';
 
 /** A thread argument: a number, or a memory region or symbol name with an optional +offset. */
 export type ArgValue = { kind: 'number'; value: bigint } | { kind: 'name'; name: string; offset: bigint };
@@ -39,13 +40,6 @@ export interface Scenario {
 
 const fail = (where: string, why: string) => new RseqEmuError('INPUT', `${where}: ${why}`);
 
-/** Limits on what a scenario may ask for, checked before anything is allocated (README, "Limits"). */
-export const MAX_SCENARIO_BYTES = 1 << 20;
-export const MAX_JSON_DEPTH = 64;
-export const MAX_THREADS = 256;
-export const MAX_REGIONS = 256;
-/** All regions together; one region may be up to 64 MiB. */
-export const MAX_REGION_BYTES = 256 << 20;
 
 /** Numbers are u64 words, or their two's-complement negatives: anything else would wrap silently. */
 export function checkWord(n: bigint, where: string, error: (where: string, why: string) => Error = fail): bigint {
@@ -92,7 +86,7 @@ export function scenarioFromJson(json: unknown, file: string): Scenario {
   if (o.memory !== undefined) {
     if (typeof o.memory !== 'object' || o.memory === null || Array.isArray(o.memory)) throw fail(`${file}: memory`, 'expected an object of regions');
     const entries = Object.entries(o.memory as Record<string, unknown>);
-    if (entries.length > MAX_REGIONS) throw fail(`${file}: memory`, `${entries.length} regions, over the limit of ${MAX_REGIONS}`);
+    if (entries.length > LIMITS.regions) throw fail(`${file}: memory`, `${entries.length} regions, over the limit of ${LIMITS.regions}`);
     let total = 0;
     for (const [name, r] of entries) {
       const where = `${file}: memory.${name}`;
@@ -104,12 +98,12 @@ export function scenarioFromJson(json: unknown, file: string): Scenario {
       if (rr.init !== undefined && !Array.isArray(rr.init)) throw fail(`${where}.init`, 'expected an array of u64 words');
       if (init.length * 8 > size) throw fail(`${where}.init`, `${init.length} words do not fit in ${size} bytes`);
       total += size;
-      if (total > MAX_REGION_BYTES) throw fail(where, `the regions together exceed the limit of ${MAX_REGION_BYTES} bytes`);
+      if (total > LIMITS.regionBytes) throw fail(where, `the regions together exceed the limit of ${LIMITS.regionBytes} bytes`);
       memory.push({ name, size, init });
     }
   }
   if (!Array.isArray(o.threads) || o.threads.length === 0) throw fail(`${file}: threads`, 'expected a non-empty array of threads');
-  if (o.threads.length > MAX_THREADS) throw fail(`${file}: threads`, `${o.threads.length} threads, over the limit of ${MAX_THREADS}`);
+  if (o.threads.length > LIMITS.threads) throw fail(`${file}: threads`, `${o.threads.length} threads, over the limit of ${LIMITS.threads}`);
   const threads = o.threads.map((t, i) => {
     const where = `${file}: threads[${i}]`;
     if (typeof t !== 'object' || t === null) throw fail(where, 'expected { "entry": SYMBOL, "args": [...], "cpu": N }');
@@ -152,8 +146,8 @@ export function scenarioFromJson(json: unknown, file: string): Scenario {
 
 /** Reads a scenario file; JSON syntax errors name the line and column. */
 export async function loadScenario(path: string): Promise<Scenario> {
-  const text = await readInputFile(path, 'a scenario', MAX_SCENARIO_BYTES);
-  const bad = jsonErrorAt(text, MAX_JSON_DEPTH);
+  const text = await readInputFile(path, 'a scenario', LIMITS.scenarioBytes);
+  const bad = jsonErrorAt(text, LIMITS.jsonDepth);
   if (bad) {
     const line = text.slice(0, bad.offset).split('\n').length;
     const column = bad.offset - text.lastIndexOf('\n', bad.offset - 1);
@@ -165,7 +159,7 @@ export async function loadScenario(path: string): Promise<Scenario> {
 /** `ENTRY(ARG,...)[@CPU][*REPEAT]`, several separated by `;`: the `--threads` option. */
 export function parseThreadSpecs(text: string, cpus: number): ScenarioThread[] {
   const parts = text.split(';');
-  if (parts.length > MAX_THREADS) throw new RseqEmuError('USAGE', `--threads: ${parts.length} threads, over the limit of ${MAX_THREADS}`);
+  if (parts.length > LIMITS.threads) throw new RseqEmuError('USAGE', `--threads: ${parts.length} threads, over the limit of ${LIMITS.threads}`);
   return parts.map((part, i) => {
     const where = `--threads item ${i + 1} '${part.trim()}'`;
     const m = /^\s*([A-Za-z_.$][A-Za-z0-9_.$]*)\s*(?:\(([^)]*)\))?\s*(?:@\s*([0-9]+))?\s*(?:\*\s*([0-9]+))?\s*$/.exec(part);

@@ -1,6 +1,6 @@
 // Sizes the source chooses are checked before anything is allocated for them.
 import { strict as assert } from 'node:assert';
-import { MAX_IMAGE_BYTES } from '../../src/asm/layout.js';
+import { LIMITS } from '../../src/limits.js';
 import { RseqEmuError } from '../../src/errors.js';
 import { inline } from '../support/program.js';
 
@@ -16,10 +16,10 @@ async function refused(source: string): Promise<RseqEmuError> {
 
 describe('image size limits', () => {
   it('refuses fills that together exceed the image limit, at the fill that crosses it', async () => {
-    const fills = Array(MAX_IMAGE_BYTES / (16 << 20) + 1).fill('.fill 2097152, 8, 0').join('\n');
+    const fills = Array(LIMITS.imageBytes / (16 << 20) + 1).fill('.fill 2097152, 8, 0').join('\n');
     const e = await refused(`.data\n${fills}\n.text\nf: ret`);
     assert.equal(e.code, 'ASM_RANGE');
-    assert.equal(e.location?.line, MAX_IMAGE_BYTES / (16 << 20) + 1);
+    assert.equal(e.location?.line, LIMITS.imageBytes / (16 << 20) + 1);
     assert.match(e.message, /the image would exceed 268435456 bytes/);
   });
   it('counts .bss space against the limit although it has no bytes in the file', async () => {

@@ -102,6 +102,24 @@ describe('bad input on the command line', function () {
     });
   });
 
+  describe('--limit', () => {
+    it('lowers a limit for one command', () => {
+      badInput(cli('explore', 'examples/scenarios/counter.json', '--limit', 'threads=2'), /threads: 3 threads, over the limit of 2/);
+    });
+    it('refuses an unknown limit by name, listing the known ones', () => {
+      badInput(cli('run', 'asm/counter_add.s', '--limit', 'bogus=3'), /unknown limit 'bogus' \(known: sourceBytes, /);
+    });
+    it('refuses a value above what the host can honour', () => {
+      badInput(cli('check', 'asm/counter_add.s', '--limit=mappings=5000'), /--limit mappings must be 1 to 3000, not 5000/);
+    });
+    it('lists every limit with its value and ceiling', () => {
+      const r = cli('limits', '--limit', 'traceSteps=5K');
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /^traceSteps +5120 +\(at most 100000000\) instructions a trace records$/m);
+      assert.match(r.stdout, /^mappings +1024 /m);
+    });
+  });
+
   describe('signals a program cannot catch', () => {
     it('kills the program when an event injects SIGKILL, with no stand-in handler', () => {
       const r = cli('run', 'asm/counter_add.s', '--entry', 'counter_add', '--memory', 'counters:16', '--arg', 'counters', '--arg', '5', '--event', 'signal:SIGKILL@.Lcounter_add_start', '--json');

@@ -1,15 +1,15 @@
 // What one run records is bounded: the trace and the captured output stop at their limits with a
 // warning, and the run itself goes on.
 import { strict as assert } from 'node:assert';
-import { LOG_LIMITS } from '../../src/kernel/run-log.js';
+import { LIMITS } from '../../src/limits.js';
 import { inline, runEntry } from '../support/program.js';
 
 describe('the run log limits', () => {
-  const saved = { ...LOG_LIMITS };
-  afterEach(() => Object.assign(LOG_LIMITS, saved));
+  const saved = { ...LIMITS };
+  afterEach(() => Object.assign(LIMITS, saved));
 
   it('keeps the first traceSteps instructions, warns once, and counts every instruction', async () => {
-    LOG_LIMITS.traceSteps = 10;
+    LIMITS.traceSteps = 10;
     const image = await inline('f: movl $100, %ecx\n1: dec %ecx\n jnz 1b\n ret');
     const r = runEntry(image, 'f', [], { call: { trace: true } });
     assert.equal(r.outcome.status, 'returned');
@@ -20,7 +20,7 @@ describe('the run log limits', () => {
   });
 
   it('captures output up to outputBytes, warns once, and still returns the full count to the program', async () => {
-    LOG_LIMITS.outputBytes = 100;
+    LIMITS.outputBytes = 100;
     const image = await inline(`f: movl $3, %ebx
       1: movl $1, %eax
          movl $1, %edi

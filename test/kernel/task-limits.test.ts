@@ -2,16 +2,16 @@
 // with EAGAIN, as Linux does at RLIMIT_NPROC, and the program runs into its budget.
 import { strict as assert } from 'node:assert';
 import { describeReturn } from '../../src/kernel/errno.js';
-import { KERNEL_LIMITS } from '../../src/kernel/syscalls/process.js';
+import { LIMITS } from '../../src/limits.js';
 import { inline } from '../support/program.js';
 import { runClosed } from '../support/threads.js';
 
 describe('task limits', () => {
-  const saved = { ...KERNEL_LIMITS };
-  afterEach(() => Object.assign(KERNEL_LIMITS, saved));
+  const saved = { ...LIMITS };
+  afterEach(() => Object.assign(LIMITS, saved));
 
   it('fails fork with EAGAIN once the machine holds its limit of processes', async () => {
-    KERNEL_LIMITS.processes = 3;
+    LIMITS.liveProcesses = 3;
     // Each process forks until fork fails, records the error in its own copy of m, then exits.
     const image = await inline(`
       f:  movq %rdi, %rbx
@@ -30,7 +30,7 @@ describe('task limits', () => {
   });
 
   it('turns a fork bomb into a run that exhausts its budget', async () => {
-    KERNEL_LIMITS.processes = 4;
+    LIMITS.liveProcesses = 4;
     const image = await inline('f: 1: movl $57, %eax\n syscall\n jmp 1b');
     const r = runClosed(image, { threads: [{ entry: 'f' }], maxInstructions: 5_000 });
     assert.equal(r.outcome.status, 'limit');
@@ -38,7 +38,7 @@ describe('task limits', () => {
   });
 
   it('fails fork with EAGAIN once a run has created its limit of processes, even when each was reaped', async () => {
-    KERNEL_LIMITS.processesPerRun = 5;
+    LIMITS.processesPerRun = 5;
     // fork, wait for the child, again, until fork fails.
     const image = await inline(`
       f:  movq %rdi, %rbx
@@ -65,7 +65,7 @@ describe('task limits', () => {
   });
 
   it('fails clone of a thread with EAGAIN once the machine holds its limit of threads', async () => {
-    KERNEL_LIMITS.threads = 2;
+    LIMITS.liveThreads = 2;
     // clone(CLONE_VM | CLONE_THREAD-less, stack): the first succeeds, the second fails.
     const image = await inline(`
       f:  movq %rdi, %rbx

@@ -3,6 +3,7 @@
 import { u32 } from '../../abi/rseq.js';
 import { EAGAIN, EBADF, ECHILD, EFAULT, EINVAL, fail } from '../errno.js';
 import { NORETURN, faultsAs, returns, type SyscallContext, type SyscallResult, type SyscallRow } from './types.js';
+import { LIMITS } from '../../limits.js';
 
 const code = (ctx: SyscallContext) => Number(BigInt.asIntN(32, ctx.args[0] ?? 0n)) & 0xff;
 
@@ -19,20 +20,15 @@ function sysWrite(ctx: SyscallContext): SyscallResult {
 export const CLONE_VM = 0x100n;
 export const SIGCHLD = 17n;
 
-/**
- * How many live threads and processes (zombies included) a machine holds, and how many processes
- * one run may create (each keeps its address space for the report): past them clone and fork fail
- * with EAGAIN, as Linux does at RLIMIT_NPROC, so a fork bomb is a program that runs out of its
- * budget, not a host that runs out of memory.
- */
-export const KERNEL_LIMITS = { threads: 256, processes: 64, processesPerRun: 256 };
-
 function sysClone(ctx: SyscallContext): SyscallResult {
   const [flags = 0n, stack = 0n, parentTid = 0n, childTid = 0n, tls = 0n] = ctx.args;
   if (flags & CLONE_VM && stack === 0n) return returns(fail(EINVAL)); // a thread needs its own stack
   const tasks = ctx.kernel.tasks();
+  // Past the machine's task limits clone and fork fail as Linux does at RLIMIT_NPROC, so a fork bomb
+  // is a program that runs out of its budget, not a host that runs out of memory (each process
+  // keeps an address space of its own for the report).
   const newProcess = !(flags & CLONE_VM);
-  if (tasks.threads >= KERNEL_LIMITS.threads || (newProcess && (tasks.processes >= KERNEL_LIMITS.processes || tasks.processesEver >= KERNEL_LIMITS.processesPerRun))) return returns(fail(EAGAIN));
+  if (tasks.threads >= LIMITS.liveThreads || (newProcess && (tasks.processes >= LIMITS.liveProcesses || tasks.processesEver >= LIMITS.processesPerRun))) return returns(fail(EAGAIN));
   const child = ctx.kernel.clone(ctx.thread, { flags, stack, parentTid, childTid, tls });
   return returns(BigInt(child.tid));
 }

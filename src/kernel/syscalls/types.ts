@@ -34,7 +34,7 @@ export interface KernelServices {
   exitThread(t: Thread, code: number): void;
   exitGroup(p: Process, code: number): void;
   clone(parent: Thread, req: CloneRequest): Thread;
-  /** Live threads and the processes they belong to (clone and fork refuse past KERNEL_LIMITS). */
+  /** Live threads and the processes they belong to (clone and fork refuse past the limits). */
   tasks(): { threads: number; processes: number; processesEver: number };
   /** membarrier's RSEQ IPI: a preempt event for a running thread. */
   rseqIpi(t: Thread): void;
