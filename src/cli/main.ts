@@ -1,9 +1,10 @@
 // The `rseq-emu` command. Every error the user can cause ends as one line on stderr and exit 2.
+// bin/rseq-emu.js runs it on the process's streams; the fuzz suite runs it in-process.
 import { readRseqTables } from '../abi/tables.js';
 import { RseqEmuError, usageError } from '../errors.js';
 import { loadProgram } from '../program.js';
 import { disassemblyListing } from '../report/listing.js';
-import { applyLimits, limitDescriptions, LIMITS, parseLimits } from '../limits.js';
+import { applyLimits, DEFAULT_LIMITS, limitDescriptions, LIMITS, parseLimits } from '../limits.js';
 import { positionalProblem } from './args.js';
 import { CHECK_USAGE, checkCommand } from './check-command.js';
 import { EXPLORE_USAGE, exploreCommand } from './explore-command.js';
@@ -29,21 +30,24 @@ const COMMAND_USAGE: Record<string, string> = {
 };
 
 /** `--limit NAME=N[,NAME=N]`, accepted by every command: taken out before the command reads its options. */
-function takeLimits(argv: string[]): string[] {
-  const out: string[] = [];
+function takeLimits(argv: readonly string[]): { rest: string[]; limits: string[] } {
+  const rest: string[] = [];
+  const limits: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--limit' || a.startsWith('--limit=')) {
       const value = a === '--limit' ? argv[++i] : a.slice('--limit='.length);
       if (value === undefined) throw usageError('--limit needs NAME=N');
-      applyLimits(parseLimits(value));
-    } else out.push(a);
+      limits.push(value);
+    } else rest.push(a);
   }
-  return out;
+  return { rest, limits };
 }
 
-async function main(argv: string[], print: (s: string) => void): Promise<number> {
-  const [command, ...rest] = takeLimits(argv);
+async function main(argv: string[], print: (s: string) => void, progress: (s: string) => void): Promise<number> {
+  const taken = takeLimits(argv);
+  for (const l of taken.limits) applyLimits(parseLimits(l));
+  const [command, ...rest] = taken.rest;
   if (command === 'limits') {
     print(limitDescriptions().map((l) => `${l.name.padEnd(20)} ${String(LIMITS[l.name]).padStart(10)}  (at most ${l.max}) ${l.what}`).join('\n') + '\n');
     return 0;
@@ -58,9 +62,7 @@ async function main(argv: string[], print: (s: string) => void): Promise<number>
     case 'check':
       return checkCommand(rest, print);
     case 'explore':
-      return exploreCommand(rest, print, (s) => {
-        if (process.stderr.isTTY) process.stderr.write(s);
-      });
+      return exploreCommand(rest, print, progress);
     case 'disasm': {
       if (rest.length !== 1 || rest[0]!.startsWith('--')) throw usageError(rest.length === 1 ? `unknown option ${rest[0]}` : positionalProblem(rest, 'FILE'));
       const image = await loadProgram(rest[0]!);
@@ -81,17 +83,32 @@ async function main(argv: string[], print: (s: string) => void): Promise<number>
 /** One line whatever the message holds: control characters (a newline in a path) are escaped. */
 const oneLine = (s: string): string => s.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
 
-const out = (s: string) => process.stdout.write(s);
-const command = process.argv[2];
-try {
-  process.exitCode = await main(process.argv.slice(2), out);
-} catch (e) {
-  if (e instanceof RseqEmuError) {
-    const help = e.code === 'USAGE' && command !== undefined && COMMAND_USAGE[command] ? ` (see 'rseq-emu ${command} --help')` : '';
-    process.stderr.write(`rseq-emu: ${oneLine(e.oneLine())}${help}\n`);
-  } else {
-    process.stderr.write(`rseq-emu: internal error: ${oneLine(e instanceof Error ? e.message : String(e))}\n`);
-    if (process.env.RSEQ_EMU_DEBUG) process.stderr.write(`${e instanceof Error ? e.stack : ""}\n`);
+/** Where a command writes: its report, its one-line errors, and progress (a terminal's only). */
+export interface CliIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  progress: (s: string) => void;
+}
+
+/**
+ * The whole command: runs argv and returns the exit status. Every error becomes one line on `err`
+ * and status 2; an error that is not the input's fault is reported as an internal error.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let command: string | undefined;
+  try {
+    command = takeLimits(argv).rest[0];
+    return await main([...argv], io.out, io.progress);
+  } catch (e) {
+    if (e instanceof RseqEmuError) {
+      const help = e.code === 'USAGE' && command !== undefined && COMMAND_USAGE[command] ? ` (see 'rseq-emu ${command} --help')` : '';
+      io.err(`rseq-emu: ${oneLine(e.oneLine())}${help}\n`);
+    } else {
+      io.err(`rseq-emu: internal error: ${oneLine(e instanceof Error ? e.message : String(e))}\n`);
+      if (process.env.RSEQ_EMU_DEBUG) io.err(`${e instanceof Error ? e.stack : ''}\n`);
+    }
+    return 2;
+  } finally {
+    applyLimits(DEFAULT_LIMITS); // --limit holds for one command
   }
-  process.exitCode = 2;
 }

@@ -802,8 +802,12 @@ export class Machine implements KernelServices {
     t.notifyResume = true;
   }
 
-  output(t: Thread, fd: number, bytes: Uint8Array): void {
-    this.log.addOutput(t.tid, fd, bytes);
+  output(t: Thread, fd: number, bytes: Uint8Array, length: number): void {
+    this.log.addOutput(t.tid, fd, bytes, length);
+  }
+
+  outputRoom(): number {
+    return this.log.outputRoom();
   }
 
   exitThread(t: Thread, code: number): void {

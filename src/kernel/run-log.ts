@@ -14,6 +14,7 @@ export interface SavedRunLog {
   trace: TraceStep[];
   traceCut: boolean;
   outputBytes: number;
+  outputCut: boolean;
   warnings: string[];
   items: ScheduleItem[];
   runMeta: ({ tid: number; open: boolean } | undefined)[];
@@ -40,21 +41,26 @@ export class RunLog {
     }
   }
 
-  /** Captures written bytes, up to the limit; past it, one warning says the output was cut. */
-  addOutput(tid: number, fd: number, bytes: Uint8Array): void {
-    const room = LIMITS.outputBytes - this.outputBytes;
-    const kept = bytes.length > room ? bytes.subarray(0, Math.max(0, room)) : bytes;
+  /** How many more bytes of output will be kept: a write past the limit need not be read at all. */
+  outputRoom(): number {
+    return Math.max(0, LIMITS.outputBytes - this.outputBytes);
+  }
+
+  /** Captures the first bytes of a write of `length` bytes, up to the limit; past it, one warning. */
+  addOutput(tid: number, fd: number, bytes: Uint8Array, length = bytes.length): void {
+    const kept = bytes.subarray(0, this.outputRoom());
     if (kept.length > 0) {
       this.outputBytes += kept.length;
       this.output.push({ tid, fd, text: Buffer.from(kept).toString('utf8') });
     }
-    if (kept.length < bytes.length && this.outputBytes === LIMITS.outputBytes) {
-      this.outputBytes++; // past the limit: warn once
+    if (kept.length < length && !this.outputCut) {
+      this.outputCut = true;
       this.warnings.push(`captured output cut at ${LIMITS.outputBytes} bytes (the limit); the program's writes still succeed`);
     }
   }
 
   private traceCut = false;
+  private outputCut = false;
   private outputBytes = 0;
 
   /** The executed schedule so far. */
@@ -108,10 +114,11 @@ export class RunLog {
       events: structuredClone(this.events),
       awaiting: [...this.awaiting].map(([tid, rs]) => [tid, rs.map((r) => this.events.indexOf(r))]),
       syscalls: structuredClone(this.syscalls),
-      output: structuredClone(this.output),
+      output: [...this.output], // entries are never changed once written
       trace: [...this.trace],
       traceCut: this.traceCut,
       outputBytes: this.outputBytes,
+      outputCut: this.outputCut,
       warnings: [...this.warnings],
       items: structuredClone(this.items),
       runMeta: structuredClone(this.runMeta),
@@ -123,10 +130,11 @@ export class RunLog {
     log.events = structuredClone(s.events);
     for (const [tid, idx] of s.awaiting) log.awaiting.set(tid, idx.map((i) => log.events[i]!));
     log.syscalls = structuredClone(s.syscalls);
-    log.output = structuredClone(s.output);
+    log.output = [...s.output];
     log.trace = [...s.trace];
     log.traceCut = s.traceCut;
     log.outputBytes = s.outputBytes;
+    log.outputCut = s.outputCut;
     log.warnings = [...s.warnings];
     log.items = structuredClone(s.items);
     log.runMeta = structuredClone(s.runMeta);

@@ -11,9 +11,12 @@ function sysWrite(ctx: SyscallContext): SyscallResult {
   const [fd = 0n, buf = 0n, count = 0n] = ctx.args;
   if (fd !== 1n && fd !== 2n) return returns(fail(EBADF));
   const n = Number(count > 1n << 20n ? 1n << 20n : count);
-  const bytes = faultsAs(() => ctx.mem.read(buf, n), null);
+  // Past the capture limit only the buffer's ends are read: a write loop must not copy gigabytes.
+  const kept = Math.min(n, ctx.kernel.outputRoom());
+  const readable = faultsAs(() => (n > kept && (ctx.mem.read(buf + BigInt(n - 1), 1), ctx.mem.read(buf, 1)), true), false);
+  const bytes = readable ? faultsAs(() => ctx.mem.read(buf, kept), null) : null;
   if (!bytes) return returns(fail(EFAULT));
-  ctx.kernel.output(ctx.thread, Number(fd), bytes);
+  ctx.kernel.output(ctx.thread, Number(fd), bytes, n);
   return returns(BigInt(n));
 }
 

@@ -41,7 +41,10 @@ export interface KernelServices {
   /** rt_sigreturn: restores the frame at the thread's stack; false when it cannot be read. */
   sigreturn(t: Thread): boolean;
   setSigaction(p: Process, signo: number, act: SigAction): void;
-  output(t: Thread, fd: number, bytes: Uint8Array): void;
+  /** Captures the first bytes of a write of `length` bytes (fewer past the capture limit). */
+  output(t: Thread, fd: number, bytes: Uint8Array, length: number): void;
+  /** Bytes of output still captured; past the limit a write is checked, not copied. */
+  outputRoom(): number;
   /** KVM_RUN: blocks in the kernel for a while. */
   kvmRun(t: Thread): void;
 }
