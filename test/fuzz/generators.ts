@@ -113,15 +113,18 @@ function mutateJson(rng: Rng, value: Record<string, unknown>): Record<string, un
       case 1: o[pick(rng, keys)] = randomValue(rng); break;
       case 2: o[pick(rng, ['cpus', 'profile', 'registration', 'maxInstructions', 'invariants', 'extra'])] = randomValue(rng); break;
       case 3: {
-        const threads = Array.isArray(o.threads) ? (o.threads as Record<string, unknown>[]) : [];
+        const threads = Array.isArray(o.threads) ? (o.threads as unknown[]) : [];
         const t = threads[rng.below(threads.length)];
-        if (t) t[pick(rng, ['entry', 'args', 'cpu', 'repeat'])] = randomValue(rng);
+        if (typeof t === 'object' && t !== null && !Array.isArray(t)) (t as Record<string, unknown>)[pick(rng, ['entry', 'args', 'cpu', 'repeat'])] = randomValue(rng);
         break;
       }
       default: {
-        const memory = (o.memory ?? {}) as Record<string, Record<string, unknown>>;
-        const r = memory[pick(rng, Object.keys(memory).length ? Object.keys(memory) : ['m'])] ?? (memory.m = {});
-        r[pick(rng, ['size', 'init'])] = randomValue(rng);
+        const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+        const memory = isObject(o.memory) ? (o.memory as Record<string, unknown>) : {};
+        const name = pick(rng, Object.keys(memory).length ? Object.keys(memory) : ['m']);
+        const region = isObject(memory[name]) ? (memory[name] as Record<string, unknown>) : {};
+        region[pick(rng, ['size', 'init'])] = randomValue(rng);
+        memory[name] = region;
         o.memory = memory;
       }
     }

@@ -57,7 +57,8 @@ async function runCases(first: number, end: number, options: FuzzOptions, runner
     const child = spawn(process.execPath, ['--import', 'tsx', RUNNER, ...runnerArgs(next)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stderr.resume();
+    let childErr = '';
+    child.stderr.on('data', (d: Buffer) => (childErr = (childErr + d.toString()).slice(-2000)));
     let current: number | null = null;
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
@@ -89,7 +90,7 @@ async function runCases(first: number, end: number, options: FuzzOptions, runner
       run.failures.push({ index: current, why: status.signal === 'SIGKILL' ? `no result within ${cap / 1000} s` : `the process died (${status.signal ?? `exit ${status.code}`})` });
       next = current + 1;
     } else if (next < end) {
-      throw new Error(`fuzz runner exited (${status.signal ?? status.code}) between cases`);
+      throw new Error(`fuzz runner exited (${status.signal ?? status.code}) between cases: ${childErr}`);
     }
   }
   return run;
