@@ -42,6 +42,8 @@ export interface DebugStop {
   signal?: number;
   /** Instructions executed since the previous stop, all threads together. */
   instructions: number;
+  /** Critical sections the stepped thread completed since the previous stop (left through post-commit or a listed exit point). */
+  commits?: number;
 }
 
 export type DebugEvent = { kind: 'preempt' } | { kind: 'migrate'; cpu: number } | { kind: 'signal'; signal: number };
@@ -229,6 +231,11 @@ export class DebugSession {
     return sectionContaining(this.tables.sections, address);
   }
 
+  /** rax of each completed call of the thread's entry function. */
+  returnValues(tid: number): bigint[] {
+    return [...(this.thread(tid, false)?.program?.returns ?? [])];
+  }
+
   /** The stop the session starts in: every thread at its entry. */
   entryStop(): DebugStop {
     return { tid: this.current, reason: 'entry', address: this.registers(this.current).rip, resume: [], instructions: 0 };
@@ -375,9 +382,19 @@ export class DebugSession {
     }
     if (t.state !== 'runnable') return this.stopOf(tid, [], [], false, t.state !== 'exited');
     const before = this.resumeWork(tid);
+    const from = this.machine.registersOf(t).rip;
     let limited = false;
     if (t.state === 'runnable') limited = !this.machine.step({ kind: 'run', cpu: t.cpu, count: 1 });
-    return this.stopOf(tid, [tid], this.effects(before, [tid]), false, limited);
+    const stop = this.stopOf(tid, [tid], this.effects(before, [tid]), false, limited);
+    return this.completed(from, stop) ? { ...stop, commits: 1 } : stop;
+  }
+
+  /** Whether a step from `from` (after its resume work) left a section through its post-commit address or a listed exit. */
+  private completed(from: Address, stop: DebugStop): boolean {
+    if (stop.reason !== 'step' || stop.resume.some((r) => r.tid === stop.tid && r.effect.kind === 'aborted')) return false;
+    const cs = this.sectionAt(from);
+    if (!cs || this.sectionAt(stop.address) === cs) return false;
+    return stop.address === cs.postCommitIp || this.tables.exitPoints.some((e) => e.startIp === cs.startIp && e.exitIp === stop.address);
   }
 
   /**
@@ -398,41 +415,36 @@ export class DebugSession {
       }
     }
     const stop = this.stopOf(tid, [tid], entered.resume, false, limited);
-    return { ...stop, instructions: stop.instructions + entered.instructions };
+    const done = { ...stop, instructions: stop.instructions + entered.instructions };
+    return this.completed(cs.startIp, done) ? { ...done, commits: 1 } : done;
   }
 
   private lineStep(tid: number, over: boolean): DebugStop {
     const t = this.thread(tid, true);
     const startRip = this.machine.registersOf(t).rip;
-    let range = this.lines.at(startRip);
-    if (!range) return this.stepi(tid);
-    const origin = { file: range.file, line: range.line };
-    const resume: DebugStop['resume'] = [];
-    let instructions = 0;
+    const origin = this.lines.at(startRip);
+    if (!origin) return this.stepi(tid);
+    const total = new StopTotals();
     for (let i = 0; i < INNER_STEP_LIMIT; i++) {
       const regs = this.machine.registersOf(t);
-      let stop = this.stepi(tid);
-      resume.push(...stop.resume);
-      instructions += stop.instructions;
-      if (stop.reason !== 'step') return { ...stop, resume, instructions };
+      let stop = total.add(this.stepi(tid));
+      if (stop.reason !== 'step') return total.of(stop);
       if (over) {
         const ret = this.calledFrom(tid, regs);
         if (ret !== null) {
           // `next`: the callee runs free to the return address in this frame (a breakpoint there).
-          stop = this.runToReturn(tid, ret, regs.rsp);
-          resume.push(...stop.resume);
-          instructions += stop.instructions;
-          if (stop.reason !== 'step') return { ...stop, resume, instructions };
+          stop = total.add(this.runToReturn(tid, ret, regs.rsp));
+          if (stop.reason !== 'step') return total.of(stop);
         }
       }
       const here = this.lines.at(stop.address);
       if (!here) continue;
       const sameLine = here.file === origin.file && here.line === origin.line;
-      if (stop.address === here.start && (!sameLine || stop.address === startRip)) return { ...stop, resume, instructions };
-      // In the middle of a line (or back in ours): keep stepping through it, as gdb does.
-      range = here;
+      // At the start of another line, or back at the start of ours (a loop): stop, as gdb does;
+      // in the middle of a line, keep stepping through it.
+      if (stop.address === here.start && (!sameLine || stop.address === startRip)) return total.of(stop);
     }
-    return { ...this.stopOf(tid, [], [], false, true), resume, instructions };
+    return total.of(total.add(this.stopOf(tid, [], [], false, true)));
   }
 
   /**
@@ -456,24 +468,18 @@ export class DebugSession {
 
   /** Runs every thread with a breakpoint at `ret` until `tid` gets there with its frame popped. */
   private runToReturn(tid: number, ret: Address, frameSp: Address): DebugStop {
-    const resume: DebugStop['resume'] = [];
-    let instructions = 0;
+    const total = new StopTotals();
     for (let i = 0; i < INNER_STEP_LIMIT; i++) {
-      const stop = this.runFree(new Set([...this.breakpoints, ret]), []);
-      resume.push(...stop.resume);
-      instructions += stop.instructions;
-      if (stop.reason !== 'breakpoint') return { ...stop, resume, instructions };
-      const t = this.thread(stop.tid, true);
-      const regs = this.machine.registersOf(t);
-      if (stop.tid === tid && stop.address === ret && regs.rsp >= frameSp) return { ...stop, reason: 'step', resume, instructions };
-      if (this.breakpoints.has(stop.address)) return { ...stop, resume, instructions };
+      const stop = total.add(this.runFree(new Set([...this.breakpoints, ret]), []));
+      if (stop.reason !== 'breakpoint') return total.of(stop);
+      const regs = this.machine.registersOf(this.thread(stop.tid, true));
+      if (stop.tid === tid && stop.address === ret && regs.rsp >= frameSp) return total.of({ ...stop, reason: 'step' });
+      if (this.breakpoints.has(stop.address)) return total.of(stop);
       // A recursive call or another thread at the return address: step off it and go on.
-      const off = this.rawStepi(stop.tid);
-      resume.push(...off.resume);
-      instructions += off.instructions;
-      if (off.reason !== 'step') return { ...off, resume, instructions };
+      const off = total.add(this.rawStepi(stop.tid));
+      if (off.reason !== 'step') return total.of(off);
     }
-    return { ...this.stopOf(tid, [], [], false, true), resume, instructions };
+    return total.of(total.add(this.stopOf(tid, [], [], false, true)));
   }
 
   /** All threads run (the default policy) until a breakpoint in `at` or the end of every thread. */
@@ -509,5 +515,24 @@ export class DebugSession {
     if (cur && cur.state === 'exited') return cur.tid;
     const ended = ran.filter((tid) => this.thread(tid, false)?.state === 'exited');
     return ended.at(-1) ?? null;
+  }
+}
+
+/** Sums the resume effects, instructions and commits of the stops one command is made of. */
+class StopTotals {
+  private resume: DebugStop['resume'] = [];
+  private instructions = 0;
+  private commits = 0;
+
+  add(stop: DebugStop): DebugStop {
+    this.resume.push(...stop.resume);
+    this.instructions += stop.instructions;
+    this.commits += stop.commits ?? 0;
+    return stop;
+  }
+
+  /** `last` with everything summed so far. */
+  of(last: DebugStop): DebugStop {
+    return { ...last, resume: this.resume, instructions: this.instructions, ...(this.commits ? { commits: this.commits } : {}) };
   }
 }
