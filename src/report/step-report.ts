@@ -53,7 +53,7 @@ export function stepText(image: Image, o: StepOutcome): string {
     out.push(`killed${o.signal !== undefined ? ` by ${signalName(o.signal)}` : ''} after ${o.steps} steps, ${o.aborts} aborts seen`);
   } else out.push(`limit: no end and no repeating cycle within ${o.steps} steps (${o.aborts} aborts seen)`);
   // A long session's schedule is for --json; the text keeps to what a reader can use.
-  out.push(o.schedule.length <= 2000 ? `schedule: ${o.schedule}` : `schedule: ${o.schedule.split(' ').length} items (the whole string is in --json)`);
+  out.push(o.schedule.length <= 400 ? `schedule: ${o.schedule}` : `schedule: ${o.schedule.split(' ').length} items (the whole string is in --json)`);
   return out.join('\n') + '\n';
 }
 
