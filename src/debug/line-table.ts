@@ -19,12 +19,19 @@ interface SourceLine {
   line: number;
 }
 
-/** For each line of an assembly source (1-based), the C line its last `.loc` named, or null. */
-export function locLines(source: string): (SourceLine | null)[] | null {
+/**
+ * For each statement location the assembler gives (file and line after cpp line markers, such as
+ * the `# 66 "f.c" 1` gcc puts around inline asm), the C line the last `.loc` before it named.
+ * Null when the source has no `.loc`.
+ */
+export function locLines(source: string, inputFile: string): Map<string, SourceLine | null> | null {
   const files = new Map<number, string>();
-  const out: (SourceLine | null)[] = [null];
+  const out = new Map<string, SourceLine | null>();
   let current: SourceLine | null = null;
   let seen = false;
+  // The assembler's own position, moved by line markers as statements.ts moves it.
+  let asmFile = inputFile;
+  let asmLine = 1;
   for (const text of source.split('\n')) {
     const file = /^\s*\.file\s+(\d+)\s+"((?:[^"\\]|\\.)*)"(?:\s+"((?:[^"\\]|\\.)*)")?/.exec(text);
     if (file) files.set(Number(file[1]), file[3] !== undefined ? file[3] : file[2]!);
@@ -35,7 +42,12 @@ export function locLines(source: string): (SourceLine | null)[] | null {
       const line = Number(loc[2]);
       current = line === 0 ? null : { file: files.get(Number(loc[1])) ?? `file${loc[1]}`, line };
     }
-    out.push(current);
+    out.set(`${asmFile}\n${asmLine}`, current);
+    const marker = /^\s*#\s*(\d+)\s+"((?:[^"\\]|\\.)*)"/.exec(text);
+    if (marker) {
+      asmFile = marker[2]!.replace(/\\(.)/g, '$1');
+      asmLine = Number(marker[1]);
+    } else asmLine++;
   }
   return seen ? out : null;
 }
@@ -53,11 +65,11 @@ export class LineTable {
         text = '';
       }
     }
-    const mapped = locLines(text);
+    const mapped = locLines(text, image.file);
     const entries: LineEntry[] = [];
     for (const r of image.lines) {
       if (r.kind !== 'instruction' || r.size === 0) continue;
-      const src: SourceLine | null = mapped ? (r.loc.file === image.file ? (mapped[r.loc.line] ?? null) : null) : { file: r.loc.file, line: r.loc.line };
+      const src: SourceLine | null = mapped ? (mapped.get(`${r.loc.file}\n${r.loc.line}`) ?? null) : { file: r.loc.file, line: r.loc.line };
       if (!src) continue;
       const end = r.address + BigInt(r.size);
       const last = entries.at(-1);
