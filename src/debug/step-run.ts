@@ -43,6 +43,8 @@ export interface StepOutcome {
   cycle: StepRecord[];
   closingAbort: StepRecord | null;
   schedule: string;
+  /** Each data region after the stepping, for comparison with `run`. */
+  memory: { name: string; address: Address; bytes: Uint8Array }[];
 }
 
 /** `--break WHERE`: LABEL[+OFFSET], 0xADDRESS, or FILE:LINE of the line table. */
@@ -141,5 +143,6 @@ export function runStepExperiment(session: DebugSession, o: StepRunOptions): Ste
     ...(stop.exitCode !== undefined ? { exitCode: stop.exitCode } : {}),
     ...(stop.signal !== undefined ? { signal: stop.signal } : {}),
     stops, cycle, closingAbort, schedule: session.schedule(),
+    memory: [...session.machine.regions].map(([name, r]) => ({ name, address: r.address, bytes: session.readMemory(r.address, r.size) ?? new Uint8Array() })),
   };
 }

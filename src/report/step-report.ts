@@ -7,6 +7,7 @@ import type { StepOutcome, StepRecord } from '../debug/step-run.js';
 import { signalName } from '../kernel/event-spec.js';
 import { hex, type Address } from '../types.js';
 import { instructionText } from './annotate.js';
+import { memoryJson } from './run-report.js';
 
 /** Capstone's text of the instruction at `address`, or '' outside the image (the return sentinel). */
 export function textAt(image: Image, address: Address): string {
@@ -72,6 +73,7 @@ export function stepJson(image: Image, o: StepOutcome): Record<string, unknown> 
       ? { closingAbort: o.closingAbort.effect.kind === 'aborted' ? { kind: 'kernel', from: hex(o.closingAbort.effect.from), to: hex(o.closingAbort.effect.to) } : { kind: 'jump', to: hex(o.closingAbort.address) } }
       : {}),
     stops: o.stops.map((r) => recordJson(image, r)),
+    memory: memoryJson(o.memory),
     schedule: o.schedule,
   };
 }
