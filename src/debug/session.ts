@@ -236,9 +236,9 @@ export class DebugSession {
     return [...(this.thread(tid, false)?.program?.returns ?? [])];
   }
 
-  /** The stop the session starts in: every thread at its entry. */
-  entryStop(): DebugStop {
-    return { tid: this.current, reason: 'entry', address: this.registers(this.current).rip, resume: [], instructions: 0 };
+  /** The stop the session starts in: every thread at its entry (`tid`'s, or the first thread's). */
+  entryStop(tid = this.current): DebugStop {
+    return { tid, reason: 'entry', address: this.registers(tid).rip, resume: [], instructions: 0 };
   }
 
   // ---- execution ------------------------------------------------------------------------------------
