@@ -495,7 +495,8 @@ export class DebugSession {
         hit = this.machine.takeBreakpointHit();
         if (hit) break;
         if (!more) {
-          limited = this.liveThreads().length > 0 && this.liveThreads().some((t) => t.state === 'runnable');
+          // Threads left but none can run: the budget ran out, or they all wait (a deadlock).
+          limited = this.liveThreads().length > 0;
           break;
         }
         // A thread killed by a signal stops everything, as gdb reports it.
