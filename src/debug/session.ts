@@ -305,7 +305,7 @@ export class DebugSession {
   /**
    * The resume: each stopped thread that ran since its last switch-out gets it now (`Tn:preempt`),
    * `first` first so that it ends at the head of its CPU's queue; then the events queued for the
-   * threads. Returns the index of the first event record of this resume.
+   * threads that resume. Returns the index of the first event record of this resume.
    */
   private resumeWork(first: number | null): number {
     const before = this.machine.events().length;
@@ -316,11 +316,13 @@ export class DebugSession {
     const live = this.liveThreads().filter((t) => t.state === 'runnable');
     if (first !== null && this.needsSwitchOut.has(first)) preempt(first);
     for (const t of live) if (this.needsSwitchOut.has(t.tid)) preempt(t.tid);
-    for (const [tid, events] of this.queued) {
+    // Events queued for the threads that resume now (all of them when `first` is null).
+    for (const [tid, events] of [...this.queued]) {
+      if (first !== null && tid !== first) continue;
+      this.queued.delete(tid);
       const t = this.thread(tid, false);
       if (t && t.state !== 'exited') for (const event of events) this.machine.step({ kind: 'event', tid, event });
     }
-    this.queued.clear();
     if (first !== null) {
       // Threads ahead of `first` on its CPU are stopped too; rotating them is one more switch-out each.
       const t = this.thread(first, true);

@@ -145,6 +145,14 @@ describe('the debug session', function () {
       assert.equal(stop.address, at(two, '.Lcounter_add_retry'));
       assert.equal(s.registers(1).rip, t1);
     });
+    it('an event queued for a thread waits for that thread’s resume, not another’s', async () => {
+      open({}, two, { scenario: await scenario() });
+      s.queueEvent(2, { kind: 'migrate', cpu: 1 });
+      s.stepi(1);
+      assert.equal(s.rseqState().find((x) => x.tid === 2)!.cpu, 0);
+      s.stepi(2);
+      assert.equal(s.rseqState().find((x) => x.tid === 2)!.cpu, 1);
+    });
     it('continue resumes every thread and both finish', async () => {
       open({}, two, { scenario: await scenario() });
       const stop = s.continue();
