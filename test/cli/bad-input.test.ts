@@ -29,7 +29,7 @@ describe('bad input on the command line', function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   describe('usage errors', () => {
-    for (const command of ['run', 'check', 'explore', 'disasm']) {
+    for (const command of ['run', 'check', 'explore', 'disasm', 'step']) {
       it(`names the problem in one line and points to 'rseq-emu ${command} --help' when ${command} has no file`, () => {
         badInput(cli(command), new RegExp(`missing .*\\(see 'rseq-emu ${command} --help'\\)$`));
       });
