@@ -1,6 +1,7 @@
 // The assembled program: sections at fixed addresses, every symbol, and the source line behind
 // every byte range. This is the one type the assembler hands to the rest of the pipeline.
 import { hex, type Address, type SourceLocation } from '../types.js';
+import { lineIndexAt, nearestLabel } from './image-index.js';
 
 export interface SectionFlags {
   write: boolean;
@@ -71,7 +72,7 @@ export function sectionAt(image: Image, address: Address): ImageSection | undefi
 }
 
 export function lineAt(image: Image, address: Address): LineRecord | undefined {
-  return image.lines.find((l) => address >= l.address && address < l.address + BigInt(Math.max(l.size, 1)));
+  return lineIndexAt(image, address);
 }
 
 /** Reads `size` bytes of the image at `address`, or null when they are not all inside one section. */
@@ -88,11 +89,7 @@ export function imageBytes(image: Image, address: Address, size: number): Uint8A
  */
 export function symbolize(image: Image, address: Address): string {
   const section = sectionAt(image, address) ?? image.sections.find((s) => address === s.address + BigInt(s.bytes.length));
-  let best: ImageSymbol | undefined;
-  for (const s of image.symbols) {
-    if (s.kind !== 'label' || s.section !== section?.name || s.address > address) continue;
-    if (!best || s.address > best.address || (s.address === best.address && rank(s) < rank(best))) best = s;
-  }
+  const best = section ? nearestLabel(image, section.name, address, rank) : undefined;
   if (!best) {
     const exact = image.symbols.find((sym) => sym.kind === 'external' && sym.address === address);
     return exact ? exact.name : hex(address);

@@ -7,10 +7,15 @@ import { insideSection } from '../kernel/rseq-fixup.js';
 import type { Address } from '../types.js';
 
 export class SectionMarks {
+  /** Each section's commit instruction, found once: `at` asks for every address of a listing. */
+  private readonly commits: (Address | null)[];
+
   constructor(
     private readonly image: Image,
     readonly sections: readonly CriticalSection[],
-  ) {}
+  ) {
+    this.commits = sections.map((cs) => this.commitOf(cs));
+  }
 
   /** The instruction that ends at the post-commit address: the commit, when the section is well formed. */
   commitOf(cs: CriticalSection): Address | null {
@@ -25,7 +30,7 @@ export class SectionMarks {
       const name = `cs${i}`;
       if (address === cs.startIp) out.push(`${name}:start`);
       else if (insideSection(address, cs)) out.push(name);
-      if (address === this.commitOf(cs)) out.push(`${name}:commit`);
+      if (address === this.commits[i]) out.push(`${name}:commit`);
       if (address === cs.postCommitIp) out.push(`${name}:post-commit`);
       if (address === cs.abortIp) out.push(`${name}:abort`);
       if (address === cs.abortIp - 7n) out.push(`${name}:signature`);
