@@ -81,7 +81,7 @@ export class ProgramBuilder {
   /** The last `.loc`: its section, how many fragments that section had then, and its view number. */
   private lastLoc: { section: SectionState; frags: number; view: number } | null = null;
   /** `.file N "dir" "name"` (gcc -g): file numbers as `.loc` uses them, resolved to paths. */
-  private readonly sourceFiles = new Map<number, string>();
+  readonly sourceFiles = new Map<number, string>();
   private compDir = '';
   /** The line the last `.loc` named; every later instruction is on it, as in GNU as's line table. */
   private sourceLoc: SourceLocation | null = null;

@@ -63,6 +63,8 @@ export interface Image {
   symbols: ImageSymbol[];
   /** Sorted by address. */
   lines: LineRecord[];
+  /** gcc -g output: `.file N` numbers and the paths they name; DWARF's `DW_AT_decl_file` counts on them. */
+  sourceFiles?: ReadonlyMap<number, string>;
 }
 
 export function findSymbol(image: Image, name: string): ImageSymbol | undefined {

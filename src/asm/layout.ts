@@ -219,7 +219,8 @@ export function layoutAndEmit(program: ProgramBuilder, externals: ReadonlyMap<st
     align: s.align,
   }));
   lines.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-  return { file: program.file, sections, tls: tlsImage(layout, sections), symbols: collectSymbols(layout), lines };
+  const sourceFiles = program.sourceFiles.size > 0 ? { sourceFiles: new Map(program.sourceFiles) } : {};
+  return { file: program.file, sections, tls: tlsImage(layout, sections), symbols: collectSymbols(layout), lines, ...sourceFiles };
 }
 
 /** LEB128, as DWARF writes lengths and offsets: 7 bits a byte, high bit set on all but the last. */
