@@ -28,3 +28,8 @@ export { RULES, type Finding, type RuleId, type Severity } from './check/finding
 export { findingsJson } from './report/findings-json.js';
 export { findingsText } from './report/findings-text.js';
 export { findingsSarif } from './report/sarif.js';
+export { DebugSession, STRATEGIES, type DebugStop, type DebugEvent, type ResumeEffect, type SessionOptions, type SessionTarget, type SteppingStrategy, type ThreadRseqState } from './debug/session.js';
+export { LineTable, type LineEntry } from './debug/line-table.js';
+export { LivelockDetector, type Cycle } from './debug/livelock.js';
+export { runStepExperiment, type StepOutcome, type StepBy } from './debug/step-run.js';
+export { CpuOp, NR_CPU_OPV } from './kernel/syscalls/cpu-opv.js';

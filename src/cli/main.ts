@@ -6,16 +6,19 @@ import { disassemblyListing } from '../report/listing.js';
 import { CHECK_USAGE, checkCommand } from './check-command.js';
 import { EXPLORE_USAGE, exploreCommand } from './explore-command.js';
 import { RUN_USAGE, runCommand } from './run-command.js';
+import { STEP_USAGE, stepCommand } from './step-command.js';
 
 const USAGE = `usage:
   ${RUN_USAGE}
   rseq-emu disasm FILE
   ${CHECK_USAGE}
   ${EXPLORE_USAGE}
+  ${STEP_USAGE}
 Events: preempt@WHERE, migrate:N@WHERE, signal[:SIG]@WHERE; WHERE is LABEL[+OFFSET], 0xADDRESS or #K.
 Exit status: 0 the entry returned, 1 the program was killed, faulted or ran out of budget, 2 bad input or usage.
 check: 0 no finding is an error, 1 at least one is, 2 bad input or usage.
-explore: 0 no violation found, 1 a violation found, 2 bad input or usage.`;
+explore: 0 no violation found, 1 a violation found, 2 bad input or usage.
+step: 0 completed, 1 livelock, killed or out of steps, 2 bad input or usage.`;
 
 async function main(argv: string[], print: (s: string) => void): Promise<number> {
   const [command, ...rest] = argv;
@@ -28,6 +31,8 @@ async function main(argv: string[], print: (s: string) => void): Promise<number>
       return exploreCommand(rest, print, (s) => {
         if (process.stderr.isTTY) process.stderr.write(s);
       });
+    case 'step':
+      return stepCommand(rest, print);
     case 'disasm': {
       if (rest.length !== 1 || rest[0]!.startsWith('--')) throw usageError('usage: rseq-emu disasm FILE');
       const image = await loadProgram(rest[0]!);

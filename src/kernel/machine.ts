@@ -48,7 +48,8 @@ type Stop =
   | { kind: 'syscall' }
   | { kind: 'limit' }
   | { kind: 'memory'; access: string; cause: string; address: Address }
-  | { kind: 'trap'; signal: number; reason: string };
+  | { kind: 'trap'; signal: number; reason: string }
+  | { kind: 'breakpoint'; address: Address };
 
 export type { CallOptions, LastStore, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, SwitchOut, ThreadReport, ThreadSpec } from './machine-types.js';
 
@@ -60,7 +61,7 @@ export class Machine implements KernelServices {
   readonly profile: Profile;
   readonly processes: Process[] = [];
   readonly regions = new Map<string, { address: Address; size: number }>();
-  private readonly table = new SyscallTable();
+  private readonly table: SyscallTable;
   private threads: Thread[] = [];
   private queues: RunQueues;
   private policy = new DefaultPolicy();
@@ -81,6 +82,9 @@ export class Machine implements KernelServices {
   private leftCpu = false;
   /** The instruction budget ran out. */
   private limited = false;
+  /** Debugger breakpoints (src/debug): a thread about to execute one of these stops before it. */
+  private breakpoints: ReadonlySet<Address> = new Set();
+  private breakpointHit: { tid: number; address: Address } | null = null;
   /** With trackSpeculativeStores: the critical sections of the image, and the last store to each shared byte. */
   private readonly speculation: SpeculativeStores | null;
 
@@ -107,6 +111,7 @@ export class Machine implements KernelServices {
       throw new RseqEmuError('INPUT', `${image.file}: thread-local data of ${image.tls.bytes.length} bytes is more than the ${PAGE} bytes each emulated thread has below its thread pointer`);
     }
     this.queues = new RunQueues(this.cpus);
+    this.table = new SyscallTable(undefined, this.profile);
     this.speculation = options.trackSpeculativeStores ? new SpeculativeStores(readRseqTables(image).sections) : null;
     this.notifyResume = new NotifyResume(this.profile, {
       activate: (t) => this.activate(t),
@@ -169,6 +174,7 @@ export class Machine implements KernelServices {
     emu.onCode(0n, TASK_SIZE, (address, size) => {
       if (this.stop) return;
       if (this.sliceLeft <= 0) return this.halt({ kind: 'slice' });
+      if (this.breakpoints.size && this.breakpoints.has(address)) return this.halt({ kind: 'breakpoint', address });
       const n = this.executed + 1;
       if (n > this.maxInstructions) return this.halt({ kind: 'limit' });
       if (this.locationEvents.length) {
@@ -483,6 +489,40 @@ export class Machine implements KernelServices {
     return out;
   }
 
+  // ---- for a debugger (src/debug): breakpoints and the run so far, between steps ------------------
+
+  /** Threads stop before executing an instruction at one of these addresses (the slice ends there). */
+  setBreakpoints(addresses: ReadonlySet<Address>): void {
+    this.breakpoints = new Set(addresses);
+  }
+
+  /** The breakpoint the last step stopped at, if any; cleared by reading it. */
+  takeBreakpointHit(): { tid: number; address: Address } | null {
+    const hit = this.breakpointHit;
+    this.breakpointHit = null;
+    return hit;
+  }
+
+  /** Every thread of this run, ended ones included. */
+  allThreads(): readonly Thread[] {
+    return this.threads;
+  }
+
+  /** The kernel events of the run so far, each with its rseq outcome once its thread returned to user space. */
+  events(): readonly EventRecord[] {
+    return this.log.events;
+  }
+
+  /** The system calls of the run so far. */
+  syscalls(): readonly SyscallRecord[] {
+    return this.log.syscalls;
+  }
+
+  /** The executed schedule so far, replayable with `run --schedule`. */
+  schedule(): string {
+    return this.log.schedule();
+  }
+
   registersOf(t: Thread): RegisterFile {
     return this.activate(t).readRegisters();
   }
@@ -534,6 +574,10 @@ export class Machine implements KernelServices {
         if (emu.reg('rip') === SENTINEL) this.callReturned(t);
         else this.killProcess(t, SIGSEGV, `emulation stopped unexpectedly at ${hex(emu.reg('rip'))}`, 'fault');
       } else if (s.kind === 'slice') break;
+      else if (s.kind === 'breakpoint') {
+        this.breakpointHit = { tid: t.tid, address: s.address };
+        break;
+      }
       else if (s.kind === 'limit') {
         limited = true;
         break;

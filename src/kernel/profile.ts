@@ -15,11 +15,13 @@ export interface Profile {
   bugKvmRun: boolean;
   /** RSEQ_FLAG_REGISTER | RSEQ_FLAG_RELIABLE_CPU_ID (July 2020 proposal). */
   reliableCpuIdFlag: boolean;
+  /** the 2017 cpu_opv system call (x86-64 number 335): per-CPU operation vectors run with preemption off. */
+  cpuOpv: boolean;
 }
 
-export const DEFAULT_PROFILE: Profile = { base: 'linux', debug: false, bugNewTaskCpuId: false, bugKvmRun: false, reliableCpuIdFlag: false };
+export const DEFAULT_PROFILE: Profile = { base: 'linux', debug: false, bugNewTaskCpuId: false, bugKvmRun: false, reliableCpuIdFlag: false, cpuOpv: false };
 
-export const PROFILE_NAMES = ['linux', 'linux-5.x', 'linux-6.19', 'debug-rseq', 'bug-new-task-cpu-id', 'bug-kvm-run', 'proposal-reliable-cpu-id'] as const;
+export const PROFILE_NAMES = ['linux', 'linux-5.x', 'linux-6.19', 'debug-rseq', 'bug-new-task-cpu-id', 'bug-kvm-run', 'proposal-reliable-cpu-id', 'proposal-cpu-opv'] as const;
 
 /** Parses a comma-separated list; conflicting or anachronistic combinations are errors. */
 export function parseProfile(text: string): Profile {
@@ -46,6 +48,9 @@ export function parseProfile(text: string): Profile {
       case 'proposal-reliable-cpu-id':
         p.reliableCpuIdFlag = true;
         break;
+      case 'proposal-cpu-opv':
+        p.cpuOpv = true;
+        break;
       default:
         throw usageError(`--profile: unknown profile '${name}' (known: ${PROFILE_NAMES.join(', ')})`);
     }
@@ -58,7 +63,7 @@ export function parseProfile(text: string): Profile {
 }
 
 export function profileName(p: Profile): string {
-  return [p.base, p.debug && 'debug-rseq', p.bugNewTaskCpuId && 'bug-new-task-cpu-id', p.bugKvmRun && 'bug-kvm-run', p.reliableCpuIdFlag && 'proposal-reliable-cpu-id'].filter(Boolean).join(',');
+  return [p.base, p.debug && 'debug-rseq', p.bugNewTaskCpuId && 'bug-new-task-cpu-id', p.bugKvmRun && 'bug-kvm-run', p.reliableCpuIdFlag && 'proposal-reliable-cpu-id', p.cpuOpv && 'proposal-cpu-opv'].filter(Boolean).join(',');
 }
 
 /** Whether the profile carries a known cpu_id bug (the reliable-cpu-id proposal refuses registration then). */

@@ -61,6 +61,8 @@ export interface SyscallRow {
   nr: number;
   name: string;
   handler: (ctx: SyscallContext) => SyscallResult;
+  /** Only under profiles for which this holds (an unmerged proposal's call); else -ENOSYS. */
+  available?: (profile: Profile) => boolean;
 }
 
 export const returns = (value: bigint): SyscallResult => ({ kind: 'return', value });

@@ -1,0 +1,52 @@
+// `rseq-emu step`: a debugger experiment — step a thread through its critical sections the way
+// Linux treats ptrace stops, under a stepping strategy, and say whether it completes or livelocks.
+import { loadCapstone } from '../asm/capstone.js';
+import { DebugSession, STRATEGIES, type SteppingStrategy } from '../debug/session.js';
+import { STEP_KINDS, resolveBreak, runStepExperiment, type StepBy } from '../debug/step-run.js';
+import { usageError } from '../errors.js';
+import { profileName } from '../kernel/profile.js';
+import { loadProgram } from '../program.js';
+import { stepJson, stepText } from '../report/step-report.js';
+import { all, integerOption, one, parseArgs } from './args.js';
+import { profileFromArgs, scenarioFromArgs } from './scenario-args.js';
+
+export const STEP_USAGE =
+  'rseq-emu step (FILE --entry SYM [--arg V]... [--memory NAME:SIZE[:W,...]]... | SCENARIO.json [--thread N])\n' +
+  '              [--by stepi|step|next] [--strategy linux|rseq-aware|no-rseq] [--break WHERE]... [--max-steps N] [--profile P] [--json]';
+
+const SPEC = {
+  entry: { value: true }, arg: { value: true, repeat: true }, memory: { value: true, repeat: true }, thread: { value: true },
+  by: { value: true }, strategy: { value: true }, break: { value: true, repeat: true }, 'max-steps': { value: true },
+  profile: { value: true }, json: {},
+};
+
+export async function stepCommand(argv: readonly string[], print: (s: string) => void): Promise<number> {
+  const a = parseArgs(argv, SPEC);
+  if (a.positionals.length !== 1) throw usageError(`usage: ${STEP_USAGE}`);
+  const file = a.positionals[0]!;
+  const isScenario = file.endsWith('.json');
+  if (!isScenario && one(a, 'entry') === undefined) throw usageError('give --entry SYM (or a scenario file)');
+  if (!isScenario && a.options.has('thread')) throw usageError('--thread goes with a scenario file; FILE --entry runs one thread, T1');
+  const by = (one(a, 'by') ?? 'stepi') as StepBy;
+  if (!STEP_KINDS.includes(by)) throw usageError(`--by must be ${STEP_KINDS.join(', ')}, not '${by}'`);
+  const strategy = (one(a, 'strategy') ?? 'linux') as SteppingStrategy;
+  if (!STRATEGIES.includes(strategy)) throw usageError(`--strategy must be ${STRATEGIES.join(', ')}, not '${strategy}'`);
+  const maxSteps = integerOption(one(a, 'max-steps'), 'max-steps', 10_000, 1, 1_000_000);
+  const tid = integerOption(one(a, 'thread'), 'thread', 1, 1, 1_000_000);
+  // --entry/--arg/--memory as `run` reads them; --threads is not a stepping option.
+  const scenario = await scenarioFromArgs(file, a);
+  const profile = profileFromArgs(a, scenario);
+  const image = await loadProgram(scenario.source);
+  await loadCapstone();
+  const target = isScenario ? { scenario } : { entry: one(a, 'entry')!, args: all(a, 'arg'), memory: scenario.memory };
+  const session = DebugSession.create(image, target, { profile, strategy });
+  try {
+    if (isScenario && !session.threads().includes(tid)) throw usageError(`--thread ${tid}: the scenario has no thread T${tid} (threads: ${session.threads().map((t) => `T${t}`).join(', ')})`);
+    const breaks = all(a, 'break').map((w) => resolveBreak(session, w));
+    const outcome = runStepExperiment(session, { by, tid, breaks, maxSteps, profile: profileName(profile) });
+    print(a.flags.has('json') ? JSON.stringify(stepJson(image, outcome), null, 2) + '\n' : stepText(image, outcome));
+    return outcome.verdict === 'completed' ? 0 : 1;
+  } finally {
+    session.close();
+  }
+}
