@@ -7,6 +7,7 @@ import { CHECK_USAGE, checkCommand } from './check-command.js';
 import { EXPLORE_USAGE, exploreCommand } from './explore-command.js';
 import { RUN_USAGE, runCommand } from './run-command.js';
 import { STEP_USAGE, stepCommand } from './step-command.js';
+import { GDBSERVER_USAGE, gdbserverCommand } from './gdbserver-command.js';
 
 const USAGE = `usage:
   ${RUN_USAGE}
@@ -14,11 +15,13 @@ const USAGE = `usage:
   ${CHECK_USAGE}
   ${EXPLORE_USAGE}
   ${STEP_USAGE}
+  ${GDBSERVER_USAGE}
 Events: preempt@WHERE, migrate:N@WHERE, signal[:SIG]@WHERE; WHERE is LABEL[+OFFSET], 0xADDRESS or #K.
 Exit status: 0 the entry returned, 1 the program was killed, faulted or ran out of budget, 2 bad input or usage.
 check: 0 no finding is an error, 1 at least one is, 2 bad input or usage.
 explore: 0 no violation found, 1 a violation found, 2 bad input or usage.
-step: 0 completed, 1 livelock, killed or out of steps, 2 bad input or usage.`;
+step: 0 completed, 1 livelock, killed or out of steps, 2 bad input or usage.
+gdbserver: 0 after the connection ends, 2 bad input or usage.`;
 
 async function main(argv: string[], print: (s: string) => void): Promise<number> {
   const [command, ...rest] = argv;
@@ -33,6 +36,8 @@ async function main(argv: string[], print: (s: string) => void): Promise<number>
       });
     case 'step':
       return stepCommand(rest, print);
+    case 'gdbserver':
+      return gdbserverCommand(rest, (s) => process.stderr.write(s));
     case 'disasm': {
       if (rest.length !== 1 || rest[0]!.startsWith('--')) throw usageError('usage: rseq-emu disasm FILE');
       const image = await loadProgram(rest[0]!);
