@@ -2,7 +2,7 @@
 // (file numbers kept, so DW_AT_decl_file still names the right file), or for hand-written code one
 // row per source line of the `.s`, as `as -g` does. DWARF 4 line programs (DWARF 4 §6.2), which gdb
 // reads under DWARF 5 units too.
-import { resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { sectionAt, type Image } from '../asm/image.js';
 import type { Address } from '../types.js';
 import { ByteSink } from './struct.js';
@@ -41,7 +41,10 @@ export function lineTableOf(image: Image, compDir: string): LineTable {
   const fileNumber = new Map<string, number>();
   if (fromLoc && image.sourceFiles) {
     const top = Math.max(...image.sourceFiles.keys());
-    for (let n = 1; n <= top; n++) files.push(image.sourceFiles.get(n) ?? image.sourceFiles.get(0) ?? '<unknown>');
+    // A relative compilation directory (`-fdebug-prefix-map=$PWD=.`) is taken as the .s file's own.
+    const sourceDir = dirname(resolve(compDir, image.file));
+    const path = (p: string) => (isAbsolute(p) ? p : resolve(sourceDir, p));
+    for (let n = 1; n <= top; n++) files.push(path(image.sourceFiles.get(n) ?? image.sourceFiles.get(0) ?? '<unknown>'));
     for (let n = top; n >= 0; n--) if (image.sourceFiles.has(n)) fileNumber.set(image.sourceFiles.get(n)!, Math.max(n, 1));
   }
   const numberOf = (path: string): number => {
