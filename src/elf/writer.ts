@@ -36,8 +36,8 @@ interface OutSection {
 }
 
 const PAGE = 0x1000n;
-/** Labels gcc makes up (`.LFB0`, `.LVL3`, `.Ltext0`, `.LC1`): no help when reading code, so left out. */
-const GENERATED_LABEL = /^\.L[A-Za-z]+\d+$/;
+/** Labels gcc makes up (`.LFB0`, `.LVL3`, `.Ltext0`, `.L2`): no help when reading code, so left out. */
+const GENERATED_LABEL = /^\.L[A-Za-z]*\d+$/;
 
 class StringTable {
   private readonly sink = new ByteSink().u(0, 1);
@@ -84,21 +84,12 @@ function symbolType(s: ImageSymbol): bigint {
 
 /** Which image symbols the table lists: named labels of loaded sections (gcc's made-up ones left out), and the externals the emulated libc defines. */
 export function listedSymbols(image: Image): ImageSymbol[] {
-  const loaded = image.sections.filter((s) => s.flags.alloc);
-  const names = new Set(loaded.map((s) => s.name));
-  const listed = image.symbols.filter((s) => {
+  const names = new Set(image.sections.filter((s) => s.flags.alloc).map((s) => s.name));
+  return image.symbols.filter((s) => {
     if (s.instance !== undefined) return false;
     if (s.kind === 'external') return true;
     return s.kind === 'label' && s.section !== null && names.has(s.section) && !(GENERATED_LABEL.test(s.name) && !s.global);
   });
-  // Code gdb finds no symbol before (an abort handler behind a numeric label in `__rseq_failure`)
-  // gets the section's name, as a linked program would have some function before it; without one
-  // gdb cannot find the bounds of the code it stepped into.
-  for (const s of loaded) {
-    if (!s.flags.exec || s.bytes.length === 0 || listed.some((x) => x.section === s.name && x.address === s.address)) continue;
-    listed.push({ name: s.name, address: s.address, section: s.name, kind: 'label', global: false, type: 'function', size: BigInt(s.bytes.length), loc: null });
-  }
-  return listed;
 }
 
 export function writeElf(image: Image, options: ElfOptions): Uint8Array {
