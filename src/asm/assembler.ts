@@ -85,6 +85,7 @@ export class ProgramBuilder {
   private compDir = '';
   /** The line the last `.loc` named; every later instruction is on it, as in GNU as's line table. */
   private sourceLoc: SourceLocation | null = null;
+  private sourceStmt = true;
   /** GOT slots by label: the symbol whose value fills the slot, and where the slot was first needed. */
   private readonly gotSlots = new Map<string, { value: string; loc: SourceLocation }>();
 
@@ -244,7 +245,7 @@ export class ProgramBuilder {
     const constants = operands.map((op) => this.constantValue(op.kind === 'imm' || op.kind === 'target' ? op.expr : op.kind === 'mem' ? op.disp : null));
     if (!this.current.flags.exec) throw asmError('ASM_DIRECTIVE', `instruction in non-executable section '${this.current.name}'`, loc);
     const enc = await encodeInstruction(ks, ins, this.syntax, constants);
-    this.add({ kind: 'insn', loc, text, ins, syntax: this.syntax, constants, enc, near: enc.kind === 'branch' && enc.short === null, ...(this.sourceLoc ? { source: this.sourceLoc } : {}) });
+    this.add({ kind: 'insn', loc, text, ins, syntax: this.syntax, constants, enc, near: enc.kind === 'branch' && enc.short === null, ...(this.sourceLoc ? { source: this.sourceLoc, ...(this.sourceStmt ? {} : { sourceStmt: false }) } : {}) });
   }
 
   private directive(name: string, args: string, loc: SourceLocation, text: string): void {
@@ -349,6 +350,9 @@ export class ProgramBuilder {
         this.lastLoc = { section: this.current, frags: this.current.frags.length, view };
         const [fileNo, line, column] = args.trim().split(/\s+/).map(Number);
         const file = fileNo === undefined ? undefined : this.sourceFiles.get(fileNo);
+        // is_stmt stays as last set, as in GNU as (gcc writes `is_stmt 1` to go back).
+        const stmt = /\bis_stmt\s+(\d+)/.exec(args);
+        if (stmt) this.sourceStmt = stmt[1] !== '0';
         if (file !== undefined && Number.isInteger(line)) this.sourceLoc = { file, line: line!, ...(Number.isInteger(column) && column! > 0 ? { column } : {}) };
         const named = /\bview\s+([A-Za-z_.][A-Za-z0-9_.$]*)/.exec(args);
         if (named) this.defineSet(named[1]!, String(view), loc, argsAt + named.index + named[0].length - named[1]!.length, false);

@@ -12,7 +12,7 @@ interface FragmentBase {
 }
 
 export type Fragment =
-  | (FragmentBase & { kind: 'insn'; ins: ParsedInstruction; syntax: Syntax; constants: (bigint | null)[]; enc: Encoding; near: boolean; source?: SourceLocation })
+  | (FragmentBase & { kind: 'insn'; ins: ParsedInstruction; syntax: Syntax; constants: (bigint | null)[]; enc: Encoding; near: boolean; source?: SourceLocation; sourceStmt?: false })
   | (FragmentBase & { kind: 'data'; items: { expr: Expr; size: number; loc: SourceLocation }[] })
   | (FragmentBase & { kind: 'bytes'; bytes: Uint8Array })
   | (FragmentBase & { kind: 'fill'; count: Expr; size: number; value: Expr })

@@ -51,6 +51,8 @@ export interface LineRecord {
   loc: SourceLocation;
   /** For an instruction after a `.loc` (gcc -g output): the source line it says, the file resolved through `.file`. */
   source?: SourceLocation;
+  /** False when that `.loc` said `is_stmt 0`: not a place a debugger stops for the line. */
+  sourceStmt?: false;
   text: string;
   kind: 'instruction' | 'data' | 'padding';
 }

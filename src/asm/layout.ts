@@ -273,7 +273,7 @@ function emitSection(layout: Layout, s: SectionState, lines: LineRecord[]): Uint
       throw asmError('ASM_DIRECTIVE', `non-zero data in ${s.name}, which holds no bytes`, f.loc);
     }
     if (!s.flags.alloc) return; // DWARF bytes are no program lines
-    const source = f.kind === 'insn' && f.source ? { source: f.source } : {};
+    const source = f.kind === 'insn' && f.source ? { source: f.source, ...(f.sourceStmt === false ? { sourceStmt: false as const } : {}) } : {};
     if (size > 0 || f.kind === 'insn') lines.push({ address, size, loc: f.loc, ...source, text: f.text, kind: f.kind === 'insn' ? 'instruction' : f.kind === 'align' ? 'padding' : 'data' });
   });
   return out;

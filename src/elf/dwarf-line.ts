@@ -13,6 +13,8 @@ export interface LineRow {
   file: number;
   line: number;
   column: number;
+  /** DWARF's is_stmt: a recommended breakpoint location for the line. */
+  stmt: boolean;
 }
 
 /** The rows of one contiguous code range, ending at `end` (the address after its last instruction). */
@@ -29,7 +31,7 @@ export interface LineTable {
   fromLoc: boolean;
 }
 
-const DW_LNS_copy = 1, DW_LNS_advance_pc = 2, DW_LNS_advance_line = 3, DW_LNS_set_file = 4, DW_LNS_set_column = 5;
+const DW_LNS_copy = 1, DW_LNS_advance_pc = 2, DW_LNS_advance_line = 3, DW_LNS_set_file = 4, DW_LNS_set_column = 5, DW_LNS_negate_stmt = 6;
 const DW_LNE_end_sequence = 1, DW_LNE_set_address = 2;
 const OPCODE_BASE = 13;
 const STANDARD_OPCODE_LENGTHS = [0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1];
@@ -62,9 +64,9 @@ export function lineTableOf(image: Image, compDir: string): LineTable {
     if (!where || !section) continue;
     let seq = bySection.get(section.name);
     if (!seq) bySection.set(section.name, (seq = { rows: [], end: l.address }));
-    const row = { address: l.address, file: numberOf(where.file), line: where.line, column: where.column ?? 0 };
+    const row = { address: l.address, file: numberOf(where.file), line: where.line, column: where.column ?? 0, stmt: !(fromLoc && l.sourceStmt === false) };
     const last = seq.rows.at(-1);
-    if (!last || last.file !== row.file || last.line !== row.line) seq.rows.push(row);
+    if (!last || last.file !== row.file || last.line !== row.line || last.stmt !== row.stmt) seq.rows.push(row);
     seq.end = l.address + BigInt(l.size);
   }
   // Instructions after the last .loc-less one in a section still belong to its last row.
@@ -92,15 +94,16 @@ export function encodeLineProgram(table: LineTable): Uint8Array {
   out.patch(headerLengthAt, out.length - headerStart, 4);
   for (const seq of table.sequences) {
     let address = seq.rows[0]!.address;
-    let file = 1, line = 1, column = 0;
+    let file = 1, line = 1, column = 0, stmt = true;
     out.u(0, 1).uleb(9).u(DW_LNE_set_address, 1).u(address, 8);
     for (const r of seq.rows) {
       if (r.address !== address) out.u(DW_LNS_advance_pc, 1).uleb(r.address - address);
       if (r.file !== file) out.u(DW_LNS_set_file, 1).uleb(r.file);
       if (r.line !== line) out.u(DW_LNS_advance_line, 1).sleb(r.line - line);
       if (r.column !== column) out.u(DW_LNS_set_column, 1).uleb(r.column);
+      if (r.stmt !== stmt) out.u(DW_LNS_negate_stmt, 1);
       out.u(DW_LNS_copy, 1);
-      ({ address, file, line, column } = r);
+      ({ address, file, line, column, stmt } = r);
     }
     if (seq.end > address) out.u(DW_LNS_advance_pc, 1).uleb(seq.end - address);
     out.u(0, 1).uleb(1).u(DW_LNE_end_sequence, 1);

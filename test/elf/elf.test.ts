@@ -166,6 +166,32 @@ describe('ELF output', function () {
     });
   });
 
+  describe('gcc -g -O2 output (is_stmt 0 rows)', () => {
+    it("gives every instruction the line and is_stmt GNU as's line table gives it", async function () {
+      if (!hasTool('gcc') || !hasTool('as') || !hasTool('readelf')) this.skip();
+      writeFileSync(join(dir, 'acc2.c'), C_SOURCE);
+      const cc = spawnSync('gcc', ['-g', '-O2', '-S', 'acc2.c', '-o', 'acc2.s'], { cwd: dir, encoding: 'utf8' });
+      assert.equal(cc.status, 0, cc.stderr);
+      assert.equal(spawnSync('as', ['-o', 'acc2.o', 'acc2.s'], { cwd: dir }).status, 0);
+      const image = await loadProgram(join(dir, 'acc2.s'));
+      const text = image.sections.find((x) => x.name === '.text')!;
+      const parse = (out: string, base: bigint) =>
+        [...out.matchAll(/^\S+\s+(\d+)\s+(0x[0-9a-f]+|\d+)(?:\s+\d+)?(\s+x)?\s*$/gm)].map((m) => ({ line: Number(m[1]), address: BigInt(m[2]!) + base, stmt: m[3] !== undefined }));
+      const gnu = parse(run('readelf', ['--debug-dump=decodedline', join(dir, 'acc2.o')]).stdout, text.address);
+      const elf = join(dir, 'acc2.elf');
+      writeFileSync(elf, writeElf(image, { compDir: dir }));
+      const ours = parse(run('readelf', ['--debug-dump=decodedline', elf]).stdout, 0n);
+      assert.ok(gnu.some((r) => !r.stmt), 'gcc -O2 output has is_stmt 0 rows');
+      // The row in force at an address is the last at or below it; GNU as may repeat a line, we merge repeats.
+      const inForce = (rows: typeof gnu, a: bigint) => rows.filter((r) => r.address <= a).at(-1);
+      for (const l of image.lines.filter((x) => x.kind === 'instruction' && x.address < text.address + BigInt(text.bytes.length))) {
+        const g = inForce(gnu, l.address);
+        const o = inForce(ours, l.address);
+        assert.deepEqual(o && { line: o.line, stmt: o.stmt }, g && { line: g.line, stmt: g.stmt }, `instruction '${l.text}' at 0x${l.address.toString(16)}`);
+      }
+    });
+  });
+
   it('encodes an empty line table as a header alone', () => {
     const bytes = encodeLineProgram({ files: [], sequences: [], fromLoc: false });
     assert.equal(new DataView(bytes.buffer).getUint32(0, true), bytes.length - 4);
