@@ -32,7 +32,7 @@ export class LivelockDetector {
     const i = this.history.length;
     this.history.push(stop);
     if (stop.committed) {
-      this.base = i;
+      this.base = i + 1;
       this.lastSeen.clear();
     }
     const j = this.lastSeen.get(stop.state);

@@ -236,9 +236,9 @@ export class DebugSession {
     return [...(this.thread(tid, false)?.program?.returns ?? [])];
   }
 
-  /** The stop the session starts in: every thread at its entry. */
-  entryStop(): DebugStop {
-    return { tid: this.current, reason: 'entry', address: this.registers(this.current).rip, resume: [], instructions: 0 };
+  /** The stop the session starts in: every thread at its entry (`tid`'s, or the first thread's). */
+  entryStop(tid = this.current): DebugStop {
+    return { tid, reason: 'entry', address: this.registers(tid).rip, resume: [], instructions: 0 };
   }
 
   // ---- execution ------------------------------------------------------------------------------------
@@ -305,7 +305,7 @@ export class DebugSession {
   /**
    * The resume: each stopped thread that ran since its last switch-out gets it now (`Tn:preempt`),
    * `first` first so that it ends at the head of its CPU's queue; then the events queued for the
-   * threads. Returns the index of the first event record of this resume.
+   * threads that resume. Returns the index of the first event record of this resume.
    */
   private resumeWork(first: number | null): number {
     const before = this.machine.events().length;
@@ -316,11 +316,13 @@ export class DebugSession {
     const live = this.liveThreads().filter((t) => t.state === 'runnable');
     if (first !== null && this.needsSwitchOut.has(first)) preempt(first);
     for (const t of live) if (this.needsSwitchOut.has(t.tid)) preempt(t.tid);
-    for (const [tid, events] of this.queued) {
+    // Events queued for the threads that resume now (all of them when `first` is null).
+    for (const [tid, events] of [...this.queued]) {
+      if (first !== null && tid !== first) continue;
+      this.queued.delete(tid);
       const t = this.thread(tid, false);
       if (t && t.state !== 'exited') for (const event of events) this.machine.step({ kind: 'event', tid, event });
     }
-    this.queued.clear();
     if (first !== null) {
       // Threads ahead of `first` on its CPU are stopped too; rotating them is one more switch-out each.
       const t = this.thread(first, true);
@@ -495,7 +497,8 @@ export class DebugSession {
         hit = this.machine.takeBreakpointHit();
         if (hit) break;
         if (!more) {
-          limited = this.liveThreads().length > 0 && this.liveThreads().some((t) => t.state === 'runnable');
+          // Threads left but none can run: the budget ran out, or they all wait (a deadlock).
+          limited = this.liveThreads().length > 0;
           break;
         }
         // A thread killed by a signal stops everything, as gdb reports it.

@@ -93,7 +93,7 @@ export interface StepRunOptions {
 
 export function runStepExperiment(session: DebugSession, o: StepRunOptions): StepOutcome {
   if (!session.threads().includes(o.tid)) throw new RseqEmuError('USAGE', `thread T${o.tid} does not exist (threads: ${session.threads().map((t) => `T${t}`).join(', ')})`);
-  let stop = session.entryStop();
+  let stop = session.entryStop(o.tid);
   for (const b of o.breaks) session.addBreakpoint(b);
   // To the first breakpoint the thread reaches (all threads run, as `run` in gdb).
   if (o.breaks.length) {

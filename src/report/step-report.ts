@@ -30,13 +30,15 @@ export function effectText(image: Image, e: ResumeEffect): string {
   }
 }
 
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 const lineText = (r: StepRecord) => (r.line ? `${r.line.file}:${r.line.line}` : '');
 
 function stopLine(image: Image, r: StepRecord): string {
   const where = `${hex(r.address)} <${symbolize(image, r.address)}>`;
   const end = r.reason === 'step' || r.reason === 'entry' || r.reason === 'breakpoint' ? '' : `  [${r.reason}]`;
   const resume = r.index === 0 ? r.reason : effectText(image, r.effect) + (r.aborts > 1 ? ` (${r.aborts} aborts)` : '');
-  return `#${String(r.index).padEnd(5)} T${r.tid}  ${where.padEnd(40)} ${lineText(r).padEnd(22)} ${textAt(image, r.address).padEnd(36)} ${resume}${end}`;
+  return `#${String(r.index).padEnd(5)} T${r.tid}  ${where.padEnd(40)} ${lineText(r).padEnd(22)} ${textAt(image, r.address).padEnd(46)} ${resume}${end}`;
 }
 
 export function stepText(image: Image, o: StepOutcome): string {
@@ -47,12 +49,12 @@ export function stepText(image: Image, o: StepOutcome): string {
     const at = o.closingAbort.address;
     const abort = a.kind === 'aborted' ? `the abort at ${hex(a.from)} <${symbolize(image, a.from)}> → ${hex(a.to)} <${symbolize(image, a.to)}>` : `the jump to the abort handler ${hex(at)} <${symbolize(image, at)}>`;
     out.push(`livelock: a cycle of ${o.cycle.length} stop${o.cycle.length === 1 ? '' : 's'} repeats with no progress, closed by ${abort}:`);
-    for (const r of o.cycle) out.push(`  ${hex(r.address)} <${symbolize(image, r.address)}>  ${lineText(r).padEnd(22)} ${textAt(image, r.address)}`);
+    for (const r of o.cycle) out.push(`  ${`${hex(r.address)} <${symbolize(image, r.address)}>`.padEnd(40)} ${lineText(r).padEnd(22)} ${textAt(image, r.address)}`);
   } else if (o.verdict === 'completed') {
-    out.push(`completed: ${o.rax !== null ? `returned ${o.rax}` : `exited with ${o.exitCode ?? 0}`} after ${o.steps} step${o.steps === 1 ? '' : 's'}, ${o.aborts} abort${o.aborts === 1 ? '' : 's'} seen`);
+    out.push(`completed: ${o.rax !== null ? `returned ${o.rax}` : `exited with ${o.exitCode ?? 0}`} after ${plural(o.steps, 'step')}, ${plural(o.aborts, 'abort')} seen`);
   } else if (o.verdict === 'killed') {
-    out.push(`killed${o.signal !== undefined ? ` by ${signalName(o.signal)}` : ''} after ${o.steps} steps, ${o.aborts} aborts seen`);
-  } else out.push(`limit: no end and no repeating cycle within ${o.steps} steps (${o.aborts} aborts seen)`);
+    out.push(`killed${o.signal !== undefined ? ` by ${signalName(o.signal)}` : ''} after ${plural(o.steps, 'step')}, ${plural(o.aborts, 'abort')} seen`);
+  } else out.push(`limit: no end and no repeating cycle within ${plural(o.steps, 'step')} (${plural(o.aborts, 'abort')} seen)`);
   // A long session's schedule is for --json; the text keeps to what a reader can use.
   out.push(o.schedule.length <= 400 ? `schedule: ${o.schedule}` : `schedule: ${o.schedule.split(' ').length} items (the whole string is in --json)`);
   return out.join('\n') + '\n';

@@ -136,6 +136,23 @@ describe('the debug session', function () {
       assert.equal(s.registers(2).rip, before);
       assert.ok(!s.schedule().includes('T2:preempt T2:preempt'), 'a thread that stays stopped is not switched out again');
     });
+    it('stepping a thread that waits behind another on its CPU runs that thread, not the other', async () => {
+      open({}, two, { scenario: await scenario() });
+      const t1 = s.registers(1).rip;
+      const stop = s.stepi(2);
+      assert.equal(stop.tid, 2);
+      assert.equal(stop.instructions, 1);
+      assert.equal(stop.address, at(two, '.Lcounter_add_retry'));
+      assert.equal(s.registers(1).rip, t1);
+    });
+    it('an event queued for a thread waits for that thread’s resume, not another’s', async () => {
+      open({}, two, { scenario: await scenario() });
+      s.queueEvent(2, { kind: 'migrate', cpu: 1 });
+      s.stepi(1);
+      assert.equal(s.rseqState().find((x) => x.tid === 2)!.cpu, 0);
+      s.stepi(2);
+      assert.equal(s.rseqState().find((x) => x.tid === 2)!.cpu, 1);
+    });
     it('continue resumes every thread and both finish', async () => {
       open({}, two, { scenario: await scenario() });
       const stop = s.continue();
@@ -152,6 +169,14 @@ describe('the debug session', function () {
       const [st] = s.rseqState();
       assert.equal(st!.cpu, 1);
       assert.equal(st!.cpuId, 1);
+    });
+    it('a signal queued for a stopped thread is delivered at its resume: the step goes into the handler', () => {
+      open();
+      s.queueEvent(1, { kind: 'signal', signal: 10 });
+      const stop = s.stepi(1);
+      const sig = s.machine.events().find((e) => e.kind === 'signal')!;
+      assert.deepEqual([sig.tid, sig.ip], [1, at(image, 'counter_add')]);
+      assert.ok(!image.sections.some((x) => stop.address >= x.address && stop.address < x.address + BigInt(x.bytes.length)), 'the one instruction was the (emulator-supplied) handler’s');
     });
     it('refuses a migration to a CPU that does not exist', () => {
       open();
