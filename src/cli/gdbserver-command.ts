@@ -48,7 +48,8 @@ export async function gdbserverCommand(argv: readonly string[], note: (s: string
   try {
     const elfPath = one(a, 'elf') ?? join(mkdtempSync(join(tmpdir(), 'rseq-emu-gdb-')), basename(image.file).replace(/\.[^.]*$/, '') + '.elf');
     try {
-      writeFileSync(elfPath, writeElf(image, { compDir: process.cwd(), entry: (entryName && findSymbol(image, entryName)?.address) || 0n }));
+      const regions = [...session.machine.regions].map(([name, r]) => ({ name, address: r.address, size: r.size }));
+      writeFileSync(elfPath, writeElf(image, { compDir: process.cwd(), entry: (entryName && findSymbol(image, entryName)?.address) || 0n, regions }));
     } catch (e) {
       throw new RseqEmuError('INPUT', `cannot write ${elfPath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }

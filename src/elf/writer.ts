@@ -19,6 +19,8 @@ export interface ElfOptions {
   entry?: Address;
   /** The directory relative source paths are resolved against (DW_AT_comp_dir of a hand-written unit). */
   compDir: string;
+  /** Data the emulator maps outside the image (`--memory` regions): absolute symbols, so gdb can `x/2gx &counters`. */
+  regions?: readonly { name: string; address: Address; size: number }[];
 }
 
 interface OutSection {
@@ -123,6 +125,9 @@ export function writeElf(image: Image, options: ElfOptions): Uint8Array {
   for (const s of listed) if (!isGlobal(s)) symbols.push(entry(s));
   const firstGlobal = BigInt(symbols.length);
   for (const s of listed) if (isGlobal(s)) symbols.push(entry(s));
+  for (const r of options.regions ?? []) {
+    symbols.push({ name: strtab.add(r.name), info: symbolInfo(STB_GLOBAL, STT_OBJECT), other: 0n, shndx: SHN_ABS, value: r.address, size: BigInt(r.size) });
+  }
   const symtabBytes = new Uint8Array(symbols.length * SYMBOL_SIZE);
   symbols.forEach((s, i) => writeSymbol(s, symtabBytes, i * SYMBOL_SIZE));
   const strtabIndex = BigInt(sections.length + 1);

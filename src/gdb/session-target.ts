@@ -105,8 +105,10 @@ export class SessionTarget implements GdbTarget {
       else this.stop = { kind: 'exited', code: Number((this.session.returnValues(stop.tid).at(-1) ?? 0n) & 0xffn) };
       return this.stop;
     }
+    // The thread that stopped has ended while others live: report another, with no signal (gdb
+    // shows the switch, not a trap that never happened).
     const tid = live.includes(stop.tid) ? stop.tid : live[0]!;
-    const signal = stop.reason === 'limit' ? SIGXCPU : stop.reason === 'killed' ? stop.signal ?? SIGTRAP : SIGTRAP;
+    const signal = stop.reason === 'limit' ? SIGXCPU : tid !== stop.tid ? 0 : stop.reason === 'killed' ? stop.signal ?? SIGTRAP : SIGTRAP;
     this.stop = { kind: 'stopped', tid, signal, breakpoint: stop.reason === 'breakpoint' };
     return this.stop;
   }

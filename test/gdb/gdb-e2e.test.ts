@@ -65,6 +65,16 @@ describe('real gdb on rseq-emu gdbserver', function () {
     assert.match(out, /0x400017 <\.Lcounter_add_start>:\s+cmp\s+%fs:0x4\(%rcx\),%r8d/);
   });
 
+  it('when the stepped thread returns, gdb switches to the other thread without a trap, and --memory regions are symbols', () => {
+    const steps = Array.from({ length: 6 }, () => 'stepi');
+    const out = gdb(['examples/scenarios/counter-two-threads.json'], ['monitor stepping rseq-aware', ...steps, 'info threads', 'x/2gx &counters', 'continue']);
+    assert.match(out, /Thread 2 "T2" stopped\.\n\[Switching to Thread 2\]/);
+    assert.doesNotMatch(out, /received signal SIGTRAP/);
+    assert.match(out, /\* 2\s+Thread 2 "T2"\s+counter_add \(\)/);
+    assert.match(out, /^0x10000000:\s+0x0000000000000001\s+0x0000000000000000$/m);
+    assert.match(out, /exited normally/);
+  });
+
   it('monitor migrate 1 takes effect at the next resume: cpu_id read through the rseq area says 1', () => {
     const cpuId = 'p *(unsigned int *)($fs_base + *(long *)&__rseq_offset + 4)';
     const out = gdb(COUNTER, [cpuId, 'monitor migrate 1', 'stepi', cpuId, 'monitor rseq']);
