@@ -78,7 +78,8 @@ export class GdbProtocol {
       case 'S':
         return answer(this.running() ? this.report(this.target.step(this.stepThread())) : ERROR);
       case 'v':
-        return answer(this.verbose(p));
+        // vKill;PID is k for a client that speaks multiprocess.
+        return p.startsWith('vKill') ? { reply: 'OK', close: true } : answer(this.verbose(p));
       case 'k':
         return { reply: null, close: true };
       case 'D':
@@ -142,7 +143,7 @@ export class GdbProtocol {
   /** `qXfer:OBJECT:read:ANNEX:OFFSET,LENGTH`: a window of the object, `m` when more follows, `l` at its end. */
   private transfer(p: string): string {
     const m = /^qXfer:([a-z]+):read:([^:]*):([0-9a-fA-F]+),([0-9a-fA-F]+)$/.exec(p);
-    if (!m) return m === null && /^qXfer:(features|threads):read:/.test(p) ? ERROR : '';
+    if (!m) return /^qXfer:(features|threads):read:/.test(p) ? ERROR : '';
     let text: string;
     if (m[1] === 'features' && m[2] === 'target.xml') text = targetXml();
     else if (m[1] === 'threads' && m[2] === '') text = this.threadsXml();
@@ -205,8 +206,9 @@ export class GdbProtocol {
       if (/^x+$/i.test(field)) continue;
       const v = fromLeHex(field);
       if (v === null) return ERROR;
-      // Registers the target does not model keep their (unavailable) state.
-      if (this.target.readRegister(tid, r.name) !== null && this.target.readRegister(tid, r.name) !== v) this.target.writeRegister(tid, r.name, v);
+      // Only changed registers are written; those the target does not model stay unavailable.
+      const now = this.target.readRegister(tid, r.name);
+      if (now !== null && now !== v) this.target.writeRegister(tid, r.name, v);
     }
     return 'OK';
   }

@@ -53,9 +53,10 @@ describe('gdb remote protocol', () => {
     it('answers copies of one packet that arrived together (gdb resending during a slow start) once', async () => {
       assert.equal(await converse(encodePacket('qC').repeat(3)), `+${encodePacket('QC1')}`);
     });
-    it('ends after k without a reply, and after D with OK', async () => {
+    it('ends after k without a reply, and after D or vKill with OK', async () => {
       assert.equal(await converse(encodePacket('k') + encodePacket('qC')), '+');
       assert.equal(await converse(encodePacket('D') + encodePacket('qC')), `+${encodePacket('OK')}`);
+      assert.equal(await converse(encodePacket('vKill;1') + encodePacket('qC')), `+${encodePacket('OK')}`);
     });
   });
 
