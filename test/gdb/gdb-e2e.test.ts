@@ -83,6 +83,18 @@ describe('real gdb on rseq-emu gdbserver', function () {
     assert.match(out, /T1 cpu1 cpu_id=1 rseq_cs=0/);
   });
 
+  it('monitor signal SIGUSR1 is delivered at the next resume, as run --event signal delivers it (a stand-in handler that returns)', () => {
+    const out = gdb(COUNTER, ['monitor signal SIGUSR1', 'stepi', 'x/2i $pc', 'continue']);
+    assert.match(out, /T1: signal 10 queued for its next resume/);
+    assert.match(out, /=> 0x7ffff7ff0010:\s+mov\s+\$0xf,%eax\n\s+0x7ffff7ff0015:\s+syscall/);
+    assert.match(out, /exited normally/);
+  });
+
+  it('a fatal signal ends the session with X: gdb says the program terminated with SIGSEGV', () => {
+    const out = gdb(['asm/counter_add.s', '--entry', 'counter_add', '--arg', '0', '--arg', '5'], ['continue']);
+    assert.match(out, /Program terminated with signal SIGSEGV, Segmentation fault\./);
+  });
+
   it('monitor schedule prints the executed schedule; monitor help lists the commands', () => {
     const out = gdb(COUNTER, ['stepi', 'stepi', 'monitor schedule', 'monitor help']);
     assert.match(out, /T1:preempt c0:1 T1:preempt c0:1/);

@@ -5,7 +5,8 @@ import { PassThrough } from 'node:stream';
 import { AMD64_REGISTERS, registerNumber, targetXml } from '../../src/gdb/amd64-registers.js';
 import { PacketDecoder, checksum, encodePacket, unescapeBinary } from '../../src/gdb/packets.js';
 import { GdbProtocol } from '../../src/gdb/protocol.js';
-import { parseListen, serveConnection } from '../../src/gdb/server.js';
+import { parseListen, serveConnection, serveTcp } from '../../src/gdb/server.js';
+import { connect } from 'node:net';
 import { FakeTarget } from '../support/fake-gdb-target.js';
 
 const ask = (p: GdbProtocol, packet: string) => p.handle(packet).reply;
@@ -172,6 +173,35 @@ describe('gdb remote protocol', () => {
     });
     it('answers malformed packets with an error', () => {
       for (const bad of ['mzz,4', 'm1000', 'Mx', 'Z0,', 'pzz', 'Hx1', 'vCont;q', 'gg']) assert.equal(ask(p, bad), 'E01', bad);
+    });
+  });
+
+  describe('TCP', () => {
+    it('serves one connection on 127.0.0.1 and closes a second one while the first lasts', async () => {
+      let port = 0;
+      let served: Promise<void> = Promise.resolve();
+      const listening = new Promise<void>((resolve) => {
+        served = serveTcp(new GdbProtocol(new FakeTarget()), 0, (p) => {
+          port = p;
+          resolve();
+        });
+      });
+      await listening;
+      const first = connect(port, '127.0.0.1');
+      let reply = '';
+      first.on('data', (c: Buffer) => (reply += c.toString('latin1')));
+      await new Promise((r) => first.once('connect', r));
+      first.write(encodePacket('qC'));
+      while (!reply.includes('#')) await new Promise((r) => setTimeout(r, 10));
+      const second = connect(port, '127.0.0.1');
+      const secondClosed = new Promise<boolean>((resolve) => {
+        second.on('error', () => resolve(true));
+        second.on('close', () => resolve(true));
+      });
+      assert.equal(await secondClosed, true);
+      assert.equal(reply, `+${encodePacket('QC1')}`);
+      first.end(encodePacket('D'));
+      await served;
     });
   });
 
