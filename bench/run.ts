@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { benchEngine } from './engine.bench.js';
 import { benchExplore, benchMemory } from './explore.bench.js';
+import { benchGdb } from './gdb.bench.js';
 import { Machine, assembleSource, findSymbol, parseEvent } from '../src/index.js';
 
 const now = () => Number(process.hrtime.bigint()) / 1e9;
@@ -76,5 +77,5 @@ async function benchMachine(): Promise<Record<string, number>> {
 }
 
 const engine = await benchEngine();
-const results = { ...engine, ...(await benchMachine()), ...(await benchExplore(engine['loop, no hooks (insn/s)']!)), ...(await benchMemory()) };
+const results = { ...engine, ...(await benchMachine()), ...(await benchExplore(engine['loop, no hooks (insn/s)']!)), ...(await benchMemory()), ...(await benchGdb()) };
 for (const [name, value] of Object.entries(results)) console.log(`${name.padEnd(66)} ${fmt(value)}`);

@@ -59,7 +59,7 @@ const DATA_SIZES: Record<string, number> = {
   '.byte': 1, '.word': 2, '.short': 2, '.value': 2, '.hword': 2, '.2byte': 2, '.long': 4, '.int': 4, '.4byte': 4, '.quad': 8, '.8byte': 8,
 };
 // Directives with no effect on the bytes we produce.
-const IGNORED = /^\.(file|ident|cfi_\w+|code64|hidden|local|weak|protected|internal|text_end|addrsig|addrsig_sym|note|end)$/;
+const IGNORED = /^\.(ident|cfi_\w+|code64|hidden|local|weak|protected|internal|text_end|addrsig|addrsig_sym|note|end)$/;
 
 export class ProgramBuilder {
   readonly sections: SectionState[] = [];
@@ -80,6 +80,12 @@ export class ProgramBuilder {
   private readonly numericCount = new Map<string, number>();
   /** The last `.loc`: its section, how many fragments that section had then, and its view number. */
   private lastLoc: { section: SectionState; frags: number; view: number } | null = null;
+  /** `.file N "dir" "name"` (gcc -g): file numbers as `.loc` uses them, resolved to paths. */
+  readonly sourceFiles = new Map<number, string>();
+  private compDir = '';
+  /** The line the last `.loc` named; every later instruction is on it, as in GNU as's line table. */
+  private sourceLoc: SourceLocation | null = null;
+  private sourceStmt = true;
   /** GOT slots by label: the symbol whose value fills the slot, and where the slot was first needed. */
   private readonly gotSlots = new Map<string, { value: string; loc: SourceLocation }>();
 
@@ -240,7 +246,7 @@ export class ProgramBuilder {
     const constants = operands.map((op) => this.constantValue(op.kind === 'imm' || op.kind === 'target' ? op.expr : op.kind === 'mem' ? op.disp : null));
     if (!this.current.flags.exec) throw asmError('ASM_DIRECTIVE', `instruction in non-executable section '${this.current.name}'`, loc);
     const enc = await encodeInstruction(ks, ins, this.syntax, constants);
-    this.add({ kind: 'insn', loc, text, ins, syntax: this.syntax, constants, enc, near: enc.kind === 'branch' && enc.short === null });
+    this.add({ kind: 'insn', loc, text, ins, syntax: this.syntax, constants, enc, near: enc.kind === 'branch' && enc.short === null, ...(this.sourceLoc ? { source: this.sourceLoc, ...(this.sourceStmt ? {} : { sourceStmt: false }) } : {}) });
   }
 
   private directive(name: string, args: string, loc: SourceLocation, text: string): void {
@@ -343,8 +349,24 @@ export class ProgramBuilder {
         const sameAddress = prev !== null && prev.section === this.current && prev.frags === this.current.frags.length;
         const view = sameAddress ? prev.view + 1 : 0;
         this.lastLoc = { section: this.current, frags: this.current.frags.length, view };
+        const [fileNo, line, column] = args.trim().split(/\s+/).map(Number);
+        const file = fileNo === undefined ? undefined : this.sourceFiles.get(fileNo);
+        // is_stmt stays as last set, as in GNU as (gcc writes `is_stmt 1` to go back).
+        const stmt = /\bis_stmt\s+(\d+)/.exec(args);
+        if (stmt) this.sourceStmt = stmt[1] !== '0';
+        if (file !== undefined && Number.isInteger(line)) this.sourceLoc = { file, line: line!, ...(Number.isInteger(column) && column! > 0 ? { column } : {}) };
         const named = /\bview\s+([A-Za-z_.][A-Za-z0-9_.$]*)/.exec(args);
         if (named) this.defineSet(named[1]!, String(view), loc, argsAt + named.index + named[0].length - named[1]!.length, false);
+        return;
+      }
+      case '.file': {
+        // `.file "name"` only names the object; `.file N ["dir"] "name" [md5 X]` numbers a source file for .loc.
+        const m = /^\s*(\d+)\s+"((?:[^"\\]|\\.)*)"(?:\s+"((?:[^"\\]|\\.)*)")?/.exec(args);
+        if (!m) return;
+        // Without a directory a file is relative to file 0's (DWARF 5: the compilation directory).
+        if (m[1] === '0' && m[3] !== undefined) this.compDir = m[2]!;
+        const [dir, name] = m[3] === undefined ? [this.compDir, m[2]!] : [m[2]!, m[3]];
+        this.sourceFiles.set(Number(m[1]), name.startsWith('/') || dir === '' ? name : `${dir}/${name}`);
         return;
       }
       case '.reloc': {

@@ -12,7 +12,7 @@ interface FragmentBase {
 }
 
 export type Fragment =
-  | (FragmentBase & { kind: 'insn'; ins: ParsedInstruction; syntax: Syntax; constants: (bigint | null)[]; enc: Encoding; near: boolean })
+  | (FragmentBase & { kind: 'insn'; ins: ParsedInstruction; syntax: Syntax; constants: (bigint | null)[]; enc: Encoding; near: boolean; source?: SourceLocation; sourceStmt?: false })
   | (FragmentBase & { kind: 'data'; items: { expr: Expr; size: number; loc: SourceLocation }[] })
   | (FragmentBase & { kind: 'bytes'; bytes: Uint8Array })
   | (FragmentBase & { kind: 'fill'; count: Expr; size: number; value: Expr })
@@ -53,12 +53,16 @@ export function defaultFlags(name: string): SectionFlags {
   const tls = /^\.t(data|bss)(\.|$)/.test(name);
   const nobits = name === '.bss' || name.startsWith('.bss.') || /^\.tbss(\.|$)/.test(name);
   const write = nobits || tls || name === '.data' || name.startsWith('.data.') || name.startsWith('__rseq_');
-  return { write: write && !exec, exec, nobits, tls };
+  // GNU as loads no debugging or comment section: in a linked file they sit at address 0.
+  const alloc = !/^\.(debug_|zdebug_|comment$|note\.GNU-stack$|gnu_debuglink$)/.test(name);
+  return { write: write && !exec, exec, nobits, tls, alloc };
 }
 
 /** Parses `"awx"` plus an optional `@nobits` type, as in `.section name, "aw", @nobits`. */
 export function parseFlags(flags: string, type: string | undefined): SectionFlags {
-  return { write: flags.includes('w'), exec: flags.includes('x'), nobits: /^[@%]nobits$/.test(type?.trim() ?? ''), tls: flags.includes('T') };
+  const nobits = /^[@%]nobits$/.test(type?.trim() ?? '');
+  // Flags with none of a, w, x, T (`""`, `"MS"` of .debug_str) make a section that is not loaded.
+  return { write: flags.includes('w'), exec: flags.includes('x'), nobits, tls: flags.includes('T'), alloc: nobits || /[awxT]/.test(flags) };
 }
 
 export const SECTION_PAGE = 0x1000n;

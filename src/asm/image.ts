@@ -10,6 +10,11 @@ export interface SectionFlags {
   nobits: boolean;
   /** Part of the thread-local storage template (`.tdata`, `.tbss`, flag `T`). */
   tls: boolean;
+  /**
+   * Loaded into memory. Sections that are not (DWARF, `.comment`) sit at address 0 as in a linked
+   * file, so a reference into them (`.long .Ldebug_abbrev0`) is the section offset DWARF expects.
+   */
+  alloc: boolean;
 }
 
 /** The initial image of every thread's TLS block: it ends at the thread pointer (x86-64 variant II). */
@@ -45,6 +50,10 @@ export interface LineRecord {
   address: Address;
   size: number;
   loc: SourceLocation;
+  /** For an instruction after a `.loc` (gcc -g output): the source line it says, the file resolved through `.file`. */
+  source?: SourceLocation;
+  /** False when that `.loc` said `is_stmt 0`: not a place a debugger stops for the line. */
+  sourceStmt?: false;
   text: string;
   kind: 'instruction' | 'data' | 'padding';
 }
@@ -57,6 +66,8 @@ export interface Image {
   symbols: ImageSymbol[];
   /** Sorted by address. */
   lines: LineRecord[];
+  /** gcc -g output: `.file N` numbers and the paths they name; DWARF's `DW_AT_decl_file` counts on them. */
+  sourceFiles?: ReadonlyMap<number, string>;
 }
 
 export function findSymbol(image: Image, name: string): ImageSymbol | undefined {
@@ -68,7 +79,7 @@ export function sectionNamed(image: Image, name: string): ImageSection | undefin
 }
 
 export function sectionAt(image: Image, address: Address): ImageSection | undefined {
-  return image.sections.find((s) => address >= s.address && address < s.address + BigInt(s.bytes.length));
+  return image.sections.find((s) => s.flags.alloc && address >= s.address && address < s.address + BigInt(s.bytes.length));
 }
 
 export function lineAt(image: Image, address: Address): LineRecord | undefined {
@@ -88,7 +99,7 @@ export function imageBytes(image: Image, address: Address, size: number): Uint8A
  * preferring named labels over numeric ones, falling back to hex.
  */
 export function symbolize(image: Image, address: Address): string {
-  const section = sectionAt(image, address) ?? image.sections.find((s) => address === s.address + BigInt(s.bytes.length));
+  const section = sectionAt(image, address) ?? image.sections.find((s) => s.flags.alloc && address === s.address + BigInt(s.bytes.length));
   const best = section ? nearestLabel(image, section.name, address, rank) : undefined;
   if (!best) {
     const exact = image.symbols.find((sym) => sym.kind === 'external' && sym.address === address);

@@ -210,6 +210,10 @@ export function layoutAndEmit(program: ProgramBuilder, externals: ReadonlyMap<st
   }
   let next = base;
   for (const s of program.sections) {
+    if (!s.flags.alloc) {
+      layout.bases.set(s, 0n);
+      continue;
+    }
     layout.bases.set(s, next);
     const size = BigInt(layout.offsets.get(s)!.at(-1)!);
     next += ((size + SECTION_PAGE - 1n) / SECTION_PAGE) * SECTION_PAGE;
@@ -223,7 +227,8 @@ export function layoutAndEmit(program: ProgramBuilder, externals: ReadonlyMap<st
     align: s.align,
   }));
   lines.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-  return { file: program.file, sections, tls: tlsImage(layout, sections), symbols: collectSymbols(layout), lines };
+  const sourceFiles = program.sourceFiles.size > 0 ? { sourceFiles: new Map(program.sourceFiles) } : {};
+  return { file: program.file, sections, tls: tlsImage(layout, sections), symbols: collectSymbols(layout), lines, ...sourceFiles };
 }
 
 /** LEB128, as DWARF writes lengths and offsets: 7 bits a byte, high bit set on all but the last. */
@@ -275,7 +280,9 @@ function emitSection(layout: Layout, s: SectionState, lines: LineRecord[]): Uint
     if (s.flags.nobits && out.subarray(at, at + size).some((b) => b !== 0)) {
       throw asmError('ASM_DIRECTIVE', `non-zero data in ${s.name}, which holds no bytes`, f.loc);
     }
-    if (size > 0 || f.kind === 'insn') lines.push({ address, size, loc: f.loc, text: f.text, kind: f.kind === 'insn' ? 'instruction' : f.kind === 'align' ? 'padding' : 'data' });
+    if (!s.flags.alloc) return; // DWARF bytes are no program lines
+    const source = f.kind === 'insn' && f.source ? { source: f.source, ...(f.sourceStmt === false ? { sourceStmt: false as const } : {}) } : {};
+    if (size > 0 || f.kind === 'insn') lines.push({ address, size, loc: f.loc, ...source, text: f.text, kind: f.kind === 'insn' ? 'instruction' : f.kind === 'align' ? 'padding' : 'data' });
   });
   return out;
 }

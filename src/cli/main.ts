@@ -10,6 +10,7 @@ import { CHECK_USAGE, checkCommand } from './check-command.js';
 import { EXPLORE_USAGE, exploreCommand } from './explore-command.js';
 import { RUN_USAGE, runCommand } from './run-command.js';
 import { STEP_USAGE, stepCommand } from './step-command.js';
+import { GDBSERVER_USAGE, gdbserverCommand } from './gdbserver-command.js';
 
 const USAGE = `usage:
   ${RUN_USAGE}
@@ -18,11 +19,13 @@ const USAGE = `usage:
   ${EXPLORE_USAGE}
   rseq-emu limits              (every limit and its value; any command takes --limit NAME=N[,NAME=N])
   ${STEP_USAGE}
+  ${GDBSERVER_USAGE}
 Events: preempt@WHERE, migrate:N@WHERE, signal[:SIG]@WHERE; WHERE is LABEL[+OFFSET], 0xADDRESS or #K.
 Exit status: 0 the entry returned, 1 the program was killed, faulted or ran out of budget, 2 bad input or usage.
 check: 0 no finding is an error, 1 at least one is, 2 bad input or usage.
 explore: 0 no violation found, 1 a violation found, 2 bad input or usage.
-step: 0 completed, 1 livelock, killed or out of steps, 2 bad input or usage.`;
+step: 0 completed, 1 livelock, killed or out of steps, 2 bad input or usage.
+gdbserver: 0 after the connection ends, 2 bad input or usage.`;
 
 /** Each command's full usage, printed by `rseq-emu COMMAND --help`. */
 const COMMAND_USAGE: Record<string, string> = {
@@ -69,6 +72,8 @@ async function main(argv: string[], print: (s: string) => void, progress: (s: st
       return exploreCommand(rest, print, progress);
     case 'step':
       return stepCommand(rest, print);
+    case 'gdbserver':
+      return gdbserverCommand(rest, (s) => process.stderr.write(s));
     case 'disasm': {
       if (rest.length !== 1 || rest[0]!.startsWith('--')) throw usageError(rest.length === 1 ? `unknown option ${rest[0]}` : positionalProblem(rest, 'FILE'));
       const image = await loadProgram(rest[0]!);

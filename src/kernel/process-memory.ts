@@ -17,7 +17,7 @@ export function loadProcessImage(image: Image, glibc: GlibcRseqExports, register
   const emu = Emulator.create();
   try {
     for (const s of image.sections) {
-      if (s.bytes.length === 0) continue;
+      if (s.bytes.length === 0 || !s.flags.alloc) continue;
       const begin = pageAlignDown(s.address);
       const size = pageAlignUp(s.address + BigInt(s.bytes.length)) - begin;
       mapWith(emu, begin, size, { read: true, write: s.flags.write, exec: s.flags.exec }, s.address, s.bytes);

@@ -177,9 +177,9 @@ describe('sections', () => {
     const image = await asm(src('.data', '.bss'));
     const flags = Object.fromEntries(image.sections.map((s) => [s.name, s.flags]));
     assert.deepEqual(flags, {
-      '.text': { write: false, exec: true, nobits: false, tls: false },
-      '.data': { write: true, exec: false, nobits: false, tls: false },
-      '.bss': { write: true, exec: false, nobits: true, tls: false },
+      '.text': { write: false, exec: true, nobits: false, tls: false, alloc: true },
+      '.data': { write: true, exec: false, nobits: false, tls: false, alloc: true },
+      '.bss': { write: true, exec: false, nobits: true, tls: false, alloc: true },
     });
   });
 
@@ -187,17 +187,17 @@ describe('sections', () => {
     const image = await asm(src('.section ro, "a"', '.section rw, "aw", @progbits', '.section rx, "ax"', '.section zeros, "aw", @nobits'));
     const flags = Object.fromEntries(image.sections.slice(1).map((s) => [s.name, s.flags]));
     assert.deepEqual(flags, {
-      ro: { write: false, exec: false, nobits: false, tls: false },
-      rw: { write: true, exec: false, nobits: false, tls: false },
-      rx: { write: false, exec: true, nobits: false, tls: false },
-      zeros: { write: true, exec: false, nobits: true, tls: false },
+      ro: { write: false, exec: false, nobits: false, tls: false, alloc: true },
+      rw: { write: true, exec: false, nobits: false, tls: false, alloc: true },
+      rx: { write: false, exec: true, nobits: false, tls: false, alloc: true },
+      zeros: { write: true, exec: false, nobits: true, tls: false, alloc: true },
     });
   });
 
   it('gives __rseq_failure code flags and other __rseq_ sections data flags when none are written', async () => {
     const image = await asm(src('.section __rseq_failure', '.section __rseq_cs'));
-    assert.deepEqual(sectionNamed(image, '__rseq_failure')!.flags, { write: false, exec: true, nobits: false, tls: false });
-    assert.deepEqual(sectionNamed(image, '__rseq_cs')!.flags, { write: true, exec: false, nobits: false, tls: false });
+    assert.deepEqual(sectionNamed(image, '__rseq_failure')!.flags, { write: false, exec: true, nobits: false, tls: false, alloc: true });
+    assert.deepEqual(sectionNamed(image, '__rseq_cs')!.flags, { write: true, exec: false, nobits: false, tls: false, alloc: true });
   });
 
   it('accepts a quoted section name', async () => {
