@@ -6,15 +6,58 @@ import type { CriticalSection } from '../abi/tables.js';
 import { insideSection } from '../kernel/rseq-fixup.js';
 import type { Address } from '../types.js';
 
+const TWO_64 = 1n << 64n;
+
 export class SectionMarks {
-  /** Each section's commit instruction, found once: `at` asks for every address of a listing. */
+  /** Each section's commit instruction, found once. */
   private readonly commits: (Address | null)[];
+  /** Per address, the marks that name it exactly: [section index, rank within the section, mark]. */
+  private readonly points = new Map<Address, [number, number, string][]>();
+  /** Section indices by start address, with the furthest end among each prefix: `at` asks for
+   * every address of a listing, so finding the sections around one must not scan them all. */
+  private readonly byStart: number[];
+  private readonly reach: bigint[];
+  /** Sections whose range wraps past 2^64 (a broken descriptor): checked for every address. */
+  private readonly wrapping: number[] = [];
 
   constructor(
     private readonly image: Image,
     readonly sections: readonly CriticalSection[],
   ) {
     this.commits = sections.map((cs) => this.commitOf(cs));
+    sections.forEach((cs, i) => {
+      const name = `cs${i}`;
+      this.point(cs.startIp, i, 0, `${name}:start`);
+      if (this.commits[i] !== null) this.point(this.commits[i]!, i, 2, `${name}:commit`);
+      this.point(cs.postCommitIp, i, 3, `${name}:post-commit`);
+      this.point(cs.abortIp, i, 4, `${name}:abort`);
+      this.point(cs.abortIp - 7n, i, 5, `${name}:signature`);
+      if (cs.startIp + cs.postCommitOffset > TWO_64) this.wrapping.push(i);
+    });
+    this.byStart = sections.map((_, i) => i).sort((a, b) => (sections[a]!.startIp < sections[b]!.startIp ? -1 : sections[a]!.startIp > sections[b]!.startIp ? 1 : 0));
+    let far = 0n;
+    this.reach = this.byStart.map((i) => (far = far > sections[i]!.startIp + sections[i]!.postCommitOffset ? far : sections[i]!.startIp + sections[i]!.postCommitOffset));
+  }
+
+  private point(address: Address, section: number, rank: number, mark: string): void {
+    this.points.set(address, [...(this.points.get(address) ?? []), [section, rank, mark]]);
+  }
+
+  /** The sections whose [start_ip, post-commit) holds the address, as the kernel decides it. */
+  private containing(address: Address): number[] {
+    let lo = 0;
+    let hi = this.byStart.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.sections[this.byStart[mid]!]!.startIp <= address) lo = mid + 1;
+      else hi = mid;
+    }
+    const out = this.wrapping.filter((i) => insideSection(address, this.sections[i]!));
+    for (let k = lo - 1; k >= 0 && this.reach[k]! > address; k--) {
+      const i = this.byStart[k]!;
+      if (!this.wrapping.includes(i) && insideSection(address, this.sections[i]!)) out.push(i);
+    }
+    return out;
   }
 
   /** The instruction that ends at the post-commit address: the commit, when the section is well formed. */
@@ -23,19 +66,11 @@ export class SectionMarks {
     return line && line.kind === 'instruction' && line.address + BigInt(line.size) === cs.postCommitIp ? line.address : null;
   }
 
-  /** Short labels for an address, e.g. `cs0:start`, `cs0:commit`, `cs0:abort`. */
+  /** Short labels for an address, e.g. `cs0:start`, `cs0:commit`, `cs0:abort`, by section, each section's in that order. */
   at(address: Address): string[] {
-    const out: string[] = [];
-    this.sections.forEach((cs, i) => {
-      const name = `cs${i}`;
-      if (address === cs.startIp) out.push(`${name}:start`);
-      else if (insideSection(address, cs)) out.push(name);
-      if (address === this.commits[i]) out.push(`${name}:commit`);
-      if (address === cs.postCommitIp) out.push(`${name}:post-commit`);
-      if (address === cs.abortIp) out.push(`${name}:abort`);
-      if (address === cs.abortIp - 7n) out.push(`${name}:signature`);
-    });
-    return out;
+    const marks: [number, number, string][] = [...(this.points.get(address) ?? [])];
+    for (const i of this.containing(address)) if (address !== this.sections[i]!.startIp) marks.push([i, 1, `cs${i}`]);
+    return marks.sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((m) => m[2]);
   }
 }
 
