@@ -166,6 +166,24 @@ describe('check rules', function () {
       const src = variant(['\tmovq %r9, (%rdi,%r8,8)\n.Lpost:', '.Lpost:\n\tmovq %r9, (%rdi,%r8,8)']);
       await firesOnce(src, 'commit/outside', 'error', 'movq %r9, (%rdi,%r8,8)');
     });
+    it('reports a read-modify-write commit after the post-commit label (addq into the cpu-indexed slot)', async () => {
+      const src = variant(['\tmovq (%rdi,%r8,8), %r9\n\taddq %rsi, %r9\n\tmovq %r9, (%rdi,%r8,8)\n.Lpost:', '\tnop\n.Lpost:\n\taddq %rsi, (%rdi,%r8,8)']);
+      const f = await firesOnce(src, 'commit/outside', 'error', 'addq %rsi, (%rdi,%r8,8)');
+      assert.match(f.message, /reads, modifies and writes/);
+    });
+    it('reports a one-operand read-modify-write after the section (incq) the same way', async () => {
+      const src = variant(['\tmovq (%rdi,%r8,8), %r9\n\taddq %rsi, %r9\n\tmovq %r9, (%rdi,%r8,8)\n.Lpost:', '\tnop\n.Lpost:\n\tincq (%rdi,%r8,8)']);
+      await firesOnce(src, 'commit/outside', 'error', 'incq (%rdi,%r8,8)');
+    });
+    it('does not report a cpu-indexed store once the cpu number has been read again for a new attempt', async () => {
+      // After the section the code loops: it reads the cpu again and updates a slot, unprotected, before arming.
+      const src = variant(['\tret\n\t.pushsection', '\tcmpq $0, %rsi\n\tje .Lretry\n\tret\n\t.pushsection'], ['\tleaq .Lcs(%rip), %rax\n', '\tincq 8(%rdi,%r8,8)\n\tleaq .Lcs(%rip), %rax\n']);
+      assert.ok(!(await check(src)).some((f) => f.rule === 'commit/outside'));
+    });
+    it('does not report a plain store of an unrelated value after the section', async () => {
+      const src = variant(['.Lpost:\n\tret\n', '.Lpost:\n\tmovq $0, 8(%rdi,%r8,8)\n\tret\n']);
+      assert.ok(!(await check(src)).some((f) => f.rule === 'commit/outside'));
+    });
     for (const ins of ['syscall', 'sysenter', 'int $0x80']) {
       it(`reports \`${ins}\` inside the section as a system call`, async () => {
         const src = variant(['\taddq %rsi, %r9\n', `\taddq %rsi, %r9\n\t${ins}\n`]);
