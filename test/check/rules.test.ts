@@ -1,6 +1,9 @@
 // Each rule of `rseq-emu check` on a minimal broken source: the template with one thing broken.
 import { strict as assert } from 'node:assert';
 import { check, firesOnce, lineOf, TEMPLATE, variant } from './support.js';
+import { readRseqTables } from '../../src/abi/tables.js';
+import { disassemblyListing, sectionSummary } from '../../src/report/listing.js';
+import { inline } from '../support/program.js';
 
 describe('check rules', function () {
   this.timeout(20_000);
@@ -89,6 +92,20 @@ describe('check rules', function () {
     it('only notes a signature carried by a nopl, which is harmless to fall into', async () => {
       const src = variant(['.byte 0x0f, 0xb9, 0x3d', '.byte 0x0f, 0x1f, 0x05']);
       await firesOnce(src, 'abort/signature-form', 'note', '.byte 0x0f, 0x1f, 0x05');
+    });
+    for (const [carrier, bytes] of [['a nopl', '.byte 0x0f, 0x1f, 0x05'], ['bare data', '.byte 0x90, 0x90, 0x90']]) {
+      it(`describes a signature carried by ${carrier} in the words disasm uses`, async () => {
+        const src = variant(['.byte 0x0f, 0xb9, 0x3d', bytes]);
+        const image = await inline(src);
+        const f = await firesOnce(src, 'abort/signature-form', carrier === 'a nopl' ? 'note' : 'warning', bytes);
+        const listed = /signature 0x53053053 \((.*)\) {2}listed in/.exec(sectionSummary(image, readRseqTables(image)).join('\n'));
+        assert.ok(listed, 'no signature line in the disasm summary');
+        assert.ok(f.message.endsWith(`is ${listed[1]}`), `${f.message}\n${listed[1]}`);
+      });
+    }
+    it('has disasm list a nopl-carried signature as the nopl it forms, with its displacement the signature', async () => {
+      const image = await inline(variant(['.byte 0x0f, 0xb9, 0x3d', '.byte 0x0f, 0x1f, 0x05']));
+      assert.match(disassemblyListing(image, readRseqTables(image)), /0f 1f 05 53 30 05 53 +nopl 0x53053053\(%rip\) +\[cs0:signature\]/);
     });
     it('reports an abort_ip in memory that is not executable', async () => {
       const data = '\t.pushsection .data, "aw"\n\t.long 0x53053053\n.Ldata:\n\t.quad 0\n\t.popsection\n';
