@@ -2,15 +2,15 @@
 // the result (the commit); earlier stores are listed for the reader to judge (a try-store into
 // memory private to the thread is fine, into shared data it is the bug the explorer finds);
 // instructions that enter the kernel, leave the section by call or return, or trap make the
-// kernel abort the section every time (or, under CONFIG_DEBUG_RSEQ, kill the thread).
+// kernel abort the section every time (or, under CONFIG_DEBUG_RSEQ, kill the thread). After the
+// section, an update of the per-CPU memory it worked on is a commit placed past the post-commit label.
 import type { Image } from '../../asm/image.js';
 import type { CriticalSection } from '../../abi/tables.js';
 import { insideSection } from '../../kernel/rseq-fixup.js';
-
+import type { Address } from '../../types.js';
 import type { ArmingStore, Dataflow } from '../dataflow.js';
 import { finding, place, type Finding } from '../finding.js';
 import { control, isSystemCall, readsStoreTarget, registersRead, storeSource, storeTarget, trapReason, type Instruction } from '../instruction.js';
-import type { Address } from '../../types.js';
 import type { ProgramGraph } from '../program-graph.js';
 
 export function commitRules(image: Image, graph: ProgramGraph, flow: Dataflow, sections: readonly CriticalSection[], arming: readonly ArmingStore[]): Finding[] {
