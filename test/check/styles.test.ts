@@ -52,7 +52,8 @@ function oneErrorAt(image: Image, findings: readonly Finding[], fn: string, rule
   assert.equal(hits[0]!.line, lineAt(image, where(cs!))!.loc.line);
 }
 
-const OPTIMISATIONS = [['-O2'], ['-O2', '-fPIC'], ['-Os'], ['-O3'], ['-O1']];
+// Each level, and with -DOWN_RSEQ_OFFSET the offset read from the code's own copy of __rseq_offset, as librseq does.
+const OPTIMISATIONS = [['-O2'], ['-O2', '-fPIC'], ['-Os'], ['-O3'], ['-O1'], ['-O2', '-DOWN_RSEQ_OFFSET'], ['-O2', '-fPIC', '-DOWN_RSEQ_OFFSET'], ['-Os', '-DOWN_RSEQ_OFFSET']];
 const LIBRSEQ_OPS = ['percpu_counter_add', 'percpu_counter_add_once', 'percpu_list_push', 'percpu_buffer_push'];
 
 describe('check on code in the styles of librseq, the kernel selftests and TCMalloc', function () {
