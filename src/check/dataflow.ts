@@ -1,38 +1,45 @@
 // A small forward analysis over the program graph: what each general register holds before each
-// instruction, as far as rseq is concerned — a constant (a descriptor's address from `lea sym(%rip)`
-// or `mov $sym`), `__rseq_offset`, the thread pointer, the address of the rseq area, a cpu number
-// read from the area, or a value read from memory addressed by a cpu number ("per-CPU data").
-// From that it names every memory operand (which rseq field, if any) and finds the stores that arm
-// rseq_cs. Anything it cannot follow becomes `unknown`, which no rule reports on.
+// instruction, as far as rseq is concerned — a constant (a descriptor's address from `lea sym(%rip)`,
+// `mov $sym`, or a load of image memory known to hold an address, such as a GOT slot), `__rseq_offset`,
+// the thread pointer, the address of the rseq area, a cpu number read from the area, or a value read
+// from memory addressed by a cpu number ("per-CPU data"). Values meet at joins (loop heads, the
+// blocks after a branch) by kind: a cpu number read at two places is still a cpu number, read at
+// either. A direct call to a function of the image changes only the registers that function writes
+// and returns what it returns (call-summary.ts). From that it names every memory operand (which rseq
+// field, if any) and finds the stores that arm rseq_cs. Anything it cannot follow becomes `unknown`,
+// which no rule reports on.
 import { RseqField, RSEQ_AREA_SIZE } from '../abi/rseq.js';
 import type { CriticalSection } from '../abi/tables.js';
 import { insideSection } from '../kernel/rseq-fixup.js';
 import type { Address } from '../types.js';
 import type { Operand } from '../asm/operands.js';
-import { CALLER_SAVED, canonicalRegister, constant, control, ripTarget, storeTarget, type Instruction, type MemOperand } from './instruction.js';
+import { summariseCalls, sameSummaries, type CallSummary } from './call-summary.js';
+import type { ConstantMemory } from './constant-memory.js';
+import { CALLER_SAVED, IMPLICIT_WRITES, READS_ONLY, canonicalRegister, constant, control, ripTarget, storeTarget, type Instruction, type MemOperand } from './instruction.js';
 import type { ProgramGraph } from './program-graph.js';
 
 export type Value =
   | { kind: 'unknown' }
   | { kind: 'const'; value: bigint }
-  /** The value of `__rseq_offset`: the area's offset from the thread pointer. */
+  /** The value of `__rseq_offset` (or of a variable the code uses as it): the area's offset from the thread pointer. */
   | { kind: 'rseq-offset' }
-  /** The value of some other variable read RIP-relative (e.g. a GOT slot): not an rseq offset. */
-  | { kind: 'variable' }
+  /** The value of some other variable read at a known address (e.g. a GOT slot's target): not an rseq offset, as far as known. */
+  | { kind: 'variable'; address: Address }
   /** The FS base, read from `%fs:0` or `%fs:16` (the TCB points to itself). */
   | { kind: 'thread-pointer' }
   /** Thread pointer + __rseq_offset: the address of struct rseq. */
   | { kind: 'rseq-area' }
-  /** A cpu number read (at `site`) from a field of the rseq area, or computed from one. */
-  | { kind: 'cpu'; field: number; site: Address }
-  /** Read (at `site`) from memory addressed by a cpu number or by such data, or computed from it. */
-  | { kind: 'per-cpu'; site: Address };
+  /** A cpu number read (at one of `sites`, in address order) from a field of the rseq area, or computed from one. */
+  | { kind: 'cpu'; field: number; sites: readonly Address[] }
+  /** Read (at one of `sites`) from memory addressed by a cpu number or by such data, or computed from it. */
+  | { kind: 'per-cpu'; sites: readonly Address[] };
 
 export type MemoryClass =
   | { kind: 'rseq'; field: number }
   | { kind: 'thread-pointer' }
   | { kind: 'rseq-offset' }
-  | { kind: 'variable' }
+  /** Memory at a known address. */
+  | { kind: 'variable'; address: Address }
   | { kind: 'per-cpu' }
   | { kind: 'other' };
 
@@ -53,40 +60,72 @@ export interface ArmingStore {
 export interface DataflowOptions {
   /** Offsets of struct rseq from the thread pointer known in advance (the emulated glibc's __rseq_offset). */
   areaOffsets: readonly bigint[];
-  /** The `__rseq_offset` variable, when the image refers to it. */
-  rseqOffsetVariable: Address | null;
+  /** Variables holding the area's offset: `__rseq_offset` when the image refers to it, and any learnt from the code. */
+  rseqOffsetVariables: readonly Address[];
   /**
    * The sections the tables list. Storing one's descriptor arms rseq_cs whatever the store's
    * address form; and its abort handler starts with the registers of the instruction the kernel
    * interrupted (it changes none), i.e. the join of the states inside the section.
    */
   listed: readonly CriticalSection[];
+  /** Image memory whose content is known at run time. */
+  memory: ConstantMemory;
+  /** What each called function of the image does to the registers (none known: a call clobbers the caller-saved ones). */
+  calls?: ReadonlyMap<Address, CallSummary>;
 }
 
 type State = Map<string, Value>;
 const UNKNOWN: Value = { kind: 'unknown' };
 
-function sameValue(a: Value, b: Value): boolean {
+const sameSites = (a: readonly Address[], b: readonly Address[]) => a.length === b.length && a.every((s, i) => s === b[i]);
+const unionSites = (a: readonly Address[], b: readonly Address[]) => [...new Set([...a, ...b])].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+
+export function sameValue(a: Value, b: Value): boolean {
   switch (a.kind) {
     case 'const':
       return b.kind === 'const' && a.value === b.value;
+    case 'variable':
+      return b.kind === 'variable' && a.address === b.address;
     case 'cpu':
-      return b.kind === 'cpu' && a.field === b.field && a.site === b.site;
+      return b.kind === 'cpu' && a.field === b.field && sameSites(a.sites, b.sites);
     case 'per-cpu':
-      return b.kind === 'per-cpu' && a.site === b.site;
+      return b.kind === 'per-cpu' && sameSites(a.sites, b.sites);
     default:
       return a.kind === b.kind;
   }
 }
 
-/** Paths meet: a register keeps its value only when every path agrees on it. */
+/** What a register holds where two paths meet: the same value, or a cpu number (per-CPU data) read at any of their sites. */
+export function joinValue(a: Value, b: Value): Value {
+  if (sameValue(a, b)) return a;
+  if (a.kind === 'cpu' && b.kind === 'cpu' && a.field === b.field) return { kind: 'cpu', field: a.field, sites: unionSites(a.sites, b.sites) };
+  if (a.kind === 'per-cpu' && b.kind === 'per-cpu') return { kind: 'per-cpu', sites: unionSites(a.sites, b.sites) };
+  return UNKNOWN;
+}
+
 function join(a: State, b: State): State {
   const out: State = new Map();
-  for (const [r, v] of a) if (b.has(r) && sameValue(v, b.get(r)!)) out.set(r, v);
+  for (const [r, v] of a) {
+    const w = b.get(r);
+    const j = w === undefined ? UNKNOWN : joinValue(v, w);
+    if (j.kind !== 'unknown') out.set(r, j);
+  }
   return out;
 }
 
+function sameState(a: State, b: State): boolean {
+  if (a.size !== b.size) return false;
+  for (const [r, v] of a) {
+    const w = b.get(r);
+    if (w === undefined || !sameValue(v, w)) return false;
+  }
+  return true;
+}
+
 const tainted = (v: Value) => v.kind === 'cpu' || v.kind === 'per-cpu';
+
+/** A stable name for the read sites of a cpu number or per-CPU value, to compare them as one. */
+export const siteKey = (v: { sites: readonly Address[] }): string => v.sites.join(',');
 
 /** What `a OP b` holds: thread pointer + offset is the area; per-CPU data and cpu numbers stay what they were computed from. */
 function combine(mnemonic: string, a: Value, b: Value): Value {
@@ -99,50 +138,40 @@ function combine(mnemonic: string, a: Value, b: Value): Value {
   return UNKNOWN;
 }
 
-// Instructions that write registers they do not name.
-const IMPLICIT_WRITES: [RegExp, string[]][] = [
-  [/^(mul|div|idiv)[bwlq]?$/, ['rax', 'rdx']],
-  [/^(cqto|cltd|cwtd|cqo|cdq|cwd)$/, ['rdx']],
-  [/^(cltq|cwtl|cbtw|cdqe|cwde|cbw|xlatb?|lahf)$/, ['rax']],
-  [/^cpuid$/, ['rax', 'rbx', 'rcx', 'rdx']],
-  [/^(rdtsc|rdpkru|xgetbv)$/, ['rax', 'rdx']],
-  [/^rdtscp$/, ['rax', 'rdx', 'rcx']],
-  [/^syscall$/, ['rax', 'rcx', 'r11']],
-  [/^cmpxchg[bwlq]?$/, ['rax']],
-  [/^cmpxchg(8|16)b$/, ['rax', 'rdx']],
-  [/^lods[bwlq]$/, ['rax', 'rsi']],
-  [/^(stos|scas)[bwlq]$/, ['rdi']],
-  [/^(movs|cmps)[bwlq]$/, ['rsi', 'rdi']],
-];
-
-// Instructions whose last register operand is only read.
-const READS_ONLY = /^(cmp(?!xchg)|test|bt[wlq]?$|v?u?comis|v?ptest|push|nop|j|l?call|loop|out|bound|prefetch|clflush)/;
 const BINARY = /^(add|sub|and|or|xor|adc|sbb|imul|sh[lr]|sa[lr]|ro[lr]|rc[lr]|shld|shrd|andn|bt[src])/;
 const UNARY = /^(inc|dec|neg|not|bswap)/;
+/** Loads of a whole 64-bit word into a register. */
+const WORD_LOAD = /^movq?$/;
+const SIGN_EXTEND_RAX = /^(cltq|cwtl|cbtw|cdqe|cwde|cbw)$/;
 
 export class Dataflow {
   /** Descriptor stores into rseq_cs, in address order. */
   readonly armingStores: readonly ArmingStore[];
   /** Area offsets learnt from absolute `%fs:` stores of listed descriptors (tcmalloc's `%fs:__rseq_abi@tpoff+8`). */
   readonly learntAreaOffsets: readonly bigint[];
+  /** Variables learnt to hold the area's offset: the register of a `%fs:8(%reg)` store of a listed descriptor was loaded from them (librseq's own `rseq_offset`). */
+  readonly learntOffsetVariables: readonly Address[];
   /** The in-state of every reachable instruction. */
   private readonly states = new Map<Address, State>();
 
   constructor(
     private readonly graph: ProgramGraph,
-    private readonly options: DataflowOptions,
+    readonly options: DataflowOptions,
   ) {
     this.solve();
     const arming: ArmingStore[] = [];
     const learnt = new Set<bigint>();
+    const variables = new Set<Address>();
     for (const ins of graph.instructions) {
       const found = this.arming(ins);
       if (!found) continue;
       arming.push({ store: ins, descriptor: found.descriptor });
       if (found.learntOffset !== null && !options.areaOffsets.includes(found.learntOffset)) learnt.add(found.learntOffset);
+      if (found.learntVariable !== null && !options.rseqOffsetVariables.includes(found.learntVariable)) variables.add(found.learntVariable);
     }
     this.armingStores = arming;
     this.learntAreaOffsets = [...learnt];
+    this.learntOffsetVariables = [...variables];
   }
 
   /** What `reg` (any width) holds before `ins`. */
@@ -170,11 +199,7 @@ export class Dataflow {
   classify(ins: Instruction, op: MemOperand): MemoryClass {
     const disp = constant(op.disp);
     if (disp === null) return { kind: 'other' };
-    if (op.base === 'rip') {
-      const target = ripTarget(ins, op);
-      return target !== null && target === this.options.rseqOffsetVariable ? { kind: 'rseq-offset' } : { kind: 'variable' };
-    }
-    const base = op.base === null ? null : this.value(ins, op.base);
+    const base = op.base === null || op.base === 'rip' ? null : this.value(ins, op.base);
     const index = op.index === null ? null : this.value(ins, op.index);
     if (op.seg !== null && op.seg !== 'fs') return { kind: 'other' };
     if (op.seg === 'fs') {
@@ -186,6 +211,8 @@ export class Dataflow {
       if (base.kind === 'rseq-offset' || base.kind === 'unknown') return field(disp);
       return { kind: 'other' };
     }
+    const at = op.base === 'rip' ? ripTarget(ins, op) : index === null && (base === null || base.kind === 'const') ? BigInt.asUintN(64, (base?.kind === 'const' ? base.value : 0n) + disp) : null;
+    if (at !== null) return this.options.rseqOffsetVariables.includes(at) ? { kind: 'rseq-offset' } : { kind: 'variable', address: at };
     if (base?.kind === 'rseq-area' && index === null) return field(disp);
     if ((base !== null && tainted(base)) || (index !== null && tainted(index))) return { kind: 'per-cpu' };
     return { kind: 'other' };
@@ -204,16 +231,25 @@ export class Dataflow {
     const c = this.classify(ins, op);
     switch (c.kind) {
       case 'rseq':
-        return CPU_FIELDS.has(c.field) ? { kind: 'cpu', field: c.field, site: ins.address } : UNKNOWN;
+        return CPU_FIELDS.has(c.field) ? { kind: 'cpu', field: c.field, sites: [ins.address] } : UNKNOWN;
       case 'per-cpu':
-        return { kind: 'per-cpu', site: ins.address };
+        return { kind: 'per-cpu', sites: [ins.address] };
+      case 'variable': {
+        // A word the image fixes (a GOT slot, read-only data): the machine reads the same value.
+        const known = WORD_LOAD.test(ins.mnemonic) && this.destinationIs64(ins) ? this.options.memory.word(c.address) : null;
+        return known === null ? c : { kind: 'const', value: known };
+      }
       case 'rseq-offset':
       case 'thread-pointer':
-      case 'variable':
         return { kind: c.kind };
       case 'other':
         return UNKNOWN;
     }
+  }
+
+  private destinationIs64(ins: Instruction): boolean {
+    const dst = ins.operands?.[ins.operands.length - 1];
+    return dst?.kind === 'reg' && canonicalRegister(dst.reg) === dst.reg;
   }
 
   /** `lea`: the address a memory operand computes. */
@@ -234,10 +270,15 @@ export class Dataflow {
     if (ops === null) return new Map(); // an instruction we could not read may have written anything
     const c = control(ins);
     if (c.kind === 'call') {
-      for (const r of CALLER_SAVED) s.delete(r);
+      const summary = c.target === null ? undefined : this.options.calls?.get(c.target);
+      for (const r of summary?.writes ?? CALLER_SAVED) s.delete(r);
+      if (summary && summary.returns.kind !== 'unknown') s.set('rax', summary.returns);
       return s;
     }
+    // Sign-extending %eax into %rax (cltq) leaves a cpu number a cpu number.
+    const extended = SIGN_EXTEND_RAX.test(ins.mnemonic) ? s.get('rax') : undefined;
     for (const [re, regs] of IMPLICIT_WRITES) if (re.test(ins.mnemonic)) for (const r of regs) s.delete(r);
+    if (extended !== undefined && tainted(extended)) s.set('rax', extended);
     if (ins.prefixes.some((p) => p.startsWith('rep'))) s.delete('rcx');
     const dst = ops[ops.length - 1];
     // xchg/xadd with memory load into their register operand.
@@ -265,7 +306,10 @@ export class Dataflow {
     return s;
   }
 
-  /** Fills `states` by a worklist to a fixpoint; a join only ever drops registers, so it ends. */
+  /**
+   * Fills `states` by a worklist to a fixpoint. A join only drops registers or widens a cpu
+   * number's (per-CPU value's) set of read sites, which is bounded by the loads of the program, so it ends.
+   */
   private solve(): void {
     const abortsFrom = new Map<Address, Address[]>();
     for (const cs of this.options.listed) {
@@ -277,7 +321,7 @@ export class Dataflow {
     const flow = (to: Address, state: State) => {
       const old = this.states.get(to);
       const merged = old === undefined ? state : join(old, state);
-      if (old !== undefined && merged.size === old.size) return;
+      if (old !== undefined && sameState(merged, old)) return;
       this.states.set(to, merged);
       work.push(to);
     };
@@ -291,19 +335,24 @@ export class Dataflow {
     }
   }
 
-  private arming(ins: Instruction): { descriptor: Address; learntOffset: bigint | null } | null {
+  private arming(ins: Instruction): { descriptor: Address; learntOffset: bigint | null; learntVariable: Address | null } | null {
     const target = storeTarget(ins);
     const src = ins.operands?.[0];
     if (target === null || src === undefined || ins.operands!.length < 2) return null;
     const data = this.operandValue(ins, src);
     if (data.kind !== 'const' || data.value === 0n) return null;
     const c = this.classify(ins, target);
-    if (c.kind === 'rseq' && c.field === RseqField.rseqCs) return { descriptor: data.value, learntOffset: null };
+    if (c.kind === 'rseq' && c.field === RseqField.rseqCs) return { descriptor: data.value, learntOffset: null, learntVariable: null };
     // A listed descriptor stored somewhere this analysis cannot name (not another rseq field):
     // rseq_cs reached some other way, e.g. through a register a call returned.
     if (c.kind !== 'other' || !this.options.listed.some((cs) => cs.descriptor === data.value)) return null;
     const absolute = target.seg === 'fs' && target.base === null && target.index === null ? constant(target.disp) : null;
-    return { descriptor: data.value, learntOffset: absolute === null ? null : absolute - BigInt(RseqField.rseqCs) };
+    const base = target.seg === 'fs' && target.base !== null && target.index === null && constant(target.disp) === BigInt(RseqField.rseqCs) ? this.value(ins, target.base) : null;
+    return {
+      descriptor: data.value,
+      learntOffset: absolute === null ? null : absolute - BigInt(RseqField.rseqCs),
+      learntVariable: base?.kind === 'variable' ? base.address : null,
+    };
   }
 }
 
@@ -313,12 +362,26 @@ const THREAD_POINTER_SLOTS = [0n, 16n];
 const field = (offset: bigint): MemoryClass =>
   offset >= 0n && offset < BigInt(RSEQ_AREA_SIZE) ? { kind: 'rseq', field: Number(offset) } : { kind: 'other' };
 
+/** Passes of learning (area offsets, offset variables, call summaries) before the analysis is taken as it is. */
+const MAX_PASSES = 6;
+
 /**
- * Runs the analysis; when a listed descriptor is stored to an absolute `%fs:` address the area's
- * offset is learnt from it and the analysis runs once more, so loads of cpu_id there are seen too.
+ * Runs the analysis, then again with what the previous pass learnt, until nothing new is learnt:
+ * an area offset from a listed descriptor stored to an absolute `%fs:` address, a variable holding
+ * the offset from a `%fs:8(%reg)` store of one, and what each called function writes and returns.
  */
 export function analyse(graph: ProgramGraph, options: DataflowOptions): Dataflow {
-  const first = new Dataflow(graph, options);
-  if (first.learntAreaOffsets.length === 0) return first;
-  return new Dataflow(graph, { ...options, areaOffsets: [...options.areaOffsets, ...first.learntAreaOffsets] });
+  let flow = new Dataflow(graph, options);
+  for (let pass = 1; pass < MAX_PASSES; pass++) {
+    const calls = summariseCalls(graph, flow);
+    if (flow.learntAreaOffsets.length === 0 && flow.learntOffsetVariables.length === 0 && sameSummaries(calls, options.calls)) return flow;
+    options = {
+      ...options,
+      areaOffsets: [...options.areaOffsets, ...flow.learntAreaOffsets],
+      rseqOffsetVariables: [...options.rseqOffsetVariables, ...flow.learntOffsetVariables],
+      calls,
+    };
+    flow = new Dataflow(graph, options);
+  }
+  return flow;
 }

@@ -32,7 +32,7 @@ export const RULES = {
   'table/unlisted-exit': { severity: 'warning', summary: 'a jump leaves the section to neither the post-commit address, abort_ip nor an __rseq_exit_point_array target' },
   'commit/not-last-store': { severity: 'warning', summary: 'the last instruction of the section is not a store' },
   'commit/try-store': { severity: 'note', summary: 'a store inside the section before the commit: fine for private memory, a bug for shared data' },
-  'commit/outside': { severity: 'error', summary: 'after the section, a value it loaded from per-CPU memory is stored to memory indexed by the cpu number' },
+  'commit/outside': { severity: 'error', summary: "after the post-commit address, per-CPU memory indexed by the section's cpu number is updated: a read-modify-write, or a store of a value loaded from per-CPU memory" },
   'commit/syscall': { severity: 'error', summary: 'a system call inside the section' },
   'commit/call': { severity: 'error', summary: 'a call leaving the section' },
   'commit/ret': { severity: 'error', summary: 'a return inside the section' },

@@ -161,3 +161,44 @@ export function registersRead(ins: Instruction): string[] {
   });
   return out;
 }
+
+/** Instructions that write registers they do not name. */
+export const IMPLICIT_WRITES: readonly [RegExp, readonly string[]][] = [
+  [/^(mul|div|idiv)[bwlq]?$/, ['rax', 'rdx']],
+  [/^(cqto|cltd|cwtd|cqo|cdq|cwd)$/, ['rdx']],
+  [/^(cltq|cwtl|cbtw|cdqe|cwde|cbw|xlatb?|lahf)$/, ['rax']],
+  [/^cpuid$/, ['rax', 'rbx', 'rcx', 'rdx']],
+  [/^(rdtsc|rdpkru|xgetbv)$/, ['rax', 'rdx']],
+  [/^rdtscp$/, ['rax', 'rdx', 'rcx']],
+  [/^syscall$/, ['rax', 'rcx', 'r11']],
+  [/^cmpxchg[bwlq]?$/, ['rax']],
+  [/^cmpxchg(8|16)b$/, ['rax', 'rdx']],
+  [/^lods[bwlq]$/, ['rax', 'rsi']],
+  [/^(stos|scas)[bwlq]$/, ['rdi']],
+  [/^(movs|cmps)[bwlq]$/, ['rsi', 'rdi']],
+];
+
+/** Instructions whose last register operand is only read. */
+export const READS_ONLY = /^(cmp(?!xchg)|test|bt[wlq]?$|v?u?comis|v?ptest|push|nop|j|l?call|loop|out|bound|prefetch|clflush)/;
+
+const ALL_GPRS = [...new Set(Object.values(GPR))];
+
+/** Every general register an instruction may write (all of them when its text did not parse); calls are left to the caller. */
+export function registersWritten(ins: Instruction): string[] {
+  const ops = ins.operands;
+  if (ops === null) return ALL_GPRS;
+  const out = new Set<string>();
+  for (const [re, regs] of IMPLICIT_WRITES) if (re.test(ins.mnemonic)) for (const r of regs) out.add(r);
+  if (ins.prefixes.some((p) => p.startsWith('rep'))) out.add('rcx');
+  if (/^(push|pop|l?call|l?ret|enter|leave)/.test(ins.mnemonic)) out.add('rsp');
+  if (/^leave/.test(ins.mnemonic)) out.add('rbp');
+  const dst = ops[ops.length - 1];
+  if (/^(xchg|xadd)/.test(ins.mnemonic) && ops[0]?.kind === 'reg') out.add(canonicalRegister(ops[0].reg));
+  if (dst?.kind === 'reg' && !READS_ONLY.test(ins.mnemonic)) out.add(canonicalRegister(dst.reg));
+  return [...out].filter((r) => r in GPR);
+}
+
+/** Whether an instruction that writes memory also reads it first (add, inc, xadd, cmpxchg…): a read-modify-write. */
+export function readsStoreTarget(ins: Instruction): boolean {
+  return storeTarget(ins) !== null && !/^(v?mov|set|pop|stos|fi?stp?|fbstp|fnst|fxsave|xsave|v?stmxcsr)/.test(ins.mnemonic);
+}

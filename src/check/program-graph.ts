@@ -2,6 +2,7 @@
 // them (its instruction and padding line records), so data in code sections — the signature
 // before an abort handler — is never mistaken for code. Edges are fall-throughs and direct
 // branches; a call continues at the next instruction (analyses treat its effects themselves).
+// Alignment padding is decoded as the NOPs it is, and reached only by falling into it.
 import { disassembleSync } from '../asm/capstone.js';
 import { imageBytes, sectionAt, type Image } from '../asm/image.js';
 import type { Address } from '../types.js';
@@ -20,11 +21,15 @@ export class ProgramGraph {
 
   constructor(image: Image) {
     const list: Instruction[] = [];
+    const padding = new Set<Address>();
     for (const line of image.lines) {
       if (line.kind === 'data' || line.size === 0 || !sectionAt(image, line.address)?.flags.exec) continue;
       const bytes = imageBytes(image, line.address, line.size);
       if (!bytes) continue;
-      for (const d of disassembleSync(bytes, line.address)) list.push(toInstruction(image, d));
+      for (const d of disassembleSync(bytes, line.address)) {
+        list.push(toInstruction(image, d));
+        if (line.kind === 'padding') padding.add(d.address);
+      }
     }
     this.instructions = list;
     for (const ins of list) {
@@ -48,7 +53,10 @@ export class ProgramGraph {
       if (s.kind === 'label' && (s.global || s.type === 'function') && this.byAddress.has(s.address)) entryPoints.add(s.address);
     }
     this.entryPoints = entryPoints;
-    this.roots = new Set([...entryPoints, ...list.filter((i) => this.pred.get(i.address)!.length === 0).map((i) => i.address)]);
+    // Alignment padding after a jump or return is reached by nothing: it is no root, or the state it
+    // starts with (nothing known) would erase what the code before the label it pads to established.
+    const unreached = list.filter((i) => this.pred.get(i.address)!.length === 0 && !padding.has(i.address));
+    this.roots = new Set([...entryPoints, ...unreached.map((i) => i.address)]);
   }
 
   at(address: Address): Instruction | undefined {

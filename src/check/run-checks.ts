@@ -6,6 +6,7 @@ import { findSymbol, imageBytes, lineAt, type Image } from '../asm/image.js';
 import { GLIBC_DEFAULTS, type GlibcRseqExports } from '../abi/glibc.js';
 import { decodeRseqCs, RSEQ_CS_SIZE, RSEQ_SIG } from '../abi/rseq.js';
 import { readRseqTables, type CriticalSection } from '../abi/tables.js';
+import { ConstantMemory } from './constant-memory.js';
 import { analyse, type ArmingStore } from './dataflow.js';
 import { sectionEntries } from './entries.js';
 import { sortFindings, type Finding } from './finding.js';
@@ -44,8 +45,9 @@ export async function runChecks(image: Image, options: CheckOptions = {}): Promi
   const graph = new ProgramGraph(image);
   const flow = analyse(graph, {
     areaOffsets: [(options.glibc ?? GLIBC_DEFAULTS).rseqOffset],
-    rseqOffsetVariable: findSymbol(image, '__rseq_offset')?.address ?? null,
+    rseqOffsetVariables: [findSymbol(image, '__rseq_offset')?.address].filter((a) => a !== undefined),
     listed: tables.sections,
+    memory: new ConstantMemory(image, graph.instructions),
   });
   const arming = flow.armingStores;
   const sections = [...tables.sections, ...armedOnly(image, tables.sections, arming)];

@@ -1,6 +1,7 @@
 // `rseq-emu disasm`: the Capstone listing of every executable section, with labels, source lines
 // and each critical section's start, commit, post-commit point, abort handler and signature marked.
-import { disassembleSync, signatureAt } from '../asm/capstone.js';
+import { disassembleSync } from '../asm/capstone.js';
+import { carrierOf, describeCarrier, signatureCarrier } from '../abi/signature-form.js';
 import { imageBytes, symbolize, type Image, type ImageSection } from '../asm/image.js';
 import { RSEQ_SIG } from '../abi/rseq.js';
 import type { CriticalSection, RseqTables } from '../abi/tables.js';
@@ -12,8 +13,8 @@ export function describeSignature(image: Image, cs: CriticalSection, sig = RSEQ_
   const four = imageBytes(image, cs.abortIp - 4n, 4);
   if (!four) return 'unreadable (abort_ip - 4 is outside the image)';
   const value = new DataView(four.buffer, four.byteOffset, 4).getUint32(0, true);
-  const seven = imageBytes(image, cs.abortIp - 7n, 7);
-  const form = seven && signatureAt(seven, 0) !== null ? ' (ud1 form)' : ' (bare .long: falling into it executes data)';
+  const carrier = signatureCarrier(image, cs.abortIp - 4n);
+  const form = carrier === null ? '' : ` (${describeCarrier(carrier)})`;
   const shown = `0x${value.toString(16).padStart(8, '0')}`;
   return value === sig >>> 0 ? shown + form : `${shown} (expected 0x${(sig >>> 0).toString(16)})`;
 }
@@ -49,15 +50,16 @@ function listSection(image: Image, s: ImageSection, marks: SectionMarks): string
     if (line.address < covered) continue; // consumed by a signature spanning two data lines
     for (const name of labels.get(line.address) ?? []) out.push(`${name}:`);
     const off = Number(line.address - s.address);
-    const sig = signatureAt(s.bytes, off);
+    const seven = off + 7 <= s.bytes.length ? s.bytes.subarray(off, off + 7) : null;
+    const carrier = seven && line.kind === 'data' ? carrierOf(seven, line.address) : null;
     let size = line.size;
     let text: string;
     if (line.kind === 'instruction') {
       const [d] = disassembleSync(s.bytes.subarray(off, off + line.size), line.address, 1);
       text = d ? instructionText(image, d) : '(undecodable)';
-    } else if (sig !== null) {
-      size = 7;
-      text = `ud1 0x${sig.toString(16)}(%rip), %edi`;
+    } else if (carrier !== null && carrier.kind !== 'data') {
+      size = 7; // a signature and what carries it, shown as the instruction they form
+      text = carrier.text;
     } else {
       text = line.kind === 'padding' ? '(padding)' : line.text;
     }

@@ -1,6 +1,9 @@
 // Each rule of `rseq-emu check` on a minimal broken source: the template with one thing broken.
 import { strict as assert } from 'node:assert';
 import { check, firesOnce, lineOf, TEMPLATE, variant } from './support.js';
+import { readRseqTables } from '../../src/abi/tables.js';
+import { disassemblyListing, sectionSummary } from '../../src/report/listing.js';
+import { inline } from '../support/program.js';
 
 describe('check rules', function () {
   this.timeout(20_000);
@@ -90,6 +93,20 @@ describe('check rules', function () {
       const src = variant(['.byte 0x0f, 0xb9, 0x3d', '.byte 0x0f, 0x1f, 0x05']);
       await firesOnce(src, 'abort/signature-form', 'note', '.byte 0x0f, 0x1f, 0x05');
     });
+    for (const [carrier, bytes] of [['a nopl', '.byte 0x0f, 0x1f, 0x05'], ['bare data', '.byte 0x90, 0x90, 0x90']]) {
+      it(`describes a signature carried by ${carrier} in the words disasm uses`, async () => {
+        const src = variant(['.byte 0x0f, 0xb9, 0x3d', bytes]);
+        const image = await inline(src);
+        const f = await firesOnce(src, 'abort/signature-form', carrier === 'a nopl' ? 'note' : 'warning', bytes);
+        const listed = /signature 0x53053053 \((.*)\) {2}listed in/.exec(sectionSummary(image, readRseqTables(image)).join('\n'));
+        assert.ok(listed, 'no signature line in the disasm summary');
+        assert.ok(f.message.endsWith(`is ${listed[1]}`), `${f.message}\n${listed[1]}`);
+      });
+    }
+    it('has disasm list a nopl-carried signature as the nopl it forms, with its displacement the signature', async () => {
+      const image = await inline(variant(['.byte 0x0f, 0xb9, 0x3d', '.byte 0x0f, 0x1f, 0x05']));
+      assert.match(disassemblyListing(image, readRseqTables(image)), /0f 1f 05 53 30 05 53 +nopl 0x53053053\(%rip\) +\[cs0:signature\]/);
+    });
     it('reports an abort_ip in memory that is not executable', async () => {
       const data = '\t.pushsection .data, "aw"\n\t.long 0x53053053\n.Ldata:\n\t.quad 0\n\t.popsection\n';
       const src = variant(['.quad .Lstart, .Lpost - .Lstart, .Labort', '.quad .Lstart, .Lpost - .Lstart, .Ldata']) + data;
@@ -165,6 +182,24 @@ describe('check rules', function () {
     it('reports a store to per-CPU memory after the section of a value loaded inside it', async () => {
       const src = variant(['\tmovq %r9, (%rdi,%r8,8)\n.Lpost:', '.Lpost:\n\tmovq %r9, (%rdi,%r8,8)']);
       await firesOnce(src, 'commit/outside', 'error', 'movq %r9, (%rdi,%r8,8)');
+    });
+    it('reports a read-modify-write commit after the post-commit label (addq into the cpu-indexed slot)', async () => {
+      const src = variant(['\tmovq (%rdi,%r8,8), %r9\n\taddq %rsi, %r9\n\tmovq %r9, (%rdi,%r8,8)\n.Lpost:', '\tnop\n.Lpost:\n\taddq %rsi, (%rdi,%r8,8)']);
+      const f = await firesOnce(src, 'commit/outside', 'error', 'addq %rsi, (%rdi,%r8,8)');
+      assert.match(f.message, /reads, modifies and writes/);
+    });
+    it('reports a one-operand read-modify-write after the section (incq) the same way', async () => {
+      const src = variant(['\tmovq (%rdi,%r8,8), %r9\n\taddq %rsi, %r9\n\tmovq %r9, (%rdi,%r8,8)\n.Lpost:', '\tnop\n.Lpost:\n\tincq (%rdi,%r8,8)']);
+      await firesOnce(src, 'commit/outside', 'error', 'incq (%rdi,%r8,8)');
+    });
+    it('does not report a cpu-indexed store once the cpu number has been read again for a new attempt', async () => {
+      // After the section the code loops: it reads the cpu again and updates a slot, unprotected, before arming.
+      const src = variant(['\tret\n\t.pushsection', '\tcmpq $0, %rsi\n\tje .Lretry\n\tret\n\t.pushsection'], ['\tleaq .Lcs(%rip), %rax\n', '\tincq 8(%rdi,%r8,8)\n\tleaq .Lcs(%rip), %rax\n']);
+      assert.ok(!(await check(src)).some((f) => f.rule === 'commit/outside'));
+    });
+    it('does not report a plain store of an unrelated value after the section', async () => {
+      const src = variant(['.Lpost:\n\tret\n', '.Lpost:\n\tmovq $0, 8(%rdi,%r8,8)\n\tret\n']);
+      assert.ok(!(await check(src)).some((f) => f.rule === 'commit/outside'));
     });
     for (const ins of ['syscall', 'sysenter', 'int $0x80']) {
       it(`reports \`${ins}\` inside the section as a system call`, async () => {

@@ -1,7 +1,7 @@
 // abort/*: the abort handler. Whether abort_ip is inside the section and whether the signature
 // matches are the kernel's checks (reported by descriptor.ts through the kernel model); here: the
 // form of the signature, abort_ip pointing at code, and the handler's way back into the section.
-import { disassembleSync, signatureAt } from '../../asm/capstone.js';
+import { describeCarrier, signatureCarrier } from '../../abi/signature-form.js';
 import { imageBytes, sectionAt, type Image } from '../../asm/image.js';
 import { RseqCsField } from '../../abi/rseq.js';
 import type { CriticalSection } from '../../abi/tables.js';
@@ -9,15 +9,10 @@ import type { SectionEntry } from '../entries.js';
 import { finding, place, type Finding } from '../finding.js';
 import type { ProgramGraph } from '../program-graph.js';
 
-const SIGNATURE_FORM_SIZE = 7;
-
-/** What the 7 bytes before abort_ip are, when their last 4 are the signature: the ud1 form, a nop carrying it, or data. */
-function signatureForm(image: Image, cs: CriticalSection, sig: number): 'ud1' | 'nop' | 'data' | null {
-  const seven = imageBytes(image, cs.abortIp - BigInt(SIGNATURE_FORM_SIZE), SIGNATURE_FORM_SIZE);
-  if (!seven || new DataView(seven.buffer, seven.byteOffset + 3, 4).getUint32(0, true) !== sig >>> 0) return null;
-  if (signatureAt(seven, 0) !== null) return 'ud1';
-  const [d] = disassembleSync(seven, cs.abortIp - BigInt(SIGNATURE_FORM_SIZE), 1);
-  return d && d.size === SIGNATURE_FORM_SIZE && /^nop/.test(d.mnemonic) ? 'nop' : 'data';
+/** Whether the 4 bytes before abort_ip are the signature (the form is judged only then). */
+function signatureMatches(image: Image, cs: CriticalSection, sig: number): boolean {
+  const four = imageBytes(image, cs.abortIp - 4n, 4);
+  return four !== null && new DataView(four.buffer, four.byteOffset, 4).getUint32(0, true) === sig >>> 0;
 }
 
 export function abortRules(image: Image, graph: ProgramGraph, sections: readonly CriticalSection[], entries: readonly SectionEntry[], sig: number): Finding[] {
@@ -29,12 +24,10 @@ export function abortRules(image: Image, graph: ProgramGraph, sections: readonly
     } else if (graph.at(cs.abortIp) === undefined) {
       out.push(finding(image, 'abort/not-executable', abortField, `descriptor ${place(image, cs.descriptor)}: abort_ip ${place(image, cs.abortIp)} is not the start of an instruction`));
     }
-    const form = signatureForm(image, cs, sig);
-    const sigAt = cs.abortIp - BigInt(SIGNATURE_FORM_SIZE);
-    if (form === 'data') {
-      out.push(finding(image, 'abort/signature-form', sigAt, `the signature before abort_ip ${place(image, cs.abortIp)} is not preceded by 0f b9 3d (ud1 0x${(sig >>> 0).toString(16)}(%rip), %edi): code falling into it executes data instead of trapping`));
-    } else if (form === 'nop') {
-      out.push(finding(image, 'abort/signature-form', sigAt, `the signature before abort_ip ${place(image, cs.abortIp)} is carried by a nop, not ud1: code falling into it runs the handler instead of trapping`, 'note'));
+    const carrier = signatureMatches(image, cs, sig) ? signatureCarrier(image, cs.abortIp - 4n) : null;
+    const sigAt = cs.abortIp - 7n;
+    if (carrier !== null && carrier.kind !== 'ud1') {
+      out.push(finding(image, 'abort/signature-form', sigAt, `the signature before abort_ip ${place(image, cs.abortIp)} is ${describeCarrier(carrier)}`, carrier.kind === 'nop' ? 'note' : undefined));
     }
   }
   for (const e of entries) {

@@ -2,14 +2,15 @@
 // the result (the commit); earlier stores are listed for the reader to judge (a try-store into
 // memory private to the thread is fine, into shared data it is the bug the explorer finds);
 // instructions that enter the kernel, leave the section by call or return, or trap make the
-// kernel abort the section every time (or, under CONFIG_DEBUG_RSEQ, kill the thread).
+// kernel abort the section every time (or, under CONFIG_DEBUG_RSEQ, kill the thread). After the
+// section, an update of the per-CPU memory it worked on is a commit placed past the post-commit label.
 import type { Image } from '../../asm/image.js';
 import type { CriticalSection } from '../../abi/tables.js';
 import { insideSection } from '../../kernel/rseq-fixup.js';
-
+import type { Address } from '../../types.js';
 import type { ArmingStore, Dataflow } from '../dataflow.js';
 import { finding, place, type Finding } from '../finding.js';
-import { control, isSystemCall, storeSource, storeTarget, trapReason } from '../instruction.js';
+import { control, isSystemCall, readsStoreTarget, registersRead, storeSource, storeTarget, trapReason, type Instruction } from '../instruction.js';
 import type { ProgramGraph } from '../program-graph.js';
 
 export function commitRules(image: Image, graph: ProgramGraph, flow: Dataflow, sections: readonly CriticalSection[], arming: readonly ArmingStore[]): Finding[] {
@@ -39,19 +40,53 @@ export function commitRules(image: Image, graph: ProgramGraph, flow: Dataflow, s
       }
     }
   }
-  // A store after a section of a value the section loaded from per-CPU memory, into memory indexed
-  // by the cpu number: the update happens unprotected — typically a post-commit label placed one
-  // instruction early. (Stores through pointers the section handed out, e.g. to a popped list
-  // node, are the thread's own business and not reported.)
-  for (const ins of graph.instructions) {
+  for (const cs of sections) out.push(...storesAfter(image, graph, flow, cs, sections, armingAt));
+  return out;
+}
+
+/** The read sites of the cpu numbers the section uses: read inside it, or read before it and used (compared, indexed) inside. */
+function cpuSitesOf(flow: Dataflow, body: readonly Instruction[]): Set<Address> {
+  const sites = new Set<Address>(body.map((i) => i.address));
+  for (const ins of body) {
+    for (const reg of registersRead(ins)) {
+      const v = flow.value(ins, reg);
+      if (v.kind === 'cpu') for (const s of v.sites) sites.add(s);
+    }
+  }
+  return sites;
+}
+
+/**
+ * commit/outside: a store on the way on from the post-commit address that updates per-CPU memory
+ * indexed by the cpu number the section used — a read-modify-write of that memory (`addq %rax,
+ * (%rdi,%rcx,8)`, whatever its form), or a store of a value loaded from per-CPU memory. It runs
+ * unprotected, typically because the post-commit label sits one instruction early. The way on ends
+ * where a new attempt begins: a store into rseq_cs, another section, or the cpu number read again.
+ * (Stores through pointers the section handed out, e.g. into a popped list node, are the thread's
+ * own business and not reported.)
+ */
+function storesAfter(image: Image, graph: ProgramGraph, flow: Dataflow, cs: CriticalSection, sections: readonly CriticalSection[], armingAt: ReadonlySet<Address>): Finding[] {
+  const out: Finding[] = [];
+  const sites = cpuSitesOf(flow, graph.between(cs.startIp, cs.postCommitIp));
+  const seen = new Set<Address>();
+  const work = graph.at(cs.postCommitIp) ? [cs.postCommitIp] : [];
+  while (work.length) {
+    const at = work.pop()!;
+    if (seen.has(at) || armingAt.has(at) || sections.some((s) => insideSection(at, s)) || (at !== cs.postCommitIp && sites.has(at))) continue;
+    seen.add(at);
+    const ins = graph.at(at)!;
+    work.push(...graph.successors(at));
     const target = storeTarget(ins);
+    if (target === null) continue;
+    const byCpu = [target.base, target.index].some((r) => {
+      const v = r === null || r === 'rip' ? null : flow.value(ins, r);
+      return v?.kind === 'cpu' && v.sites.some((s) => sites.has(s));
+    });
     const src = storeSource(ins);
-    if (target === null || src === null || sections.some((cs) => insideSection(ins.address, cs))) continue;
-    const v = flow.value(ins, src);
-    const from = v.kind === 'per-cpu' ? sections.find((cs) => insideSection(v.site, cs)) : undefined;
-    const byCpu = [target.base, target.index].some((r) => r !== null && flow.value(ins, r).kind === 'cpu');
-    if (!from || !byCpu) continue;
-    out.push(finding(image, 'commit/outside', ins.address, `\`${ins.text}\` stores to per-CPU memory, after the section ending at ${place(image, from.postCommitIp)}, a value loaded inside it: this store is not protected; should it be the commit?`));
+    const loaded = src !== null && flow.value(ins, src).kind === 'per-cpu';
+    if (!byCpu || !(loaded || readsStoreTarget(ins))) continue;
+    const what = loaded ? 'stores a value loaded from per-CPU memory into' : 'updates (reads, modifies and writes)';
+    out.push(finding(image, 'commit/outside', ins.address, `\`${ins.text}\` ${what} per-CPU memory indexed by the cpu number of the section ending at ${place(image, cs.postCommitIp)}, after the section: the store is not protected, so a preemption or migration before it loses another thread's update; should it be the commit?`));
   }
   return out;
 }

@@ -9,13 +9,16 @@ import type { CriticalSection } from '../../abi/tables.js';
 import { RseqField } from '../../abi/rseq.js';
 import { insideSection } from '../../kernel/rseq-fixup.js';
 import { hex, type Address } from '../../types.js';
-import { CPU_FIELDS, type ArmingStore, type Dataflow } from '../dataflow.js';
+import { CPU_FIELDS, siteKey, type ArmingStore, type Dataflow } from '../dataflow.js';
 import type { SectionEntry } from '../entries.js';
 import { finding, place, type Finding } from '../finding.js';
 import { registersRead, storeSource, storeTarget, type Instruction } from '../instruction.js';
 import type { ProgramGraph } from '../program-graph.js';
 
 const isCompare = (ins: Instruction) => /^cmp(?!xchg)/.test(ins.mnemonic) && ins.operands?.length === 2;
+
+/** The first of a value's read sites that lies outside the section: it was read before the section. */
+const before = (sites: readonly Address[], inside: (a: Address) => boolean): Address | undefined => sites.find((s) => !inside(s));
 
 /** Whether an operand reads a cpu number now: from the rseq area, or through a register loaded from it inside the section. */
 function freshCpu(flow: Dataflow, ins: Instruction, op: Operand, inside: (a: Address) => boolean): boolean {
@@ -24,43 +27,43 @@ function freshCpu(flow: Dataflow, ins: Instruction, op: Operand, inside: (a: Add
     return c.kind === 'rseq' && CPU_FIELDS.has(c.field);
   }
   const v = op.kind === 'reg' ? flow.value(ins, op.reg) : null;
-  return v?.kind === 'cpu' && inside(v.site);
+  return v?.kind === 'cpu' && v.sites.every(inside);
 }
 
 /** Whether an operand reads memory now: directly, or through a register loaded from per-CPU memory inside the section. */
 function freshData(flow: Dataflow, ins: Instruction, op: Operand, inside: (a: Address) => boolean): boolean {
   if (op.kind === 'mem') return flow.classify(ins, op).kind !== 'rseq';
   const v = op.kind === 'reg' ? flow.value(ins, op.reg) : null;
-  return v?.kind === 'per-cpu' && inside(v.site);
+  return v?.kind === 'per-cpu' && v.sites.every(inside);
 }
 
 /**
  * The read sites (of a cpu number, or of per-CPU data) that `ins`, a compare inside the section,
  * checks against a fresh read: the cpu against the rseq area, the data against memory.
  */
-function comparedSites(flow: Dataflow, ins: Instruction, inside: (a: Address) => boolean): Address[] {
+function comparedSites(flow: Dataflow, ins: Instruction, inside: (a: Address) => boolean): string[] {
   if (!isCompare(ins)) return [];
   const [x, y] = ins.operands as [Operand, Operand];
-  const out: Address[] = [];
+  const out: string[] = [];
   for (const [a, b] of [[x, y], [y, x]] as const) {
     if (a.kind !== 'reg') continue;
     const v = flow.value(ins, a.reg);
-    if (v.kind === 'cpu' && !inside(v.site) && freshCpu(flow, ins, b, inside)) out.push(v.site);
-    if (v.kind === 'per-cpu' && !inside(v.site) && freshData(flow, ins, b, inside)) out.push(v.site);
+    if (v.kind === 'cpu' && before(v.sites, inside) !== undefined && freshCpu(flow, ins, b, inside)) out.push(siteKey(v));
+    if (v.kind === 'per-cpu' && before(v.sites, inside) !== undefined && freshData(flow, ins, b, inside)) out.push(siteKey(v));
   }
   return out;
 }
 
 /** For each instruction of the section, the read sites compared on every path from the section's entry up to and including it. */
-function comparedOnEveryPath(graph: ProgramGraph, flow: Dataflow, cs: CriticalSection): Map<Address, Set<Address>> {
+function comparedOnEveryPath(graph: ProgramGraph, flow: Dataflow, cs: CriticalSection): Map<Address, Set<string>> {
   const inside = (a: Address) => insideSection(a, cs);
   const body = graph.between(cs.startIp, cs.postCommitIp);
-  const after = new Map<Address, Set<Address>>();
+  const after = new Map<Address, Set<string>>();
   for (let changed = true; changed; ) {
     changed = false;
     for (const ins of body) {
       const preds = graph.predecessors(ins.address);
-      let acc: Set<Address> | null = graph.roots.has(ins.address) || preds.some((p) => !inside(p)) ? new Set() : null;
+      let acc: Set<string> | null = graph.roots.has(ins.address) || preds.some((p) => !inside(p)) ? new Set() : null;
       for (const p of preds) {
         const o = after.get(p);
         if (!inside(p) || o === undefined) continue; // a predecessor not reached yet adds no constraint
@@ -113,22 +116,24 @@ function readsBeforeSection(image: Image, graph: ProgramGraph, flow: Dataflow, c
   const inside = (a: Address) => insideSection(a, cs);
   const body = graph.between(cs.startIp, cs.postCommitIp);
   const compared = comparedOnEveryPath(graph, flow, cs);
-  const storesUnchecked = (site: Address) => body.some((i) => storeTarget(i) !== null && compared.get(i.address)?.has(site) === false);
-  const reported = new Set<Address>();
+  const storesUnchecked = (key: string) => body.some((i) => storeTarget(i) !== null && compared.get(i.address)?.has(key) === false);
+  const reported = new Set<string>();
   for (const ins of body) {
     const done = compared.get(ins.address);
     if (done === undefined) continue;
     for (const reg of registersRead(ins)) {
       const v = flow.value(ins, reg);
-      if (v.kind !== 'cpu' || inside(v.site) || done.has(v.site) || reported.has(v.site) || !storesUnchecked(v.site)) continue;
-      reported.add(v.site);
-      out.push(finding(image, 'setup/no-cpu-compare', ins.address, `\`${ins.text}\` uses %${reg}, computed from ${fieldName(v.field)} read at ${place(image, v.site)} before the section, and the section stores without first comparing it with cpu_id: a migration between that read and the section goes unnoticed`));
+      const site = v.kind === 'cpu' ? before(v.sites, inside) : undefined;
+      if (v.kind !== 'cpu' || site === undefined || done.has(siteKey(v)) || reported.has(siteKey(v)) || !storesUnchecked(siteKey(v))) continue;
+      reported.add(siteKey(v));
+      out.push(finding(image, 'setup/no-cpu-compare', ins.address, `\`${ins.text}\` uses %${reg}, computed from ${fieldName(v.field)} read at ${place(image, site)} before the section, and the section stores without first comparing it with cpu_id: a migration between that read and the section goes unnoticed`));
     }
     const src = storeSource(ins);
     const v = src === null || storeTarget(ins) === null ? null : flow.value(ins, src);
-    if (v?.kind === 'per-cpu' && !inside(v.site) && !done.has(v.site) && !reported.has(v.site)) {
-      reported.add(v.site);
-      out.push(finding(image, 'setup/stale-load', v.site, `\`${graph.at(v.site)!.text}\` reads per-CPU memory before the section, and \`${ins.text}\` at ${place(image, ins.address)} stores a value computed from it inside the section without comparing it again: a preemption between the read and the section is not an abort, so another thread's update is lost`));
+    const stale = v?.kind === 'per-cpu' ? before(v.sites, inside) : undefined;
+    if (v?.kind === 'per-cpu' && stale !== undefined && !done.has(siteKey(v)) && !reported.has(siteKey(v))) {
+      reported.add(siteKey(v));
+      out.push(finding(image, 'setup/stale-load', stale, `\`${graph.at(stale)!.text}\` reads per-CPU memory before the section, and \`${ins.text}\` at ${place(image, ins.address)} stores a value computed from it inside the section without comparing it again: a preemption between the read and the section is not an abort, so another thread's update is lost`));
     }
     if (isCompare(ins) && readsCpuIdStart(flow, ins, inside)) {
       out.push(finding(image, 'setup/cpu-id-start', ins.address, `\`${ins.text}\` compares with cpu_id_start; compare with cpu_id (offset 4): cpu_id_start never says "not registered" (-1), so the check passes even when rseq is not registered`));
@@ -146,6 +151,6 @@ function readsCpuIdStart(flow: Dataflow, ins: Instruction, inside: (a: Address) 
     }
     if (op.kind !== 'reg') return false;
     const v = flow.value(ins, op.reg);
-    return v.kind === 'cpu' && v.field === RseqField.cpuIdStart && inside(v.site);
+    return v.kind === 'cpu' && v.field === RseqField.cpuIdStart && v.sites.every(inside);
   });
 }
