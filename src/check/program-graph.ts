@@ -87,6 +87,15 @@ export class ProgramGraph {
 
   /** Instructions whose start lies in [from, to), in address order. */
   between(from: Address, to: Address): Instruction[] {
-    return this.instructions.filter((i) => i.address >= from && i.address < to);
+    let lo = 0;
+    let hi = this.instructions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.instructions[mid]!.address < from) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: Instruction[] = [];
+    for (let i = lo; i < this.instructions.length && this.instructions[i]!.address < to; i++) out.push(this.instructions[i]!);
+    return out;
   }
 }
