@@ -3,6 +3,7 @@
 // the program (1,500 critical sections took minutes). Built once per image, on first use.
 import type { Image, ImageSymbol, LineRecord } from './image.js';
 import type { Address } from '../types.js';
+import { partitionPoint } from '../sorted.js';
 
 interface Index {
   /** Per section name: its labels sorted by address, ties in the image's order. */
@@ -29,16 +30,7 @@ function indexOf(image: Image): Index {
 }
 
 /** The first index whose item's address is >= `address` (items sorted by address). */
-function lowerBound<T extends { address: Address }>(items: readonly T[], address: Address): number {
-  let lo = 0;
-  let hi = items.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (items[mid]!.address < address) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+const lowerBound = <T extends { address: Address }>(items: readonly T[], address: Address): number => partitionPoint(items.length, (i) => items[i]!.address < address);
 
 /**
  * The first line (in the image's order, which is by address) whose range holds `address`, a line

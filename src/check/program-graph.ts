@@ -5,6 +5,7 @@
 // Alignment padding is decoded as the NOPs it is, and reached only by falling into it.
 import { disassembleSync } from '../asm/capstone.js';
 import { imageBytes, sectionAt, type Image } from '../asm/image.js';
+import { partitionPoint, rangeAt } from '../sorted.js';
 import type { Address } from '../types.js';
 import { control, toInstruction, type Instruction } from './instruction.js';
 
@@ -73,29 +74,13 @@ export class ProgramGraph {
 
   /** The instruction whose bytes include `address`. */
   containing(address: Address): Instruction | undefined {
-    let lo = 0;
-    let hi = this.instructions.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const ins = this.instructions[mid]!;
-      if (address < ins.address) hi = mid - 1;
-      else if (address >= ins.next) lo = mid + 1;
-      else return ins;
-    }
-    return undefined;
+    return rangeAt(this.instructions, address, (i) => i.address, (i) => i.next);
   }
 
   /** Instructions whose start lies in [from, to), in address order. */
   between(from: Address, to: Address): Instruction[] {
-    let lo = 0;
-    let hi = this.instructions.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.instructions[mid]!.address < from) lo = mid + 1;
-      else hi = mid;
-    }
     const out: Instruction[] = [];
-    for (let i = lo; i < this.instructions.length && this.instructions[i]!.address < to; i++) out.push(this.instructions[i]!);
+    for (let i = partitionPoint(this.instructions.length, (k) => this.instructions[k]!.address < from); i < this.instructions.length && this.instructions[i]!.address < to; i++) out.push(this.instructions[i]!);
     return out;
   }
 }

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Image } from '../asm/image.js';
 import type { Address } from '../types.js';
+import { rangeAt } from '../sorted.js';
 
 export interface LineEntry {
   /** [start, end): the instructions of one source line that sit next to each other. */
@@ -82,16 +83,7 @@ export class LineTable {
 
   /** The entry whose range holds `address`. */
   at(address: Address): LineEntry | null {
-    let lo = 0;
-    let hi = this.entries.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const e = this.entries[mid]!;
-      if (address < e.start) hi = mid - 1;
-      else if (address >= e.end) lo = mid + 1;
-      else return e;
-    }
-    return null;
+    return rangeAt(this.entries, address, (e) => e.start, (e) => e.end) ?? null;
   }
 
   /** Every range of a source line (a line split by jumps or sections has several). */

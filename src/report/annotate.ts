@@ -5,6 +5,7 @@ import { lineAt, symbolize, type Image } from '../asm/image.js';
 import type { CriticalSection } from '../abi/tables.js';
 import { insideSection } from '../kernel/rseq-fixup.js';
 import type { Address } from '../types.js';
+import { partitionPoint } from '../sorted.js';
 
 const TWO_64 = 1n << 64n;
 
@@ -45,13 +46,7 @@ export class SectionMarks {
 
   /** The sections whose [start_ip, post-commit) holds the address, as the kernel decides it. */
   private containing(address: Address): number[] {
-    let lo = 0;
-    let hi = this.byStart.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.sections[this.byStart[mid]!]!.startIp <= address) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = partitionPoint(this.byStart.length, (k) => this.sections[this.byStart[k]!]!.startIp <= address);
     const out = this.wrapping.filter((i) => insideSection(address, this.sections[i]!));
     for (let k = lo - 1; k >= 0 && this.reach[k]! > address; k--) {
       const i = this.byStart[k]!;
