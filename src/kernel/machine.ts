@@ -18,17 +18,18 @@ import { loadProcessImage, copyAddressSpace, mapThreadMemory, unmapThreadMemory 
 import { DEFAULT_PROFILE, profileName, type Profile } from './profile.js';
 import { insideSection, readDescriptor, validateDescriptor } from './rseq-fixup.js';
 import { formatSchedule, type ScheduledEvent, type ScheduleItem } from './schedule.js';
-import { DefaultPolicy, RunQueues } from './scheduler.js';
+import { DEFAULT_TIME_SLICE, DefaultPolicy, RunQueues } from './scheduler.js';
 import { SIGILL, SIGSEGV, sigBit } from './signals.js';
 import { CLONE_VM } from './syscalls/process.js';
 import { SyscallTable } from './syscalls/table.js';
 import type { CloneRequest, KernelServices } from './syscalls/types.js';
 import type { CallOptions, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, ThreadSpec } from './machine-types.js';
+import { ConcurrencyIds } from './mm-cid.js';
 import { NotifyResume } from './notify-resume.js';
 import { RunLog } from './run-log.js';
 import { SignalDelivery } from './signal-delivery.js';
 import { SpeculativeStores } from './speculation.js';
-import { RseqEvent, type Process, type SigAction, type Thread, type ThreadEnd, type WaitReason } from './thread.js';
+import { RseqEvent, type Process, type RseqIds, type SigAction, type Thread, type ThreadEnd, type WaitReason } from './thread.js';
 
 /** Stores below here are shared memory (image and regions); stacks and TLS live above. */
 const SHARED_MEMORY_END: Address = 0x7f0000000000n;
@@ -57,6 +58,8 @@ export class Machine implements KernelServices {
   readonly registration: Registration;
   readonly glibc: GlibcRseqExports;
   readonly maxInstructions: number;
+  /** The time slice in instructions; 0 when slices are off. */
+  readonly timeSlice: number;
   readonly profile: Profile;
   readonly processes: Process[] = [];
   readonly regions = new Map<string, { address: Address; size: number }>();
@@ -72,6 +75,9 @@ export class Machine implements KernelServices {
   private stop: Stop | null = null;
   private executed = 0;
   private sliceLeft = Infinity;
+  /** The time slice (Infinity when off), and whether the current step ended its thread's slice. */
+  private readonly sliceLength: number;
+  private sliceEnded = false;
   private running: Thread | null = null;
   private locationEvents: EventSpec[] = [];
   private tracing = false;
@@ -102,6 +108,9 @@ export class Machine implements KernelServices {
     this.glibc = options.glibc ?? GLIBC_DEFAULTS;
     this.maxInstructions = options.maxInstructions ?? 1_000_000;
     this.profile = options.profile ?? DEFAULT_PROFILE;
+    this.timeSlice = options.timeSlice ?? DEFAULT_TIME_SLICE;
+    if (!Number.isSafeInteger(this.timeSlice) || this.timeSlice < 0) throw new RseqEmuError('USAGE', `the time slice must be a whole number of instructions (0: no slices), not ${this.timeSlice}`);
+    this.sliceLength = this.timeSlice === 0 ? Infinity : this.timeSlice;
     if (!Number.isInteger(this.cpus) || this.cpus < 1 || this.cpus > 64) throw new RseqEmuError('USAGE', `--cpus must be 1 to 64, not ${this.cpus}`);
     if (image.tls && BigInt(image.tls.bytes.length) > PAGE) {
       throw new RseqEmuError('INPUT', `${image.file}: thread-local data of ${image.tls.bytes.length} bytes is more than the ${PAGE} bytes each emulated thread has below its thread pointer`);
@@ -113,7 +122,8 @@ export class Machine implements KernelServices {
       forceSigsegv: (t, signo, reason) => this.signals.forceSigsegv(t, signo, reason),
       warn: (message) => this.log.warnings.push(message),
       abortedAttempt: (t) => this.speculation?.close(t, true),
-      cpuRunning: (cpu) => this.queues.head(cpu),
+      mmCid: (t) => this.mmCid(t),
+      published: (t, ids) => this.noteIds(t, ids),
     });
   }
 
@@ -139,7 +149,7 @@ export class Machine implements KernelServices {
   }
 
   private addProcess(emu: Emulator, parent: Process | null, pid = this.nextId()): Process {
-    const p: Process = { pid, emu, parent, sigactions: new Map(), membarrierRseqRegistered: false, exitStatus: null };
+    const p: Process = { pid, emu, parent, sigactions: new Map(), membarrierRseqRegistered: false, exitStatus: null, cids: new ConcurrencyIds(this.cpus) };
     this.processes.push(p);
     this.installHooks(p);
     return p;
@@ -168,7 +178,8 @@ export class Machine implements KernelServices {
     const emu = p.emu;
     emu.onCode(0n, TASK_SIZE, (address, size) => {
       if (this.stop) return;
-      if (this.sliceLeft <= 0) return this.halt({ kind: 'slice' });
+      const t = this.running!;
+      if (this.sliceLeft <= 0 || t.sliceUsed >= this.sliceLength) return this.halt({ kind: 'slice' });
       const n = this.executed + 1;
       if (n > this.maxInstructions) return this.halt({ kind: 'limit' });
       if (this.locationEvents.length) {
@@ -178,8 +189,8 @@ export class Machine implements KernelServices {
       this.executed = n;
       this.sliceLeft--;
       this.lastAddress = address;
-      const t = this.running!;
       t.executed++;
+      t.sliceUsed++;
       // Leaving a section without an abort commits the attempt's stores.
       this.speculation?.step(t, address);
       if (this.tracing) this.log.trace.push({ index: n, tid: t.tid, cpu: t.cpu, address, size });
@@ -235,8 +246,8 @@ export class Machine implements KernelServices {
     p.emu.writeRegisters(regs);
     const t: Thread = {
       tid, process: p, affinity: this.allCpus(), context: p.emu.saveContext(), rseq: null, eventMask: 0, notifyResume: false,
-      lastIds: null, sigmask: 0n, pendingSignals: [], standInFrames: 0, state: 'runnable', wait: null, inKvmRun: false,
-      program: null, end: null, executed: 0, clearChildTid: null, attempt: 0, attemptStores: [], ...init,
+      lastIds: null, lastMmCid: null, pinnedMmCid: null, sigmask: 0n, pendingSignals: [], standInFrames: 0, state: 'runnable', wait: null, inKvmRun: false,
+      program: null, end: null, executed: 0, sliceUsed: 0, clearChildTid: null, attempt: 0, attemptStores: [], ...init,
     };
     this.loaded.set(p, t);
     this.threads.push(t);
@@ -267,8 +278,10 @@ export class Machine implements KernelServices {
       rseq: registered ? { area, length: RSEQ_AREA_SIZE, sig: RSEQ_SIG } : null,
       // glibc registers at thread start: the first return to user space writes cpu_id.
       notifyResume: registered,
-      program: { entry: spec.entry, args: [...spec.args], repeat, returns: [], callCpus: [], cpusThisCall: 1n << BigInt(cpu) },
+      program: { entry: spec.entry, args: [...spec.args], repeat, returns: [], callCpus: [], cpusThisCall: 1n << BigInt(cpu), callIds: [], idsThisCall: [] },
+      pinnedMmCid: spec.mmCid ?? null,
     });
+    this.startCallIds(t);
     t.process.emu.writeU64(stackTop - 8n, SENTINEL);
     return t;
   }
@@ -318,7 +331,7 @@ export class Machine implements KernelServices {
     return {
       processes: this.processes.map((p) => ({
         pid: p.pid, parentPid: p.parent?.pid ?? null, sigactions: [...p.sigactions].map(([k, v]) => [k, { ...v }]),
-        membarrier: p.membarrierRseqRegistered, exitStatus: p.exitStatus, memory: copyMemory(p.emu),
+        membarrier: p.membarrierRseqRegistered, exitStatus: p.exitStatus, memory: copyMemory(p.emu), cids: p.cids.save(),
       })),
       threads: this.threads.map((t) => ({ fields: copyThread(t), pid: t.process.pid, context: t.process.emu.exportContext(t.context) })),
       loaded: [...this.loaded].map(([p, t]) => [p.pid, t.tid]),
@@ -343,9 +356,10 @@ export class Machine implements KernelServices {
       let p = live.get(sp.pid);
       if (p) restoreMemory(p.emu, sp.memory);
       else {
-        p = { pid: sp.pid, emu: emulatorFrom(sp.memory), parent: null, sigactions: new Map(), membarrierRseqRegistered: false, exitStatus: null };
+        p = { pid: sp.pid, emu: emulatorFrom(sp.memory), parent: null, sigactions: new Map(), membarrierRseqRegistered: false, exitStatus: null, cids: new ConcurrencyIds(this.cpus) };
         this.installHooks(p);
       }
+      p.cids.load(sp.cids);
       p.sigactions = new Map(sp.sigactions.map(([k, v]) => [k, { ...v }]));
       p.membarrierRseqRegistered = sp.membarrier;
       p.exitStatus = sp.exitStatus;
@@ -379,7 +393,7 @@ export class Machine implements KernelServices {
   /** Calls `entry(args…)` on a new thread (earlier threads are cleared) and runs it to its end. */
   call(entry: Address, args: readonly bigint[], options: CallOptions = {}): RunOutcome {
     this.clearThreads();
-    const t = this.spawn({ entry, args, ...(options.cpu !== undefined ? { cpu: options.cpu } : {}) });
+    const t = this.spawn({ entry, args, ...(options.cpu !== undefined ? { cpu: options.cpu } : {}), ...(options.mmCid !== undefined ? { mmCid: options.mmCid } : {}) });
     const out = this.run(options);
     const report = out.threads.find((r) => r.tid === t.tid)!;
     const end: ThreadEnd = report.end ?? { status: out.status === 'limit' ? 'limit' : 'signal', reason: out.status };
@@ -439,7 +453,7 @@ export class Machine implements KernelServices {
     const t = this.queues.head(cpu)!;
     this.policy.visited(cpu, t);
     this.limited = this.runSlice(t, item ? item.count : null);
-    if (this.leftCpu) this.policy.left();
+    if (this.leftCpu || this.sliceEnded) this.policy.left();
     return !this.limited;
   }
 
@@ -452,7 +466,7 @@ export class Machine implements KernelServices {
     return {
       status,
       threads: this.threads.map((t) => ({
-        tid: t.tid, pid: t.process.pid, cpu: t.cpu, end: t.end, returns: [...(t.program?.returns ?? [])], callCpus: [...(t.program?.callCpus ?? [])], instructions: t.executed,
+        tid: t.tid, pid: t.process.pid, cpu: t.cpu, end: t.end, returns: [...(t.program?.returns ?? [])], callCpus: [...(t.program?.callCpus ?? [])], callIds: structuredClone(t.program?.callIds ?? []), instructions: t.executed,
         registers: this.registersOf(t),
       })),
       instructions: this.executed,
@@ -464,6 +478,11 @@ export class Machine implements KernelServices {
       schedule: this.log.schedule(),
       profile: profileName(this.profile),
     };
+  }
+
+  /** Whether the last step ended its thread's time slice (the tick came, preempting it or not). */
+  get stepEndedSlice(): boolean {
+    return this.sliceEnded;
   }
 
   /** The CPU the default policy runs next (advancing the policy as step(null) would), or null when nothing can run. */
@@ -496,6 +515,7 @@ export class Machine implements KernelServices {
     const emu = this.activate(t);
     this.running = t;
     this.leftCpu = false;
+    this.sliceEnded = false;
     this.sliceLeft = count ?? Infinity;
     const cpu = t.cpu;
     let sliceStart = this.executed;
@@ -533,8 +553,9 @@ export class Machine implements KernelServices {
       if (!s) {
         if (emu.reg('rip') === SENTINEL) this.callReturned(t);
         else this.killProcess(t, SIGSEGV, `emulation stopped unexpectedly at ${hex(emu.reg('rip'))}`, 'fault');
-      } else if (s.kind === 'slice') break;
-      else if (s.kind === 'limit') {
+      } else if (s.kind === 'slice') {
+        // the step's count or the time slice ran out: the loop's condition and the tick below decide
+      } else if (s.kind === 'limit') {
         limited = true;
         break;
       } else if (s.kind === 'memory') this.signals.fault(t, SIGSEGV, `${s.access} of ${s.cause} address ${hex(s.address)}`, s.address);
@@ -545,6 +566,12 @@ export class Machine implements KernelServices {
         this.applyEvent(t, s.event.action, s.event.text);
         this.log.recordEvent(t.tid, s.event.action);
       } else this.syscall(t);
+      // The tick ends the slice after its last instruction, in the same step, so a replay of the
+      // step's count ends it at the same place. A default-policy turn ends with the slice.
+      if (t.sliceUsed >= this.sliceLength && this.onCpu(t)) {
+        this.endSlice(t);
+        if (count === null) break;
+      }
     }
     this.running = null;
     // A segment is recorded when it ran instructions or returned the thread to user space (`cN:0` is
@@ -561,6 +588,8 @@ export class Machine implements KernelServices {
     prog.returns.push(emu.reg('rax'));
     prog.callCpus.push(prog.cpusThisCall);
     prog.cpusThisCall = 1n << BigInt(t.cpu);
+    prog.callIds.push(prog.idsThisCall);
+    this.startCallIds(t);
     if (prog.returns.length < prog.repeat) {
       emu.writeRegisters(this.callRegisters(prog.entry, prog.args, t.stackTop, t.fsBase));
       emu.writeU64(t.stackTop - 8n, SENTINEL);
@@ -597,6 +626,7 @@ export class Machine implements KernelServices {
       case 'preempt': {
         t.eventMask |= RseqEvent.preempt;
         t.notifyResume = true;
+        t.sliceUsed = 0;
         this.onSwitchOut?.({ tid: t.tid, kind: 'preempt', ip, from: t.cpu, to: t.cpu }, this);
         if (this.queues.rotate(t) && t === this.running) this.leftCpu = true;
         break;
@@ -611,10 +641,22 @@ export class Machine implements KernelServices {
     record.cpu = t.cpu;
   }
 
+  /**
+   * The scheduler tick at the end of `t`'s time slice: an involuntary switch (a preempt event,
+   * recorded as `Tn:slice`, not a schedule item: replays reach it by themselves) when another
+   * thread waits on its CPU; a new slice either way.
+   */
+  private endSlice(t: Thread): void {
+    t.sliceUsed = 0;
+    this.sliceEnded = true;
+    if (this.queues.length(t.cpu) > 1) this.applyEvent(t, { kind: 'preempt' }, `T${t.tid}:slice`);
+  }
+
   /** Switch-out and set_task_cpu: preempt and migrate events, and the move to the other CPU's queue. */
   private moveThread(t: Thread, cpu: CpuId): void {
     t.eventMask |= RseqEvent.preempt;
     t.notifyResume = true;
+    t.sliceUsed = 0;
     if (cpu === t.cpu) {
       if (this.queues.rotate(t) && t === this.running) this.leftCpu = true;
       return;
@@ -622,10 +664,44 @@ export class Machine implements KernelServices {
     t.eventMask |= RseqEvent.migrate;
     const queued = t.state === 'runnable';
     if (queued) this.queues.remove(t);
+    const from = t.cpu;
     t.cpu = cpu;
+    t.lastMmCid = t.process.cids.migrate(from, cpu, t.lastMmCid, this.liveThreads(t.process), this.queues.head(from)?.process === t.process);
     if (t.program) t.program.cpusThisCall |= 1n << BigInt(cpu);
+    this.noteIds(t, { cpu, node: 0, mmCid: t.lastIds?.mmCid ?? 0 });
     if (queued) this.queues.enqueue(t);
     if (t === this.running) this.leftCpu = true;
+  }
+
+  // ---- concurrency ids ------------------------------------------------------------------------------
+
+  /** The mm_cid `t` gets on its CPU (mm_cid_get at switch-in), unless its spawner pinned one. */
+  private mmCid(t: Thread): number {
+    if (t.pinnedMmCid !== null) return t.pinnedMmCid;
+    t.lastMmCid = t.process.cids.schedIn(t.cpu, this.liveThreads(t.process));
+    return t.lastMmCid;
+  }
+
+  private liveThreads(p: Process): number {
+    return this.threads.filter((x) => x.process === p && x.state !== 'exited').length;
+  }
+
+  /**
+   * Records ids the call in progress could observe: those in its rseq area when it began and each
+   * time the kernel wrote them, and each CPU it moved to (with the last published mm_cid), which
+   * getcpu and unregistered threads see directly. The oracle replays calls with these.
+   */
+  private noteIds(t: Thread, ids: RseqIds): void {
+    const seen = t.program?.idsThisCall;
+    if (seen && !seen.some((s) => s.cpu === ids.cpu && s.node === ids.node && s.mmCid === ids.mmCid)) seen.push({ ...ids });
+  }
+
+  /** A call begins: it can observe the ids already published to it (only its CPU when unregistered). */
+  private startCallIds(t: Thread): void {
+    if (!t.program) return;
+    t.program.idsThisCall = [];
+    const published = t.rseq ? t.lastIds : { cpu: t.cpu, node: 0, mmCid: 0 };
+    if (published) this.noteIds(t, published);
   }
 
   // ---- return to user space ---------------------------------------------------------------------
@@ -741,6 +817,7 @@ export class Machine implements KernelServices {
    */
   yieldCpu(t: Thread, sleeps: boolean): void {
     const switched = this.queues.rotate(t) || sleeps;
+    if (switched) t.sliceUsed = 0;
     if (switched && this.profile.base !== 'linux-6.19') {
       t.eventMask |= RseqEvent.preempt;
       t.notifyResume = true;
@@ -756,6 +833,7 @@ export class Machine implements KernelServices {
   block(t: Thread, why: WaitReason): void {
     t.state = 'blocked';
     t.wait = why;
+    t.sliceUsed = 0;
     this.queues.remove(t);
     // Blocking is a voluntary switch-out: a preempt event, except on 6.19 (as in yieldCpu).
     if (this.profile.base !== 'linux-6.19') {
@@ -821,6 +899,8 @@ export class Machine implements KernelServices {
     t.state = 'exited';
     t.end = end;
     this.queues.remove(t);
+    // sched_mm_cid_exit_signals: the exit runs on the thread's CPU, which gives its id back.
+    if (this.queues.head(t.cpu)?.process !== t.process) t.process.cids.exit(t.cpu);
     if (this.loaded.get(t.process) === t) t.process.emu.saveContext(t.context);
     if (t.clearChildTid !== null) this.tryWrite32(t.process.emu, t.clearChildTid, 0);
     const p = t.process;
@@ -861,6 +941,7 @@ export class Machine implements KernelServices {
       notifyResume: inherited !== null && fixed, lastIds: inherited ? parent.lastIds : null, sigmask: parent.sigmask,
     });
     if (child.program) child.program.cpusThisCall |= 1n << BigInt(cpu); // the fork child goes on with the call on its own CPU
+    this.noteIds(child, { cpu, node: 0, mmCid: child.lastIds?.mmCid ?? 0 });
     if (req.flags & CLONE_PARENT_SETTID) this.tryWrite32(parent.process.emu, req.parentTid, tid);
     if (req.flags & CLONE_CHILD_SETTID) this.tryWrite32(process.emu, req.childTid, tid);
     if (req.flags & CLONE_CHILD_CLEARTID) child.clearChildTid = req.childTid;

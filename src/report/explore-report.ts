@@ -48,7 +48,8 @@ export function exploreText(image: Image, tables: RseqTables, scenario: Scenario
   const shown = 20;
   r.violations.slice(0, shown).forEach((v, i) => {
     out.push(`${v.kind}: ${v.message}`);
-    out.push(`  replay: --schedule '${v.schedule}'`);
+    // A slice set for this search shapes the schedule: the replay needs it too.
+    out.push(`  replay: --schedule '${v.schedule}'${scenario.timeSlice !== undefined ? ` --time-slice ${scenario.timeSlice}` : ''}`);
     if (i < traces) out.push(...violationTrace(image, tables, scenario, profile, v));
   });
   if (r.violationCount > shown) out.push(`… and ${r.violationCount - shown} more violation${r.violationCount - shown === 1 ? '' : 's'}`);
