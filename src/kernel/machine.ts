@@ -668,7 +668,9 @@ export class Machine implements KernelServices {
     t.cpu = cpu;
     t.lastMmCid = t.process.cids.migrate(from, cpu, t.lastMmCid, this.liveThreads(t.process), this.queues.head(from)?.process === t.process);
     if (t.program) t.program.cpusThisCall |= 1n << BigInt(cpu);
-    this.noteIds(t, { cpu, node: 0, mmCid: t.lastIds?.mmCid ?? 0 });
+    // A registered thread sees the move when its next return to user space writes the new ids
+    // (noted then), unless bug-kvm-run drops that work; getcpu and unregistered threads see it now.
+    if (!t.rseq || this.profile.bugKvmRun) this.noteIds(t, { cpu, node: 0, mmCid: t.lastIds?.mmCid ?? 0 });
     if (queued) this.queues.enqueue(t);
     if (t === this.running) this.leftCpu = true;
   }
@@ -688,8 +690,8 @@ export class Machine implements KernelServices {
 
   /**
    * Records ids the call in progress could observe: those in its rseq area when it began and each
-   * time the kernel wrote them, and each CPU it moved to (with the last published mm_cid), which
-   * getcpu and unregistered threads see directly. The oracle replays calls with these.
+   * time the kernel wrote them, and each CPU it moved to that its area may not show (with the last
+   * published mm_cid), which getcpu sees directly. The oracle replays calls with these.
    */
   private noteIds(t: Thread, ids: RseqIds): void {
     const seen = t.program?.idsThisCall;
