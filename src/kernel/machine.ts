@@ -24,12 +24,13 @@ import { CLONE_VM } from './syscalls/process.js';
 import { SyscallTable } from './syscalls/table.js';
 import type { CloneRequest, KernelServices } from './syscalls/types.js';
 import type { CallOptions, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, ThreadSpec } from './machine-types.js';
+import { noteIds, startCallIds } from './call-ids.js';
 import { ConcurrencyIds } from './mm-cid.js';
 import { NotifyResume } from './notify-resume.js';
 import { RunLog } from './run-log.js';
 import { SignalDelivery } from './signal-delivery.js';
 import { SpeculativeStores } from './speculation.js';
-import { RseqEvent, type Process, type RseqIds, type SigAction, type Thread, type ThreadEnd, type WaitReason } from './thread.js';
+import { RseqEvent, type Process, type SigAction, type Thread, type ThreadEnd, type WaitReason } from './thread.js';
 
 /** Stores below here are shared memory (image and regions); stacks and TLS live above. */
 const SHARED_MEMORY_END: Address = 0x7f0000000000n;
@@ -123,7 +124,7 @@ export class Machine implements KernelServices {
       warn: (message) => this.log.warnings.push(message),
       abortedAttempt: (t) => this.speculation?.close(t, true),
       mmCid: (t) => this.mmCid(t),
-      published: (t, ids) => this.noteIds(t, ids),
+      published: noteIds,
     });
   }
 
@@ -281,7 +282,7 @@ export class Machine implements KernelServices {
       program: { entry: spec.entry, args: [...spec.args], repeat, returns: [], callCpus: [], cpusThisCall: 1n << BigInt(cpu), callIds: [], idsThisCall: [] },
       pinnedMmCid: spec.mmCid ?? null,
     });
-    this.startCallIds(t);
+    startCallIds(t);
     t.process.emu.writeU64(stackTop - 8n, SENTINEL);
     return t;
   }
@@ -589,7 +590,7 @@ export class Machine implements KernelServices {
     prog.callCpus.push(prog.cpusThisCall);
     prog.cpusThisCall = 1n << BigInt(t.cpu);
     prog.callIds.push(prog.idsThisCall);
-    this.startCallIds(t);
+    startCallIds(t);
     if (prog.returns.length < prog.repeat) {
       emu.writeRegisters(this.callRegisters(prog.entry, prog.args, t.stackTop, t.fsBase));
       emu.writeU64(t.stackTop - 8n, SENTINEL);
@@ -670,7 +671,7 @@ export class Machine implements KernelServices {
     if (t.program) t.program.cpusThisCall |= 1n << BigInt(cpu);
     // A registered thread sees the move when its next return to user space writes the new ids
     // (noted then), unless bug-kvm-run drops that work; getcpu and unregistered threads see it now.
-    if (!t.rseq || this.profile.bugKvmRun) this.noteIds(t, { cpu, node: 0, mmCid: t.lastIds?.mmCid ?? 0 });
+    if (!t.rseq || this.profile.bugKvmRun) noteIds(t, { cpu, node: 0, mmCid: t.lastIds?.mmCid ?? 0 });
     if (queued) this.queues.enqueue(t);
     if (t === this.running) this.leftCpu = true;
   }
@@ -686,24 +687,6 @@ export class Machine implements KernelServices {
 
   private liveThreads(p: Process): number {
     return this.threads.filter((x) => x.process === p && x.state !== 'exited').length;
-  }
-
-  /**
-   * Records ids the call in progress could observe: those in its rseq area when it began and each
-   * time the kernel wrote them, and each CPU it moved to that its area may not show (with the last
-   * published mm_cid), which getcpu sees directly. The oracle replays calls with these.
-   */
-  private noteIds(t: Thread, ids: RseqIds): void {
-    const seen = t.program?.idsThisCall;
-    if (seen && !seen.some((s) => s.cpu === ids.cpu && s.node === ids.node && s.mmCid === ids.mmCid)) seen.push({ ...ids });
-  }
-
-  /** A call begins: it can observe the ids already published to it (only its CPU when unregistered). */
-  private startCallIds(t: Thread): void {
-    if (!t.program) return;
-    t.program.idsThisCall = [];
-    const published = t.rseq ? t.lastIds : { cpu: t.cpu, node: 0, mmCid: 0 };
-    if (published) this.noteIds(t, published);
   }
 
   // ---- return to user space ---------------------------------------------------------------------
@@ -943,7 +926,7 @@ export class Machine implements KernelServices {
       notifyResume: inherited !== null && fixed, lastIds: inherited ? parent.lastIds : null, sigmask: parent.sigmask,
     });
     if (child.program) child.program.cpusThisCall |= 1n << BigInt(cpu); // the fork child goes on with the call on its own CPU
-    this.noteIds(child, { cpu, node: 0, mmCid: child.lastIds?.mmCid ?? 0 });
+    noteIds(child, { cpu, node: 0, mmCid: child.lastIds?.mmCid ?? 0 });
     if (req.flags & CLONE_PARENT_SETTID) this.tryWrite32(parent.process.emu, req.parentTid, tid);
     if (req.flags & CLONE_CHILD_SETTID) this.tryWrite32(process.emu, req.childTid, tid);
     if (req.flags & CLONE_CHILD_CLEARTID) child.clearChildTid = req.childTid;
