@@ -11,6 +11,8 @@ export { readRseqTables, sectionContaining, type CriticalSection, type ExitPoint
 export { Machine, type CallOptions, type MachineOptions, type MachineOutcome, type MachineSnapshot, type Registration, type RunOptions, type SwitchOut, type ThreadReport, type ThreadSpec } from './kernel/machine.js';
 export { parseProfile, profileName, DEFAULT_PROFILE, type Profile } from './kernel/profile.js';
 export { formatSchedule, parseSchedule, type Schedule, type ScheduleItem } from './kernel/schedule.js';
+export { DEFAULT_TIME_SLICE } from './kernel/scheduler.js';
+export type { RseqIds } from './kernel/thread.js';
 export { loadScenario, scenarioFromJson, parseThreadSpecs, type Scenario } from './scenario/scenario.js';
 export { instantiate } from './scenario/setup.js';
 export { parseEvent, resolveLocation, type EventSpec, type EventAction, type EventPlace } from './kernel/event-spec.js';

@@ -12,12 +12,12 @@ import { profileFromArgs, scenarioFromArgs } from './scenario-args.js';
 export const EXPLORE_USAGE =
   'rseq-emu explore (SCENARIO.json | FILE.s --threads SPEC [--memory NAME:SIZE[:W,...]]... [--cpus N]) [--profile P]\n' +
   '             [--mode exhaustive|pct] [--preemptions K] [--depth D] [--runs N] [--seed S] [--kinds preempt,migrate,signal,switch]\n' +
-  '             [--max-schedules N] [--schedule-budget N] [--timeout S] [--stop-at-first] [--max-insns N] [--workers N] [--traces N] [--json]';
+  '             [--max-schedules N] [--schedule-budget N] [--timeout S] [--stop-at-first] [--max-insns N] [--time-slice N] [--workers N] [--traces N] [--json]';
 
 const SPEC = {
   threads: { value: true }, memory: { value: true, repeat: true }, cpus: { value: true }, profile: { value: true }, mode: { value: true },
   preemptions: { value: true }, depth: { value: true }, runs: { value: true }, seed: { value: true }, kinds: { value: true },
-  'max-schedules': { value: true }, 'schedule-budget': { value: true }, timeout: { value: true }, 'stop-at-first': {}, 'max-insns': { value: true }, traces: { value: true }, workers: { value: true }, json: {},
+  'max-schedules': { value: true }, 'schedule-budget': { value: true }, timeout: { value: true }, 'stop-at-first': {}, 'max-insns': { value: true }, 'time-slice': { value: true }, traces: { value: true }, workers: { value: true }, json: {},
 };
 
 

@@ -20,13 +20,13 @@ import { profileFromArgs, scenarioFromArgs } from './scenario-args.js';
 
 export const RUN_USAGE =
   'rseq-emu run FILE.s (--entry SYM [--arg V]... | --threads SPEC) [--memory NAME:SIZE[:W,W...]]... [--cpu N] [--cpus N]\n' +
-  '             [--registration glibc|none] [--profile P[,P...]] [--schedule S] [--event KIND@WHERE]... [--max-insns N] [--timeout S] [--trace] [--json]\n' +
-  '  rseq-emu run SCENARIO.json [--profile P] [--schedule S] [--event KIND@WHERE]... [--max-insns N] [--timeout S] [--trace] [--json]';
+  '             [--registration glibc|none] [--profile P[,P...]] [--schedule S] [--event KIND@WHERE]... [--max-insns N] [--time-slice N] [--timeout S] [--trace] [--json]\n' +
+  '  rseq-emu run SCENARIO.json [--profile P] [--schedule S] [--event KIND@WHERE]... [--max-insns N] [--time-slice N] [--timeout S] [--trace] [--json]';
 
 const SPEC = {
   entry: { value: true }, arg: { value: true, repeat: true }, threads: { value: true }, memory: { value: true, repeat: true },
   cpu: { value: true }, cpus: { value: true }, registration: { value: true }, profile: { value: true }, schedule: { value: true },
-  event: { value: true, repeat: true }, 'max-insns': { value: true }, timeout: { value: true }, trace: {}, json: {},
+  event: { value: true, repeat: true }, 'max-insns': { value: true }, 'time-slice': { value: true }, timeout: { value: true }, trace: {}, json: {},
 };
 
 function dumps(machine: Machine): MemoryDump[] {

@@ -1,5 +1,5 @@
 // The scenario a command runs, from its arguments: a scenario file, or an assembly file described
-// by --threads, --memory, --cpus and --registration; --max-insns and --profile apply to both.
+// by --threads, --memory, --cpus and --registration; --max-insns, --time-slice and --profile apply to both.
 // `run` and `explore` share it, so the two read the same options the same way.
 import { usageError } from '../errors.js';
 import { parseProfile, type Profile } from '../kernel/profile.js';
@@ -25,7 +25,10 @@ export async function scenarioFromArgs(file: string, a: ParsedArgs): Promise<Sce
     };
   }
   const maxInsns = one(a, 'max-insns');
-  return maxInsns === undefined ? scenario : { ...scenario, maxInstructions: integerOption(maxInsns, 'max-insns', 0, 1, 1_000_000_000) };
+  if (maxInsns !== undefined) scenario = { ...scenario, maxInstructions: integerOption(maxInsns, 'max-insns', 0, 1, 1_000_000_000) };
+  const slice = one(a, 'time-slice');
+  if (slice !== undefined) scenario = { ...scenario, timeSlice: integerOption(slice, 'time-slice', 0, 0, 1_000_000_000) };
+  return scenario;
 }
 
 /** --profile, else the scenario's, else linux. */

@@ -60,8 +60,8 @@ export function judgeRun({ machine, outcome, oracle, image, tables, invariants, 
   if (found.length) return found; // a killed or stuck run has no serial counterpart to compare with
   const memory = sharedMemory(machine);
   const returns = outcome.threads.map((t) => t.returns);
-  const masks = outcome.threads.map((t) => t.callCpus);
-  const verdict = oracle.judge(memory, returns, masks, machine.abortedStores());
+  const placements = outcome.threads.map((t) => t.callIds);
+  const verdict = oracle.judge(memory, returns, placements, machine.abortedStores());
   if (!verdict.ok) {
     const closest = verdict.closest;
     found.push({
@@ -82,7 +82,11 @@ export function judgeRun({ machine, outcome, oracle, image, tables, invariants, 
   return found;
 }
 
-export const describeOrder = (s: SerialOutcome): string => s.order.map((o) => `T${o.thread + 1}#${o.call + 1}@cpu${o.cpu}`).join(' → ');
+/** `T1#1@cpu0 → …`, with each call's mm_cid (`@cpu0/cid1`) when some call ran with a nonzero one. */
+export function describeOrder(s: SerialOutcome): string {
+  const cids = s.order.some((o) => o.mmCid !== 0);
+  return s.order.map((o) => `T${o.thread + 1}#${o.call + 1}@cpu${o.cpu}${cids ? `/cid${o.mmCid}` : ''}`).join(' → ');
+}
 
 /** The words of shared memory, and the return values, that differ from a serial outcome. */
 export function describeDiff(memory: SharedMemory[], serial: SerialOutcome, returns: bigint[][]): string {

@@ -2,10 +2,12 @@
 // every operation's return value equal those of *some* serial order of the same operations, each
 // run alone and uninterrupted — the per-CPU atomicity rseq exists to give. An operation is one call
 // of a thread's entry function; serial orders keep each thread's calls in program order, and run
-// each call on one of the CPUs it ran on in the concurrent run (per-CPU data depends on the CPU).
+// each call with one of the sets of ids (cpu_id, node_id, mm_cid) it observed in the concurrent
+// run: per-CPU data is indexed by whichever id the operation read.
 import type { Image } from '../asm/image.js';
 import type { Machine, MachineSnapshot } from '../kernel/machine.js';
 import type { Profile } from '../kernel/profile.js';
+import type { RseqIds } from '../kernel/thread.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { instantiate, resolveArg } from '../scenario/setup.js';
 import { findSymbol } from '../asm/image.js';
@@ -19,8 +21,8 @@ export interface SharedMemory {
 }
 
 export interface SerialOutcome {
-  /** Thread index and call number of each operation, in the serial order. */
-  order: { thread: number; call: number; cpu: CpuId }[];
+  /** Thread index and call number of each operation, in the serial order, and the ids it ran with. */
+  order: { thread: number; call: number; cpu: CpuId; mmCid: number }[];
   memory: SharedMemory[];
   /** returns[thread][call]. */
   returns: bigint[][];
@@ -37,11 +39,19 @@ interface Op {
   args: bigint[];
 }
 
-const cpuList = (mask: bigint, cpus: number): CpuId[] => {
-  const out: CpuId[] = [];
-  for (let c = 0; c < cpus; c++) if ((mask >> BigInt(c)) & 1n) out.push(c);
-  return out;
-};
+/** For each thread and call, the ids it may be replayed with. */
+export type CallPlacements = readonly (readonly (readonly RseqIds[])[])[];
+
+/** Placements from CPU masks (per thread, per call), each with the mm_cid a lone thread gets (0). */
+export function onCpus(masks: readonly (readonly bigint[])[], cpus = 64): RseqIds[][][] {
+  return masks.map((calls) => calls.map((mask) => {
+    const out: RseqIds[] = [];
+    for (let cpu = 0; cpu < cpus; cpu++) if ((mask >> BigInt(cpu)) & 1n) out.push({ cpu, node: 0, mmCid: 0 });
+    return out;
+  }));
+}
+
+const ON_CPU0: readonly RseqIds[] = [{ cpu: 0, node: 0, mmCid: 0 }];
 
 export function sharedMemory(machine: Machine): SharedMemory[] {
   const out: SharedMemory[] = [];
@@ -82,7 +92,7 @@ export class SerialOracle {
   /** Shared memory before any operation, for excusing leftover try-stores. */
   private readonly initial: SharedMemory[];
   private readonly ops: Op[][];
-  /** Serial outcomes already computed, by the CPU choices they allow. */
+  /** Serial outcomes already computed, by the id choices they allow. */
   private readonly cache = new Map<string, SerialOutcome[]>();
 
   constructor(image: Image, scenario: Scenario, profile: Profile) {
@@ -101,11 +111,11 @@ export class SerialOracle {
   }
 
   /**
-   * Every distinct outcome of a serial order in which call c of thread t runs on one of the CPUs
-   * in cpuMasks[t][c]. Outcomes reached by several orders are kept once.
+   * Every distinct outcome of a serial order in which call c of thread t runs with one of the ids
+   * in placements[t][c] (on that CPU, with that mm_cid). Outcomes reached by several orders are kept once.
    */
-  outcomes(cpuMasks: bigint[][]): SerialOutcome[] {
-    const cacheKey = cpuMasks.map((t) => t.join(',')).join(';');
+  outcomes(placements: CallPlacements): SerialOutcome[] {
+    const cacheKey = placements.map((t) => t.map((c) => c.map((p) => `${p.cpu}/${p.mmCid}`).join(',')).join(';')).join('|');
     const hit = this.cache.get(cacheKey);
     if (hit) return hit;
     const results: SerialOutcome[] = [];
@@ -132,15 +142,16 @@ export class SerialOracle {
       for (let t = 0; t < this.ops.length; t++) {
         const c = next[t]!;
         if (c === this.ops[t]!.length) continue;
-        for (const cpu of cpuList(cpuMasks[t]?.[c] ?? 1n, this.machine.cpus)) {
+        for (const { cpu, mmCid } of placements[t]?.[c] ?? ON_CPU0) {
+          if (cpu >= this.machine.cpus) continue;
           const op = this.ops[t]![c]!;
-          const out = this.machine.call(op.entry, op.args, { cpu });
+          const out = this.machine.call(op.entry, op.args, { cpu, mmCid });
           if (out.status !== 'returned') {
             this.machine.restore(here);
             continue; // an operation that cannot complete alone gives no serial outcome
           }
           next[t]!++;
-          order.push({ thread: t, call: c, cpu });
+          order.push({ thread: t, call: c, cpu, mmCid });
           returns[t]!.push(out.rax);
           dfs();
           returns[t]!.pop();
@@ -157,8 +168,8 @@ export class SerialOracle {
   }
 
   /** Checks a concurrent outcome against every serial one; `excused` are bytes last stored by aborted attempts. */
-  judge(memory: SharedMemory[], returns: bigint[][], cpuMasks: bigint[][], excused: ReadonlySet<Address> = new Set()): Verdict {
-    const serial = this.outcomes(cpuMasks);
+  judge(memory: SharedMemory[], returns: bigint[][], placements: CallPlacements, excused: ReadonlySet<Address> = new Set()): Verdict {
+    const serial = this.outcomes(placements);
     const sameReturns = (s: SerialOutcome) => s.returns.every((r, t) => r.length === returns[t]!.length && r.every((v, c) => v === returns[t]![c]));
     const match = serial.find((s) => sameReturns(s) && differences(memory, s.memory, this.initial, excused) === 0);
     if (match) return { ok: true, closest: null };

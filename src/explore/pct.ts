@@ -1,7 +1,9 @@
 // PCT (Burckhardt et al., ASPLOS 2010) over the same event space: threads get random distinct
 // priorities and the highest-priority runnable thread runs, one instruction at a time; at d - 1
 // random steps a change point either drops the running thread to the lowest priority (a switch)
-// or hands it a random kernel event. Each run is reproducible from the seed.
+// or hands it a random kernel event. A thread whose time slice ends drops to the lowest priority
+// too, as a yield does in PCT: strict priorities would otherwise let a spinning thread starve the
+// thread it waits for on another CPU. Each run is reproducible from the seed.
 import type { Machine, MachineSnapshot } from '../kernel/machine.js';
 import type { ScheduleItem } from '../kernel/schedule.js';
 import { deviationsAt, type DeviationSpace } from './deviations.js';
@@ -39,6 +41,7 @@ export function pctSearch(machine: Machine, start: MachineSnapshot, opts: PctOpt
         continue;
       }
       if (!machine.step({ kind: 'run', cpu, count: 1 })) break;
+      if (machine.stepEndedSlice) priority.set(t.tid, lowest--);
     }
     machine.step(null);
     if (!control.leaf()) return false;

@@ -8,7 +8,8 @@ import type { EventRecord, RunOutcome, SyscallRecord, TraceStep } from './outcom
 import type { Profile } from './profile.js';
 import type { SavedRunLog } from './run-log.js';
 import type { Schedule } from './schedule.js';
-import type { SigAction, Thread, ThreadEnd } from './thread.js';
+import type { RseqIds, SigAction, Thread, ThreadEnd } from './thread.js';
+import type { SavedConcurrencyIds } from './mm-cid.js';
 import type { Machine } from './machine.js';
 import type { DefaultPolicy } from './scheduler.js';
 
@@ -21,6 +22,12 @@ export interface MachineOptions {
   /** Instruction budget per run, all threads together; beyond it the run ends with status `limit`. */
   maxInstructions?: number;
   profile?: Profile;
+  /**
+   * The time slice in instructions: a thread that has run this many since it got its CPU is
+   * preempted when another thread waits there, and the default policy moves on to the next CPU.
+   * 0 turns slices off (a thread runs until it leaves its CPU). Default DEFAULT_TIME_SLICE.
+   */
+  timeSlice?: number;
   /**
    * Record, for every byte of shared memory (the image and data regions), whether its last store
    * was made inside a critical section whose attempt then aborted: the try-stores a correctness
@@ -43,6 +50,8 @@ export interface ThreadSpec {
   args: readonly bigint[];
   cpu?: CpuId;
   repeat?: number;
+  /** Fixes the thread's mm_cid instead of letting the kernel assign one (serial replays). */
+  mmCid?: number;
 }
 
 /** A thread leaving its CPU because of a preempt or migrate event. */
@@ -67,6 +76,8 @@ export interface RunOptions {
 
 export interface CallOptions extends RunOptions {
   cpu?: CpuId;
+  /** The mm_cid the call sees (default: the one the kernel gives a lone thread, 0). */
+  mmCid?: number;
 }
 
 export interface ThreadReport {
@@ -78,13 +89,15 @@ export interface ThreadReport {
   returns: bigint[];
   /** For each completed call, a bit mask of the CPUs the thread was on during it. */
   callCpus: bigint[];
+  /** For each completed call, the distinct (cpu_id, node_id, mm_cid) it could observe. */
+  callIds: RseqIds[][];
   instructions: number;
   registers: RegisterFile;
 }
 
 /** Everything a run can change: memory of every process, every thread, the kernel and the logs. */
 export interface MachineSnapshot {
-  processes: { pid: number; parentPid: number | null; sigactions: [number, SigAction][]; membarrier: boolean; exitStatus: number | null; memory: RegionCopy[] }[];
+  processes: { pid: number; parentPid: number | null; sigactions: [number, SigAction][]; membarrier: boolean; exitStatus: number | null; memory: RegionCopy[]; cids: SavedConcurrencyIds }[];
   threads: { fields: Omit<Thread, 'process' | 'context'>; pid: number; context: Uint8Array }[];
   loaded: [number, number][];
   queues: number[][];

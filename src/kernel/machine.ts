@@ -19,12 +19,14 @@ import { DEFAULT_PROFILE, profileName, type Profile } from './profile.js';
 import { EFAULT } from './errno.js';
 import { insideSection, readDescriptor, validateDescriptor } from './rseq-fixup.js';
 import { formatSchedule, type ScheduledEvent, type ScheduleItem } from './schedule.js';
-import { DefaultPolicy, RunQueues } from './scheduler.js';
+import { DEFAULT_TIME_SLICE, DefaultPolicy, RunQueues } from './scheduler.js';
 import { SIGILL, SIGSEGV, sigBit } from './signals.js';
 import { CLONE_VM } from './syscalls/process.js';
 import { SyscallTable } from './syscalls/table.js';
 import type { CloneRequest, KernelServices } from './syscalls/types.js';
 import type { CallOptions, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, ThreadSpec } from './machine-types.js';
+import { noteIds, startCallIds } from './call-ids.js';
+import { ConcurrencyIds } from './mm-cid.js';
 import { NotifyResume } from './notify-resume.js';
 import { RunLog } from './run-log.js';
 import { SignalDelivery } from './signal-delivery.js';
@@ -63,6 +65,8 @@ export class Machine implements KernelServices {
   /** A wall-clock bound on a run (`--timeout`), checked every 4,096 instructions; time is an input. */
   deadline: { clock: () => number; at: number; seconds: number } | null = null;
   private timedOut = false;
+  /** The time slice in instructions; 0 when slices are off. */
+  readonly timeSlice: number;
   readonly profile: Profile;
   readonly processes: Process[] = [];
   readonly regions = new Map<string, { address: Address; size: number }>();
@@ -78,6 +82,9 @@ export class Machine implements KernelServices {
   private stop: Stop | null = null;
   private executed = 0;
   private sliceLeft = Infinity;
+  /** The time slice (Infinity when off), and whether the current step ended its thread's slice. */
+  private readonly sliceLength: number;
+  private sliceEnded = false;
   private running: Thread | null = null;
   private locationEvents: EventSpec[] = [];
   private tracing = false;
@@ -111,6 +118,9 @@ export class Machine implements KernelServices {
     this.glibc = options.glibc ?? GLIBC_DEFAULTS;
     this.maxInstructions = options.maxInstructions ?? 1_000_000;
     this.profile = options.profile ?? DEFAULT_PROFILE;
+    this.timeSlice = options.timeSlice ?? DEFAULT_TIME_SLICE;
+    if (!Number.isSafeInteger(this.timeSlice) || this.timeSlice < 0) throw new RseqEmuError('USAGE', `the time slice must be a whole number of instructions (0: no slices), not ${this.timeSlice}`);
+    this.sliceLength = this.timeSlice === 0 ? Infinity : this.timeSlice;
     if (!Number.isInteger(this.cpus) || this.cpus < 1 || this.cpus > 64) throw new RseqEmuError('USAGE', `--cpus must be 1 to 64, not ${this.cpus}`);
     if (image.tls && BigInt(image.tls.bytes.length) > PAGE) {
       throw new RseqEmuError('INPUT', `${image.file}: thread-local data of ${image.tls.bytes.length} bytes is more than the ${PAGE} bytes each emulated thread has below its thread pointer`);
@@ -123,7 +133,8 @@ export class Machine implements KernelServices {
       forceSigsegv: (t, signo, reason) => this.signals.forceSigsegv(t, signo, reason),
       warn: (message) => this.log.warnings.push(message),
       abortedAttempt: (t) => this.speculation?.close(t, true),
-      cpuRunning: (cpu) => this.queues.head(cpu),
+      mmCid: (t) => this.mmCid(t),
+      published: noteIds,
     });
   }
 
@@ -149,7 +160,7 @@ export class Machine implements KernelServices {
   }
 
   private addProcess(emu: Emulator, parent: Process | null, pid = this.nextId()): Process {
-    const p: Process = { pid, emu, parent, sigactions: new Map(), membarrierRseqRegistered: false, exitStatus: null };
+    const p: Process = { pid, emu, parent, sigactions: new Map(), membarrierRseqRegistered: false, exitStatus: null, cids: new ConcurrencyIds(this.cpus) };
     this.processes.push(p);
     this.installHooks(p);
     return p;
@@ -178,7 +189,8 @@ export class Machine implements KernelServices {
     const emu = p.emu;
     emu.onCode(0n, TASK_SIZE, (address, size) => {
       if (this.stop) return;
-      if (this.sliceLeft <= 0) return this.halt({ kind: 'slice' });
+      const t = this.running!;
+      if (this.sliceLeft <= 0 || t.sliceUsed >= this.sliceLength) return this.halt({ kind: 'slice' });
       if (this.breakpoints.size && this.breakpoints.has(address)) return this.halt({ kind: 'breakpoint', address });
       const n = this.executed + 1;
       if (n > this.maxInstructions) return this.halt({ kind: 'limit' });
@@ -193,8 +205,8 @@ export class Machine implements KernelServices {
       this.executed = n;
       this.sliceLeft--;
       this.lastAddress = address;
-      const t = this.running!;
       t.executed++;
+      t.sliceUsed++;
       // Leaving a section without an abort commits the attempt's stores.
       this.speculation?.step(t, address);
       if (this.tracing) this.log.addTrace({ index: n, tid: t.tid, cpu: t.cpu, address, size });
@@ -250,8 +262,8 @@ export class Machine implements KernelServices {
     p.emu.writeRegisters(regs);
     const t: Thread = {
       tid, process: p, affinity: this.allCpus(), context: p.emu.saveContext(), rseq: null, eventMask: 0, notifyResume: false,
-      lastIds: null, sigmask: 0n, pendingSignals: [], standInFrames: 0, state: 'runnable', wait: null, inKvmRun: false,
-      program: null, end: null, executed: 0, clearChildTid: null, attempt: 0, attemptStores: [], ...init,
+      lastIds: null, lastMmCid: null, pinnedMmCid: null, sigmask: 0n, pendingSignals: [], standInFrames: 0, state: 'runnable', wait: null, inKvmRun: false,
+      program: null, end: null, executed: 0, sliceUsed: 0, clearChildTid: null, attempt: 0, attemptStores: [], ...init,
     };
     this.loaded.set(p, t);
     this.threads.push(t);
@@ -282,8 +294,10 @@ export class Machine implements KernelServices {
       rseq: registered ? { area, length: RSEQ_AREA_SIZE, sig: RSEQ_SIG } : null,
       // glibc registers at thread start: the first return to user space writes cpu_id.
       notifyResume: registered,
-      program: { entry: spec.entry, args: [...spec.args], repeat, returns: [], callCpus: [], cpusThisCall: 1n << BigInt(cpu) },
+      program: { entry: spec.entry, args: [...spec.args], repeat, returns: [], callCpus: [], cpusThisCall: 1n << BigInt(cpu), callIds: [], idsThisCall: [] },
+      pinnedMmCid: spec.mmCid ?? null,
     });
+    startCallIds(t);
     t.process.emu.writeU64(stackTop - 8n, SENTINEL);
     return t;
   }
@@ -333,7 +347,7 @@ export class Machine implements KernelServices {
     return {
       processes: this.processes.map((p) => ({
         pid: p.pid, parentPid: p.parent?.pid ?? null, sigactions: [...p.sigactions].map(([k, v]) => [k, { ...v }]),
-        membarrier: p.membarrierRseqRegistered, exitStatus: p.exitStatus, memory: copyMemory(p.emu),
+        membarrier: p.membarrierRseqRegistered, exitStatus: p.exitStatus, memory: copyMemory(p.emu), cids: p.cids.save(),
       })),
       threads: this.threads.map((t) => ({ fields: copyThread(t), pid: t.process.pid, context: t.process.emu.exportContext(t.context) })),
       loaded: [...this.loaded].map(([p, t]) => [p.pid, t.tid]),
@@ -358,9 +372,10 @@ export class Machine implements KernelServices {
       let p = live.get(sp.pid);
       if (p) restoreMemory(p.emu, sp.memory);
       else {
-        p = { pid: sp.pid, emu: emulatorFrom(sp.memory), parent: null, sigactions: new Map(), membarrierRseqRegistered: false, exitStatus: null };
+        p = { pid: sp.pid, emu: emulatorFrom(sp.memory), parent: null, sigactions: new Map(), membarrierRseqRegistered: false, exitStatus: null, cids: new ConcurrencyIds(this.cpus) };
         this.installHooks(p);
       }
+      p.cids.load(sp.cids);
       p.sigactions = new Map(sp.sigactions.map(([k, v]) => [k, { ...v }]));
       p.membarrierRseqRegistered = sp.membarrier;
       p.exitStatus = sp.exitStatus;
@@ -394,7 +409,7 @@ export class Machine implements KernelServices {
   /** Calls `entry(args…)` on a new thread (earlier threads are cleared) and runs it to its end. */
   call(entry: Address, args: readonly bigint[], options: CallOptions = {}): RunOutcome {
     this.clearThreads();
-    const t = this.spawn({ entry, args, ...(options.cpu !== undefined ? { cpu: options.cpu } : {}) });
+    const t = this.spawn({ entry, args, ...(options.cpu !== undefined ? { cpu: options.cpu } : {}), ...(options.mmCid !== undefined ? { mmCid: options.mmCid } : {}) });
     const out = this.run(options);
     const report = out.threads.find((r) => r.tid === t.tid)!;
     const end: ThreadEnd = report.end ?? { status: out.status === 'limit' ? 'limit' : 'signal', reason: out.status };
@@ -454,7 +469,7 @@ export class Machine implements KernelServices {
     const t = this.queues.head(cpu)!;
     this.policy.visited(cpu, t);
     this.limited = this.runSlice(t, item ? item.count : null);
-    if (this.leftCpu) this.policy.left();
+    if (this.leftCpu || this.sliceEnded) this.policy.left();
     return !this.limited;
   }
 
@@ -468,7 +483,7 @@ export class Machine implements KernelServices {
     return {
       status,
       threads: this.threads.map((t) => ({
-        tid: t.tid, pid: t.process.pid, cpu: t.cpu, end: t.end, returns: [...(t.program?.returns ?? [])], callCpus: [...(t.program?.callCpus ?? [])], instructions: t.executed,
+        tid: t.tid, pid: t.process.pid, cpu: t.cpu, end: t.end, returns: [...(t.program?.returns ?? [])], callCpus: [...(t.program?.callCpus ?? [])], callIds: structuredClone(t.program?.callIds ?? []), instructions: t.executed,
         registers: this.registersOf(t),
       })),
       instructions: this.executed,
@@ -480,6 +495,11 @@ export class Machine implements KernelServices {
       schedule: this.log.schedule(),
       profile: profileName(this.profile),
     };
+  }
+
+  /** Whether the last step ended its thread's time slice (the tick came, preempting it or not). */
+  get stepEndedSlice(): boolean {
+    return this.sliceEnded;
   }
 
   /** The CPU the default policy runs next (advancing the policy as step(null) would), or null when nothing can run. */
@@ -546,6 +566,7 @@ export class Machine implements KernelServices {
     const emu = this.activate(t);
     this.running = t;
     this.leftCpu = false;
+    this.sliceEnded = false;
     this.sliceLeft = count ?? Infinity;
     const cpu = t.cpu;
     let sliceStart = this.executed;
@@ -583,12 +604,12 @@ export class Machine implements KernelServices {
       if (!s) {
         if (emu.reg('rip') === SENTINEL) this.callReturned(t);
         else this.killProcess(t, SIGSEGV, `emulation stopped unexpectedly at ${hex(emu.reg('rip'))}`, 'fault');
-      } else if (s.kind === 'slice') break;
-      else if (s.kind === 'breakpoint') {
+      } else if (s.kind === 'slice') {
+        // the step's count or the time slice ran out: the loop's condition and the tick below decide
+      } else if (s.kind === 'breakpoint') {
         this.breakpointHit = { tid: t.tid, address: s.address };
         break;
-      }
-      else if (s.kind === 'limit') {
+      } else if (s.kind === 'limit') {
         limited = true;
         break;
       } else if (s.kind === 'memory') this.signals.fault(t, SIGSEGV, `${s.access} of ${s.cause} address ${hex(s.address)}`, s.address);
@@ -599,6 +620,12 @@ export class Machine implements KernelServices {
         this.applyEvent(t, s.event.action, s.event.text);
         this.log.recordEvent(t.tid, s.event.action);
       } else this.syscall(t);
+      // The tick ends the slice after its last instruction, in the same step, so a replay of the
+      // step's count ends it at the same place. A default-policy turn ends with the slice.
+      if (t.sliceUsed >= this.sliceLength && this.onCpu(t)) {
+        this.endSlice(t);
+        if (count === null) break;
+      }
     }
     this.running = null;
     // A segment is recorded when it ran instructions or returned the thread to user space (`cN:0` is
@@ -615,6 +642,8 @@ export class Machine implements KernelServices {
     prog.returns.push(emu.reg('rax'));
     prog.callCpus.push(prog.cpusThisCall);
     prog.cpusThisCall = 1n << BigInt(t.cpu);
+    prog.callIds.push(prog.idsThisCall);
+    startCallIds(t);
     if (prog.returns.length < prog.repeat) {
       emu.writeRegisters(this.callRegisters(prog.entry, prog.args, t.stackTop, t.fsBase));
       emu.writeU64(t.stackTop - 8n, SENTINEL);
@@ -651,6 +680,7 @@ export class Machine implements KernelServices {
       case 'preempt': {
         t.eventMask |= RseqEvent.preempt;
         t.notifyResume = true;
+        t.sliceUsed = 0;
         this.onSwitchOut?.({ tid: t.tid, kind: 'preempt', ip, from: t.cpu, to: t.cpu }, this);
         if (this.queues.rotate(t) && t === this.running) this.leftCpu = true;
         break;
@@ -665,10 +695,22 @@ export class Machine implements KernelServices {
     record.cpu = t.cpu;
   }
 
+  /**
+   * The scheduler tick at the end of `t`'s time slice: an involuntary switch (a preempt event,
+   * recorded as `Tn:slice`, not a schedule item: replays reach it by themselves) when another
+   * thread waits on its CPU; a new slice either way.
+   */
+  private endSlice(t: Thread): void {
+    t.sliceUsed = 0;
+    this.sliceEnded = true;
+    if (this.queues.length(t.cpu) > 1) this.applyEvent(t, { kind: 'preempt' }, `T${t.tid}:slice`);
+  }
+
   /** Switch-out and set_task_cpu: preempt and migrate events, and the move to the other CPU's queue. */
   private moveThread(t: Thread, cpu: CpuId): void {
     t.eventMask |= RseqEvent.preempt;
     t.notifyResume = true;
+    t.sliceUsed = 0;
     if (cpu === t.cpu) {
       if (this.queues.rotate(t) && t === this.running) this.leftCpu = true;
       return;
@@ -676,10 +718,28 @@ export class Machine implements KernelServices {
     t.eventMask |= RseqEvent.migrate;
     const queued = t.state === 'runnable';
     if (queued) this.queues.remove(t);
+    const from = t.cpu;
     t.cpu = cpu;
+    t.lastMmCid = t.process.cids.migrate(from, cpu, t.lastMmCid, this.liveThreads(t.process), this.queues.head(from)?.process === t.process);
     if (t.program) t.program.cpusThisCall |= 1n << BigInt(cpu);
+    // A registered thread sees the move when its next return to user space writes the new ids
+    // (noted then), unless bug-kvm-run drops that work; getcpu and unregistered threads see it now.
+    if (!t.rseq || this.profile.bugKvmRun) noteIds(t, { cpu, node: 0, mmCid: t.lastIds?.mmCid ?? 0 });
     if (queued) this.queues.enqueue(t);
     if (t === this.running) this.leftCpu = true;
+  }
+
+  // ---- concurrency ids ------------------------------------------------------------------------------
+
+  /** The mm_cid `t` gets on its CPU (mm_cid_get at switch-in), unless its spawner pinned one. */
+  private mmCid(t: Thread): number {
+    if (t.pinnedMmCid !== null) return t.pinnedMmCid;
+    t.lastMmCid = t.process.cids.schedIn(t.cpu, this.liveThreads(t.process));
+    return t.lastMmCid;
+  }
+
+  private liveThreads(p: Process): number {
+    return this.threads.filter((x) => x.process === p && x.state !== 'exited').length;
   }
 
   // ---- return to user space ---------------------------------------------------------------------
@@ -795,6 +855,7 @@ export class Machine implements KernelServices {
    */
   yieldCpu(t: Thread, sleeps: boolean): void {
     const switched = this.queues.rotate(t) || sleeps;
+    if (switched) t.sliceUsed = 0;
     if (switched && this.profile.base !== 'linux-6.19') {
       t.eventMask |= RseqEvent.preempt;
       t.notifyResume = true;
@@ -810,6 +871,7 @@ export class Machine implements KernelServices {
   block(t: Thread, why: WaitReason): void {
     t.state = 'blocked';
     t.wait = why;
+    t.sliceUsed = 0;
     this.queues.remove(t);
     // Blocking is a voluntary switch-out: a preempt event, except on 6.19 (as in yieldCpu).
     if (this.profile.base !== 'linux-6.19') {
@@ -879,6 +941,8 @@ export class Machine implements KernelServices {
     t.state = 'exited';
     t.end = end;
     this.queues.remove(t);
+    // sched_mm_cid_exit_signals: the exit runs on the thread's CPU, which gives its id back.
+    if (this.queues.head(t.cpu)?.process !== t.process) t.process.cids.exit(t.cpu);
     if (this.loaded.get(t.process) === t) t.process.emu.saveContext(t.context);
     if (t.clearChildTid !== null) this.tryWrite32(t.process.emu, t.clearChildTid, 0); // Linux ignores a fault here
     const p = t.process;
@@ -929,6 +993,7 @@ export class Machine implements KernelServices {
       notifyResume: inherited !== null && fixed, lastIds: inherited ? parent.lastIds : null, sigmask: parent.sigmask,
     });
     if (child.program) child.program.cpusThisCall |= 1n << BigInt(cpu); // the fork child goes on with the call on its own CPU
+    noteIds(child, { cpu, node: 0, mmCid: child.lastIds?.mmCid ?? 0 });
     if (req.flags & CLONE_PARENT_SETTID) this.tryWrite32(parent.process.emu, req.parentTid, tid);
     if (req.flags & CLONE_CHILD_SETTID) this.tryWrite32(process.emu, req.childTid, tid);
     if (req.flags & CLONE_CHILD_CLEARTID) child.clearChildTid = req.childTid;

@@ -4,11 +4,11 @@
 // check of the kernel-owned fields.
 import { readRseqArea } from '../abi/rseq.js';
 import type { Emulator } from '../engine/index.js';
-import { hex, type CpuId } from '../types.js';
+import { hex } from '../types.js';
 import type { EventRecord } from './outcome.js';
 import type { Profile } from './profile.js';
 import { applyFixup, cpuIdFields, decideFixup, fixupRules } from './rseq-fixup.js';
-import type { Thread } from './thread.js';
+import type { RseqIds, Thread } from './thread.js';
 
 /** What the notify-resume work needs from the machine. */
 export interface NotifyResumeHost {
@@ -18,8 +18,10 @@ export interface NotifyResumeHost {
   warn(message: string): void;
   /** The kernel aborted the thread's critical section. */
   abortedAttempt(t: Thread): void;
-  /** The thread running on a CPU, for mm_cid. */
-  cpuRunning(cpu: CpuId): Thread | undefined;
+  /** The thread's mm_cid on its CPU (mm-cid.ts). */
+  mmCid(t: Thread): number;
+  /** The ids were written to the thread's area. */
+  published(t: Thread, ids: RseqIds): void;
 }
 
 export class NotifyResume {
@@ -63,7 +65,7 @@ export class NotifyResume {
 
   /** rseq_update_cpu_node_id; `onlyIfChanged` for 6.19, which writes ids only when they change. */
   private writeIds(t: Thread, onlyIfChanged: boolean): boolean {
-    const ids = { cpu: t.cpu, node: 0, mmCid: this.mmCid(t) };
+    const ids = { cpu: t.cpu, node: 0, mmCid: this.host.mmCid(t) };
     if (onlyIfChanged && t.lastIds && t.lastIds.cpu === ids.cpu && t.lastIds.mmCid === ids.mmCid) return true;
     const fields = cpuIdFields(ids.cpu, ids.node, ids.mmCid);
     try {
@@ -73,17 +75,8 @@ export class NotifyResume {
       return this.host.forceSigsegv(t, null, `rseq: cannot write cpu_id to the area at ${hex(t.rseq!.area)}`);
     }
     t.lastIds = ids;
+    this.host.published(t, ids);
     return true;
-  }
-
-  /**
-   * mm_cid, a per-process concurrency id in [0, ncpus): modelled as the rank of the thread's CPU
-   * among the CPUs currently running threads of its process.
-   */
-  private mmCid(t: Thread): number {
-    let rank = 0;
-    for (let cpu = 0; cpu < t.cpu; cpu++) if (this.host.cpuRunning(cpu)?.process === t.process) rank++;
-    return rank;
   }
 
   /** CONFIG_DEBUG_RSEQ: a user write to a kernel-owned field is a warning (≈6.14–6.18) or fatal (6.19). */

@@ -4,9 +4,23 @@
 //
 // Default policy (what runs when the schedule says nothing): visit CPUs round-robin from CPU 0;
 // the visited CPU runs its thread until that thread leaves the CPU (exits, blocks, yields, is
-// preempted or migrated), then the next CPU with a runnable thread gets its turn.
+// preempted or migrated) or has used up its time slice, then the next CPU with a runnable thread
+// gets its turn.
+//
+// Time slices, as the scheduler tick gives them: a thread that has run a slice of instructions
+// since it got its CPU is preempted if another thread waits on that CPU (an involuntary switch,
+// so an rseq preempt event), and starts a new slice either way. Explicit schedule steps count
+// towards the slice too, so a spinning thread always lets the others run: a run that cannot
+// finish is one no fair schedule finishes.
 import type { CpuId } from '../types.js';
 import type { Thread } from './thread.js';
+
+/**
+ * The default slice, in instructions. Linux's slices (0.75-3 ms) are millions of instructions;
+ * emulated operations are tens to hundreds, so this keeps many whole operations in one slice
+ * while a spin-wait gives way long before the instruction budget (1,000,000) runs out.
+ */
+export const DEFAULT_TIME_SLICE = 1000;
 
 export class RunQueues {
   private queues: Thread[][];

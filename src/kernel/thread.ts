@@ -4,11 +4,19 @@
 // kernel/rseq.c, its signal mask and pending signals.
 import type { Emulator, SavedContext } from '../engine/index.js';
 import type { Address, CpuId } from '../types.js';
+import type { ConcurrencyIds } from './mm-cid.js';
 
 export interface RseqRegistration {
   area: Address;
   length: number;
   sig: number;
+}
+
+/** The ids the kernel publishes in struct rseq: cpu_id (and cpu_id_start), node_id, mm_cid. */
+export interface RseqIds {
+  cpu: CpuId;
+  node: number;
+  mmCid: number;
 }
 
 /** RSEQ_EVENT_*: bit numbers equal the NO_RESTART_ON_* flag bits. */
@@ -35,6 +43,10 @@ export interface ThreadProgram {
   callCpus: bigint[];
   /** The CPUs of the call in progress. */
   cpusThisCall: bigint;
+  /** For each completed call, the distinct ids it could observe (see Machine.noteIds). */
+  callIds: RseqIds[][];
+  /** The ids of the call in progress. */
+  idsThisCall: RseqIds[];
 }
 
 export type ThreadState = 'runnable' | 'blocked' | 'exited';
@@ -58,6 +70,8 @@ export interface Process {
   membarrierRseqRegistered: boolean;
   /** Set when every thread has ended: the exit status wait4 reports. */
   exitStatus: number | null;
+  /** The mm's concurrency ids (mm_cid). */
+  cids: ConcurrencyIds;
 }
 
 export interface Thread {
@@ -72,7 +86,11 @@ export interface Thread {
   /** TIF_NOTIFY_RESUME: the rseq work runs on the next return to user space. */
   notifyResume: boolean;
   /** Values last written to cpu_id_start/cpu_id/node_id/mm_cid, for profiles that compare. */
-  lastIds: { cpu: number; node: number; mmCid: number } | null;
+  lastIds: RseqIds | null;
+  /** task->last_mm_cid: the concurrency id it had when it last got a CPU. */
+  lastMmCid: number | null;
+  /** A concurrency id fixed by whoever spawned the thread (the oracle's serial replays), or null. */
+  pinnedMmCid: number | null;
   sigmask: bigint;
   pendingSignals: number[];
   /** Frames of handlers supplied by the emulator (no user handler installed): registers to restore. */
@@ -89,6 +107,8 @@ export interface Thread {
   end: ThreadEnd | null;
   /** Instructions this thread has executed. */
   executed: number;
+  /** Instructions run since it last got its CPU: the part of its time slice used up. */
+  sliceUsed: number;
   /** CLONE_CHILD_CLEARTID: zeroed when the thread exits. */
   clearChildTid: Address | null;
   /** Critical-section attempts so far (a new one starts after each abort or commit). */

@@ -53,7 +53,8 @@ export function exploreText(image: Image, tables: RseqTables, scenario: Scenario
   const shown = 20;
   r.violations.slice(0, shown).forEach((v, i) => {
     out.push(`${v.kind}: ${v.message}`);
-    out.push(`  replay: --schedule '${v.schedule}'`);
+    // A slice set for this search shapes the schedule: the replay needs it too.
+    out.push(`  replay: --schedule '${v.schedule}'${scenario.timeSlice !== undefined ? ` --time-slice ${scenario.timeSlice}` : ''}`);
     // A livelock's trace is as long as its budget: show its beginning and its end.
     if (i < traces) append(out, elide(violationTrace(image, tables, scenario, profile, v), TRACE_HEAD, TRACE_TAIL));
   });

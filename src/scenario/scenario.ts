@@ -36,6 +36,8 @@ export interface Scenario {
   threads: ScenarioThread[];
   invariants: Invariant[];
   maxInstructions: number | undefined;
+  /** The time slice in instructions (0: none); undefined for the machine's default. */
+  timeSlice?: number | undefined;
 }
 
 const fail = (where: string, why: string) => new RseqEmuError('INPUT', `${where}: ${why}`);
@@ -71,7 +73,7 @@ export function parseArg(v: unknown, where: string): ArgValue {
   return { kind: 'number', value: integer(v, where) };
 }
 
-const KNOWN_KEYS = new Set(['source', 'cpus', 'profile', 'registration', 'memory', 'threads', 'invariants', 'maxInstructions']);
+const KNOWN_KEYS = new Set(['source', 'cpus', 'profile', 'registration', 'memory', 'threads', 'invariants', 'maxInstructions', 'timeSlice']);
 
 /** Validates a parsed JSON object; `file` names the scenario in errors and anchors `source`. */
 export function scenarioFromJson(json: unknown, file: string): Scenario {
@@ -141,6 +143,7 @@ export function scenarioFromJson(json: unknown, file: string): Scenario {
     threads,
     invariants,
     maxInstructions: o.maxInstructions === undefined ? undefined : smallInt(o.maxInstructions, `${file}: maxInstructions`, 1, 1_000_000_000),
+    timeSlice: o.timeSlice === undefined ? undefined : smallInt(o.timeSlice, `${file}: timeSlice`, 0, 1_000_000_000),
   };
 }
 

@@ -37,6 +37,7 @@ export function instantiate(image: Image, scenario: Scenario, profile: Profile =
     profile,
     registration: scenario.registration,
     ...(scenario.maxInstructions !== undefined ? { maxInstructions: scenario.maxInstructions } : {}),
+    ...(scenario.timeSlice !== undefined ? { timeSlice: scenario.timeSlice } : {}),
   });
   try {
     for (const r of scenario.memory) machine.allocate(r.name, r.size, initBytes(r.size, r.init));

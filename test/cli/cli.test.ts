@@ -146,6 +146,15 @@ describe('the rseq-emu command with threads', function () {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout).memory.counters.u64, ['11', '0']);
   });
+  it('applies --time-slice: without slices a spinner keeps the CPU its preempted lock holder needs', () => {
+    const spin = ['run', 'examples/scenarios/spinlock.json', '--schedule', 'c0:9 T1:preempt', '--max-insns', '20000', '--json'];
+    const sliced = JSON.parse(cli(...spin, '--time-slice', '100').stdout);
+    assert.equal(sliced.status, 'completed');
+    assert.ok(sliced.events.some((e: { spec: string }) => e.spec === 'T2:slice'));
+    const r = cli(...spin, '--time-slice', '0');
+    assert.equal(r.code, 1);
+    assert.equal(JSON.parse(r.stdout).status, 'limit');
+  });
   it('applies --profile and reports it', () => {
     const j = JSON.parse(cli(...TWO, '--profile', 'linux,debug-rseq', '--json').stdout);
     assert.equal(j.profile, 'linux,debug-rseq');

@@ -1,12 +1,12 @@
 // The serial-order oracle on its own.
 import { strict as assert } from 'node:assert';
-import { SerialOracle, sharedMemory } from '../../src/explore/oracle.js';
+import { onCpus, SerialOracle, sharedMemory } from '../../src/explore/oracle.js';
 import { DEFAULT_PROFILE } from '../../src/kernel/profile.js';
 import { parseSchedule } from '../../src/kernel/schedule.js';
 import { instantiate } from '../../src/scenario/setup.js';
 import { bundledScenario, counterScenario } from './fixtures.js';
 
-const CPU0 = [[1n], [1n], [2n]]; // T1 and T2 ran on CPU 0 only, T3 on CPU 1 only
+const CPU0 = onCpus([[1n], [1n], [2n]]); // T1 and T2 ran on CPU 0 only, T3 on CPU 1 only
 
 describe('the serial-order oracle', () => {
   it('finds one final state for counter adds on fixed CPUs, reached by every order', async () => {
@@ -25,7 +25,7 @@ describe('the serial-order oracle', () => {
     const { scenario, image } = await counterScenario('counter_add.s');
     const o = new SerialOracle(image, scenario, DEFAULT_PROFILE);
     try {
-      assert.equal(o.outcomes([[3n], [1n], [2n]]).length, 2); // T1 may have finished on CPU 0 or CPU 1
+      assert.equal(o.outcomes(onCpus([[3n], [1n], [2n]])).length, 2); // T1 may have finished on CPU 0 or CPU 1
     } finally {
       o.close();
     }
@@ -71,7 +71,7 @@ describe('the serial-order oracle', () => {
         const excused = m.abortedStores();
         assert.ok(excused.size > 0, 'the aborted attempt left bytes behind');
         const mem = sharedMemory(m);
-        const masks = out.threads.map((t) => t.callCpus);
+        const masks = out.threads.map((t) => t.callIds);
         assert.equal(o.judge(mem, out.threads.map((t) => t.returns), masks, new Set()).ok, false, 'byte-exact comparison rejects it');
         assert.equal(o.judge(mem, out.threads.map((t) => t.returns), masks, excused).ok, true);
       } finally {

@@ -25,7 +25,13 @@ describe('scenarios', () => {
     ['init words that do not fit', { source: 'x.s', memory: { r: { size: 8, init: [1, 2] } }, threads: [{ entry: 'f' }] }, /memory\.r\.init: 2 words do not fit in 8 bytes/],
     ['an invariant on an unknown region', { source: 'x.s', threads: [{ entry: 'f' }], invariants: [{ region: 'q', sum64: 1 }] }, /invariants\[0\]\.region: no memory region 'q'/],
     ['a fractional number', { source: 'x.s', threads: [{ entry: 'f', args: [1.5] }] }, /threads\[0\]\.args\[0\]: expected a whole number, found 1\.5/],
+    ['a negative time slice', { source: 'x.s', threads: [{ entry: 'f' }], timeSlice: -1 }, /s\.json: timeSlice: must be 0 to/],
   ];
+  it('reads the time slice, 0 (no slices) included, and leaves it to the machine when absent', () => {
+    assert.equal(scenarioFromJson({ source: 'x.s', threads: [{ entry: 'f' }], timeSlice: 0 }, 's.json').timeSlice, 0);
+    assert.equal(scenarioFromJson({ source: 'x.s', threads: [{ entry: 'f' }], timeSlice: 250 }, 's.json').timeSlice, 250);
+    assert.equal(scenarioFromJson({ source: 'x.s', threads: [{ entry: 'f' }] }, 's.json').timeSlice, undefined);
+  });
   for (const [what, json, message] of rejects) {
     it(`rejects ${what}, naming the key`, () => assert.throws(() => scenarioFromJson(json, 's.json'), message));
   }

@@ -23,6 +23,8 @@ export interface Setup {
   profile?: string;
   registration?: MachineOptions['registration'];
   maxInstructions?: number;
+  /** The time slice in instructions (0: none); the machine's default when absent. */
+  timeSlice?: number;
   regions?: Region[];
   threads: ThreadDef[];
 }
@@ -41,6 +43,7 @@ export function boot(image: Image, setup: Setup): Booted {
     ...(setup.profile !== undefined ? { profile: parseProfile(setup.profile) } : {}),
     ...(setup.registration !== undefined ? { registration: setup.registration } : {}),
     ...(setup.maxInstructions !== undefined ? { maxInstructions: setup.maxInstructions } : {}),
+    ...(setup.timeSlice !== undefined ? { timeSlice: setup.timeSlice } : {}),
   });
   const regions: Record<string, Address> = {};
   for (const r of setup.regions ?? []) {
