@@ -10,7 +10,7 @@ import { insideSection } from '../../kernel/rseq-fixup.js';
 import type { Address } from '../../types.js';
 import type { ArmingStore, Dataflow } from '../dataflow.js';
 import { finding, place, type Finding } from '../finding.js';
-import { control, isSystemCall, readsStoreTarget, registersRead, storeSource, storeTarget, trapReason, type Instruction } from '../instruction.js';
+import { control, isSystemCall, readsStoreTarget, registersRead, storeSource, storeTarget, trapReason, type Instruction, type MemOperand } from '../instruction.js';
 import type { ProgramGraph } from '../program-graph.js';
 
 export function commitRules(image: Image, graph: ProgramGraph, flow: Dataflow, sections: readonly CriticalSection[], arming: readonly ArmingStore[]): Finding[] {
@@ -56,6 +56,9 @@ function cpuSitesOf(flow: Dataflow, body: readonly Instruction[]): Set<Address> 
   return sites;
 }
 
+/** The same memory operand, written the same way (a lock word taken in the section and released after). */
+const operandKey = (m: MemOperand): string => JSON.stringify([m.seg, m.base, m.index, m.scale, m.disp], (_, v) => (typeof v === 'bigint' ? v.toString() : v));
+
 /**
  * commit/outside: a store on the way on from the post-commit address that updates per-CPU memory
  * indexed by the cpu number the section used — a read-modify-write of that memory (`addq %rax,
@@ -63,30 +66,48 @@ function cpuSitesOf(flow: Dataflow, body: readonly Instruction[]): Set<Address> 
  * unprotected, typically because the post-commit label sits one instruction early. The way on ends
  * where a new attempt begins: a store into rseq_cs, another section, or the cpu number read again.
  * (Stores through pointers the section handed out, e.g. into a popped list node, are the thread's
- * own business and not reported.)
+ * own business and not reported.) A section whose commit takes a lock — the same memory is stored
+ * again on the way on, the release — protects the stores before that release: the selftests'
+ * per-CPU spinlock updates its data there on purpose.
  */
 function storesAfter(image: Image, graph: ProgramGraph, flow: Dataflow, cs: CriticalSection, sections: readonly CriticalSection[], armingAt: ReadonlySet<Address>): Finding[] {
   const out: Finding[] = [];
   const sites = cpuSitesOf(flow, graph.between(cs.startIp, cs.postCommitIp));
-  const seen = new Set<Address>();
-  const work = graph.at(cs.postCommitIp) ? [cs.postCommitIp] : [];
-  while (work.length) {
-    const at = work.pop()!;
-    if (seen.has(at) || armingAt.has(at) || sections.some((s) => insideSection(at, s)) || (at !== cs.postCommitIp && sites.has(at))) continue;
-    seen.add(at);
-    const ins = graph.at(at)!;
-    work.push(...graph.successors(at));
+  const last = graph.containing(cs.postCommitIp - 1n);
+  const lockTarget = last?.next === cs.postCommitIp ? storeTarget(last) : null;
+  const lockKey = lockTarget ? operandKey(lockTarget) : null;
+  const isRelease = (ins: Instruction): boolean => {
+    const t = storeTarget(ins);
+    return lockKey !== null && t !== null && operandKey(t) === lockKey;
+  };
+  /** Visits the way on, depth first, each (address, lock held) once; `visit` says whether to go on past it. */
+  const walk = (held: boolean, visit: (ins: Instruction, held: boolean) => void): void => {
+    const seen = new Set<string>();
+    const work: [Address, boolean][] = graph.at(cs.postCommitIp) ? [[cs.postCommitIp, held]] : [];
+    while (work.length) {
+      const [at, h] = work.pop()!;
+      const key = `${at}:${h}`;
+      if (seen.has(key) || armingAt.has(at) || sections.some((s) => insideSection(at, s)) || (at !== cs.postCommitIp && sites.has(at))) continue;
+      seen.add(key);
+      const ins = graph.at(at)!;
+      visit(ins, h);
+      for (const next of graph.successors(at)) work.push([next, h && !isRelease(ins)]);
+    }
+  };
+  let released = false;
+  walk(false, (ins) => (released ||= isRelease(ins)));
+  walk(released, (ins, held) => {
     const target = storeTarget(ins);
-    if (target === null) continue;
+    if (target === null || held) return;
     const byCpu = [target.base, target.index].some((r) => {
       const v = r === null || r === 'rip' ? null : flow.value(ins, r);
       return v?.kind === 'cpu' && v.sites.some((s) => sites.has(s));
     });
     const src = storeSource(ins);
     const loaded = src !== null && flow.value(ins, src).kind === 'per-cpu';
-    if (!byCpu || !(loaded || readsStoreTarget(ins))) continue;
+    if (!byCpu || !(loaded || readsStoreTarget(ins))) return;
     const what = loaded ? 'stores a value loaded from per-CPU memory into' : 'updates (reads, modifies and writes)';
     out.push(finding(image, 'commit/outside', ins.address, `\`${ins.text}\` ${what} per-CPU memory indexed by the cpu number of the section ending at ${place(image, cs.postCommitIp)}, after the section: the store is not protected, so a preemption or migration before it loses another thread's update; should it be the commit?`));
-  }
+  });
   return out;
 }
