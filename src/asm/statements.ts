@@ -12,7 +12,8 @@ export type Statement =
   | { kind: 'instruction'; text: string; loc: SourceLocation };
 
 const IDENT = /^[A-Za-z_.$][A-Za-z0-9_.$]*/;
-const NUMERIC_LABEL = /^[0-9]+(?=:)/;
+// GNU as allows blanks (spaces, tabs) between a label's name and its colon: `5 :`, `name\t:`.
+const NUMERIC_LABEL = /^[0-9]+(?=[ \t]*:)/;
 
 /** Removes comments and splits on `;`, keeping each piece's starting column. */
 function pieces(source: string, inputFile: string): { text: string; loc: SourceLocation }[] {
@@ -115,7 +116,7 @@ export function parseStatements(source: string, file: string): Statement[] {
       const m = IDENT.exec(text) ?? NUMERIC_LABEL.exec(text);
       if (!m) break;
       const rest = text.slice(m[0].length);
-      const afterName = rest.trimStart();
+      const afterName = rest.replace(/^[ \t]*/, '');
       if (afterName.startsWith(':') && !afterName.startsWith('::')) {
         out.push({ kind: 'label', name: m[0], loc: { ...piece.loc, column } });
         const consumed = text.length - afterName.length + 1;
