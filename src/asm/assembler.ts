@@ -6,7 +6,7 @@ import type { Address, SourceLocation } from '../types.js';
 import { loadCapstone } from './capstone.js';
 import { EncodeError, encodeInstruction } from './encoder.js';
 import { evaluate, ExpressionError, parseExpression, renameSymbols, type Expr, type Value } from './expression.js';
-import { GOT_PREFIX, TPOFF_PREFIX, defaultFlags, parseFlags, setName, type Fragment, type LabelDef, type SectionState, type SetDef } from './fragments.js';
+import { DTPOFF_PREFIX, GOT_PREFIX, TPOFF_PREFIX, defaultFlags, parseFlags, setName, type Fragment, type LabelDef, type SectionState, type SetDef } from './fragments.js';
 import type { Image } from './image.js';
 import { KeystoneEncoder, type InstructionEncoder } from './keystone.js';
 import { layoutAndEmit } from './layout.js';
@@ -59,7 +59,7 @@ const DATA_SIZES: Record<string, number> = {
   '.byte': 1, '.word': 2, '.short': 2, '.value': 2, '.hword': 2, '.2byte': 2, '.long': 4, '.int': 4, '.4byte': 4, '.quad': 8, '.8byte': 8,
 };
 // Directives with no effect on the bytes we produce.
-const IGNORED = /^\.(file|ident|cfi_\w+|code64|hidden|local|weak|protected|internal|text_end|addrsig|addrsig_sym|note|end)$/;
+const IGNORED = /^\.(file|ident|cfi_\w+|code64|hidden|weak|protected|internal|text_end|addrsig|addrsig_sym|note|end)$/;
 
 export class ProgramBuilder {
   readonly sections: SectionState[] = [];
@@ -80,6 +80,10 @@ export class ProgramBuilder {
   private readonly numericCount = new Map<string, number>();
   /** The last `.loc`: its section, how many fragments that section had then, and its view number. */
   private lastLoc: { section: SectionState; frags: number; view: number } | null = null;
+  /** Names given to `.local`: a later `.comm` of one is allocated here, as `.lcomm` is. */
+  private readonly locals = new Set<string>();
+  /** `.comm`/`.lcomm` symbols, in source order, placed in `.bss` by finish(). */
+  private readonly commons: { name: string; size: bigint; align: bigint; local: boolean; loc: SourceLocation; text: string }[] = [];
   /** GOT slots by label: the symbol whose value fills the slot, and where the slot was first needed. */
   private readonly gotSlots = new Map<string, { value: string; loc: SourceLocation }>();
 
@@ -190,7 +194,7 @@ export class ProgramBuilder {
    * Relocation modifiers as a static link resolves them: `sym@PLT` is sym itself; `sym@GOTPCREL`
    * is a slot of a synthetic `.got` holding sym's address; `sym@tpoff` (local-exec TLS) is sym's
    * offset from the thread pointer, and `sym@gottpoff` (initial-exec) a GOT slot holding it.
-   * The dynamic TLS models (@tlsgd, @tlsld, @dtpoff) and @GOTOFF are refused by name.
+   * The dynamic TLS models (@tlsgd, @tlsld, and @dtpoff in code) and @GOTOFF are refused by name.
    */
   private resolveModifiers(text: string, loc: SourceLocation): string {
     const slot = (label: string, value: string) => {
@@ -209,12 +213,31 @@ export class ProgramBuilder {
         case 'gottpoff':
           return slot(`${GOT_PREFIX}tp.${sym}`, TPOFF_PREFIX + sym);
       }
-      throw new OperandError(`relocation modifier @${modifier} in '${whole}' is not supported (only @PLT, @GOTPCREL, @tpoff and @gottpoff)`, at + sym.length);
+      const hint = /^tls(gd|ld)$/i.test(modifier) ? '; the dynamic TLS models need __tls_get_addr: compile with -ftls-model=initial-exec or without -fPIC' : '';
+      throw new OperandError(`relocation modifier @${modifier} in '${whole}' is not supported (only @PLT, @GOTPCREL, @tpoff and @gottpoff)${hint}`, at + sym.length);
     });
   }
 
-  /** After the last statement: the GOT, if any instruction needs one. */
+  /**
+   * Relocation modifiers in data: `sym@dtpoff` (gcc -g's location of a thread-local variable) is
+   * sym's offset in the TLS block, `sym@tpoff` its offset from the thread pointer; others are refused by name.
+   */
+  private dataModifiers(text: string, loc: SourceLocation): string {
+    return text.replace(/([A-Za-z_.][A-Za-z0-9_.$]*)@([A-Za-z]+)/g, (whole, sym: string, modifier: string) => {
+      if (!this.firstUse.has(sym)) this.firstUse.set(sym, loc);
+      switch (modifier.toLowerCase()) {
+        case 'dtpoff':
+          return DTPOFF_PREFIX + sym;
+        case 'tpoff':
+          return TPOFF_PREFIX + sym;
+      }
+      throw asmError('ASM_DIRECTIVE', `relocation modifier @${modifier} in '${whole}' is not supported in data (only @dtpoff and @tpoff)`, loc);
+    });
+  }
+
+  /** After the last statement: common symbols in `.bss`, and the GOT if any instruction needs one. */
   finish(): void {
+    this.placeCommons();
     if (this.gotSlots.size === 0) return;
     const got = this.section('.got', 'aw');
     got.align = Math.max(got.align, 8);
@@ -222,6 +245,27 @@ export class ProgramBuilder {
       this.labels.set(label, { name: label, loc, section: got, frag: got.frags.length });
       if (!this.firstUse.has(value) && !value.startsWith(TPOFF_PREFIX)) this.firstUse.set(value, loc);
       got.frags.push({ kind: 'data', loc, text: `.quad ${value}`, items: [{ expr: { kind: 'sym', name: value, at: 0 }, size: 8, loc }] });
+    }
+  }
+
+  /**
+   * `.lcomm` and local `.comm` symbols go after everything else in `.bss`, in source order (GNU as
+   * allocates them in .bss subsection 1); global `.comm` symbols follow, as a static link with
+   * `*(.bss) *(COMMON)` places them.
+   */
+  private placeCommons(): void {
+    if (this.commons.length === 0) return;
+    const bss = this.section('.bss');
+    const ordered = [...this.commons.filter((c) => c.local), ...this.commons.filter((c) => !c.local)];
+    for (const c of ordered) {
+      if (this.labels.has(c.name) || this.sets.has(c.name)) throw asmError('ASM_SYMBOL', `symbol '${c.name}' is already defined`, c.loc);
+      bss.align = Math.max(bss.align, Number(c.align));
+      bss.frags.push({ kind: 'align', loc: c.loc, text: c.text, align: Number(c.align), fill: null, max: null });
+      this.labels.set(c.name, { name: c.name, loc: c.loc, section: bss, frag: bss.frags.length });
+      bss.frags.push({ kind: 'fill', loc: c.loc, text: c.text, count: { kind: 'num', value: c.size }, size: 1, value: { kind: 'num', value: 0n } });
+      if (!c.local) this.globals.add(c.name);
+      if (!this.types.has(c.name)) this.types.set(c.name, 'object');
+      if (!this.sizes.has(c.name)) this.sizes.set(c.name, { expr: { kind: 'num', value: c.size }, loc: c.loc, section: bss, frag: bss.frags.length });
     }
   }
 
@@ -262,7 +306,7 @@ export class ProgramBuilder {
     const zero: Expr = { kind: 'num', value: 0n };
     if (name in DATA_SIZES) {
       const size = DATA_SIZES[name]!;
-      const items = list().map((a) => ({ expr: expr(a), size, loc: at(a) }));
+      const items = list().map((a) => ({ expr: expr({ ...a, text: this.dataModifiers(a.text, at(a)) }), size, loc: at(a) }));
       if (items.length === 0) throw asmError('ASM_DIRECTIVE', `${name} needs at least one value`, loc);
       return this.add({ kind: 'data', loc, text, items });
     }
@@ -368,6 +412,26 @@ export class ProgramBuilder {
         this.sizes.set(sym!.text, { expr: expr(value!), loc, section: this.current, frag: this.current.frags.length });
         return;
       }
+      case '.local':
+        for (const a of list()) this.locals.add(a.text);
+        return;
+      case '.comm':
+      case '.lcomm': {
+        // `.comm SYM, SIZE[, ALIGN]` (ALIGN in bytes) and `.lcomm SYM, SIZE` as GNU as reads them on
+        // x86-64 ELF, with its default alignments when none is given.
+        const [sym, size, align, extra] = need(2);
+        if (extra !== undefined || (name === '.lcomm' && align !== undefined)) throw asmError('ASM_DIRECTIVE', `${name} takes ${name === '.lcomm' ? 'SYMBOL, SIZE' : 'SYMBOL, SIZE[, ALIGNMENT]'}, found '${args}'`, loc);
+        const bytes = constant(size!, 'the size');
+        if (bytes < 0n) throw asmError('ASM_DIRECTIVE', `${name}: the size must not be negative, not ${bytes}`, at(size!));
+        let alignment = align === undefined ? defaultCommonAlign(name, bytes) : constant(align, 'the alignment');
+        if (alignment === 0n) alignment = 1n;
+        if (alignment < 0n || (alignment & (alignment - 1n)) !== 0n || alignment > 0x1000n) {
+          throw asmError('ASM_DIRECTIVE', `${name}: alignment must be a power of two up to 4096, not ${alignment}`, at(align!));
+        }
+        const local = name === '.lcomm' || this.locals.has(sym!.text);
+        this.commons.push({ name: sym!.text, size: bytes, align: alignment, local, loc, text });
+        return;
+      }
       case '.intel_syntax':
         this.syntax = 'intel';
         return;
@@ -381,6 +445,17 @@ export class ProgramBuilder {
 }
 
 type Arg = { text: string; at: number };
+
+/**
+ * GNU as's alignment for a common symbol given none: `.lcomm` by size (8 from 8 bytes, 4 from 4,
+ * 2 from 2, else 1); `.comm` the next power of two of the size, at most 16.
+ */
+function defaultCommonAlign(directive: string, size: bigint): bigint {
+  if (directive === '.lcomm') return size >= 8n ? 8n : size >= 4n ? 4n : size >= 2n ? 2n : 1n;
+  let a = 1n;
+  while (a < size && a < 16n) a <<= 1n;
+  return a;
+}
 
 export const numericName = (n: string, instance: number): string => `${n}\u0001${instance}`;
 

@@ -67,3 +67,5 @@ export const SECTION_PAGE = 0x1000n;
 export const GOT_PREFIX = '__got.';
 /** `__tpoff.SYMBOL`: a thread-local symbol's offset from the thread pointer, resolved at layout. */
 export const TPOFF_PREFIX = '__tpoff.';
+/** `__dtpoff.SYMBOL`: a thread-local symbol's offset in the program's TLS block (`sym@dtpoff`, DWARF's TLS locations). */
+export const DTPOFF_PREFIX = '__dtpoff.';

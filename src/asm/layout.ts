@@ -6,7 +6,7 @@ import { hexBytes, type Address, type SourceLocation } from '../types.js';
 import type { ProgramBuilder } from './assembler.js';
 import { disassembleSync } from './capstone.js';
 import { evaluate, ExpressionError, type Expr, type Value } from './expression.js';
-import { SECTION_PAGE, TPOFF_PREFIX, setName, type Fragment, type Position, type SectionState } from './fragments.js';
+import { DTPOFF_PREFIX, SECTION_PAGE, TPOFF_PREFIX, setName, type Fragment, type Position, type SectionState } from './fragments.js';
 import type { Image, ImageSection, ImageSymbol, LineRecord, TlsTemplate } from './image.js';
 import { compareDecoded, type ConcreteOperand } from './verify.js';
 
@@ -78,6 +78,13 @@ class Layout {
     throw new RseqEmuError('ASM_SYMBOL', `undefined thread-local symbol '${sym}'`, this.program.firstUse.get(sym));
   }
 
+  /** `sym@dtpoff`: a thread-local symbol of the program's offset from the start of its TLS block. */
+  tlsBlockOffset(sym: string): Value {
+    const label = this.program.labels.get(sym);
+    if (!label || !label.section.flags.tls) throw new RseqEmuError('ASM_SYMBOL', `'${sym}@dtpoff' needs a thread-local symbol defined in this file`, this.program.firstUse.get(sym));
+    return { base: null, offset: BigInt(this.tlsTemplate().at.get(label.section)! + this.offsetOf(label)) };
+  }
+
   offsetOf(p: Position): number {
     return this.offsets.get(p.section)![p.frag]!;
   }
@@ -86,6 +93,7 @@ class Layout {
   resolver(seen = new Set<string>()): (name: string) => Value {
     const resolve = (name: string): Value => {
       if (name.startsWith(TPOFF_PREFIX)) return this.threadPointerOffset(name.slice(TPOFF_PREFIX.length));
+      if (name.startsWith(DTPOFF_PREFIX)) return this.tlsBlockOffset(name.slice(DTPOFF_PREFIX.length));
       const label = this.program.labels.get(name);
       if (label) return this.position(label);
       const set = this.program.sets.get(name);
@@ -411,6 +419,10 @@ function collectSymbols(layout: Layout): ImageSymbol[] {
   for (const [name, loc] of p.firstUse) {
     if (name.startsWith(TPOFF_PREFIX)) {
       layout.threadPointerOffset(name.slice(TPOFF_PREFIX.length)); // throws for an undefined one
+      continue;
+    }
+    if (name.startsWith(DTPOFF_PREFIX)) {
+      layout.tlsBlockOffset(name.slice(DTPOFF_PREFIX.length));
       continue;
     }
     if (!p.labels.has(name) && !p.sets.has(name) && !layout.externals.has(name) && !p.globals.has(name) && !layout.threadLocals.has(name)) {
