@@ -22,6 +22,12 @@ export interface AssembleOptions {
   base?: Address;
   /** Thread-local symbols the environment provides, with their offset from the thread pointer (`sym@tpoff`). */
   threadLocals?: ReadonlyMap<string, bigint>;
+  /**
+   * Where symbols used but defined nowhere (libc functions a test calls) get addresses, 16 bytes
+   * apart, instead of being an error: nothing is mapped there (image.unresolved lists them).
+   * `.L` and numeric local labels stay errors: no link could define them.
+   */
+  unresolvedBase?: Address;
   /** Encodes single instructions; default the shared Keystone. Tests inject faulty ones to exercise the round-trip check. */
   encoder?: InstructionEncoder;
 }
@@ -39,7 +45,7 @@ export async function assemble(source: string, options: AssembleOptions): Promis
     }
   }
   program.finish();
-  return layoutAndEmit(program, options.externals ?? new Map(), options.base ?? 0x400000n, options.threadLocals ?? new Map());
+  return layoutAndEmit(program, options.externals ?? new Map(), options.base ?? 0x400000n, options.threadLocals ?? new Map(), options.unresolvedBase ?? null);
 }
 
 

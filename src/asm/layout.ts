@@ -7,7 +7,7 @@ import type { ProgramBuilder } from './assembler.js';
 import { disassembleSync } from './capstone.js';
 import { evaluate, ExpressionError, type Expr, type Value } from './expression.js';
 import { DTPOFF_PREFIX, SECTION_PAGE, TPOFF_PREFIX, setName, type Fragment, type Position, type SectionState } from './fragments.js';
-import type { Image, ImageSection, ImageSymbol, LineRecord, TlsTemplate } from './image.js';
+import { UNRESOLVED_STRIDE, type Image, type ImageSection, type ImageSymbol, type LineRecord, type TlsTemplate, type UnresolvedSymbol } from './image.js';
 import { compareDecoded, type ConcreteOperand } from './verify.js';
 
 // GNU as pads code with these NOPs: as many 11-byte ones as fit, then one for the remainder; past
@@ -202,8 +202,24 @@ function guarded<T>(f: Fragment, fn: () => T): T {
   }
 }
 
-export function layoutAndEmit(program: ProgramBuilder, externals: ReadonlyMap<string, Address>, base: Address, threadLocals: ReadonlyMap<string, bigint>): Image {
-  const layout = new Layout(program, externals, threadLocals);
+/**
+ * Symbols used but defined nowhere that a link could still define (not `.L` or numeric locals, not
+ * thread-local uses), each given an address `unresolvedBase + 16 * i` in order of first use.
+ */
+function unresolvedSymbols(program: ProgramBuilder, externals: ReadonlyMap<string, Address>, threadLocals: ReadonlyMap<string, bigint>, unresolvedBase: Address | null): UnresolvedSymbol[] {
+  if (unresolvedBase === null) return [];
+  const out: UnresolvedSymbol[] = [];
+  for (const [name, loc] of program.firstUse) {
+    if (program.labels.has(name) || program.sets.has(name) || externals.has(name) || threadLocals.has(name)) continue;
+    if (/[\u0001\u0002]/.test(name) || name.startsWith('.L') || name.startsWith(TPOFF_PREFIX) || name.startsWith(DTPOFF_PREFIX)) continue;
+    out.push({ name, address: unresolvedBase + UNRESOLVED_STRIDE * BigInt(out.length), loc });
+  }
+  return out;
+}
+
+export function layoutAndEmit(program: ProgramBuilder, externals: ReadonlyMap<string, Address>, base: Address, threadLocals: ReadonlyMap<string, bigint>, unresolvedBase: Address | null): Image {
+  const unresolved = unresolvedSymbols(program, externals, threadLocals, unresolvedBase);
+  const layout = new Layout(program, new Map([...externals, ...unresolved.map((u) => [u.name, u.address] as const)]), threadLocals);
   let passes = 0;
   for (let changed = layout.pass(true); changed; changed = layout.pass(false)) {
     if (++passes > MAX_PASSES) throw unsettled(layout);
@@ -223,7 +239,7 @@ export function layoutAndEmit(program: ProgramBuilder, externals: ReadonlyMap<st
     align: s.align,
   }));
   lines.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-  return { file: program.file, sections, tls: tlsImage(layout, sections), symbols: collectSymbols(layout), lines };
+  return { file: program.file, sections, tls: tlsImage(layout, sections), symbols: collectSymbols(layout), lines, unresolved };
 }
 
 /** LEB128, as DWARF writes lengths and offsets: 7 bits a byte, high bit set on all but the last. */
