@@ -35,5 +35,5 @@ export function linkLibc(program: Image, libc: Image): Image {
   const functions = libcFunctions(libc);
   if (!program.symbols.some((s) => s.kind === 'external' && functions.get(s.name) === s.address)) return program;
   const lines: LineRecord[] = [...program.lines, ...libc.lines].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-  return { ...program, sections: [...program.sections, ...libc.sections], symbols: [...program.symbols, ...libc.symbols.filter((s) => s.kind === 'label')], lines };
+  return { ...program, sections: [...program.sections, ...libc.sections.filter((x) => x.bytes.length > 0)], symbols: [...program.symbols, ...libc.symbols.filter((s) => s.kind === 'label')], lines };
 }

@@ -107,6 +107,11 @@ describe('the modelled libc functions', () => {
     assert.ok(outcome.syscalls.some((s) => s.name === 'sched_yield'));
   });
 
+  it('are linked as one section of their own when the program calls one', async () => {
+    const image = await inline(CALLER);
+    assert.deepEqual(image.sections.map((s) => s.name), ['.text', '.text.libc']);
+  });
+
   it('are not linked into a program that calls none of them', async () => {
     const image = await inline('f: ret\n');
     assert.deepEqual(image.sections.map((s) => s.name), ['.text']);
