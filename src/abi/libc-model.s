@@ -116,8 +116,8 @@ abort:
 	syscall
 	ret
 
-# __assert_fail(assertion, file, line, function): glibc's message on stderr (without the program
-# name glibc puts first), then abort().
+# __assert_fail(assertion, file, line, function): glibc's message (without the program name glibc
+# puts first), formatted into a buffer and written to stderr in one write, then abort().
 	.globl __assert_fail
 	.type __assert_fail, @function
 __assert_fail:
@@ -125,43 +125,65 @@ __assert_fail:
 	pushq %r12
 	pushq %r13
 	pushq %r14
-	subq $40, %rsp
+	pushq %r15
+	subq $1056, %rsp	# message at 0..999, the line number's digits at 1024..1055
 	movq %rdi, %rbx
 	movq %rsi, %r12
 	movl %edx, %r13d
 	movq %rcx, %r14
-	movq %r12, %rdi
-	call .Lputs
-	leaq .Lcolon(%rip), %rdi
-	call .Lputs
-	leaq 31(%rsp), %rdi	# the line number in decimal, written backwards
-	movb $0, (%rdi)
+	movq %rsp, %rdi
+	leaq 1000(%rsp), %r15
+	movq %r12, %rsi
+	call .Lappend
+	leaq .Lcolon(%rip), %rsi
+	call .Lappend
+	leaq 1055(%rsp), %rsi	# the line number in decimal, written backwards
+	movb $0, (%rsi)
 	movl %r13d, %eax
 	movl $10, %ecx
 1:	xorl %edx, %edx
 	divl %ecx
 	addb $48, %dl
-	decq %rdi
-	movb %dl, (%rdi)
+	decq %rsi
+	movb %dl, (%rsi)
 	testl %eax, %eax
 	jnz 1b
-	call .Lputs
-	leaq .Lcolon_space(%rip), %rdi
-	call .Lputs
+	call .Lappend
+	leaq .Lcolon_space(%rip), %rsi
+	call .Lappend
 	testq %r14, %r14
 	jz 2f
-	movq %r14, %rdi
-	call .Lputs
-	leaq .Lcolon_space(%rip), %rdi
-	call .Lputs
-2:	leaq .Lassertion(%rip), %rdi
-	call .Lputs
-	movq %rbx, %rdi
-	call .Lputs
-	leaq .Lfailed(%rip), %rdi
-	call .Lputs
+	movq %r14, %rsi
+	call .Lappend
+	leaq .Lcolon_space(%rip), %rsi
+	call .Lappend
+2:	leaq .Lassertion(%rip), %rsi
+	call .Lappend
+	movq %rbx, %rsi
+	call .Lappend
+	leaq .Lfailed(%rip), %rsi
+	call .Lappend
+	movq %rdi, %rdx
+	subq %rsp, %rdx
+	movq %rsp, %rsi
+	movl $2, %edi
+	movl $1, %eax		# write(2, message, length)
+	syscall
 	call abort
 	.size __assert_fail, .-__assert_fail
+
+# Copies the string at %rsi to %rdi, stopping at %r15; %rdi ends after the last byte copied.
+.Lappend:
+1:	cmpq %r15, %rdi
+	jae 2f
+	movb (%rsi), %al
+	testb %al, %al
+	jz 2f
+	movb %al, (%rdi)
+	incq %rsi
+	incq %rdi
+	jmp 1b
+2:	ret
 
 	.globl __stack_chk_fail
 	.type __stack_chk_fail, @function

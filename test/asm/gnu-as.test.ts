@@ -12,9 +12,10 @@ import { hex } from '../../src/types.js';
 import { firstDifference, gnu, missingTool, type GnuResult } from './gnu-as-compare.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SOURCES = [join(ROOT, 'asm'), join(ROOT, 'test/asm/fixtures')].flatMap((dir) =>
-  readdirSync(dir).filter((f) => f.endsWith('.s')).sort().map((f) => join(dir, f)),
-);
+const SOURCES = [
+  ...[join(ROOT, 'asm'), join(ROOT, 'test/asm/fixtures')].flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.s')).sort().map((f) => join(dir, f))),
+  join(ROOT, 'src/abi/libc-model.s'),
+];
 describe('the assembler compared with GNU as', function () {
   this.timeout(60_000);
   const missing = missingTool();

@@ -63,8 +63,7 @@ describe('the modelled libc functions', () => {
     const { outcome, machine } = runEntry(await inline(CALLER), 'do_assert', []);
     machine.close();
     assert.equal(outcome.signal, 'SIGABRT');
-    const stderr = outcome.output.filter((o) => o.fd === 2).map((o) => o.text).join('');
-    assert.equal(stderr, "op.c:42: op: Assertion `x > 0' failed.\n");
+    assert.deepEqual(outcome.output.filter((o) => o.fd === 2).map((o) => o.text), ["op.c:42: op: Assertion `x > 0' failed.\n"]);
   });
 
   it('memcpy copies n bytes and returns the destination', async () => {
