@@ -65,7 +65,7 @@ const DATA_SIZES: Record<string, number> = {
   '.byte': 1, '.word': 2, '.short': 2, '.value': 2, '.hword': 2, '.2byte': 2, '.long': 4, '.int': 4, '.4byte': 4, '.quad': 8, '.8byte': 8,
 };
 // Directives with no effect on the bytes we produce.
-const IGNORED = /^\.(file|ident|cfi_\w+|code64|hidden|weak|protected|internal|text_end|addrsig|addrsig_sym|note|end)$/;
+const IGNORED = /^\.(file|ident|cfi_\w+|code64|hidden|protected|internal|text_end|addrsig|addrsig_sym|note|end)$/;
 
 export class ProgramBuilder {
   readonly sections: SectionState[] = [];
@@ -86,6 +86,8 @@ export class ProgramBuilder {
   private readonly numericCount = new Map<string, number>();
   /** The last `.loc`: its section, how many fragments that section had then, and its view number. */
   private lastLoc: { section: SectionState; frags: number; view: number } | null = null;
+  /** Names given to `.weak`: one the program uses but nothing defines is 0, as in a static link. */
+  readonly weak = new Set<string>();
   /** Names given to `.local`: a later `.comm` of one is allocated here, as `.lcomm` is. */
   private readonly locals = new Set<string>();
   /** `.comm`/`.lcomm` symbols, in source order, placed in `.bss` by finish(). */
@@ -418,6 +420,9 @@ export class ProgramBuilder {
         this.sizes.set(sym!.text, { expr: expr(value!), loc, section: this.current, frag: this.current.frags.length });
         return;
       }
+      case '.weak':
+        for (const a of list()) this.weak.add(a.text);
+        return;
       case '.local':
         for (const a of list()) this.locals.add(a.text);
         return;

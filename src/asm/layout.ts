@@ -212,6 +212,7 @@ function unresolvedSymbols(program: ProgramBuilder, externals: ReadonlyMap<strin
   for (const [name, loc] of program.firstUse) {
     if (program.labels.has(name) || program.sets.has(name) || externals.has(name) || threadLocals.has(name)) continue;
     if (/[\u0001\u0002]/.test(name) || name.startsWith('.L') || name.startsWith(TPOFF_PREFIX) || name.startsWith(DTPOFF_PREFIX)) continue;
+    if (program.weak.has(name)) continue; // an undefined weak symbol is 0 (weakZeros)
     out.push({ name, address: unresolvedBase + UNRESOLVED_STRIDE * BigInt(out.length), loc });
   }
   return out;
@@ -219,7 +220,9 @@ function unresolvedSymbols(program: ProgramBuilder, externals: ReadonlyMap<strin
 
 export function layoutAndEmit(program: ProgramBuilder, externals: ReadonlyMap<string, Address>, base: Address, threadLocals: ReadonlyMap<string, bigint>, unresolvedBase: Address | null): Image {
   const unresolved = unresolvedSymbols(program, externals, threadLocals, unresolvedBase);
-  const layout = new Layout(program, new Map([...externals, ...unresolved.map((u) => [u.name, u.address] as const)]), threadLocals);
+  // An undefined weak symbol is 0, as a static link makes it (`if (&f) f();` skips the call).
+  const weakZeros = [...program.weak].filter((n) => program.firstUse.has(n) && !program.labels.has(n) && !program.sets.has(n) && !externals.has(n)).map((n) => [n, 0n] as const);
+  const layout = new Layout(program, new Map([...externals, ...weakZeros, ...unresolved.map((u) => [u.name, u.address] as const)]), threadLocals);
   let passes = 0;
   for (let changed = layout.pass(true); changed; changed = layout.pass(false)) {
     if (++passes > MAX_PASSES) throw unsettled(layout);

@@ -46,6 +46,14 @@ describe('functions the program does not define', () => {
     assert.match(outcome.reason ?? '', /^read of undefined symbol 'stderr'/);
   });
 
+  it('are 0 when weak, as a static link makes them, so `if (&f) f();` skips the call', async () => {
+    const image = await inline('.weak hook\nf: movq hook@GOTPCREL(%rip), %rax\n testq %rax, %rax\n jz 1f\n call hook\n1: ret\n');
+    assert.deepEqual(image.unresolved, []);
+    const { outcome, machine } = runEntry(image, 'f', []);
+    machine.close();
+    assert.deepEqual([outcome.status, outcome.rax], ['returned', 0n]);
+  });
+
   it('stay errors for .L labels, which no link could define', async () => {
     await assert.rejects(inline('jmp .Lnowhere\n'), /undefined symbol '\.Lnowhere'/);
   });
