@@ -55,6 +55,17 @@ sched_yield:
 	ret
 	.size sched_yield, .-sched_yield
 
+# The dynamic TLS models' lookup: the assembler's `@tlsgd`/`@tlsld` GOT pair holds the module (1)
+# and an offset from the thread pointer (the variable's, or the TLS block's start), not glibc's
+# offset in the block; the address is the same.
+	.globl __tls_get_addr
+	.type __tls_get_addr, @function
+__tls_get_addr:
+	movq %fs:0, %rax
+	addq 8(%rdi), %rax
+	ret
+	.size __tls_get_addr, .-__tls_get_addr
+
 # glibc >= 2.35: the cpu_id of the registered rseq area, or getcpu when it is not registered.
 	.globl sched_getcpu
 	.type sched_getcpu, @function

@@ -6,7 +6,7 @@ import type { Address, SourceLocation } from '../types.js';
 import { loadCapstone } from './capstone.js';
 import { EncodeError, encodeInstruction } from './encoder.js';
 import { evaluate, ExpressionError, parseExpression, renameSymbols, type Expr, type Value } from './expression.js';
-import { DTPOFF_PREFIX, GOT_PREFIX, TPOFF_PREFIX, defaultFlags, parseFlags, setName, type Fragment, type LabelDef, type SectionState, type SetDef } from './fragments.js';
+import { DTPOFF_PREFIX, GOT_PREFIX, TLS_BLOCK_TPOFF, TPOFF_PREFIX, defaultFlags, parseFlags, setName, type Fragment, type LabelDef, type SectionState, type SetDef } from './fragments.js';
 import type { Image } from './image.js';
 import { KeystoneEncoder, type InstructionEncoder } from './keystone.js';
 import { layoutAndEmit } from './layout.js';
@@ -93,7 +93,7 @@ export class ProgramBuilder {
   /** `.comm`/`.lcomm` symbols, in source order, placed in `.bss` by finish(). */
   private readonly commons: { name: string; size: bigint; align: bigint; local: boolean; loc: SourceLocation; text: string }[] = [];
   /** GOT slots by label: the symbol whose value fills the slot, and where the slot was first needed. */
-  private readonly gotSlots = new Map<string, { value: string; loc: SourceLocation }>();
+  private readonly gotSlots = new Map<string, { values: Expr[]; loc: SourceLocation }>();
 
   constructor(readonly file: string) {
     this.current = this.previous = this.section('.text');
@@ -201,28 +201,41 @@ export class ProgramBuilder {
   /**
    * Relocation modifiers as a static link resolves them: `sym@PLT` is sym itself; `sym@GOTPCREL`
    * is a slot of a synthetic `.got` holding sym's address; `sym@tpoff` (local-exec TLS) is sym's
-   * offset from the thread pointer, and `sym@gottpoff` (initial-exec) a GOT slot holding it.
-   * The dynamic TLS models (@tlsgd, @tlsld, and @dtpoff in code) and @GOTOFF are refused by name.
+   * offset from the thread pointer, and `sym@gottpoff` (initial-exec) a GOT slot holding it. The
+   * dynamic models: `sym@tlsgd` is a GOT pair (module 1, sym's offset from the thread pointer) and
+   * `sym@tlsld` one for the TLS block's start, which the modelled `__tls_get_addr` adds to the
+   * thread pointer; `sym@dtpoff` is sym's offset in the block. @GOTOFF and others are refused by name.
    */
   private resolveModifiers(text: string, loc: SourceLocation): string {
-    const slot = (label: string, value: string) => {
-      if (!this.gotSlots.has(label)) this.gotSlots.set(label, { value, loc });
+    const slot = (label: string, ...values: Expr[]) => {
+      if (!this.gotSlots.has(label)) this.gotSlots.set(label, { values, loc });
       return label;
     };
-    return text.replace(/([A-Za-z_.][A-Za-z0-9_.$]*)@([A-Za-z]+)/g, (whole, sym: string, modifier: string, at: number) => {
+    // A thread-local use is recorded so an undefined one is reported where it is first used.
+    const sym = (name: string): Expr => {
+      if (name.startsWith(TPOFF_PREFIX) && !this.firstUse.has(name)) this.firstUse.set(name, loc);
+      return { kind: 'sym', name, at: 0 };
+    };
+    return text.replace(/([A-Za-z_.][A-Za-z0-9_.$]*)@([A-Za-z]+)/g, (whole, name: string, modifier: string, at: number) => {
       switch (modifier.toLowerCase()) {
         case 'plt':
-          return sym;
+          return name;
         case 'gotpcrel':
-          return slot(GOT_PREFIX + sym, sym);
+          if (!this.firstUse.has(name)) this.firstUse.set(name, loc);
+          return slot(GOT_PREFIX + name, sym(name));
         case 'tpoff':
-          if (!this.firstUse.has(sym)) this.firstUse.set(sym, loc);
-          return TPOFF_PREFIX + sym;
+          if (!this.firstUse.has(name)) this.firstUse.set(name, loc);
+          return TPOFF_PREFIX + name;
+        case 'dtpoff':
+          return DTPOFF_PREFIX + name;
         case 'gottpoff':
-          return slot(`${GOT_PREFIX}tp.${sym}`, TPOFF_PREFIX + sym);
+          return slot(`${GOT_PREFIX}tp.${name}`, sym(TPOFF_PREFIX + name));
+        case 'tlsgd':
+          return slot(`${GOT_PREFIX}gd.${name}`, { kind: 'num', value: 1n }, sym(TPOFF_PREFIX + name));
+        case 'tlsld':
+          return slot(`${GOT_PREFIX}ld`, { kind: 'num', value: 1n }, sym(TLS_BLOCK_TPOFF));
       }
-      const hint = /^tls(gd|ld)$/i.test(modifier) ? '; the dynamic TLS models need __tls_get_addr: compile with -ftls-model=initial-exec or without -fPIC' : '';
-      throw new OperandError(`relocation modifier @${modifier} in '${whole}' is not supported (only @PLT, @GOTPCREL, @tpoff and @gottpoff)${hint}`, at + sym.length);
+      throw new OperandError(`relocation modifier @${modifier} in '${whole}' is not supported (only @PLT, @GOTPCREL, @tpoff, @gottpoff, @tlsgd, @tlsld and @dtpoff)`, at + name.length);
     });
   }
 
@@ -249,10 +262,9 @@ export class ProgramBuilder {
     if (this.gotSlots.size === 0) return;
     const got = this.section('.got', 'aw');
     got.align = Math.max(got.align, 8);
-    for (const [label, { value, loc }] of this.gotSlots) {
+    for (const [label, { values, loc }] of this.gotSlots) {
       this.labels.set(label, { name: label, loc, section: got, frag: got.frags.length });
-      if (!this.firstUse.has(value) && !value.startsWith(TPOFF_PREFIX)) this.firstUse.set(value, loc);
-      got.frags.push({ kind: 'data', loc, text: `.quad ${value}`, items: [{ expr: { kind: 'sym', name: value, at: 0 }, size: 8, loc }] });
+      got.frags.push({ kind: 'data', loc, text: `GOT slot ${label.slice(GOT_PREFIX.length)}`, items: values.map((expr) => ({ expr, size: 8, loc })) });
     }
   }
 

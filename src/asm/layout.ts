@@ -6,7 +6,7 @@ import { hexBytes, type Address, type SourceLocation } from '../types.js';
 import type { ProgramBuilder } from './assembler.js';
 import { disassembleSync } from './capstone.js';
 import { evaluate, ExpressionError, type Expr, type Value } from './expression.js';
-import { DTPOFF_PREFIX, SECTION_PAGE, TPOFF_PREFIX, setName, type Fragment, type Position, type SectionState } from './fragments.js';
+import { DTPOFF_PREFIX, SECTION_PAGE, TLS_BLOCK_TPOFF, TPOFF_PREFIX, setName, type Fragment, type Position, type SectionState } from './fragments.js';
 import { UNRESOLVED_STRIDE, type Image, type ImageSection, type ImageSymbol, type LineRecord, type TlsTemplate, type UnresolvedSymbol } from './image.js';
 import { compareDecoded, type ConcreteOperand } from './verify.js';
 
@@ -94,6 +94,7 @@ class Layout {
     const resolve = (name: string): Value => {
       if (name.startsWith(TPOFF_PREFIX)) return this.threadPointerOffset(name.slice(TPOFF_PREFIX.length));
       if (name.startsWith(DTPOFF_PREFIX)) return this.tlsBlockOffset(name.slice(DTPOFF_PREFIX.length));
+      if (name === TLS_BLOCK_TPOFF) return { base: null, offset: -BigInt(this.tlsTemplate().size) };
       const label = this.program.labels.get(name);
       if (label) return this.position(label);
       const set = this.program.sets.get(name);
@@ -211,7 +212,7 @@ function unresolvedSymbols(program: ProgramBuilder, externals: ReadonlyMap<strin
   const out: UnresolvedSymbol[] = [];
   for (const [name, loc] of program.firstUse) {
     if (program.labels.has(name) || program.sets.has(name) || externals.has(name) || threadLocals.has(name)) continue;
-    if (/[\u0001\u0002]/.test(name) || name.startsWith('.L') || name.startsWith(TPOFF_PREFIX) || name.startsWith(DTPOFF_PREFIX)) continue;
+    if (/[\u0001\u0002]/.test(name) || name.startsWith('.L') || name.startsWith(TPOFF_PREFIX) || name.startsWith(DTPOFF_PREFIX) || name === TLS_BLOCK_TPOFF) continue;
     if (program.weak.has(name)) continue; // an undefined weak symbol is 0 (weakZeros)
     out.push({ name, address: unresolvedBase + UNRESOLVED_STRIDE * BigInt(out.length), loc });
   }
@@ -381,7 +382,16 @@ function emitInstruction(layout: Layout, s: SectionState, f: Fragment & { kind: 
 }
 
 /** Decodes what we emitted and compares it with the source operands, fully resolved. */
+/** A prefix written alone on its line (gcc's `rex64` before `call __tls_get_addr`): its one byte. */
+const PREFIX_BYTES: Record<string, number> = { rex64: 0x48, data16: 0x66, addr32: 0x67, lock: 0xf0, rep: 0xf3, repe: 0xf3, repz: 0xf3, repne: 0xf2, repnz: 0xf2 };
+
 function verify(layout: Layout, s: SectionState, f: Fragment & { kind: 'insn' }, bytes: Uint8Array, address: Address, end: Address): void {
+  const prefix = f.ins.operands.length === 0 && f.ins.prefixes.length === 0 ? PREFIX_BYTES[f.ins.mnemonic] : undefined;
+  if (prefix !== undefined) {
+    // Not an instruction by itself: it prefixes the next one, so it is checked as a byte.
+    if (bytes.length !== 1 || bytes[0] !== prefix) throw asmError('ASM_ENCODE', `'${f.text}' was encoded as ${hexBytes(bytes)}, not the prefix byte ${prefix.toString(16)}`, f.loc);
+    return;
+  }
   const [decoded] = disassembleSync(bytes, address, 1);
   const shown = (d: { mnemonic: string; operands: string }) => `${d.mnemonic} ${d.operands}`.trim();
   const shownBytes = hexBytes(bytes);
@@ -444,6 +454,7 @@ function collectSymbols(layout: Layout): ImageSymbol[] {
       layout.tlsBlockOffset(name.slice(DTPOFF_PREFIX.length));
       continue;
     }
+    if (name === TLS_BLOCK_TPOFF) continue;
     if (!p.labels.has(name) && !p.sets.has(name) && !layout.externals.has(name) && !p.globals.has(name) && !layout.threadLocals.has(name)) {
       throw new RseqEmuError('ASM_SYMBOL', `undefined symbol '${displayName(name)}'`, loc);
     }
