@@ -1,5 +1,6 @@
 // Source file → image, with the emulated glibc's symbols as externals. The first stage of the
 // pipeline as the CLI and the library API both use it.
+import { libcFunctions, libcImage, linkLibc, UNRESOLVED_BASE } from './abi/libc-model.js';
 import { glibcSymbols, glibcThreadLocals, GLIBC_DEFAULTS, type GlibcRseqExports } from './abi/glibc.js';
 import { assemble } from './asm/assembler.js';
 import type { Image } from './asm/image.js';
@@ -9,8 +10,16 @@ import { readInputFile } from './input-file.js';
 import { LIMITS } from './limits.js';
 
 
+/**
+ * Assembles a program as a static link with the emulated libc would: glibc's rseq variables, the
+ * modelled libc functions it calls (abi/libc-model.ts), and any other symbol it uses but does not
+ * define left unresolved, so that only calling or reading it fails (the machine names it).
+ */
 export async function assembleSource(source: string, file: string, glibc: GlibcRseqExports = GLIBC_DEFAULTS): Promise<Image> {
-  return assemble(source, { file, externals: glibcSymbols(glibc), threadLocals: glibcThreadLocals(glibc) });
+  const libc = await libcImage(glibc);
+  const externals = new Map([...glibcSymbols(glibc), ...libcFunctions(libc)]);
+  const program = await assemble(source, { file, externals, threadLocals: glibcThreadLocals(glibc), unresolvedBase: UNRESOLVED_BASE });
+  return linkLibc(program, libc);
 }
 
 export async function loadProgram(path: string, glibc: GlibcRseqExports = GLIBC_DEFAULTS): Promise<Image> {

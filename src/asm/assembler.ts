@@ -6,7 +6,7 @@ import type { Address, SourceLocation } from '../types.js';
 import { loadCapstone } from './capstone.js';
 import { EncodeError, encodeInstruction } from './encoder.js';
 import { evaluate, ExpressionError, parseExpression, renameSymbols, type Expr, type Value } from './expression.js';
-import { GOT_PREFIX, TPOFF_PREFIX, defaultFlags, parseFlags, setName, type Fragment, type LabelDef, type SectionState, type SetDef } from './fragments.js';
+import { DTPOFF_PREFIX, GOT_PREFIX, TLS_BLOCK_TPOFF, TPOFF_PREFIX, defaultFlags, parseFlags, setName, type Fragment, type LabelDef, type SectionState, type SetDef } from './fragments.js';
 import type { Image } from './image.js';
 import { KeystoneEncoder, type InstructionEncoder } from './keystone.js';
 import { layoutAndEmit } from './layout.js';
@@ -22,6 +22,12 @@ export interface AssembleOptions {
   base?: Address;
   /** Thread-local symbols the environment provides, with their offset from the thread pointer (`sym@tpoff`). */
   threadLocals?: ReadonlyMap<string, bigint>;
+  /**
+   * Where symbols used but defined nowhere (libc functions a test calls) get addresses, 16 bytes
+   * apart, instead of being an error: nothing is mapped there (image.unresolved lists them).
+   * `.L` and numeric local labels stay errors: no link could define them.
+   */
+  unresolvedBase?: Address;
   /** Encodes single instructions; default the shared Keystone. Tests inject faulty ones to exercise the round-trip check. */
   encoder?: InstructionEncoder;
 }
@@ -39,7 +45,7 @@ export async function assemble(source: string, options: AssembleOptions): Promis
     }
   }
   program.finish();
-  return layoutAndEmit(program, options.externals ?? new Map(), options.base ?? 0x400000n, options.threadLocals ?? new Map());
+  return layoutAndEmit(program, options.externals ?? new Map(), options.base ?? 0x400000n, options.threadLocals ?? new Map(), options.unresolvedBase ?? null);
 }
 
 
@@ -59,7 +65,7 @@ const DATA_SIZES: Record<string, number> = {
   '.byte': 1, '.word': 2, '.short': 2, '.value': 2, '.hword': 2, '.2byte': 2, '.long': 4, '.int': 4, '.4byte': 4, '.quad': 8, '.8byte': 8,
 };
 // Directives with no effect on the bytes we produce.
-const IGNORED = /^\.(ident|cfi_\w+|code64|hidden|local|weak|protected|internal|text_end|addrsig|addrsig_sym|note|end)$/;
+const IGNORED = /^\.(ident|cfi_\w+|code64|hidden|protected|internal|text_end|addrsig|addrsig_sym|note|end)$/;
 
 export class ProgramBuilder {
   readonly sections: SectionState[] = [];
@@ -86,8 +92,14 @@ export class ProgramBuilder {
   /** The line the last `.loc` named; every later instruction is on it, as in GNU as's line table. */
   private sourceLoc: SourceLocation | null = null;
   private sourceStmt = true;
+  /** Names given to `.weak`: one the program uses but nothing defines is 0, as in a static link. */
+  readonly weak = new Set<string>();
+  /** Names given to `.local`: a later `.comm` of one is allocated here, as `.lcomm` is. */
+  private readonly locals = new Set<string>();
+  /** `.comm`/`.lcomm` symbols, in source order, placed in `.bss` by finish(). */
+  private readonly commons: { name: string; size: bigint; align: bigint; local: boolean; loc: SourceLocation; text: string }[] = [];
   /** GOT slots by label: the symbol whose value fills the slot, and where the slot was first needed. */
-  private readonly gotSlots = new Map<string, { value: string; loc: SourceLocation }>();
+  private readonly gotSlots = new Map<string, { values: Expr[]; loc: SourceLocation }>();
 
   constructor(readonly file: string) {
     this.current = this.previous = this.section('.text');
@@ -195,40 +207,92 @@ export class ProgramBuilder {
   /**
    * Relocation modifiers as a static link resolves them: `sym@PLT` is sym itself; `sym@GOTPCREL`
    * is a slot of a synthetic `.got` holding sym's address; `sym@tpoff` (local-exec TLS) is sym's
-   * offset from the thread pointer, and `sym@gottpoff` (initial-exec) a GOT slot holding it.
-   * The dynamic TLS models (@tlsgd, @tlsld, @dtpoff) and @GOTOFF are refused by name.
+   * offset from the thread pointer, and `sym@gottpoff` (initial-exec) a GOT slot holding it. The
+   * dynamic models: `sym@tlsgd` is a GOT pair (module 1, sym's offset from the thread pointer) and
+   * `sym@tlsld` one for the TLS block's start, which the modelled `__tls_get_addr` adds to the
+   * thread pointer; `sym@dtpoff` is sym's offset in the block. @GOTOFF and others are refused by name.
    */
   private resolveModifiers(text: string, loc: SourceLocation): string {
-    const slot = (label: string, value: string) => {
-      if (!this.gotSlots.has(label)) this.gotSlots.set(label, { value, loc });
+    const slot = (label: string, ...values: Expr[]) => {
+      if (!this.gotSlots.has(label)) this.gotSlots.set(label, { values, loc });
       return label;
     };
-    return text.replace(/([A-Za-z_.][A-Za-z0-9_.$]*)@([A-Za-z]+)/g, (whole, sym: string, modifier: string, at: number) => {
+    // A thread-local use is recorded so an undefined one is reported where it is first used.
+    const sym = (name: string): Expr => {
+      if (name.startsWith(TPOFF_PREFIX) && !this.firstUse.has(name)) this.firstUse.set(name, loc);
+      return { kind: 'sym', name, at: 0 };
+    };
+    return text.replace(/([A-Za-z_.][A-Za-z0-9_.$]*)@([A-Za-z]+)/g, (whole, name: string, modifier: string, at: number) => {
       switch (modifier.toLowerCase()) {
         case 'plt':
-          return sym;
+          return name;
         case 'gotpcrel':
-          return slot(GOT_PREFIX + sym, sym);
+          if (!this.firstUse.has(name)) this.firstUse.set(name, loc);
+          return slot(GOT_PREFIX + name, sym(name));
         case 'tpoff':
-          if (!this.firstUse.has(sym)) this.firstUse.set(sym, loc);
-          return TPOFF_PREFIX + sym;
+          if (!this.firstUse.has(name)) this.firstUse.set(name, loc);
+          return TPOFF_PREFIX + name;
+        case 'dtpoff':
+          return DTPOFF_PREFIX + name;
         case 'gottpoff':
-          if (!this.firstUse.has(sym)) this.firstUse.set(sym, loc);
-          return slot(`${GOT_PREFIX}tp.${sym}`, TPOFF_PREFIX + sym);
+          if (!this.firstUse.has(name)) this.firstUse.set(name, loc);
+          return slot(`${GOT_PREFIX}tp.${name}`, sym(TPOFF_PREFIX + name));
+        case 'tlsgd':
+          return slot(`${GOT_PREFIX}gd.${name}`, { kind: 'num', value: 1n }, sym(TPOFF_PREFIX + name));
+        case 'tlsld':
+          return slot(`${GOT_PREFIX}ld`, { kind: 'num', value: 1n }, sym(TLS_BLOCK_TPOFF));
       }
-      throw new OperandError(`relocation modifier @${modifier} in '${whole}' is not supported (only @PLT, @GOTPCREL, @tpoff and @gottpoff)`, at + sym.length);
+      throw new OperandError(`relocation modifier @${modifier} in '${whole}' is not supported (only @PLT, @GOTPCREL, @tpoff, @gottpoff, @tlsgd, @tlsld and @dtpoff)`, at + name.length);
     });
   }
 
-  /** After the last statement: the GOT, if any instruction needs one. */
+  /**
+   * Relocation modifiers in data: `sym@dtpoff` (gcc -g's location of a thread-local variable) is
+   * sym's offset in the TLS block, `sym@tpoff` its offset from the thread pointer; others are refused by name.
+   */
+  private dataModifiers(text: string, loc: SourceLocation): string {
+    return text.replace(/([A-Za-z_.][A-Za-z0-9_.$]*)@([A-Za-z]+)/g, (whole, sym: string, modifier: string) => {
+      if (!this.firstUse.has(sym)) this.firstUse.set(sym, loc);
+      switch (modifier.toLowerCase()) {
+        case 'dtpoff':
+          return DTPOFF_PREFIX + sym;
+        case 'tpoff':
+          return TPOFF_PREFIX + sym;
+      }
+      throw asmError('ASM_DIRECTIVE', `relocation modifier @${modifier} in '${whole}' is not supported in data (only @dtpoff and @tpoff)`, loc);
+    });
+  }
+
+  /** After the last statement: common symbols in `.bss`, and the GOT if any instruction needs one. */
   finish(): void {
+    this.placeCommons();
     if (this.gotSlots.size === 0) return;
     const got = this.section('.got', 'aw');
     got.align = Math.max(got.align, 8);
-    for (const [label, { value, loc }] of this.gotSlots) {
+    for (const [label, { values, loc }] of this.gotSlots) {
       this.labels.set(label, { name: label, loc, section: got, frag: got.frags.length });
-      if (!this.firstUse.has(value) && !value.startsWith(TPOFF_PREFIX)) this.firstUse.set(value, loc);
-      got.frags.push({ kind: 'data', loc, text: `.quad ${value}`, items: [{ expr: { kind: 'sym', name: value, at: 0 }, size: 8, loc }] });
+      got.frags.push({ kind: 'data', loc, text: `GOT slot ${label.slice(GOT_PREFIX.length)}`, items: values.map((expr) => ({ expr, size: 8, loc })) });
+    }
+  }
+
+  /**
+   * `.lcomm` and local `.comm` symbols go after everything else in `.bss`, in source order (GNU as
+   * allocates them in .bss subsection 1); global `.comm` symbols follow, as a static link with
+   * `*(.bss) *(COMMON)` places them.
+   */
+  private placeCommons(): void {
+    if (this.commons.length === 0) return;
+    const bss = this.section('.bss');
+    const ordered = [...this.commons.filter((c) => c.local), ...this.commons.filter((c) => !c.local)];
+    for (const c of ordered) {
+      if (this.labels.has(c.name) || this.sets.has(c.name)) throw asmError('ASM_SYMBOL', `symbol '${c.name}' is already defined`, c.loc);
+      bss.align = Math.max(bss.align, Number(c.align));
+      bss.frags.push({ kind: 'align', loc: c.loc, text: c.text, align: Number(c.align), fill: null, max: null });
+      this.labels.set(c.name, { name: c.name, loc: c.loc, section: bss, frag: bss.frags.length });
+      bss.frags.push({ kind: 'fill', loc: c.loc, text: c.text, count: { kind: 'num', value: c.size }, size: 1, value: { kind: 'num', value: 0n } });
+      if (!c.local) this.globals.add(c.name);
+      if (!this.types.has(c.name)) this.types.set(c.name, 'object');
+      if (!this.sizes.has(c.name)) this.sizes.set(c.name, { expr: { kind: 'num', value: c.size }, loc: c.loc, section: bss, frag: bss.frags.length });
     }
   }
 
@@ -269,7 +333,7 @@ export class ProgramBuilder {
     const zero: Expr = { kind: 'num', value: 0n };
     if (name in DATA_SIZES) {
       const size = DATA_SIZES[name]!;
-      const items = list().map((a) => ({ expr: expr(a), size, loc: at(a) }));
+      const items = list().map((a) => ({ expr: expr({ ...a, text: this.dataModifiers(a.text, at(a)) }), size, loc: at(a) }));
       if (items.length === 0) throw asmError('ASM_DIRECTIVE', `${name} needs at least one value`, loc);
       return this.add({ kind: 'data', loc, text, items });
     }
@@ -391,6 +455,29 @@ export class ProgramBuilder {
         this.sizes.set(sym!.text, { expr: expr(value!), loc, section: this.current, frag: this.current.frags.length });
         return;
       }
+      case '.weak':
+        for (const a of list()) this.weak.add(a.text);
+        return;
+      case '.local':
+        for (const a of list()) this.locals.add(a.text);
+        return;
+      case '.comm':
+      case '.lcomm': {
+        // `.comm SYM, SIZE[, ALIGN]` (ALIGN in bytes) and `.lcomm SYM, SIZE` as GNU as reads them on
+        // x86-64 ELF, with its default alignments when none is given.
+        const [sym, size, align, extra] = need(2);
+        if (extra !== undefined || (name === '.lcomm' && align !== undefined)) throw asmError('ASM_DIRECTIVE', `${name} takes ${name === '.lcomm' ? 'SYMBOL, SIZE' : 'SYMBOL, SIZE[, ALIGNMENT]'}, found '${args}'`, loc);
+        const bytes = constant(size!, 'the size');
+        if (bytes < 0n) throw asmError('ASM_DIRECTIVE', `${name}: the size must not be negative, not ${bytes}`, at(size!));
+        let alignment = align === undefined ? defaultCommonAlign(name, bytes) : constant(align, 'the alignment');
+        if (alignment === 0n) alignment = 1n;
+        if (alignment < 0n || (alignment & (alignment - 1n)) !== 0n || alignment > 0x1000n) {
+          throw asmError('ASM_DIRECTIVE', `${name}: alignment must be a power of two up to 4096, not ${alignment}`, at(align!));
+        }
+        const local = name === '.lcomm' || this.locals.has(sym!.text);
+        this.commons.push({ name: sym!.text, size: bytes, align: alignment, local, loc, text });
+        return;
+      }
       case '.intel_syntax':
         this.syntax = 'intel';
         return;
@@ -404,6 +491,17 @@ export class ProgramBuilder {
 }
 
 type Arg = { text: string; at: number };
+
+/**
+ * GNU as's alignment for a common symbol given none: `.lcomm` by size (8 from 8 bytes, 4 from 4,
+ * 2 from 2, else 1); `.comm` the next power of two of the size, at most 16.
+ */
+function defaultCommonAlign(directive: string, size: bigint): bigint {
+  if (directive === '.lcomm') return size >= 8n ? 8n : size >= 4n ? 4n : size >= 2n ? 2n : 1n;
+  let a = 1n;
+  while (a < size && a < 16n) a <<= 1n;
+  return a;
+}
 
 export const numericName = (n: string, instance: number): string => `${n}\u0001${instance}`;
 

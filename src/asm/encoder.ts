@@ -6,6 +6,7 @@
 //   for relocated values.
 // - Keystone encodes absolute memory (`%fs:8`, `[8]`) as RIP-relative or as a moffs64 `movabs`;
 //   both are rewritten to the ModRM+SIB absolute form GNU as emits (except for an explicit `movabs`).
+import { repairEvex } from './evex.js';
 import type { Expr } from './expression.js';
 import type { InstructionEncoder } from './keystone.js';
 import { renderInstruction, type Operand, type ParsedInstruction, type Syntax } from './operands.js';
@@ -77,6 +78,7 @@ export async function encodeInstruction(ks: InstructionEncoder, ins: ParsedInstr
     if (ins.prefixes.length) throw new EncodeError(`prefix '${ins.prefixes.join(' ')}' on a direct branch is not supported`);
     return { kind: 'branch', ...branch, target: target.expr };
   }
+  if (ins.prefixes.includes('notrack')) return withNotrack(ks, ins, syntax, constants);
   const signature = encodeUd1(ins, constants);
   if (signature) return signature;
   const fixed = KEYSTONE_LACKS[ins.mnemonic];
@@ -112,10 +114,25 @@ export async function encodeInstruction(ks: InstructionEncoder, ins: ParsedInstr
   return { kind: 'fixed', bytes, fields };
 }
 
+/**
+ * `notrack` (CET: an indirect branch that needs no endbr64 at its target; gcc -fcf-protection uses
+ * it for switch tables) is the 0x3e prefix, which Keystone does not know: encode without it, prepend.
+ */
+const isIndirect = (op: Operand): boolean => (op.kind === 'reg' || op.kind === 'mem') && op.indirect;
+
+async function withNotrack(ks: InstructionEncoder, ins: ParsedInstruction, syntax: Syntax, constants: (bigint | null)[]): Promise<Encoding> {
+  if (!/^(jmp|call)[lqw]?$/.test(ins.mnemonic) || ins.operands.length !== 1 || !isIndirect(ins.operands[0]!)) {
+    throw new EncodeError(`'notrack' applies only to an indirect jmp or call, not '${ins.mnemonic}'`);
+  }
+  const inner = await encodeInstruction(ks, { ...ins, prefixes: ins.prefixes.filter((p) => p !== 'notrack') }, syntax, constants);
+  if (inner.kind !== 'fixed') throw new EncodeError("'notrack' on a direct branch is not supported");
+  return { kind: 'fixed', bytes: Uint8Array.of(0x3e, ...inner.bytes), fields: inner.fields.map((f) => ({ ...f, offset: f.offset + 1 })) };
+}
+
 async function assembleOnce(ks: InstructionEncoder, text: string, syntax: Syntax): Promise<Uint8Array> {
   const r = await ks.encode(text, 0x400000n, syntax);
   if (!r.ok) throw new EncodeError(r.message);
-  return r.bytes;
+  return repairEvex(r.bytes);
 }
 
 /** The bytes that differ between two encodings: they must form one run, else the field is ambiguous. */

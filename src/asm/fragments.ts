@@ -71,3 +71,7 @@ export const SECTION_PAGE = 0x1000n;
 export const GOT_PREFIX = '__got.';
 /** `__tpoff.SYMBOL`: a thread-local symbol's offset from the thread pointer, resolved at layout. */
 export const TPOFF_PREFIX = '__tpoff.';
+/** `__dtpoff.SYMBOL`: a thread-local symbol's offset in the program's TLS block (`sym@dtpoff`, DWARF's TLS locations). */
+export const DTPOFF_PREFIX = '__dtpoff.';
+/** The TLS block's start as an offset from the thread pointer (minus the template's size): `@tlsld`'s GOT pair. */
+export const TLS_BLOCK_TPOFF = '__tls_block.tpoff';

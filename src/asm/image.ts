@@ -58,6 +58,21 @@ export interface LineRecord {
   kind: 'instruction' | 'data' | 'padding';
 }
 
+/**
+ * A symbol the program uses but defines nowhere (a libc function such as `printf`), and the
+ * address it was given: nothing is mapped there, so a call or access faults and the machine names
+ * the symbol. Only with AssembleOptions.unresolvedBase; without it such a symbol is an error.
+ */
+export interface UnresolvedSymbol {
+  name: string;
+  address: Address;
+  /** Its first use. */
+  loc: SourceLocation;
+}
+
+/** Unresolved symbols are this many bytes apart. */
+export const UNRESOLVED_STRIDE = 16n;
+
 export interface Image {
   file: string;
   sections: ImageSection[];
@@ -68,6 +83,13 @@ export interface Image {
   lines: LineRecord[];
   /** gcc -g output: `.file N` numbers and the paths they name; DWARF's `DW_AT_decl_file` counts on them. */
   sourceFiles?: ReadonlyMap<number, string>;
+  /** Symbols used but defined nowhere, in order of first use (empty unless AssembleOptions.unresolvedBase). */
+  unresolved: UnresolvedSymbol[];
+}
+
+/** The unresolved symbol whose address block holds `address`, if any. */
+export function unresolvedAt(image: Image, address: Address): UnresolvedSymbol | undefined {
+  return image.unresolved.find((u) => address >= u.address && address < u.address + UNRESOLVED_STRIDE);
 }
 
 export function findSymbol(image: Image, name: string): ImageSymbol | undefined {

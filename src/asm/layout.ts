@@ -6,8 +6,8 @@ import { hexBytes, type Address, type SourceLocation } from '../types.js';
 import type { ProgramBuilder } from './assembler.js';
 import { disassembleSync } from './capstone.js';
 import { evaluate, ExpressionError, type Expr, type Value } from './expression.js';
-import { SECTION_PAGE, TPOFF_PREFIX, setName, type Fragment, type Position, type SectionState } from './fragments.js';
-import type { Image, ImageSection, ImageSymbol, LineRecord, TlsTemplate } from './image.js';
+import { DTPOFF_PREFIX, SECTION_PAGE, TLS_BLOCK_TPOFF, TPOFF_PREFIX, setName, type Fragment, type Position, type SectionState } from './fragments.js';
+import { UNRESOLVED_STRIDE, type Image, type ImageSection, type ImageSymbol, type LineRecord, type TlsTemplate, type UnresolvedSymbol } from './image.js';
 import { compareDecoded, type ConcreteOperand } from './verify.js';
 import { LIMITS } from '../limits.js';
 
@@ -79,6 +79,13 @@ class Layout {
     throw new RseqEmuError('ASM_SYMBOL', `undefined thread-local symbol '${sym}'`, this.program.firstUse.get(sym));
   }
 
+  /** `sym@dtpoff`: a thread-local symbol of the program's offset from the start of its TLS block. */
+  tlsBlockOffset(sym: string): Value {
+    const label = this.program.labels.get(sym);
+    if (!label || !label.section.flags.tls) throw new RseqEmuError('ASM_SYMBOL', `'${sym}@dtpoff' needs a thread-local symbol defined in this file`, this.program.firstUse.get(sym));
+    return { base: null, offset: BigInt(this.tlsTemplate().at.get(label.section)! + this.offsetOf(label)) };
+  }
+
   offsetOf(p: Position): number {
     return this.offsets.get(p.section)![p.frag]!;
   }
@@ -87,6 +94,8 @@ class Layout {
   resolver(seen = new Set<string>()): (name: string) => Value {
     const resolve = (name: string): Value => {
       if (name.startsWith(TPOFF_PREFIX)) return this.threadPointerOffset(name.slice(TPOFF_PREFIX.length));
+      if (name.startsWith(DTPOFF_PREFIX)) return this.tlsBlockOffset(name.slice(DTPOFF_PREFIX.length));
+      if (name === TLS_BLOCK_TPOFF) return { base: null, offset: -BigInt(this.tlsTemplate().size) };
       const label = this.program.labels.get(name);
       if (label) return this.position(label);
       const set = this.program.sets.get(name);
@@ -202,8 +211,27 @@ function guarded<T>(f: Fragment, fn: () => T): T {
   }
 }
 
-export function layoutAndEmit(program: ProgramBuilder, externals: ReadonlyMap<string, Address>, base: Address, threadLocals: ReadonlyMap<string, bigint>): Image {
-  const layout = new Layout(program, externals, threadLocals);
+/**
+ * Symbols used but defined nowhere that a link could still define (not `.L` or numeric locals, not
+ * thread-local uses), each given an address `unresolvedBase + 16 * i` in order of first use.
+ */
+function unresolvedSymbols(program: ProgramBuilder, externals: ReadonlyMap<string, Address>, threadLocals: ReadonlyMap<string, bigint>, unresolvedBase: Address | null): UnresolvedSymbol[] {
+  if (unresolvedBase === null) return [];
+  const out: UnresolvedSymbol[] = [];
+  for (const [name, loc] of program.firstUse) {
+    if (program.labels.has(name) || program.sets.has(name) || externals.has(name) || threadLocals.has(name)) continue;
+    if (/[\u0001\u0002]/.test(name) || name.startsWith('.L') || name.startsWith(TPOFF_PREFIX) || name.startsWith(DTPOFF_PREFIX) || name === TLS_BLOCK_TPOFF) continue;
+    if (program.weak.has(name)) continue; // an undefined weak symbol is 0 (weakZeros)
+    out.push({ name, address: unresolvedBase + UNRESOLVED_STRIDE * BigInt(out.length), loc });
+  }
+  return out;
+}
+
+export function layoutAndEmit(program: ProgramBuilder, externals: ReadonlyMap<string, Address>, base: Address, threadLocals: ReadonlyMap<string, bigint>, unresolvedBase: Address | null): Image {
+  const unresolved = unresolvedSymbols(program, externals, threadLocals, unresolvedBase);
+  // An undefined weak symbol is 0, as a static link makes it (`if (&f) f();` skips the call).
+  const weakZeros = [...program.weak].filter((n) => program.firstUse.has(n) && !program.labels.has(n) && !program.sets.has(n) && !externals.has(n)).map((n) => [n, 0n] as const);
+  const layout = new Layout(program, new Map([...externals, ...weakZeros, ...unresolved.map((u) => [u.name, u.address] as const)]), threadLocals);
   let passes = 0;
   for (let changed = layout.pass(true); changed; changed = layout.pass(false)) {
     if (++passes > MAX_PASSES) throw unsettled(layout);
@@ -228,7 +256,7 @@ export function layoutAndEmit(program: ProgramBuilder, externals: ReadonlyMap<st
   }));
   lines.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   const sourceFiles = program.sourceFiles.size > 0 ? { sourceFiles: new Map(program.sourceFiles) } : {};
-  return { file: program.file, sections, tls: tlsImage(layout, sections), symbols: collectSymbols(layout), lines, ...sourceFiles };
+  return { file: program.file, sections, tls: tlsImage(layout, sections), symbols: collectSymbols(layout), lines, unresolved, ...sourceFiles };
 }
 
 /** LEB128, as DWARF writes lengths and offsets: 7 bits a byte, high bit set on all but the last. */
@@ -369,7 +397,16 @@ function emitInstruction(layout: Layout, s: SectionState, f: Fragment & { kind: 
 }
 
 /** Decodes what we emitted and compares it with the source operands, fully resolved. */
+/** A prefix written alone on its line (gcc's `rex64` before `call __tls_get_addr`): its one byte. */
+const PREFIX_BYTES: Record<string, number> = { rex64: 0x48, data16: 0x66, addr32: 0x67, lock: 0xf0, rep: 0xf3, repe: 0xf3, repz: 0xf3, repne: 0xf2, repnz: 0xf2 };
+
 function verify(layout: Layout, s: SectionState, f: Fragment & { kind: 'insn' }, bytes: Uint8Array, address: Address, end: Address): void {
+  const prefix = f.ins.operands.length === 0 && f.ins.prefixes.length === 0 ? PREFIX_BYTES[f.ins.mnemonic] : undefined;
+  if (prefix !== undefined) {
+    // Not an instruction by itself: it prefixes the next one, so it is checked as a byte.
+    if (bytes.length !== 1 || bytes[0] !== prefix) throw asmError('ASM_ENCODE', `'${f.text}' was encoded as ${hexBytes(bytes)}, not the prefix byte ${prefix.toString(16)}`, f.loc);
+    return;
+  }
   const [decoded] = disassembleSync(bytes, address, 1);
   const shown = (d: { mnemonic: string; operands: string }) => `${d.mnemonic} ${d.operands}`.trim();
   const shownBytes = hexBytes(bytes);
@@ -428,6 +465,11 @@ function collectSymbols(layout: Layout): ImageSymbol[] {
       layout.threadPointerOffset(name.slice(TPOFF_PREFIX.length)); // throws for an undefined one
       continue;
     }
+    if (name.startsWith(DTPOFF_PREFIX)) {
+      layout.tlsBlockOffset(name.slice(DTPOFF_PREFIX.length));
+      continue;
+    }
+    if (name === TLS_BLOCK_TPOFF) continue;
     if (!p.labels.has(name) && !p.sets.has(name) && !layout.externals.has(name) && !p.globals.has(name) && !layout.threadLocals.has(name)) {
       throw new RseqEmuError('ASM_SYMBOL', `undefined symbol '${displayName(name)}'`, loc);
     }

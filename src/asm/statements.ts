@@ -12,7 +12,8 @@ export type Statement =
   | { kind: 'instruction'; text: string; loc: SourceLocation };
 
 const IDENT = /^[A-Za-z_.$][A-Za-z0-9_.$]*/;
-const NUMERIC_LABEL = /^[0-9]+(?=:)/;
+// GNU as allows blanks (spaces, tabs) between a label's name and its colon: `5 :`, `name\t:`.
+const NUMERIC_LABEL = /^[0-9]+(?=[ \t]*:)/;
 
 /** Removes comments and splits on `;`, keeping each piece's starting column. */
 function pieces(source: string, inputFile: string): { text: string; loc: SourceLocation }[] {
@@ -20,6 +21,10 @@ function pieces(source: string, inputFile: string): { text: string; loc: SourceL
   // C preprocessor line markers (`# 12 "op.S"`) move the location, as GNU as honours them.
   let file = inputFile;
   let line = 1;
+  let physicalLine = 1;
+  // Between gcc's `#APP` and `#NO_APP` (its -S output around inline asm) a marker `# 5 "op.c" 1`
+  // names the C line of the asm statement; we keep the .s file's own line there instead (README).
+  let inlineAsm = false;
   let col = 1;
   let cur = '';
   let curLoc: SourceLocation = { file, line, column: 1 };
@@ -38,6 +43,7 @@ function pieces(source: string, inputFile: string): { text: string; loc: SourceL
       if (inString !== null) throw asmError('ASM_SYNTAX', 'unterminated string', openedAt);
       flush();
       line++;
+      physicalLine++;
       col = 1;
       curLoc = { file, line, column: 1 };
       continue;
@@ -74,10 +80,19 @@ function pieces(source: string, inputFile: string): { text: string; loc: SourceL
       // A comment runs to the end of the line; as in GNU as for ELF x86, `/` starts one where a statement would.
       const end = source.indexOf('\n', i);
       const comment = source.slice(i, end < 0 ? source.length : end);
-      const marker = ch === '#' && cur.trim() === '' ? /^#\s*(\d+)\s+"((?:[^"\\]|\\.)*)"/.exec(comment) : null;
+      const atStart = ch === '#' && cur.trim() === '';
+      const marker = atStart ? /^#\s*(\d+)\s+"((?:[^"\\]|\\.)*)"((?:\s+\d+)*)\s*$/.exec(comment) : null;
+      if (atStart && /^#(NO_)?APP\s*$/.test(comment)) inlineAsm = comment.startsWith('#APP');
       if (marker) {
-        line = Number(marker[1]) - 1; // the next line is line N of that file
-        file = marker[2]!.replace(/\\(.)/g, '$1');
+        const [n, name, flags] = [Number(marker[1]), marker[2]!.replace(/\\(.)/g, '$1'), marker[3]!.trim().split(/\s+/)];
+        if (name === '') {
+          // `# 0 "" 2` ends gcc's inline asm: back to this file at its own line, as GNU as does.
+          file = inputFile;
+          line = n === 0 ? physicalLine : n - 1;
+        } else if (!(inlineAsm && flags.includes('1'))) {
+          line = n - 1; // the next line is line N of that file
+          file = name;
+        }
       }
       i += comment.length - 1;
       continue;
@@ -115,7 +130,7 @@ export function parseStatements(source: string, file: string): Statement[] {
       const m = IDENT.exec(text) ?? NUMERIC_LABEL.exec(text);
       if (!m) break;
       const rest = text.slice(m[0].length);
-      const afterName = rest.trimStart();
+      const afterName = rest.replace(/^[ \t]*/, '');
       if (afterName.startsWith(':') && !afterName.startsWith('::')) {
         out.push({ kind: 'label', name: m[0], loc: { ...piece.loc, column } });
         const consumed = text.length - afterName.length + 1;

@@ -38,13 +38,19 @@ function sameImmediate(a: bigint, b: bigint): boolean {
   return false;
 }
 
+/** `%st` and `%st(0)` name the same x87 register. */
+const x87 = (reg: string) => (reg === 'st(0)' ? 'st' : reg);
+
+/** In 64-bit mode %ds (also the `notrack` prefix byte) changes no address, like no segment at all. */
+const flat = (seg: string | null) => (seg === 'ds' || seg === 'es' || seg === 'ss' || seg === 'cs' ? null : seg);
+
 function sameOperand(want: ConcreteOperand, got: ConcreteOperand): boolean {
   if (want.kind === 'imm' && got.kind === 'imm') return sameImmediate(want.value, got.value);
   if (want.kind === 'target' && got.kind === 'target') return BigInt.asUintN(64, want.value) === BigInt.asUintN(64, got.value);
-  if (want.kind === 'reg' && got.kind === 'reg') return want.reg === got.reg && want.indirect === got.indirect;
+  if (want.kind === 'reg' && got.kind === 'reg') return x87(want.reg) === x87(got.reg) && want.indirect === got.indirect;
   if (want.kind === 'mem' && got.kind === 'mem') {
     return (
-      want.seg === got.seg && want.base === got.base && want.index === got.index && (want.index === null || want.scale === got.scale) &&
+      flat(want.seg) === flat(got.seg) && want.base === got.base && want.index === got.index && (want.index === null || want.scale === got.scale) &&
       BigInt.asIntN(32, want.disp) === BigInt.asIntN(32, got.disp) && want.indirect === got.indirect
     );
   }
@@ -55,6 +61,11 @@ function sameOperand(want: ConcreteOperand, got: ConcreteOperand): boolean {
 function alignOperands(mnemonic: string, want: ConcreteOperand[], got: ConcreteOperand[]): ConcreteOperand[] {
   // `shl $1, %rax` decodes as the one-operand shift-by-one form.
   if (got.length === want.length - 1 && want[0]?.kind === 'imm' && want[0].value === 1n) return want.slice(1);
+  // x87 `fmulp %st, %st(1)` decodes as `fmulp %st(1)`: Capstone leaves out the implicit %st(0).
+  if (got.length === want.length - 1 && /^f/.test(mnemonic)) {
+    const implicit = want.findIndex((op) => op.kind === 'reg' && (op.reg === 'st' || op.reg === 'st(0)'));
+    if (implicit >= 0) return want.filter((_, i) => i !== implicit);
+  }
   // `imul $3, %rax` decodes as `imul $3, %rax, %rax`.
   if (got.length === want.length + 1 && /^imul/.test(mnemonic) && want.length === 2) return [...want, want[1]!];
   return want;

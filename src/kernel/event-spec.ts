@@ -1,6 +1,7 @@
 // Kernel events the user injects: `preempt@LOC`, `migrate:N@LOC`, `signal@LOC`, where LOC is
-// `LABEL[+OFFSET]` (any label, `.L` ones included), `0xADDRESS`, or `#K` (before the K-th
-// executed instruction). Each fires once, the first time its location is reached.
+// `LABEL[+OFFSET]` (any label, `.L` ones included), `N[:K][+OFFSET]` (numeric label `N:`, or its
+// K-th definition), `0xADDRESS`, or `#K` (before the K-th executed instruction). Each fires once,
+// the first time its location is reached.
 import { findSymbol, lineAt, type Image } from '../asm/image.js';
 import { RseqEmuError } from '../errors.js';
 import { hex, type Address, type CpuId } from '../types.js';
@@ -53,10 +54,22 @@ export function parseEvent(text: string, image: Image, cpus: number): EventSpec 
 
 export function resolveLocation(where: string, image: Image, text = where): Address {
   let address: Address;
+  const numeric = /^([0-9]+)(?::([0-9]+))?(?:([+-])(0x[0-9a-f]+|[0-9]+))?$/i.exec(where);
   if (/^0x[0-9a-f]+$/i.test(where)) address = BigInt(where);
-  else {
+  else if (numeric) {
+    // A numeric label `N:`: `N` when the source defines it once, `N:K` for its K-th definition.
+    const defs = image.symbols.filter((s) => s.instance !== undefined && s.name === numeric[1]).sort((a, b) => a.instance! - b.instance!);
+    if (defs.length === 0) throw bad(text, `no numeric label '${numeric[1]}:' in ${image.file}`);
+    const k = numeric[2] === undefined ? null : Number(numeric[2]);
+    if (k === null && defs.length > 1) throw bad(text, `'${numeric[1]}:' is defined ${defs.length} times; write ${numeric[1]}:K for its K-th definition (1 to ${defs.length})`);
+    const def = defs[(k ?? 1) - 1];
+    if (!def) throw bad(text, `'${numeric[1]}:' is defined ${defs.length} time${defs.length > 1 ? 's' : ''}, so ${numeric[1]}:${k} does not exist`);
+    const off = numeric[4] === undefined ? 0n : BigInt(numeric[4]);
+    address = numeric[3] === '-' ? def.address - off : def.address + off;
+  } else {
+    if (/^[0-9]+[fb]/.test(where)) throw bad(text, `'${where}': 1f/1b need a place to count from; write N (a numeric label defined once) or N:K (its K-th definition)`);
     const m = /^([A-Za-z_.$][A-Za-z0-9_.$]*)(?:([+-])(0x[0-9a-f]+|[0-9]+))?$/i.exec(where);
-    if (!m) throw bad(text, `'${where}' is not LABEL[+OFFSET], 0xADDRESS or #K`);
+    if (!m) throw bad(text, `'${where}' is not LABEL[+OFFSET], N[:K][+OFFSET], 0xADDRESS or #K`);
     const sym = findSymbol(image, m[1]!);
     if (!sym) throw bad(text, `no label '${m[1]}' in ${image.file}`);
     const off = m[3] === undefined ? 0n : BigInt(m[3]);

@@ -21,6 +21,7 @@ import { insideSection, readDescriptor, validateDescriptor } from './rseq-fixup.
 import { formatSchedule, type ScheduledEvent, type ScheduleItem } from './schedule.js';
 import { DEFAULT_TIME_SLICE, DefaultPolicy, RunQueues } from './scheduler.js';
 import { SIGILL, SIGSEGV, sigBit } from './signals.js';
+import { unresolvedAccess } from './unresolved-access.js';
 import { CLONE_VM } from './syscalls/process.js';
 import { SyscallTable } from './syscalls/table.js';
 import type { CloneRequest, KernelServices } from './syscalls/types.js';
@@ -612,7 +613,11 @@ export class Machine implements KernelServices {
       } else if (s.kind === 'limit') {
         limited = true;
         break;
-      } else if (s.kind === 'memory') this.signals.fault(t, SIGSEGV, `${s.access} of ${s.cause} address ${hex(s.address)}`, s.address);
+      } else if (s.kind === 'memory') {
+        const undefinedUse = unresolvedAccess(this.image, s.access, s.address, s.access === 'fetch' ? this.readReturnAddress(t) : null);
+        if (undefinedUse) this.killProcess(t, SIGSEGV, undefinedUse, 'fault', s.address);
+        else this.signals.fault(t, SIGSEGV, `${s.access} of ${s.cause} address ${hex(s.address)}`, s.address);
+      }
       else if (s.kind === 'trap') this.signals.fault(t, s.signal, `${s.reason} at ${hex(emu.reg('rip'))}`);
       else if (s.kind === 'event') {
         this.locationEvents.splice(this.locationEvents.indexOf(s.event), 1);
@@ -632,6 +637,15 @@ export class Machine implements KernelServices {
     // a switch to CPU N doing only that); not when its thread left the CPU before either.
     if (this.executed > sliceStart || workRan) record(this.onCpu(t), limited ? 1 : 0);
     return limited;
+  }
+
+  /** The word at the thread's stack pointer, or null when it cannot be read. */
+  private readReturnAddress(t: Thread): Address | null {
+    try {
+      return t.process.emu.readU64(t.process.emu.reg('rsp'));
+    } catch {
+      return null;
+    }
   }
 
   /** The thread returned to the sentinel: one call done; start the next or end the thread. */

@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { glibcSymbols } from '../../src/abi/glibc.js';
 import { findSymbol } from '../../src/asm/image.js';
-import { asm, bytesOf, src, symbol } from './helpers.js';
+import { asm, bytesOf, failure, src, symbol } from './helpers.js';
 
 const hexOf = (bytes: number[]) => Buffer.from(bytes).toString('hex');
 const le64 = (v: bigint) => {
@@ -87,6 +87,24 @@ describe('named labels', () => {
     const image = await asm(src('leaq desc(%rip), %rax', '.data', 'desc: .quad 0'));
     // lea at 0x400000 (7 bytes): disp = 0x401000 - 0x400007
     assert.equal(hexOf(bytesOf(image)), '488d05f90f0000');
+  });
+});
+
+describe('blanks before a label\'s colon', () => {
+  it('accepts `5 :` as numeric label 5, as GNU as does', async () => {
+    const image = await asm(src('nop', '5 :', 'jmp 5b'));
+    assert.equal(hexOf(bytesOf(image)), '90' + 'ebfe');
+  });
+
+  it('accepts tabs and spaces between a named label and its colon, with a statement after it', async () => {
+    const image = await asm(src('nop', 'name \t: nop', 'jmp name'));
+    assert.equal(symbol(image, 'name').address, 0x400001n);
+    assert.equal(hexOf(bytesOf(image)), '90' + '90' + 'ebfd');
+  });
+
+  it('still refuses a double colon after a spaced label, as GNU as does', async () => {
+    const e = await failure(src('5 ::', 'nop'));
+    assert.equal(e.location?.line, 1);
   });
 });
 

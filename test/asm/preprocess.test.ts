@@ -25,6 +25,29 @@ describe('C preprocessor line markers', () => {
   });
 });
 
+describe("gcc's inline asm markers in -S output", () => {
+  // gcc -S writes `#APP`, `# LINE "file.c" 1` before each asm statement's text, `# 0 "" 2` after it.
+  const gccStyle = ['nop', '#APP', '# 7 "op.c" 1', '\tnop', '\tnop', '', '# 0 "" 2', '#NO_APP', 'nop', ''].join('\n');
+
+  it('keep the inline asm at its own line of the .s file, not at the C line', async () => {
+    const image = await inline(gccStyle);
+    assert.deepEqual(image.lines.map((l) => `${l.loc.file}:${l.loc.line}`), ['test.s:1', 'test.s:4', 'test.s:5', 'test.s:9']);
+  });
+  it('return to the input file at its own line after `# 0 "" 2`, as GNU as does, even after a plain marker', async () => {
+    const image = await inline('nop\n# 40 "orig.S"\nnop\n# 0 "" 2\nnop\n');
+    assert.deepEqual(image.lines.map((l) => `${l.loc.file}:${l.loc.line}`), ['test.s:1', 'orig.S:40', 'test.s:5']);
+  });
+  it('report an error after the inline asm with the file name and its line', async () => {
+    const e = await inline(gccStyle + 'bogus\n').then(() => null, (err: unknown) => err);
+    assert.ok(e instanceof RseqEmuError);
+    assert.deepEqual([e.location?.file, e.location?.line], ['test.s', 10]);
+  });
+  it('still honour an include marker with flag 1 outside #APP (C preprocessor output)', async () => {
+    const image = await inline('nop\n# 1 "inc.h" 1\nnop\n# 3 "top.S" 2\nnop\n');
+    assert.deepEqual(image.lines.map((l) => `${l.loc.file}:${l.loc.line}`), ['test.s:1', 'inc.h:1', 'top.S:3']);
+  });
+});
+
 describe('.S files', function () {
   before(function () {
     if (!hasGcc) this.skip();

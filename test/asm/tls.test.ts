@@ -44,6 +44,18 @@ describe('thread-local storage', () => {
   it('loads the offset from a GOT slot for sym@gottpoff (initial-exec)', async () => {
     assert.deepEqual(await run(TLS + 'f: movq seed@gottpoff(%rip), %rcx\n movq %fs:(%rcx), %rax\n ret\n'), [41n]);
   });
+  it('finds a variable through __tls_get_addr and a GOT pair for sym@tlsgd (general dynamic, gcc -fPIC)', async () => {
+    const gd = 'f: subq $8, %rsp\n data16 leaq seed@tlsgd(%rip), %rdi\n .value 0x6666\n rex64\n call __tls_get_addr@PLT\n movq (%rax), %rax\n addq $8, %rsp\n ret\n';
+    assert.deepEqual(await run(TLS + gd), [41n]);
+  });
+  it('finds the block through sym@tlsld and each variable at sym@dtpoff in it (local dynamic)', async () => {
+    const ld = 'f: subq $8, %rsp\n leaq counter@tlsld(%rip), %rdi\n call __tls_get_addr@PLT\n movq seed@dtpoff(%rax), %rcx\n movq %rcx, counter@dtpoff(%rax)\n movq %fs:counter@tpoff, %rax\n addq $8, %rsp\n ret\n';
+    assert.deepEqual(await run(TLS + ld, [{ cpu: 0 }, { cpu: 0 }]), [41n, 41n]);
+  });
+  it('encodes gcc\'s general-dynamic call as GNU as does: 66 66 48 e8 rel32', async () => {
+    const image = await inline(TLS + 'f: .value 0x6666\n rex64\n call __tls_get_addr@PLT\n');
+    assert.deepEqual([...image.sections.find((s) => s.name === '.text')!.bytes.subarray(0, 4)], [0x66, 0x66, 0x48, 0xe8]);
+  });
   it('resolves __rseq_abi@tpoff to the area the emulated glibc registered', async () => {
     const image = await inline('f: movq $__rseq_abi@tpoff, %rax\n ret\n');
     const m = Machine.create(image);

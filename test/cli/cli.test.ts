@@ -1,7 +1,7 @@
 // The command line as a user meets it: output shapes, exit codes, and one-line errors for bad input.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +84,50 @@ describe('the rseq-emu command', function () {
     });
     it('shows a wrong signature with the value the kernel expects', () => {
       assert.match(cli('disasm', 'asm/counter_add.bug-wrong-signature.s').stdout, /signature 0x53053054 \(expected 0x53053053\)/);
+    });
+  });
+
+  describe('real files: inline asm and undefined functions', () => {
+    // The broken counter_add as gcc -S would carry it: inside #APP markers, after C code.
+    const inlineAsm = () => {
+      const body = readFileSync(join(ROOT, 'asm/counter_add.bug-version-1.s'), 'utf8');
+      return file('gcc-style.s', ['\t.text', 'helper:', '\tret', '#APP', '# 12 "op.c" 1', body, '# 0 "" 2', '#NO_APP', '\tret', ''].join('\n'));
+    };
+    it('check names the .s file and its own line for a finding inside inline asm', () => {
+      const src = inlineAsm();
+      const r = cli('check', src, '--format', 'json');
+      assert.equal(r.code, 1, r.stderr);
+      const version = JSON.parse(r.stdout).findings.find((f: { rule: string }) => f.rule === 'descriptor/version');
+      // The descriptor's `.long 1, 0` is line 33 of the original file, after 5 lines in front of it here.
+      assert.deepEqual([version.file, version.line], [src, 38]);
+    });
+    it('check --format sarif gives a finding inside inline asm its file uri', () => {
+      const sarif = JSON.parse(cli('check', inlineAsm(), '--format', 'sarif').stdout);
+      const uris = sarif.runs[0].results.map((x: { locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }) => x.locations[0]!.physicalLocation.artifactLocation.uri);
+      assert.ok(uris.length > 0 && uris.every((u: string) => u.endsWith('gcc-style.s')), JSON.stringify(uris));
+    });
+    const caller = () => file('caller.s', 'f: testq %rdi, %rdi\n jz 1f\n call printf@PLT\n1: movl $7, %eax\n ret\n');
+    it('check accepts a file that calls a function it does not define', () => {
+      const r = cli('check', caller());
+      assert.equal(r.code, 0, r.stderr);
+    });
+    it('run returns normally when the undefined function is not called', () => {
+      const r = cli('run', caller(), '--entry', 'f', '--arg', '0', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).rax, '7');
+    });
+    it('run kills the program naming the undefined function when it is called, and exits 1', () => {
+      const r = cli('run', caller(), '--entry', 'f', '--arg', '1', '--json');
+      assert.equal(r.code, 1, r.stderr);
+      const j = JSON.parse(r.stdout);
+      assert.equal(j.status, 'fault');
+      assert.match(j.reason, /called undefined function 'printf'/);
+    });
+    it('run --event accepts a numeric label as the location', () => {
+      const src = file('numeric.s', 'f: nop\n5 : movl $1, %eax\n ret\n');
+      const r = cli('run', src, '--entry', 'f', '--event', 'preempt@5', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).events[0].ip, '0x400001');
     });
   });
 
