@@ -50,3 +50,21 @@ export async function benchMemory(schedules = 60_000): Promise<Record<string, nu
   });
   return out;
 }
+
+/**
+ * The whole K = 2 space of every bundled scenario, on one thread: how many schedules and how long.
+ * Deviations that enlarge the space (such as the non-atomic RMW split) are held to these counts.
+ */
+export async function benchExploreSpace(): Promise<Record<string, number>> {
+  const { readdirSync } = await import('node:fs');
+  const { explore } = await import('../src/explore/explorer.js');
+  const out: Record<string, number> = {};
+  for (const file of readdirSync(SCENARIOS).filter((f) => f.endsWith('.json')).sort()) {
+    const scenario = await loadScenario(`${SCENARIOS}${file}`);
+    const image = await loadProgram(scenario.source);
+    const r = explore(image, scenario, { preemptions: 2, keepViolations: 1 });
+    out[`${file}: K=2 schedules (${r.verdict})`] = r.schedules;
+    out[`${file}: K=2 seconds, one thread`] = r.seconds;
+  }
+  return out;
+}
