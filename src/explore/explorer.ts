@@ -11,6 +11,7 @@ import { instantiate } from '../scenario/setup.js';
 import { ALL_DEVIATIONS, sharedAccessPoints, type DeviationKind, type DeviationSpace } from './deviations.js';
 import { exhaustiveSearch, type Share } from './exhaustive.js';
 import { judgeRun, type InvariantFn, type Violation } from './judge.js';
+import type { ObserveSpec } from './observable.js';
 import { SerialOracle } from './oracle.js';
 import { pctSearch } from './pct.js';
 
@@ -34,6 +35,11 @@ export interface ExploreOptions {
   stopAtFirst?: boolean;
   /** Keep at most this many violations (default 1000); `violationCount` counts them all. */
   keepViolations?: number;
+  /**
+   * Observable bytes per region or writable section: layouts as in a scenario's `observe` key, or a
+   * function returning byte ranges (functions keep the search on one thread). Overrides the scenario's.
+   */
+  observe?: Record<string, ObserveSpec>;
   /** Extra invariants over the final state (the TS API's functions; they keep the search on one thread). */
   checks?: readonly InvariantFn[];
   /** Overrides the scenario's profile. */
@@ -84,7 +90,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
   const keep = options.keepViolations ?? 1000;
   const t0 = clock();
   const machine = instantiate(image, scenario, profile, { trackSpeculativeStores: true });
-  const oracle = new SerialOracle(image, scenario, profile);
+  const oracle = new SerialOracle(image, scenario, profile, options.observe);
   const tables = readRseqTables(image);
   const out: ShareResult = { schedules: 0, violations: [], violationCount: 0, stopped: false };
   let unit = 0;
