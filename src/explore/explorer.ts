@@ -8,7 +8,7 @@ import { readRseqTables } from '../abi/tables.js';
 import { parseProfile, profileName, type Profile } from '../kernel/profile.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { instantiate } from '../scenario/setup.js';
-import { ALL_DEVIATIONS, sharedAccessPoints, type DeviationKind, type DeviationSpace } from './deviations.js';
+import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints, type DeviationKind, type DeviationSpace } from './deviations.js';
 import { exhaustiveSearch, type Share } from './exhaustive.js';
 import { judgeRun, type InvariantFn, type Violation } from './judge.js';
 import type { ObserveSpec } from './observable.js';
@@ -25,7 +25,7 @@ export interface ExploreOptions {
   runs?: number;
   /** PCT: the seed (default 1); printed with the result. */
   seed?: number;
-  /** Which deviations to consider (default all: preempt, migrate, signal, switch). */
+  /** Which deviations to consider (default all: preempt, migrate, signal, switch, split). */
   kinds?: readonly DeviationKind[];
   /** Switch CPUs before every instruction, not only before shared-memory accesses and system calls. */
   allSwitchPoints?: boolean;
@@ -84,6 +84,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
   const space: DeviationSpace = {
     kinds: options.kinds ?? ALL_DEVIATIONS,
     switchPoints: options.allSwitchPoints ? null : sharedAccessPoints(image),
+    splitPoints: splitPoints(image),
     flagsMatter: profile.base === 'linux-5.x',
   };
   const maxSchedules = options.maxSchedules ?? 1_000_000;

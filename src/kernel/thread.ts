@@ -4,6 +4,7 @@
 // kernel/rseq.c, its signal mask and pending signals.
 import type { Emulator, SavedContext } from '../engine/index.js';
 import type { Address, CpuId } from '../types.js';
+import type { SplitLoad } from './split-rmw.js';
 
 export interface RseqRegistration {
   area: Address;
@@ -95,4 +96,6 @@ export interface Thread {
   attempt: number;
   /** Shared-memory bytes stored by the current attempt inside its section (speculative stores). */
   attemptStores: Address[];
+  /** Between the load and the store of its next instruction (a `Tn:load` schedule item, split-rmw.ts). */
+  split?: SplitLoad | null;
 }
