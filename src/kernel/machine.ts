@@ -602,6 +602,7 @@ export class Machine implements KernelServices {
     if (typeof load === 'string') throw new RseqEmuError('USAGE', `${where}: T${tid} cannot split: ${load}`);
     t.split = load;
     this.log.recordLoad(tid);
+    this.policy.visited(t.cpu, t);
     this.policy.left();
   }
 
