@@ -41,6 +41,7 @@ counter_addv:
 	leaq .Lcounter_addv_cs(%rip), %rax
 	movq %rax, %fs:8(%rcx)
 .Lcounter_addv_start:
+	# BUG here: no cpu compare before the add
 	addq %rsi, (%rdi,%r8,8)
 .Lcounter_addv_post_commit:
 	movq %r8, %rax

@@ -86,6 +86,7 @@ slab_pop:
 	movq 0(%r9), %r10
 	testq %r10, %r10
 	jz .Lslab_pop_empty
+	# BUG here: the commit comes before the item is read
 	leaq -1(%r10), %r11
 	movq %r11, 0(%r9)
 .Lslab_pop_post_commit:

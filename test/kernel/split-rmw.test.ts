@@ -20,7 +20,7 @@ async function shape(text: string) {
 }
 
 // Two threads that add to one shared counter: T1 (cpu 0) adds 1 and T2 (cpu 1) adds 10.
-const ADDERS = (source = 'shared_counter.s', entry = 'shared_add') => ({
+const ADDERS = (source = 'shared_counter.bug-no-lock.s', entry = 'shared_add') => ({
   source,
   setup: {
     regions: [{ name: 'counter', size: 16 }],

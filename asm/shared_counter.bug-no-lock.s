@@ -1,4 +1,4 @@
-# shared_counter.s -- BROKEN on purpose: one counter shared by every CPU, incremented with a
+# shared_counter.bug-no-lock.s -- BROKEN on purpose: one counter shared by every CPU, incremented with a
 # plain `addq` and no LOCK prefix, outside any critical section.
 #
 # C signature (SysV x86-64):
@@ -12,6 +12,7 @@
 	.globl shared_add
 	.type shared_add, @function
 shared_add:
+	# BUG here: no lock prefix
 	addq %rsi, (%rdi)
 	xorl %eax, %eax
 	ret
