@@ -29,10 +29,10 @@ async function addv(file: string) {
   return { scenario, image: await loadProgram(scenario.source) };
 }
 
-/** shared_counter.bug-no-lock.s: a plain `addq` to one counter from both CPUs. */
+/** fixtures/shared_counter.s: a plain `addq` to one counter from both CPUs. */
 async function shared() {
   const scenario = scenarioFromJson({
-    source: 'asm/shared_counter.bug-no-lock.s', cpus: 2, memory: { counter: { size: 8 } },
+    source: 'test/explore/fixtures/shared_counter.s', cpus: 2, memory: { counter: { size: 8 } },
     threads: [
       { entry: 'shared_add', args: ['counter', 1], cpu: 0 },
       { entry: 'shared_add', args: ['counter', 10], cpu: 1 },

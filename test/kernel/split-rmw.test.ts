@@ -6,6 +6,8 @@ import { RseqEmuError } from '../../src/errors.js';
 import { formatSchedule, parseSchedule } from '../../src/kernel/schedule.js';
 import { decodeRmw } from '../../src/kernel/split-rmw.js';
 import { imageBytes } from '../../src/asm/image.js';
+import { fileURLToPath } from 'node:url';
+import { loadProgram } from '../../src/program.js';
 import { bundled, inline } from '../support/program.js';
 import { boot, runClosed } from '../support/threads.js';
 
@@ -19,8 +21,10 @@ async function shape(text: string) {
   return decodeRmw(imageBytes(image, line.address, line.size)!, line.address);
 }
 
+const SHARED_COUNTER = fileURLToPath(new URL('../explore/fixtures/shared_counter.s', import.meta.url));
+
 // Two threads that add to one shared counter: T1 (cpu 0) adds 1 and T2 (cpu 1) adds 10.
-const ADDERS = (source = 'shared_counter.bug-no-lock.s', entry = 'shared_add') => ({
+const ADDERS = (source = SHARED_COUNTER, entry = 'shared_add') => ({
   source,
   setup: {
     regions: [{ name: 'counter', size: 16 }],
@@ -62,20 +66,20 @@ describe('split read-modify-writes', () => {
     it('without it, two CPUs adding with addq never lose an update', async () => {
       const { source, setup } = ADDERS();
       for (const schedule of ['c0:* c1:*', 'c1:* c0:*', 'c0:0 c1:* c0:*']) {
-        assert.equal(runClosed(await bundled(source), setup, { schedule }).memory.counter![0], 11n, schedule);
+        assert.equal(runClosed(await loadProgram(source), setup, { schedule }).memory.counter![0], 11n, schedule);
       }
     });
 
     it('with it, the other CPU runs between the load and the store, and its update is lost', async () => {
       const { source, setup } = ADDERS();
-      const r = runClosed(await bundled(source), setup, { schedule: 'T1:load c1:* c0:*' });
+      const r = runClosed(await loadProgram(source), setup, { schedule: 'T1:load c1:* c0:*' });
       assert.equal(r.memory.counter![0], 1n);
       assert.equal(r.outcome.status, 'completed');
     });
 
     it('records the load in the executed schedule, which replays to the same memory', async () => {
       const { source, setup } = ADDERS();
-      const image = await bundled(source);
+      const image = await loadProgram(source);
       const first = runClosed(image, setup, { schedule: 'T2:load c0:*' });
       assert.match(first.outcome.schedule, /^T2:load c0:\d+ c1:\d+$/);
       const again = runClosed(image, setup, { schedule: first.outcome.schedule });
@@ -86,7 +90,7 @@ describe('split read-modify-writes', () => {
 
     it('the store half is the thread\'s next instruction: c0:1 runs it and no more', async () => {
       const { source, setup } = ADDERS();
-      const { machine, tids } = boot(await bundled(source), setup);
+      const { machine, tids } = boot(await loadProgram(source), setup);
       try {
         machine.begin();
         for (const item of parseSchedule('T1:load c1:* c0:1')) machine.step(item);
@@ -127,7 +131,7 @@ describe('split read-modify-writes', () => {
 
     it('a snapshot taken between the load and the store restores the loaded bytes too', async () => {
       const { source, setup } = ADDERS();
-      const { machine } = boot(await bundled(source), setup);
+      const { machine } = boot(await loadProgram(source), setup);
       try {
         machine.begin();
         machine.step(parseSchedule('T1:load')[0]!);
@@ -146,7 +150,7 @@ describe('split read-modify-writes', () => {
 
     it('refuses an event for a thread between its load and its store', async () => {
       const { source, setup } = ADDERS();
-      const image = await bundled(source);
+      const image = await loadProgram(source);
       assert.throws(() => runClosed(image, setup, { schedule: 'T1:load T1:preempt' }), usageError(/'T1:preempt': T1 is between the load and the store/));
     });
 
