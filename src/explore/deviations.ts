@@ -97,11 +97,11 @@ export function deviationsAt(machine: Machine, cpu: CpuId, tid: number, space: D
   if (space.kinds.includes('switch') && (space.switchPoints === null || space.switchPoints.has(machine.registersOf(t).rip))) {
     for (const c of machine.runnableCpus()) if (c !== cpu) out.push({ kind: 'run', cpu: c, count: 0 });
   }
-  const others = machine.runnableCpus().filter((c) => c !== cpu);
-  if (space.kinds.includes('split') && others.length && space.splitPoints?.size) {
+  if (space.kinds.includes('split') && space.splitPoints?.size) {
     const regs = machine.registersOf(t);
     const shape = space.splitPoints.get(regs.rip);
-    if (shape && splitTarget(shape, regs.rip, regs)) for (const c of others) out.push([{ kind: 'load', tid }, { kind: 'run', cpu: c, count: 0 }]);
+    const others = shape ? machine.runnableCpus().filter((c) => c !== cpu) : [];
+    if (others.length && splitTarget(shape!, regs.rip, regs)) for (const c of others) out.push([{ kind: 'load', tid }, { kind: 'run', cpu: c, count: 0 }]);
   }
   return out;
 }
