@@ -50,3 +50,25 @@ export async function benchMemory(schedules = 60_000): Promise<Record<string, nu
   });
   return out;
 }
+
+/**
+ * The whole K = 2 space of every bundled scenario, on one thread: how many schedules and how long.
+ * Deviations that enlarge the space (such as the non-atomic RMW split) are held to these counts.
+ */
+export async function benchExploreSpace(only: readonly string[] = []): Promise<Record<string, number>> {
+  const { readdirSync } = await import('node:fs');
+  const { explore } = await import('../src/explore/explorer.js');
+  const out: Record<string, number> = {};
+  for (const file of readdirSync(SCENARIOS).filter((f) => f.endsWith('.json') && (!only.length || only.includes(f))).sort()) {
+    const scenario = await loadScenario(`${SCENARIOS}${file}`);
+    const image = await loadProgram(scenario.source);
+    const cpu0 = process.cpuUsage();
+    const r = explore(image, scenario, { preemptions: 2, keepViolations: 1 });
+    const cpu = process.cpuUsage(cpu0);
+    out[`${file}: K=2 schedules (${r.verdict})`] = r.schedules;
+    out[`${file}: K=2 seconds, one thread`] = r.seconds;
+    // On a shared machine wall time follows the load; CPU time much less so.
+    out[`${file}: K=2 CPU seconds`] = (cpu.user + cpu.system) / 1e6;
+  }
+  return out;
+}

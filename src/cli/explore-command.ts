@@ -11,7 +11,7 @@ import { profileFromArgs, scenarioFromArgs } from './scenario-args.js';
 
 export const EXPLORE_USAGE =
   'rseq-emu explore (SCENARIO.json | FILE.s --threads SPEC [--memory NAME:SIZE[:W,...]]... [--cpus N]) [--profile P]\n' +
-  '             [--mode exhaustive|pct] [--preemptions K] [--depth D] [--runs N] [--seed S] [--kinds preempt,migrate,signal,switch]\n' +
+  '             [--mode exhaustive|pct] [--preemptions K] [--depth D] [--runs N] [--seed S] [--kinds preempt,migrate,signal,switch,split]\n' +
   '             [--max-schedules N] [--schedule-budget N] [--timeout S] [--stop-at-first] [--max-insns N] [--time-slice N] [--workers N] [--traces N] [--json]';
 
 const SPEC = {

@@ -453,6 +453,16 @@ export class Emulator {
     return this.addHook('memoryWrite', UcHook.MEM_WRITE, fn, begin, end - 1n);
   }
 
+  /**
+   * Calls `cb` for every load from and store to [begin, end) (UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE),
+   * stores before memory changes. Instruction fetches are not loads. Add it before the first run.
+   */
+  onMemoryAccess(begin: Address, end: Address, cb: (access: 'read' | 'write', address: Address, size: number) => void): HookHandle {
+    const fn = this.guard((_uc: unknown, type: number, address: number | bigint, size: number) => cb(type === UcMem.READ ? 'read' : 'write', u64(address), size), undefined);
+    // Same C prototype (uc_cb_hookmem_t) as the write hook, so the same trampoline.
+    return this.addHook('memoryWrite', UcHook.MEM_READ | UcHook.MEM_WRITE, fn, begin, end - 1n);
+  }
+
   /** Removes a hook; from inside a callback, it is not called again in the current run either. */
   removeHook(handle: HookHandle): void {
     const hook = this.hooks.get(handle);

@@ -48,12 +48,15 @@ export const UcHook = {
   MEM_WRITE_PROT: 1 << 8,
   MEM_FETCH_PROT: 1 << 9,
   MEM_INVALID: (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9),
+  MEM_READ: 1 << 10,
   MEM_WRITE: 1 << 11,
   INSN_INVALID: 1 << 14,
 } as const;
 
 /** uc_mem_type (unicorn.h): the `type` argument of invalid-memory callbacks. */
 export const UcMem = {
+  READ: 16,
+  WRITE: 17,
   READ_UNMAPPED: 19,
   WRITE_UNMAPPED: 20,
   FETCH_UNMAPPED: 21,

@@ -2,6 +2,10 @@
 // to run, a kernel event for that thread (preempt, migrate to each other CPU, signal) or a switch
 // to another CPU whose thread then runs instead (a preemption between parallel CPUs).
 //
+// A split (split-rmw.ts) lets another CPU run between the load and the store of a read-modify-write
+// without LOCK: offered only before such an instruction on shared memory, when another CPU has a
+// thread to run, as the pair `Tn:load cM:0`.
+//
 // Three reductions keep the space to deviations that can change an outcome:
 // - a switch only before an instruction that may touch shared memory or enter the kernel: moving it
 //   past register-only, stack or %fs (thread-private) accesses commutes with the other CPUs;
@@ -14,11 +18,15 @@ import { disassembleSync } from '../asm/capstone.js';
 import { imageBytes, type Image } from '../asm/image.js';
 import { parseInstruction } from '../asm/operands.js';
 import type { Machine } from '../kernel/machine.js';
+import { decodeRmw, splitTarget, type RmwShape } from '../kernel/split-rmw.js';
 import type { ScheduleItem } from '../kernel/schedule.js';
 import type { Address, CpuId } from '../types.js';
 
-export type DeviationKind = 'preempt' | 'migrate' | 'signal' | 'switch';
-export const ALL_DEVIATIONS: readonly DeviationKind[] = ['preempt', 'migrate', 'signal', 'switch'];
+export type DeviationKind = 'preempt' | 'migrate' | 'signal' | 'switch' | 'split';
+export const ALL_DEVIATIONS: readonly DeviationKind[] = ['preempt', 'migrate', 'signal', 'switch', 'split'];
+
+/** One deviation: a schedule item, or the items of a split (`Tn:load`, then the switch). */
+export type Deviation = ScheduleItem | readonly ScheduleItem[];
 
 const SIGUSR1 = 10;
 /** Memory instructions without an explicit memory operand in AT&T text. */
@@ -48,8 +56,22 @@ export function sharedAccessPoints(image: Image): Set<Address> {
   return out;
 }
 
+/** Instruction addresses of the image that a split can divide, with what they load and store. */
+export function splitPoints(image: Image): Map<Address, RmwShape> {
+  const out = new Map<Address, RmwShape>();
+  for (const line of image.lines) {
+    if (line.kind !== 'instruction') continue;
+    const bytes = imageBytes(image, line.address, line.size);
+    const shape = bytes ? decodeRmw(bytes, line.address) : null;
+    if (shape) out.set(line.address, shape);
+  }
+  return out;
+}
+
 export interface DeviationSpace {
   kinds: readonly DeviationKind[];
+  /** From splitPoints(); omitted: no split anywhere. */
+  splitPoints?: ReadonlyMap<Address, RmwShape>;
   /** From sharedAccessPoints(); null to switch before every instruction. */
   switchPoints: Set<Address> | null;
   /** The kernel honours NO_RESTART flags (linux-5.x): no event is a no-op there. */
@@ -58,10 +80,12 @@ export interface DeviationSpace {
 
 
 /** Schedule items that deviate from the default policy when `cpu` is about to run `tid`. */
-export function deviationsAt(machine: Machine, cpu: CpuId, tid: number, space: DeviationSpace): ScheduleItem[] {
-  const out: ScheduleItem[] = [];
+export function deviationsAt(machine: Machine, cpu: CpuId, tid: number, space: DeviationSpace): Deviation[] {
+  const out: Deviation[] = [];
   const t = machine.thread(tid);
   if (!t) return out;
+  // Between the load and the store of an instruction, the thread's CPU can only let others run.
+  if (t.split) return space.kinds.includes('switch') ? machine.runnableCpus().filter((c) => c !== cpu).map((c) => ({ kind: 'run', cpu: c, count: 0 })) : out;
   const alone = machine.runnableCpus().includes(cpu) && machine.threadsOn(cpu) === 1;
   const inert = alone && !space.flagsMatter && machine.rseqCsPointer(t) === 0n;
   if (space.kinds.includes('preempt') && !inert) out.push({ kind: 'event', tid, event: { kind: 'preempt' } });
@@ -72,6 +96,12 @@ export function deviationsAt(machine: Machine, cpu: CpuId, tid: number, space: D
   if (space.kinds.includes('signal') && !inert && !(sameAsPreempt && space.kinds.includes('preempt'))) out.push({ kind: 'event', tid, event: { kind: 'signal', signal: SIGUSR1 } });
   if (space.kinds.includes('switch') && (space.switchPoints === null || space.switchPoints.has(machine.registersOf(t).rip))) {
     for (const c of machine.runnableCpus()) if (c !== cpu) out.push({ kind: 'run', cpu: c, count: 0 });
+  }
+  if (space.kinds.includes('split') && space.splitPoints?.size) {
+    const regs = machine.registersOf(t);
+    const shape = space.splitPoints.get(regs.rip);
+    const others = shape ? machine.runnableCpus().filter((c) => c !== cpu) : [];
+    if (others.length && splitTarget(shape!, regs.rip, regs)) for (const c of others) out.push([{ kind: 'load', tid }, { kind: 'run', cpu: c, count: 0 }]);
   }
   return out;
 }

@@ -54,7 +54,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
           if (!mine) continue;
           control.unit?.(unit - 1);
         }
-        machine.step(d);
+        for (const item of [d].flat()) machine.step(item);
         dfs(left - 1);
         machine.restore(here);
         if (!go) return;

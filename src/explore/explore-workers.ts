@@ -29,10 +29,11 @@ function runShare(scenario: Scenario, options: ExploreOptions, part: number, of:
   });
 }
 
-/** Explores on `workers` threads; TS invariant functions keep it on the calling thread. */
+/** Explores on `workers` threads; TS functions (invariants, observe) keep it on the calling thread. */
 export async function exploreParallel(scenario: Scenario, options: ParallelOptions = {}): Promise<ExploreResult> {
   const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), 64));
-  if (workers === 1 || options.checks?.length) return explore(await loadProgram(scenario.source), scenario, options);
+  const functions = options.checks?.length || Object.values(options.observe ?? {}).some((o) => typeof o === 'function');
+  if (workers === 1 || functions) return explore(await loadProgram(scenario.source), scenario, options);
   const clock = options.clock ?? processClock;
   const t0 = clock();
   let schedules = 0;

@@ -9,9 +9,10 @@ import { readRseqTables } from '../abi/tables.js';
 import { parseProfile, profileName, type Profile } from '../kernel/profile.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { instantiate } from '../scenario/setup.js';
-import { ALL_DEVIATIONS, sharedAccessPoints, type DeviationKind, type DeviationSpace } from './deviations.js';
+import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints, type DeviationKind, type DeviationSpace } from './deviations.js';
 import { exhaustiveSearch, type Share } from './exhaustive.js';
 import { judgeRun, type InvariantFn, type Violation } from './judge.js';
+import type { ObserveSpec } from './observable.js';
 import { SerialOracle } from './oracle.js';
 import { pctSearch } from './pct.js';
 
@@ -25,7 +26,7 @@ export interface ExploreOptions {
   runs?: number;
   /** PCT: the seed (default 1); printed with the result. */
   seed?: number;
-  /** Which deviations to consider (default all: preempt, migrate, signal, switch). */
+  /** Which deviations to consider (default all: preempt, migrate, signal, switch, split). */
   kinds?: readonly DeviationKind[];
   /** Switch CPUs before every instruction, not only before shared-memory accesses and system calls. */
   allSwitchPoints?: boolean;
@@ -35,6 +36,11 @@ export interface ExploreOptions {
   stopAtFirst?: boolean;
   /** Keep at most this many violations (default 1000); `violationCount` counts them all. */
   keepViolations?: number;
+  /**
+   * Observable bytes per region or writable section: layouts as in a scenario's `observe` key, or a
+   * function returning byte ranges (functions keep the search on one thread). Overrides the scenario's.
+   */
+  observe?: Record<string, ObserveSpec>;
   /** Extra invariants over the final state (the TS API's functions; they keep the search on one thread). */
   checks?: readonly InvariantFn[];
   /** Overrides the scenario's profile. */
@@ -90,13 +96,14 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
   const space: DeviationSpace = {
     kinds: options.kinds ?? ALL_DEVIATIONS,
     switchPoints: options.allSwitchPoints ? null : sharedAccessPoints(image),
+    splitPoints: splitPoints(image),
     flagsMatter: profile.base === 'linux-5.x',
   };
   const maxSchedules = options.maxSchedules ?? 1_000_000;
   const keep = options.keepViolations ?? 1000;
   const t0 = clock();
   const machine = instantiate(image, scenario, profile, { trackSpeculativeStores: true });
-  const oracle = new SerialOracle(image, scenario, profile);
+  const oracle = new SerialOracle(image, scenario, profile, options.observe);
   const tables = readRseqTables(image);
   const out: ShareResult = { schedules: 0, violations: [], violationCount: 0, stopped: false };
   let unit = 0;

@@ -12,6 +12,8 @@ import type { Scenario } from '../scenario/scenario.js';
 import { instantiate, resolveArg } from '../scenario/setup.js';
 import { findSymbol } from '../asm/image.js';
 import type { Address, CpuId } from '../types.js';
+import { DeadByteProbe } from './dead-bytes.js';
+import { Observability, unionMasks, type ObserveSpec } from './observable.js';
 
 /** The memory a correctness check compares: scenario regions and the image's writable sections. */
 export interface SharedMemory {
@@ -63,22 +65,28 @@ export function sharedMemory(machine: Machine): SharedMemory[] {
 }
 
 /**
- * Bytes where a concurrent state differs from a serial one, not counting excused bytes: those whose
- * last store was a try-store of an aborted section attempt, at places the serial order leaves as
- * they started. Such leftovers are how rseq try-store code works (data past a committed count);
- * a try-store into data the operations really change is still caught, since there the serial
- * order differs from the start.
+ * Bytes where a concurrent state differs from a serial one. Where a region's observable bytes are
+ * declared (`masks`), only those count. Elsewhere the default rule applies to bytes whose last store
+ * was a try-store of an aborted section attempt (`excused`): at places the serial order leaves as
+ * they started they do not count (data past a committed count); at others they are `leftovers`,
+ * which count unless DeadByteProbe proves them unobservable. Any other difference is `strict`.
  */
-function differences(concurrent: SharedMemory[], serial: SharedMemory[], initial: SharedMemory[], excused: ReadonlySet<Address>): number {
-  let n = 0;
+function differences(concurrent: SharedMemory[], serial: SharedMemory[], initial: SharedMemory[], excused: ReadonlySet<Address>, masks: readonly (Uint8Array | null)[]): { strict: number; leftovers: Address[] } {
+  let strict = 0;
+  const leftovers: Address[] = [];
   concurrent.forEach((m, i) => {
     const s = serial[i]!.bytes;
     const init = initial[i]!.bytes;
+    const mask = masks[i];
     m.bytes.forEach((x, j) => {
-      if (x !== s[j] && !(s[j] === init[j] && excused.has(m.address + BigInt(j)))) n++;
+      if (x === s[j]) return;
+      const at = m.address + BigInt(j);
+      if (mask) strict += mask[j]!;
+      else if (!excused.has(at)) strict++;
+      else if (s[j] !== init[j]) leftovers.push(at);
     });
   });
-  return n;
+  return { strict, leftovers };
 }
 const key = (m: SharedMemory[]) => m.map((r) => Buffer.from(r.bytes).toString('base64')).join('|');
 
@@ -94,8 +102,12 @@ export class SerialOracle {
   private readonly ops: Op[][];
   /** Serial outcomes already computed, by the id choices they allow. */
   private readonly cache = new Map<string, SerialOutcome[]>();
+  private readonly observability: Observability;
+  private readonly serialMasks = new WeakMap<SerialOutcome, (Uint8Array | null)[]>();
+  private readonly probe: DeadByteProbe;
 
-  constructor(image: Image, scenario: Scenario, profile: Profile) {
+  /** `observe` (the TS API's declarations) overrides the scenario's `observe` region by region. */
+  constructor(image: Image, scenario: Scenario, profile: Profile, observe: Record<string, ObserveSpec> = {}) {
     this.machine = instantiate(image, { ...scenario, threads: [] }, profile);
     this.ops = scenario.threads.map((t) => {
       const entry = findSymbol(image, t.entry)!.address;
@@ -104,10 +116,20 @@ export class SerialOracle {
     });
     this.start = this.machine.capture();
     this.initial = sharedMemory(this.machine);
+    this.observability = new Observability({ ...scenario.observe, ...observe }, scenario.cpus, this.initial.map((m) => m.name));
+    const distinct = new Map(this.ops.flat().map((op) => [`${op.entry}(${op.args.join(',')})`, op]));
+    this.probe = new DeadByteProbe(image, scenario, profile, [...distinct.values()]);
   }
 
   close(): void {
     this.machine.close();
+    this.probe.close();
+  }
+
+  private masksOf(s: SerialOutcome): (Uint8Array | null)[] {
+    let m = this.serialMasks.get(s);
+    if (!m) this.serialMasks.set(s, (m = this.observability.masks(s.memory)));
+    return m;
   }
 
   /**
@@ -171,14 +193,21 @@ export class SerialOracle {
   judge(memory: SharedMemory[], returns: bigint[][], placements: CallPlacements, excused: ReadonlySet<Address> = new Set()): Verdict {
     const serial = this.outcomes(placements);
     const sameReturns = (s: SerialOutcome) => s.returns.every((r, t) => r.length === returns[t]!.length && r.every((v, c) => v === returns[t]![c]));
-    const match = serial.find((s) => sameReturns(s) && differences(memory, s.memory, this.initial, excused) === 0);
+    const own = this.observability.masks(memory);
+    const diff = (s: SerialOutcome) => differences(memory, s.memory, this.initial, excused, unionMasks(own, this.masksOf(s)));
+    const match = serial.find((s) => {
+      if (!sameReturns(s)) return false;
+      const d = diff(s);
+      return d.strict === 0 && (d.leftovers.length === 0 || this.probe.unobservable(s.memory, d.leftovers));
+    });
     if (match) return { ok: true, closest: null };
     let closest: SerialOutcome | null = null;
     let best = Infinity;
     for (const s of serial) {
-      const d = differences(memory, s.memory, this.initial, excused) + (sameReturns(s) ? 0 : 1);
-      if (d < best) {
-        best = d;
+      const d = diff(s);
+      const n = d.strict + d.leftovers.length + (sameReturns(s) ? 0 : 1);
+      if (n < best) {
+        best = n;
         closest = s;
       }
     }

@@ -6,7 +6,7 @@
 // thread it waits for on another CPU. Each run is reproducible from the seed.
 import type { Machine, MachineSnapshot } from '../kernel/machine.js';
 import type { ScheduleItem } from '../kernel/schedule.js';
-import { deviationsAt, type DeviationSpace } from './deviations.js';
+import { deviationsAt, type Deviation, type DeviationSpace } from './deviations.js';
 import { Rng } from './rng.js';
 import type { SearchControl, Share } from './exhaustive.js';
 
@@ -34,10 +34,14 @@ export function pctSearch(machine: Machine, start: MachineSnapshot, opts: PctOpt
       heads.sort((a, b) => (priority.get(b.t.tid) ?? 0) - (priority.get(a.t.tid) ?? 0));
       const { cpu, t } = heads[0]!;
       if (changes.has(step)) {
-        const options: (ScheduleItem | 'lower')[] = ['lower', ...deviationsAt(machine, cpu, t.tid, { ...space, kinds: space.kinds.filter((k) => k !== 'switch') })];
+        const options: (Deviation | 'lower')[] = ['lower', ...deviationsAt(machine, cpu, t.tid, { ...space, kinds: space.kinds.filter((k) => k !== 'switch') })];
         const pick = options[rng.below(options.length)]!;
         if (pick === 'lower') priority.set(t.tid, lowest--);
-        else machine.step(pick);
+        else if (Array.isArray(pick)) {
+          // A split: the load now, the store once the priorities let the thread run again.
+          machine.step(pick[0]!);
+          priority.set(t.tid, lowest--);
+        } else machine.step(pick as ScheduleItem);
         continue;
       }
       if (!machine.step({ kind: 'run', cpu, count: 1 })) break;

@@ -4,6 +4,9 @@ import type { Address } from '../types.js';
 
 export const PAGE = 0x1000n;
 
+/** Stores below here are shared memory (image and regions); stacks and TLS live above. */
+export const SHARED_MEMORY_END: Address = 0x7f0000000000n;
+
 /** Returning here ends a call: `run` pushes it as the entry function's return address. */
 export const SENTINEL: Address = 0x7ffff7fe0000n;
 

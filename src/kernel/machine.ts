@@ -10,7 +10,7 @@ import { RSEQ_AREA_SIZE, RSEQ_CPU_ID_UNINITIALIZED, RSEQ_SIG, RseqField, TASK_SI
 import type { Emulator, RegisterFile } from '../engine/index.js';
 import { RseqEmuError } from '../errors.js';
 import { hex, type Address, type CpuId } from '../types.js';
-import { PAGE, SENTINEL } from './address-space.js';
+import { PAGE, SENTINEL, SHARED_MEMORY_END } from './address-space.js';
 import { signalName, type EventSpec } from './event-spec.js';
 import type { EventRecord, RunOutcome, SyscallRecord } from './outcome.js';
 import { copyMemory, emulatorFrom, restoreMemory } from './memory-snapshot.js';
@@ -32,10 +32,8 @@ import { NotifyResume } from './notify-resume.js';
 import { RunLog } from './run-log.js';
 import { SignalDelivery } from './signal-delivery.js';
 import { SpeculativeStores } from './speculation.js';
+import { resumeSplit, splitLoad } from './split-rmw.js';
 import { RseqEvent, type Process, type SigAction, type Thread, type ThreadEnd, type WaitReason } from './thread.js';
-
-/** Stores below here are shared memory (image and regions); stacks and TLS live above. */
-const SHARED_MEMORY_END: Address = 0x7f0000000000n;
 
 const NR_RT_SIGRETURN = 15;
 /** Data regions the user asks for are mapped from here up. */
@@ -199,7 +197,7 @@ export class Machine implements KernelServices {
         this.timedOut = true;
         return this.halt({ kind: 'limit' });
       }
-      if (this.locationEvents.length) {
+      if (this.locationEvents.length && !this.running!.split) {
         const due = this.locationEvents.find((e) => (e.place.at === 'count' ? e.place.index === n : e.place.address === address));
         if (due) return this.halt({ kind: 'event', event: due });
       }
@@ -461,6 +459,10 @@ export class Machine implements KernelServices {
       this.scheduledEvent(item.tid, item.event, `schedule item ${n}`);
       return true;
     }
+    if (item?.kind === 'load') {
+      this.loadHalf(item.tid, `schedule item ${n} 'T${item.tid}:load'`);
+      return true;
+    }
     let cpu: CpuId | null;
     if (item) {
       cpu = item.cpu;
@@ -594,15 +596,24 @@ export class Machine implements KernelServices {
       first = false;
       workRan = true;
       workAt = this.executed;
-      if (!this.returnToUser(t) || !this.onCpu(t) || this.sliceLeft <= 0) break;
+      // Mid-instruction (after `Tn:load`) the store half runs first, alone: no kernel entry before it.
+      const split = t.split;
+      if (split ? this.sliceLeft <= 0 : !this.returnToUser(t) || !this.onCpu(t) || this.sliceLeft <= 0) break;
       this.stop = null;
+      const endSplit = split ? resumeSplit(emu, split) : null;
+      const before = this.executed;
       try {
-        emu.run(emu.reg('rip'), { until: SENTINEL });
+        emu.run(emu.reg('rip'), { until: SENTINEL, ...(split ? { count: 1 } : {}) });
       } catch (e) {
         if (!(e instanceof RseqEmuError) || !this.stop) throw e;
       }
+      if (endSplit) {
+        endSplit(this.executed > before);
+        t.split = null;
+      }
       const s = this.stop as Stop | null;
       if (!s) {
+        if (split && emu.reg('rip') !== SENTINEL) continue;
         if (emu.reg('rip') === SENTINEL) this.callReturned(t);
         else this.killProcess(t, SIGSEGV, `emulation stopped unexpectedly at ${hex(emu.reg('rip'))}`, 'fault');
       } else if (s.kind === 'slice') {
@@ -671,11 +682,25 @@ export class Machine implements KernelServices {
   private scheduledEvent(tid: number, event: ScheduledEvent, where: string): void {
     const t = this.thread(tid);
     if (!t || t.state === 'exited') throw new RseqEmuError('USAGE', `${where} 'T${tid}:${event.kind}': thread T${tid} ${t ? 'has ended' : 'does not exist'}`);
+    if (t.split) throw new RseqEmuError('USAGE', `${where} 'T${tid}:${event.kind}': T${tid} is between the load and the store of an instruction (T${tid}:load); run it first`);
     if (event.kind === 'migrate' && (event.cpu < 0 || event.cpu >= this.cpus)) throw new RseqEmuError('USAGE', `${where}: CPU ${event.cpu} does not exist (--cpus ${this.cpus})`);
     this.activate(t);
     const spec = event.kind === 'migrate' ? `T${tid}:migrate:${event.cpu}` : event.kind === 'signal' ? `T${tid}:signal:${signalName(event.signal)}` : `T${tid}:${event.kind}`;
     this.applyEvent(t, event, spec);
     this.log.recordEvent(tid, event);
+  }
+
+  /** `Tn:load`: the load half of the thread's next instruction; its CPU's turn ends (split-rmw.ts). */
+  private loadHalf(tid: number, where: string): void {
+    const t = this.thread(tid);
+    if (!t || this.queues.head(t.cpu) !== t || t.split) throw new RseqEmuError('USAGE', `${where}: thread T${tid} ${!t ? 'does not exist' : t.split ? 'has loaded already' : 'is not running on its CPU'}`);
+    const emu = this.activate(t);
+    const load = splitLoad(emu, emu.reg('rip'), emu.readRegisters());
+    if (typeof load === 'string') throw new RseqEmuError('USAGE', `${where}: T${tid} cannot split: ${load}`);
+    t.split = load;
+    this.log.recordLoad(tid);
+    this.policy.visited(t.cpu, t);
+    this.policy.left();
   }
 
   /** A kernel event for `t` before its next instruction; the rseq outcome is filled in when it next returns to user space. */

@@ -96,6 +96,11 @@ export class RunLog {
     this.items.push({ kind: 'event', tid, event });
   }
 
+  /** A `Tn:load` item: the load half of thread n's next instruction. */
+  recordLoad(tid: number): void {
+    this.items.push({ kind: 'load', tid });
+  }
+
   /** An event for `tid` whose outcome its next return to user space decides. */
   addEvent(tid: number, record: EventRecord): void {
     this.events.push(record);

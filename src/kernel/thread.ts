@@ -5,6 +5,7 @@
 import type { Emulator, SavedContext } from '../engine/index.js';
 import type { Address, CpuId } from '../types.js';
 import type { ConcurrencyIds } from './mm-cid.js';
+import type { SplitLoad } from './split-rmw.js';
 
 export interface RseqRegistration {
   area: Address;
@@ -115,4 +116,6 @@ export interface Thread {
   attempt: number;
   /** Shared-memory bytes stored by the current attempt inside its section (speculative stores). */
   attemptStores: Address[];
+  /** Between the load and the store of its next instruction (a `Tn:load` schedule item, split-rmw.ts). */
+  split?: SplitLoad | null;
 }

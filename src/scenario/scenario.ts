@@ -26,6 +26,18 @@ export interface ScenarioRegion {
 
 export type Invariant = { region: string; sum64: bigint } | { region: string; equals64: bigint[] };
 
+/**
+ * Which bytes of a region later operations can read (the `observe` key). Offsets are bytes from the
+ * region's start; `perCpu` repeats the layout every that many bytes, once per scenario CPU.
+ *   bytes: [start, end)          always observable
+ *   count + items                the count word (countSize bytes, little-endian) is observable, and
+ *                                so are items 0 … count-1 (itemSize bytes each, `stride` apart from
+ *                                `items`), at most `max` of them
+ */
+export type ObserveLayout =
+  | { bytes: [number, number]; perCpu?: number }
+  | { count: number; countSize: 1 | 2 | 4 | 8; items: number; itemSize: number; stride: number; max?: number; perCpu?: number };
+
 export interface Scenario {
   /** Absolute path of the assembly source. */
   source: string;
@@ -38,6 +50,8 @@ export interface Scenario {
   maxInstructions: number | undefined;
   /** The time slice in instructions (0: none); undefined for the machine's default. */
   timeSlice?: number | undefined;
+  /** Observable bytes per region (or writable section, by name); regions left out follow the default rule. */
+  observe?: Record<string, ObserveLayout[]>;
 }
 
 const fail = (where: string, why: string) => new RseqEmuError('INPUT', `${where}: ${why}`);
@@ -73,7 +87,7 @@ export function parseArg(v: unknown, where: string): ArgValue {
   return { kind: 'number', value: integer(v, where) };
 }
 
-const KNOWN_KEYS = new Set(['source', 'cpus', 'profile', 'registration', 'memory', 'threads', 'invariants', 'maxInstructions', 'timeSlice']);
+const KNOWN_KEYS = new Set(['source', 'cpus', 'profile', 'registration', 'memory', 'threads', 'invariants', 'maxInstructions', 'timeSlice', 'observe']);
 
 /** Validates a parsed JSON object; `file` names the scenario in errors and anchors `source`. */
 export function scenarioFromJson(json: unknown, file: string): Scenario {
@@ -134,6 +148,7 @@ export function scenarioFromJson(json: unknown, file: string): Scenario {
       else throw fail(where, 'expected "sum64" or "equals64"');
     });
   }
+  const observe = o.observe === undefined ? {} : parseObserve(o.observe, `${file}: observe`, memory, cpus);
   return {
     source: resolve(dirname(file), o.source),
     cpus,
@@ -144,7 +159,67 @@ export function scenarioFromJson(json: unknown, file: string): Scenario {
     invariants,
     maxInstructions: o.maxInstructions === undefined ? undefined : smallInt(o.maxInstructions, `${file}: maxInstructions`, 1, 1_000_000_000),
     timeSlice: o.timeSlice === undefined ? undefined : smallInt(o.timeSlice, `${file}: timeSlice`, 0, 1_000_000_000),
+    observe,
   };
+}
+
+const LAYOUT_KEYS = new Set(['bytes', 'count', 'countSize', 'items', 'itemSize', 'stride', 'max', 'perCpu']);
+const LAYOUT_FORMS = '{ "bytes": [START, END] } or { "count": OFFSET, "items": OFFSET, ... }';
+
+/** `observe`: { REGION: [LAYOUT, ...] }; a memory region must fit its layouts, a section name (`.data`) is checked against the image. */
+function parseObserve(v: unknown, where: string, memory: readonly ScenarioRegion[], cpus: number): Record<string, ObserveLayout[]> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw fail(where, 'expected an object of regions, each an array of layouts');
+  const out: Record<string, ObserveLayout[]> = {};
+  for (const [name, list] of Object.entries(v as Record<string, unknown>)) {
+    const at = `${where}.${name}`;
+    const region = memory.find((m) => m.name === name);
+    if (!region && !name.startsWith('.')) throw fail(at, `no memory region '${name}' (writable sections are named with their dot, such as .data)`);
+    if (!Array.isArray(list)) throw fail(at, `expected an array of layouts, each ${LAYOUT_FORMS}`);
+    out[name] = list.map((l, i) => {
+      const layout = parseLayout(l, `${at}[${i}]`);
+      if (region) {
+        const end = layoutExtent(layout) + (layout.perCpu ?? 0) * (cpus - 1);
+        if (end > region.size) throw fail(`${at}[${i}]`, `reaches byte ${end} of a ${region.size}-byte region`);
+      }
+      return layout;
+    });
+  }
+  return out;
+}
+
+function parseLayout(l: unknown, where: string): ObserveLayout {
+  if (typeof l !== 'object' || l === null || Array.isArray(l)) throw fail(where, `expected ${LAYOUT_FORMS}`);
+  const o = l as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!LAYOUT_KEYS.has(k)) throw fail(`${where}.${k}`, `unknown key (known: ${[...LAYOUT_KEYS].join(', ')})`);
+  const perCpu = o.perCpu === undefined ? {} : { perCpu: smallInt(o.perCpu, `${where}.perCpu`, 1, 1 << 26) };
+  if (o.bytes !== undefined) {
+    for (const k of ['count', 'countSize', 'items', 'itemSize', 'stride', 'max']) if (o[k] !== undefined) throw fail(`${where}.${k}`, 'does not go with "bytes"');
+    if (!Array.isArray(o.bytes) || o.bytes.length !== 2) throw fail(`${where}.bytes`, 'expected [START, END], END exclusive');
+    const start = smallInt(o.bytes[0], `${where}.bytes[0]`, 0, 1 << 26);
+    const end = smallInt(o.bytes[1], `${where}.bytes[1]`, start, 1 << 26);
+    return { bytes: [start, end], ...perCpu };
+  }
+  if (o.count === undefined || o.items === undefined) throw fail(where, `expected ${LAYOUT_FORMS}`);
+  const countSize = o.countSize === undefined ? 8 : smallInt(o.countSize, `${where}.countSize`, 1, 8);
+  if (![1, 2, 4, 8].includes(countSize)) throw fail(`${where}.countSize`, `must be 1, 2, 4 or 8, not ${countSize}`);
+  const itemSize = o.itemSize === undefined ? 8 : smallInt(o.itemSize, `${where}.itemSize`, 1, 1 << 20);
+  const stride = o.stride === undefined ? itemSize : smallInt(o.stride, `${where}.stride`, itemSize, 1 << 26);
+  return {
+    count: smallInt(o.count, `${where}.count`, 0, 1 << 26),
+    countSize: countSize as 1 | 2 | 4 | 8,
+    items: smallInt(o.items, `${where}.items`, 0, 1 << 26),
+    itemSize,
+    stride,
+    ...(o.max === undefined ? {} : { max: smallInt(o.max, `${where}.max`, 0, 1 << 26) }),
+    ...perCpu,
+  };
+}
+
+/** The first byte past a layout's first copy (for a count without `max`: its count word). */
+export function layoutExtent(l: ObserveLayout): number {
+  if ('bytes' in l) return l.bytes[1];
+  const items = l.max === undefined ? 0 : l.max === 0 ? l.items : l.items + (l.max - 1) * l.stride + l.itemSize;
+  return Math.max(l.count + l.countSize, items);
 }
 
 /** Reads a scenario file; JSON syntax errors name the line and column. */
