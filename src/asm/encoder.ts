@@ -7,6 +7,7 @@
 // - Keystone encodes absolute memory (`%fs:8`, `[8]`) as RIP-relative or as a moffs64 `movabs`;
 //   both are rewritten to the ModRM+SIB absolute form GNU as emits (except for an explicit `movabs`).
 import { repairEvex } from './evex.js';
+import { repairNop } from './nop-form.js';
 import type { Expr } from './expression.js';
 import type { InstructionEncoder } from './keystone.js';
 import { renderInstruction, type Operand, type ParsedInstruction, type Syntax } from './operands.js';
@@ -132,7 +133,7 @@ async function withNotrack(ks: InstructionEncoder, ins: ParsedInstruction, synta
 async function assembleOnce(ks: InstructionEncoder, text: string, syntax: Syntax): Promise<Uint8Array> {
   const r = await ks.encode(text, 0x400000n, syntax);
   if (!r.ok) throw new EncodeError(r.message);
-  return repairEvex(r.bytes);
+  return repairNop(repairEvex(r.bytes));
 }
 
 /** The bytes that differ between two encodings: they must form one run, else the field is ambiguous. */

@@ -59,8 +59,12 @@ function sameOperand(want: ConcreteOperand, got: ConcreteOperand): boolean {
 
 /** Capstone spells some forms with an operand more or less than the source; line them up. */
 function alignOperands(mnemonic: string, want: ConcreteOperand[], got: ConcreteOperand[]): ConcreteOperand[] {
-  // `shl $1, %rax` decodes as the one-operand shift-by-one form.
+  // `shl $1, %rax` decodes as the one-operand shift-by-one form, and for some rotates (`rcrq
+  // (%rdi)`, d1 /3) Capstone spells the one-operand form with its implicit `$1`.
   if (got.length === want.length - 1 && want[0]?.kind === 'imm' && want[0].value === 1n) return want.slice(1);
+  if (got.length === want.length + 1 && want.length === 1 && /^(rc[lr]|ro[lr]|sh[lr]|sa[lr])/.test(mnemonic) && got[0]?.kind === 'imm' && got[0].value === 1n) {
+    return [got[0], ...want];
+  }
   // x87 `fmulp %st, %st(1)` decodes as `fmulp %st(1)`: Capstone leaves out the implicit %st(0).
   if (got.length === want.length - 1 && /^f/.test(mnemonic)) {
     const implicit = want.findIndex((op) => op.kind === 'reg' && (op.reg === 'st' || op.reg === 'st(0)'));
