@@ -40,7 +40,7 @@ cid_counter_add:
 	leaq .Lcid_counter_add_cs(%rip), %rax
 	movq %rax, %fs:8(%rcx)
 .Lcid_counter_add_start:
-	# BUG: no `cmpl %fs:24(%rcx), %r8d; jne abort` here.
+	# BUG here: no `cmpl %fs:24(%rcx), %r8d; jne abort` here.
 	movq (%rdi,%r8,8), %r9
 	addq %rsi, %r9
 	movq %r9, (%rdi,%r8,8)

@@ -42,6 +42,8 @@ describe('check on the bundled ops and their broken twins', function () {
     { file: 'counter_add.bug-no-signature.s', rule: 'abort/signature', severity: 'error', at: '.byte 0xcc' },
     { file: 'counter_add.bug-abort-inside.s', rule: 'abort/inside', severity: 'error', at: '.quad .Lcounter_add_start' },
     { file: 'counter_add.bug-version-1.s', rule: 'descriptor/version', severity: 'error', at: '.long 1, 0' },
+    { file: 'counter_addv.bug-no-cpu-compare.s', rule: 'setup/no-cpu-compare', severity: 'error', at: 'addq %rsi, (%rdi,%r8,8)' },
+    { file: 'mm_cid_counter.bug-no-cid-compare.s', rule: 'setup/no-cpu-compare', severity: 'error', at: 'movq (%rdi,%r8,8), %r9' },
   ];
   it('also warns that the section of counter_add.bug-commit-outside.s does not end with a store', async () => {
     const findings = await runChecks(await bundled('counter_add.bug-commit-outside.s'));
