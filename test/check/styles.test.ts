@@ -89,6 +89,14 @@ describe('check on code in the styles of librseq, the kernel selftests and TCMal
       const r = explore(image, scenario(image.file, 'percpu_counter_add(counts,1)@0;percpu_counter_add(counts,10)@0;percpu_counter_add(counts,100)@1', 'counts:16'));
       assert.equal(r.verdict, 'pass', r.violations.map((v) => v.message).join('\n'));
     });
+    for (const bug of ['-DBUG_COMMIT_OUTSIDE', '-DBUG_NO_CPU_COMPARE']) {
+      it(`finds a lost update in the -O2 percpu_counter_add built with ${bug} by exploring it`, async () => {
+        const image = await gccOutput('gcc/librseq_ops.c', ['-O2', bug]);
+        const r = explore(image, scenario(image.file, 'percpu_counter_add(counts,1)@0;percpu_counter_add(counts,10)@0;percpu_counter_add(counts,100)@1', 'counts:16'), { stopAtFirst: true });
+        assert.equal(r.verdict, 'fail');
+        assert.equal(r.violations[0]!.kind, 'not-serializable');
+      });
+    }
   });
 
   describe('gcc output of selftest-style code on the TLS __rseq_abi (fixtures/gcc/selftest_ops.c)', () => {
@@ -128,6 +136,13 @@ describe('check on code in the styles of librseq, the kernel selftests and TCMal
       const r = explore(image, scenario(FILE, 'percpu_add(slots,1)@0;percpu_add(slots,10)@0;percpu_add(slots,100)@1', 'slots:16'));
       assert.equal(r.verdict, 'pass', r.violations.map((v) => v.message).join('\n'));
     });
+    for (const bug of ['-DBUG_CPU_READ_EARLY', '-DBUG_COMMIT_OUTSIDE']) {
+      it(`finds a lost update in percpu_add built with ${bug} by exploring it`, async () => {
+        const r = explore(await build(bug), scenario(FILE, 'percpu_add(slots,1)@0;percpu_add(slots,10)@0;percpu_add(slots,100)@1', 'slots:16'), { stopAtFirst: true });
+        assert.equal(r.verdict, 'fail');
+        assert.equal(r.violations[0]!.kind, 'not-serializable');
+      });
+    }
   });
 });
 
