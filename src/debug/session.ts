@@ -56,8 +56,6 @@ export type SessionTarget =
 export interface SessionOptions {
   profile?: Profile;
   strategy?: SteppingStrategy;
-  /** The assembly source text, for its `.loc` lines; read from image.file when absent. */
-  source?: string;
   /** Instruction budget of the whole session (default 1,000,000). */
   maxInstructions?: number;
 }
@@ -125,7 +123,7 @@ export class DebugSession {
       if (strategy === 'no-rseq') {
         for (const t of machine.allThreads()) machine.emu.writeU32(machine.rseqArea(t.tid) + BigInt(RseqField.cpuId), RSEQ_CPU_ID_REGISTRATION_FAILED >>> 0);
       }
-      return new DebugSession(image, machine, strategy, LineTable.fromImage(image, options.source));
+      return new DebugSession(image, machine, strategy, LineTable.fromImage(image));
     } catch (e) {
       machine.close();
       throw e;
