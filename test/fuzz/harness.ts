@@ -34,6 +34,8 @@ export function judgeCase(r: CaseReport): string | null {
 
 export interface FuzzOptions {
   families?: readonly Family[];
+  /** Extra environment for the runner (the harness's own tests). */
+  env?: NodeJS.ProcessEnv;
   capSeconds?: number;
   onCase?: (r: CaseReport) => void;
 }
@@ -56,6 +58,7 @@ async function runCases(first: number, end: number, options: FuzzOptions, runner
   while (next < end) {
     const child = spawn(process.execPath, ['--import', 'tsx', RUNNER, ...runnerArgs(next)], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
     });
     let childErr = '';
     child.stderr.on('data', (d: Buffer) => (childErr = (childErr + d.toString()).slice(-2000)));

@@ -40,6 +40,8 @@ try {
   for (let index = Number(firstText); index < Number(endText); index++) {
     const c = kept ? kept[index]! : fuzzCase(Number(seedText), index, (familiesText ?? 'asm,scenario,cli,program').split(',') as Family[]);
     send({ start: index });
+    // The harness's own test makes one case hang, as a real hang would: nothing returns.
+    if ((process.env.FUZZ_HANG_AT ?? '').split(',').includes(String(index))) for (;;);
     const t0 = performance.now();
     const r = await runCase(c, join(root, String(index)));
     const report: CaseReport = { index, ...r, rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20), ms: Math.round(performance.now() - t0) };
