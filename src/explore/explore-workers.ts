@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { RseqEmuError } from '../errors.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { loadProgram } from '../program.js';
+import type { Image } from '../asm/image.js';
 import type { Share } from './exhaustive.js';
 import { explore, exploreShare, mergeShares, processClock, type ExploreOptions, type ExploreResult, type ShareResult } from './explorer.js';
 
@@ -20,10 +21,12 @@ export interface ParallelOptions extends ExploreOptions {
 }
 
 /**
- * Starting a worker (a thread loading koffi, Unicorn and the assembler, then assembling the
- * scenario) costs about as much as this much searching on this machine; see bench/package.bench.ts.
+ * Starting two workers (threads loading koffi, Unicorn and the assembler, then assembling the
+ * scenario) cost 0.9–1.2 s of wall time on the loaded 2-core machine, and two workers at best halve
+ * what is left, so they pay only when more than about twice that remains; a pilot of 1 s bounds the
+ * loss either way (bench/package.bench.ts). The pilot's work is kept, not redone.
  */
-export const PILOT_SECONDS = 0.5;
+export const PILOT_SECONDS = 1;
 
 /**
  * The worker's module: compiled code loads explore-worker.js directly; the sources (run through
@@ -50,11 +53,12 @@ function runShare(scenario: Scenario, options: ExploreOptions, share: Share, pro
 /**
  * Explores on up to `workers` threads: first on the calling thread for `pilotSeconds`; a search not
  * finished by then goes on in workers from the top-level branch the pilot was in.
- * TS invariant functions keep it on the calling thread.
+ * TS invariant functions keep it on the calling thread. `assembled`: the scenario's image, if at hand.
  */
-export async function exploreParallel(scenario: Scenario, options: ParallelOptions = {}): Promise<ExploreResult> {
+export async function exploreParallel(scenario: Scenario, options: ParallelOptions = {}, assembled?: Image): Promise<ExploreResult> {
   const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), 64));
-  const image = await loadProgram(scenario.source);
+  // The caller may have assembled the source already (the CLI has, for its report).
+  const image = assembled ?? (await loadProgram(scenario.source));
   if (workers === 1 || options.checks?.length) return explore(image, scenario, options);
   const clock = options.clock ?? processClock;
   const t0 = clock();
