@@ -1,8 +1,34 @@
 #!/usr/bin/env node
-// Launcher: run the TypeScript CLI through tsx's loader so no build step is needed.
-import { register } from 'tsx/esm/api';
-register();
-const { runCli } = await import('../src/cli/main.ts');
+// Launcher. In a checkout (src/ next to bin/ and tsx installed) it runs the TypeScript sources
+// through tsx, so tests and `npm run demo` never see a stale build; an installed package has no
+// src/ and runs the compiled dist/ with no loader. RSEQ_EMU_DIST=1 forces dist/ (to measure it).
+import { existsSync } from 'node:fs';
+
+const sources = new URL('../src/cli/main.ts', import.meta.url);
+
+function tsxAvailable() {
+  try {
+    import.meta.resolve('tsx/esm/api');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let main;
+if (process.env.RSEQ_EMU_DIST !== '1' && existsSync(sources) && tsxAvailable()) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  main = sources.href;
+} else {
+  const dist = new URL('../dist/cli/main.js', import.meta.url);
+  if (!existsSync(dist)) {
+    process.stderr.write('rseq-emu: dist/ is missing: run `npm run build` (or `npm install` tsx to run the sources)\n');
+    process.exit(2);
+  }
+  main = dist.href;
+}
+const { runCli } = await import(main);
 process.exitCode = await runCli(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),

@@ -69,7 +69,7 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
         progress(`\r${progressLine(n, seconds, mode === 'pct' ? runs : null)}`);
       }
     },
-  });
+  }, image);
   if (lastShown) progress('\r\x1b[K');
   const tables = readRseqTables(image);
   const traces = integerOption(one(a, 'traces'), 'traces', 1, 0, 1000);

@@ -16,6 +16,8 @@ export interface SearchControl {
 export interface Share {
   part: number;
   of: number;
+  /** Skip the top-level branches before this one (a pilot search on the calling thread did them). */
+  from?: number;
 }
 
 /**
@@ -28,6 +30,7 @@ export const shareOf = (index: number, of: number): number => (Math.imul(index +
 export function exhaustiveSearch(machine: Machine, bound: number, space: DeviationSpace, control: SearchControl, share: Share = { part: 0, of: 1 }): boolean {
   let go = true;
   let unit = 0;
+  const from = share.from ?? 0;
   const dfs = (left: number): void => {
     const top = left === bound;
     if (left === 0) {
@@ -40,7 +43,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       if (cpu === null) {
         machine.step(null); // let the run finish its bookkeeping (budget, deadlock)
         // The schedule with no deviation at all belongs to the last top-level unit.
-        if (!top || shareOf(unit, share.of) === share.part) {
+        if (!top || (unit >= from && shareOf(unit, share.of) === share.part)) {
           if (top) control.unit?.(unit);
           go = control.leaf();
         }
@@ -50,7 +53,8 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       const here = machine.capture();
       for (const d of deviationsAt(machine, cpu, tid, space)) {
         if (top) {
-          const mine = shareOf(unit++, share.of) === share.part;
+          const mine = unit >= from && shareOf(unit, share.of) === share.part;
+          unit++;
           if (!mine) continue;
           control.unit?.(unit - 1);
         }

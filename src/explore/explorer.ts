@@ -82,6 +82,11 @@ export interface ShareResult {
   violations: (Violation & { unit: number })[];
   violationCount: number;
   stopped: boolean;
+  /**
+   * Set when the share stopped at its `pilot` deadline (and for no other reason): what it had found
+   * before the top-level unit it was in, where workers resume.
+   */
+  resume?: { unit: number; schedules: number; violationCount: number; kept: number };
 }
 
 /** Per-schedule budgets: ten times the default schedule's length, and never below this. */
@@ -90,7 +95,8 @@ const MIN_SCHEDULE_BUDGET = 100_000;
 
 export { processClock };
 
-export function exploreShare(image: Image, scenario: Scenario, options: ExploreOptions, share: Share): ShareResult {
+/** One share of a search; `pilot` (seconds) stops it early with `resume` set, for explore-workers.ts. */
+export function exploreShare(image: Image, scenario: Scenario, options: ExploreOptions, share: Share, pilot?: number): ShareResult {
   const profile = options.profile ?? parseProfile(scenario.profile ?? 'linux');
   const clock = options.clock ?? processClock;
   const space: DeviationSpace = {
@@ -107,8 +113,12 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
   const tables = readRseqTables(image);
   const out: ShareResult = { schedules: 0, violations: [], violationCount: 0, stopped: false };
   let unit = 0;
+  let before = { unit: 0, schedules: 0, violationCount: 0, kept: 0 };
   const control = {
-    unit: (u: number) => (unit = u),
+    unit: (u: number) => {
+      unit = u;
+      before = { unit: u, schedules: out.schedules, violationCount: out.violationCount, kept: out.violations.length };
+    },
     leaf: (): boolean => {
       out.schedules++;
       const found = judgeRun({ machine, outcome: machine.result(), oracle, image, tables, invariants: scenario.invariants, checks: options.checks ?? [] });
@@ -119,6 +129,10 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
       const livelock = found.some((v) => v.kind === 'livelock' && machine.result().status === 'limit');
       const late = options.timeout !== undefined && clock() - t0 > options.timeout;
       out.stopped = livelock || late || (options.stopAtFirst === true && found.length > 0) || out.schedules >= maxSchedules;
+      if (!out.stopped && pilot !== undefined && clock() - t0 > pilot) {
+        out.resume = before;
+        return false;
+      }
       return !out.stopped;
     },
   };

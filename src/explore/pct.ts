@@ -20,6 +20,7 @@ export interface PctOptions {
 /** Each run has its own generator, seeded from (seed, run), so runs can be split among workers. */
 export function pctSearch(machine: Machine, start: MachineSnapshot, opts: PctOptions, space: DeviationSpace, seed: number, control: SearchControl, share: Share = { part: 0, of: 1 }): boolean {
   for (let run = share.part; run < opts.runs; run += share.of) {
+    if (run < (share.from ?? 0)) continue;
     const rng = Rng.forRun(seed, run);
     control.unit?.(run);
     machine.restore(start);

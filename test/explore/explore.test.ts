@@ -84,10 +84,40 @@ describe('exploration', function () {
   it('finds the same violations in the same order on two worker threads as on one', async () => {
     const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
     const one = explore(image, scenario, {});
-    const two = await exploreParallel(scenario, { workers: 2 });
+    const two = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0 });
     assert.equal(two.workers, 2);
     assert.equal(two.schedules, one.schedules);
     assert.deepEqual(two.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));
+  });
+
+  it('finishes a search shorter than the pilot on the calling thread, with the sequential result', async () => {
+    const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
+    const one = explore(image, scenario, {});
+    const r = await exploreParallel(scenario, { workers: 2, pilotSeconds: 1000 });
+    assert.equal(r.workers, 1);
+    assert.equal(r.schedules, one.schedules);
+    assert.deepEqual(r.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));
+  });
+
+  it('goes on in workers from the branch the pilot stopped in, with the same schedules and violations in the same order', async () => {
+    const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
+    const one = explore(image, scenario, {});
+    let t = 0;
+    const r = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0.05, clock: () => (t += 0.001) });
+    assert.equal(r.workers, 2);
+    assert.equal(r.schedules, one.schedules);
+    assert.equal(r.violationCount, one.violationCount);
+    assert.deepEqual(r.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));
+  });
+
+  it('resumes a PCT search after its pilot with the same runs and violations as on one thread', async () => {
+    const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
+    const one = explore(image, scenario, { mode: 'pct', runs: 200, seed: 7 });
+    let t = 0;
+    const r = await exploreParallel(scenario, { mode: 'pct', runs: 200, seed: 7, workers: 2, pilotSeconds: 0.05, clock: () => (t += 0.001) });
+    assert.equal(r.workers, 2);
+    assert.equal(r.schedules, 200);
+    assert.deepEqual(r.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));
   });
 
   it('stops early with stopAtFirst and maxSchedules, and says the space was not finished', async () => {

@@ -1,0 +1,69 @@
+// `npm run bench:package`: start-up and small-search wall times of the compiled package (the code an
+// installed package runs: bin/rseq-emu.js with RSEQ_EMU_DIST=1) next to the checkout's tsx path, the
+// break-even of worker threads per bundled scenario, and schedules/s of a big search with and
+// without the pilot. Needs `npm run build` first. Times are medians of several runs.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const SCENARIOS = `${ROOT}examples/scenarios/`;
+if (!existsSync(`${ROOT}dist/index.js`)) throw new Error('run `npm run build` first');
+// The compiled code, as the package runs it (a worker of the tsx sources would load TypeScript).
+const { exploreParallel } = (await import(`${ROOT}dist/explore/explore-workers.js`)) as typeof import('../src/explore/explore-workers.js');
+const { loadScenario } = (await import(`${ROOT}dist/index.js`)) as typeof import('../src/index.js');
+
+const now = () => Number(process.hrtime.bigint()) / 1e9;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const env = { ...process.env };
+delete env.NODE_OPTIONS;
+
+function wall(args: string[], extra: Record<string, string> = {}, runs = 7): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = now();
+    spawnSync(process.execPath, args, { cwd: ROOT, env: { ...env, ...extra }, stdio: 'ignore', timeout: 60_000 });
+    times.push(now() - t0);
+  }
+  return median(times);
+}
+
+const out: Record<string, string> = {};
+const s = (x: number) => `${x.toFixed(3)} s`;
+const base = wall(['-e', '0']);
+out['node -e 0'] = s(base);
+for (const [what, args] of [
+  ['--help', ['bin/rseq-emu.js', '--help']],
+  ['explore counter-commit-outside --stop-at-first', ['bin/rseq-emu.js', 'explore', 'examples/scenarios/counter-commit-outside.json', '--stop-at-first']],
+] as const) {
+  const dist = wall([...args], { RSEQ_EMU_DIST: '1' });
+  const tsx = wall([...args]);
+  out[`${what}: dist (installed package)`] = s(dist);
+  out[`${what}: tsx (checkout)`] = s(tsx);
+  out[`${what}: dist / tsx`] = (dist / tsx).toFixed(2);
+  out[`${what}: dist - node -e 0`] = s(dist - base);
+}
+
+// Break-even of workers: the whole K = 2 search of each small bundled scenario on the calling
+// thread against two workers started at once.
+for (const name of ['counter', 'cmpeqv', 'list', 'buffer']) {
+  const scenario = await loadScenario(`${SCENARIOS}${name}.json`);
+  const t = async (o: object) => {
+    const t0 = now();
+    const r = await exploreParallel(scenario, o);
+    return { seconds: now() - t0, schedules: r.schedules };
+  };
+  const one = await t({ workers: 1 });
+  const two = await t({ workers: 2, pilotSeconds: 0 });
+  const piloted = await t({ workers: 2 });
+  out[`${name}: ${one.schedules} schedules, 1 thread / 2 workers / pilot then 2`] = `${s(one.seconds)} / ${s(two.seconds)} / ${s(piloted.seconds)}`;
+}
+
+// A big search (memcpy-buffer, K = 2) for a bounded time: schedules/s with and without the pilot.
+const big = await loadScenario(`${SCENARIOS}memcpy-buffer.json`);
+for (const pilotSeconds of [0, undefined]) {
+  const t0 = now();
+  const r = await exploreParallel(big, { workers: 2, timeout: 20, ...(pilotSeconds === 0 ? { pilotSeconds } : {}) });
+  out[`memcpy-buffer K=2, 20 s, 2 workers, pilot ${pilotSeconds ?? 'default'}: schedules/s`] = Math.round(r.schedules / (now() - t0)).toString();
+}
+for (const [k, v] of Object.entries(out)) console.log(`${k.padEnd(72)} ${v}`);

@@ -1,0 +1,68 @@
+// Which code bin/rseq-emu.js runs: the TypeScript sources through tsx in a checkout (so tests never
+// run a stale build), the compiled dist/ in an installed package. Checked on a copy of the launcher
+// next to stub entry points that say which one ran.
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const stub = (which: string) => `export async function runCli(args${which === 'src' ? ': string[]' : ''}) { process.stdout.write('${which} ' + args.join(' ')); return 0; }\n`;
+
+interface Layout {
+  src?: boolean;
+  dist?: boolean;
+  tsx?: boolean;
+}
+
+describe('the launcher bin/rseq-emu.js', function () {
+  this.timeout(60_000);
+  const dirs: string[] = [];
+  after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  function launch(layout: Layout, env: Record<string, string> = {}) {
+    const dir = mkdtempSync(join(tmpdir(), 'rseq-emu-launcher-'));
+    dirs.push(dir);
+    mkdirSync(join(dir, 'bin'));
+    copyFileSync(join(ROOT, 'bin/rseq-emu.js'), join(dir, 'bin/rseq-emu.js'));
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    if (layout.src) {
+      mkdirSync(join(dir, 'src/cli'), { recursive: true });
+      writeFileSync(join(dir, 'src/cli/main.ts'), stub('src'));
+    }
+    if (layout.dist) {
+      mkdirSync(join(dir, 'dist/cli'), { recursive: true });
+      writeFileSync(join(dir, 'dist/cli/main.js'), stub('dist'));
+    }
+    if (layout.tsx) symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    const env0 = { ...process.env };
+    delete env0.RSEQ_EMU_DIST;
+    delete env0.NODE_OPTIONS; // mocha's tsx must not leak into the child
+    const r = spawnSync(process.execPath, [join(dir, 'bin/rseq-emu.js'), '--help'], { encoding: 'utf8', timeout: 30_000, env: { ...env0, ...env } });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  it('runs the TypeScript sources through tsx in a checkout, even when a dist/ is there', () => {
+    assert.deepEqual(launch({ src: true, dist: true, tsx: true }), { code: 0, stdout: 'src --help', stderr: '' });
+  });
+
+  it('runs the compiled dist/ when there is no src/ (an installed package)', () => {
+    assert.deepEqual(launch({ dist: true, tsx: true }), { code: 0, stdout: 'dist --help', stderr: '' });
+  });
+
+  it('runs the compiled dist/ when tsx cannot be found', () => {
+    assert.deepEqual(launch({ src: true, dist: true }), { code: 0, stdout: 'dist --help', stderr: '' });
+  });
+
+  it('runs the compiled dist/ in a checkout when RSEQ_EMU_DIST=1', () => {
+    assert.deepEqual(launch({ src: true, dist: true, tsx: true }, { RSEQ_EMU_DIST: '1' }), { code: 0, stdout: 'dist --help', stderr: '' });
+  });
+
+  it('says to build, and exits 2, when it has neither tsx nor dist/', () => {
+    const r = launch({ src: true });
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'rseq-emu: dist/ is missing: run `npm run build` (or `npm install` tsx to run the sources)\n');
+  });
+});
