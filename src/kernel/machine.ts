@@ -684,17 +684,23 @@ export class Machine implements KernelServices {
 
   // ---- return to user space ---------------------------------------------------------------------
 
-  /** Signals first, then the rseq notify-resume work. Returns false when the thread did not survive. */
+  /**
+   * Signals, then the rseq notify-resume work, until neither is left: like exit_to_user_mode_loop,
+   * which re-reads the work flags, so the SIGSEGV a failed fix-up queues is delivered (re-running
+   * the fix-up) before user space runs. Returns false when the thread did not survive.
+   */
   private returnToUser(t: Thread): boolean {
     for (;;) {
       const i = t.pendingSignals.findIndex((s) => !(t.sigmask & sigBit(s)));
-      if (i < 0) break;
-      const [signo] = t.pendingSignals.splice(i, 1);
-      if (!this.signals.deliver(t, signo!)) return false;
+      if (i >= 0) {
+        const [signo] = t.pendingSignals.splice(i, 1);
+        if (!this.signals.deliver(t, signo!)) return false;
+        continue;
+      }
+      if (!t.notifyResume) return true;
+      t.notifyResume = false;
+      if (!this.rseqWork(t, null)) return false;
     }
-    if (!t.notifyResume) return true;
-    t.notifyResume = false;
-    return this.rseqWork(t, null);
   }
 
   /** __rseq_handle_notify_resume for the modelled kernel; `signo` when called from signal delivery. */
