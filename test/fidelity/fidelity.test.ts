@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeVariants } from './edge-variants.js';
 import { EmulatedOp } from './emulated-side.js';
 import { build, runNative, unavailable, type Probe } from './native-side.js';
 import { describe as show, type EventKind, type OpCase, type Row } from './rows.js';
@@ -29,6 +30,7 @@ export const OPS: OpCase[] = [
   { file: 'asm/buffer_push.s', entry: 'buffer_push', memSize: 256, init: ['0', '14', ...Array(14).fill('0'), '0', '14'], args: ['m+0', '42'] },
   { file: 'asm/memcpy_buffer_push.s', entry: 'memcpy_buffer_push', memSize: 528, init: ['0', '15', ...Array(30).fill('0'), '0', '15', ...Array(30).fill('0'), '4369', '8738'], args: ['m+0', 'm+512'] },
   ...fs.readdirSync(path.join(root, 'asm')).filter((f) => /^counter_add\.bug-.*\.s$/.test(f)).sort().map((f) => counter(`asm/${f}`)),
+  counter('test/fidelity/edge/segv-handler.s'),
 ];
 
 const same = (a: Row, b: Row): boolean => show(a) === show(b);
@@ -59,6 +61,7 @@ function nativeRows(binary: string, op: OpCase, probes: Probe[], expected: Row[]
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rseq-fidelity-'));
 const why = unavailable(dir);
+OPS.push(...writeVariants(root, dir));
 
 describe('fidelity: the kernel model against the real kernel', function () {
   this.timeout(240_000);
@@ -71,12 +74,12 @@ describe('fidelity: the kernel model against the real kernel', function () {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   for (const op of OPS) {
-    it(`agrees on every instruction of ${op.entry} in ${op.file} × preempt/migrate/signal`, async () => {
-      const emu = await EmulatedOp.load(path.join(root, op.file), op);
+    it(`agrees on every instruction of ${op.entry} in ${path.basename(op.file)} × preempt/migrate/signal`, async () => {
+      const emu = await EmulatedOp.load(path.resolve(root, op.file), op);
       const probes: Probe[] = emu.instructions().flatMap((offset) => KINDS.map((kind) => ({ kind, offset })));
       assert.ok(probes.length >= 3 * 5, `only ${probes.length} probes for ${op.entry}`);
       const expected = probes.map((p) => emu.row(p));
-      const binary = build(dir, path.join(root, op.file), HARNESS);
+      const binary = build(dir, path.resolve(root, op.file), HARNESS);
       const native = nativeRows(binary, op, probes, expected);
       const diffs = probes.flatMap((p, i) => (same(native[i]!, expected[i]!) ? [] : [`${p.kind} @ ${op.entry}+${p.offset}:\n  kernel   ${show(native[i]!)}\n  emulator ${show(expected[i]!)}`]));
       tally.rows += probes.length;
