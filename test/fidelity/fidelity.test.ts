@@ -31,6 +31,8 @@ export const OPS: OpCase[] = [
   { file: 'asm/memcpy_buffer_push.s', entry: 'memcpy_buffer_push', memSize: 528, init: ['0', '15', ...Array(30).fill('0'), '0', '15', ...Array(30).fill('0'), '4369', '8738'], args: ['m+0', 'm+512'] },
   ...fs.readdirSync(path.join(root, 'asm')).filter((f) => /^counter_add\.bug-.*\.s$/.test(f)).sort().map((f) => counter(`asm/${f}`)),
   counter('test/fidelity/edge/segv-handler.s'),
+  { file: 'test/fidelity/edge/read-area.s', entry: 'read_area', memSize: 40, init: [], args: ['m+0'] },
+  { file: 'test/fidelity/edge/read-area.s', entry: 'read_area', memSize: 40, init: [], args: ['m+0'], registration: 'none' },
 ];
 
 const same = (a: Row, b: Row): boolean => show(a) === show(b);
@@ -74,7 +76,7 @@ describe('fidelity: the kernel model against the real kernel', function () {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   for (const op of OPS) {
-    it(`agrees on every instruction of ${op.entry} in ${path.basename(op.file)} × preempt/migrate/signal`, async () => {
+    it(`agrees on every instruction of ${op.entry} in ${path.basename(op.file)}${op.registration === 'none' ? ' (glibc.pthread.rseq=0)' : ''} × preempt/migrate/signal`, async () => {
       const emu = await EmulatedOp.load(path.resolve(root, op.file), op);
       const probes: Probe[] = emu.instructions().flatMap((offset) => KINDS.map((kind) => ({ kind, offset })));
       assert.ok(probes.length >= 3 * 5, `only ${probes.length} probes for ${op.entry}`);

@@ -65,7 +65,8 @@ export interface Probe {
 }
 
 /** Runs every probe once in one harness process; one normalised row per probe, in order. */
-export function runNative(binary: string, op: OpCase, probes: readonly Probe[], env: NodeJS.ProcessEnv = process.env): Row[] {
+export function runNative(binary: string, op: OpCase, probes: readonly Probe[]): Row[] {
+  const env = op.registration === 'none' ? { ...process.env, GLIBC_TUNABLES: 'glibc.pthread.rseq=0', FIDELITY_UNREGISTERED: '1' } : process.env;
   const input = probes.map((p) => `${p.kind} ${p.offset}\n`).join('');
   const r = spawnSync(binary, [op.entry, String(op.memSize), op.init.join(',') || '0', ...op.args], { input, encoding: 'utf8', timeout: 120_000, env });
   if (r.status !== 0) throw new Error(`${binary}: status ${r.status} signal ${r.signal}\n${r.stderr}`);

@@ -13,6 +13,8 @@ export interface OpCase {
   init: string[];
   /** Arguments: numbers or `m+OFF`. */
   args: string[];
+  /** `none`: glibc's registration disabled (GLIBC_TUNABLES=glibc.pthread.rseq=0 natively). */
+  registration?: 'glibc' | 'none';
 }
 
 export interface Row {
