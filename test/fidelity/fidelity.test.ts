@@ -31,6 +31,7 @@ export const OPS: OpCase[] = [
   { file: 'asm/memcpy_buffer_push.s', entry: 'memcpy_buffer_push', memSize: 528, init: ['0', '15', ...Array(30).fill('0'), '0', '15', ...Array(30).fill('0'), '4369', '8738'], args: ['m+0', 'm+512'] },
   ...fs.readdirSync(path.join(root, 'asm')).filter((f) => /^counter_add\.bug-.*\.s$/.test(f)).sort().map((f) => counter(`asm/${f}`)),
   counter('test/fidelity/edge/segv-handler.s'),
+  ...['counter_add', 'counter_add_nodefer'].map((entry): OpCase => ({ file: 'test/fidelity/edge/usr1-handler.s', entry, memSize: 40, init: ['100', '200'], args: ['m+0', '5'] })),
   { file: 'test/fidelity/edge/read-area.s', entry: 'read_area', memSize: 40, init: [], args: ['m+0'] },
   { file: 'test/fidelity/edge/read-area.s', entry: 'read_area', memSize: 40, init: [], args: ['m+0'], registration: 'none' },
 ];
