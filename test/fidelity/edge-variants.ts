@@ -21,6 +21,8 @@ export const VARIANTS: Variant[] = [
   { name: 'post-commit-0', change: [POST_COMMIT, '0'] },
   // struct rseq's own flags field (+28), set by the program before the section.
   ...[1, 8].map((f): Variant => ({ name: `rseq-flags-${f}`, change: [OFFSET, `${OFFSET}\tmovl $${f}, %fs:28(%rcx)\n`] })),
+  // The cpu compare's failure path runs the signature itself (ud1): SIGILL after a migration.
+  { name: 'jump-to-signature', change: ['jne .Lcounter_add_abort', 'jne .Lcounter_add_abort - 7'] },
   { name: 'rseq-cs-unaligned', change: [ARM, 'leaq .Lcounter_add_cs+4(%rip), %rax'] },
   { name: 'rseq-cs-unmapped', change: [ARM, 'movq $0x10000, %rax'] },
   { name: 'rseq-cs-kernel-space', change: [ARM, 'movabsq $0xffffffff81000000, %rax'] },

@@ -87,13 +87,16 @@ describe('fidelity: the kernel model against the real kernel', function () {
       const diffs = probes.flatMap((p, i) => (same(native[i]!, expected[i]!) ? [] : [`${p.kind} @ ${op.entry}+${p.offset}:\n  kernel   ${show(native[i]!)}\n  emulator ${show(expected[i]!)}`]));
       tally.rows += probes.length;
       tally.agree += probes.length - diffs.length;
-      for (const r of native) tally.outcomes.set(r.outcome ?? 'unreached', (tally.outcomes.get(r.outcome ?? 'unreached') ?? 0) + 1);
+      for (const r of native) {
+        tally.outcomes.set(r.outcome ?? 'unreached', (tally.outcomes.get(r.outcome ?? 'unreached') ?? 0) + 1);
+        tally.ends.set(r.end, (tally.ends.get(r.end) ?? 0) + 1);
+      }
       assert.ok(diffs.length === 0, `${diffs.length} of ${probes.length} rows differ:\n${diffs.join('\n')}`);
     });
   }
 
-  const tally = { rows: 0, agree: 0, outcomes: new Map<string, number>() };
+  const tally = { rows: 0, agree: 0, outcomes: new Map<string, number>(), ends: new Map<string, number>() };
   after(() => {
-    if (!why) console.log(`      fidelity: ${tally.agree} of ${tally.rows} rows agree (kernel outcomes: ${[...tally.outcomes].map(([k, n]) => `${k} ${n}`).join(', ')})`);
+    if (!why) console.log(`      fidelity: ${tally.agree} of ${tally.rows} rows agree (kernel outcomes: ${[...tally.outcomes].map(([k, n]) => `${k} ${n}`).join(', ')}; ends: ${[...tally.ends].map(([k, n]) => `${k} ×${n}`).join(', ')})`);
   });
 });
