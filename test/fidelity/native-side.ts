@@ -79,7 +79,8 @@ function normalise(l: HarnessLine, op: OpCase): Row {
   const base = BigInt(l.base);
   const end = l.end === 'exit' ? `exit ${l.exitCode}` : `signal ${l.signal}`;
   const row: Row = { reached: l.reached, end, memory: l.memory.map((w) => word(BigInt(w), base, op.memSize)) };
-  if (l.end === 'exit') row.rax = word(BigInt(l.rax), base, op.memSize);
+  // The harness's child exits 0 after the call returns; another status came from the program.
+  if (l.end === 'exit' && l.exitCode === 0) row.rax = word(BigInt(l.rax), base, op.memSize);
   if (!l.reached) return row;
   if (l.resume === undefined) {
     // Killed between the event and the first instruction after it: the rseq fix-up failed.
