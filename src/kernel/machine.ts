@@ -700,12 +700,12 @@ export class Machine implements KernelServices {
       }
       if (!t.notifyResume) return true;
       t.notifyResume = false;
-      if (!this.rseqWork(t, null)) return false;
+      if (this.rseqWork(t, null) === false) return false;
     }
   }
 
   /** __rseq_handle_notify_resume for the modelled kernel; `signo` when called from signal delivery. */
-  private rseqWork(t: Thread, signo: number | null): boolean {
+  private rseqWork(t: Thread, signo: number | null): boolean | string {
     return this.notifyResume.run(t, signo, this.log.takeAwaiting(t.tid));
   }
 

@@ -1,6 +1,7 @@
 // The emulator's side: the same op, the same memory and arguments, one event before the same
 // instruction, normalised as the harness normalises the kernel's row.
 import { findSymbol, loadProgram, Machine, parseEvent, readRseqTables, type Image, type RunOutcome } from '../../src/index.js';
+import { TRAMPOLINE, TRAMPOLINE_CODE } from '../../src/kernel/address-space.js';
 import { SIGNALS } from '../../src/kernel/event-spec.js';
 import { word, type OpCase, type Row } from './rows.js';
 import type { Probe } from './native-side.js';
@@ -39,6 +40,7 @@ export class EmulatedOp {
     const end = status === 'returned' ? 'exit 0' : status === 'exited' ? `exit ${outcome.exitCode}` : status === 'signal' || status === 'fault' ? `signal ${SIGNALS[outcome.signal ?? ''] ?? outcome.signal}` : `limit ${outcome.reason}`;
     const row: Row = { reached: outcome.events.length > 0, end, memory };
     if (status === 'returned') row.rax = word(outcome.rax, base, this.op.memSize);
+    if (status === 'signal' || status === 'fault') row.diedAt = this.diedWhere(outcome.ip);
     const ev = outcome.events[0];
     if (!ev) return row;
     row.outcome = ev.outcome;
@@ -48,6 +50,19 @@ export class EmulatedOp {
     // cpu_id_start 0, cpu_id -2: not equal, so -1); the op's memory shows the area itself.
     row.cpuAfter = this.op.registration === 'none' ? -1 : ev.cpu;
     return row;
+  }
+
+  /** As the harness names it: an executed signature (ud1 bytes 0f b9) from its abort_ip. */
+  private diedWhere(a: bigint): string {
+    // The stand-in handler for an injected signal plays the harness's own SIGUSR1 handler.
+    if (a === TRAMPOLINE + BigInt(TRAMPOLINE_CODE.handler.offset)) return 'usr1-handler';
+    const sig = this.aborts.find((x) => a < x && a + 16n >= x && this.byteAt(a) === 0x0f && this.byteAt(a + 1n) === 0xb9);
+    return sig === undefined ? this.where(a) : `abort-${sig - a}`;
+  }
+
+  private byteAt(a: bigint): number | undefined {
+    const sec = this.image.sections.find((s) => a >= s.address && a < s.address + BigInt(s.bytes.length));
+    return sec?.bytes[Number(a - sec.address)];
   }
 
   private where(a: bigint): string {

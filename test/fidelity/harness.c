@@ -64,6 +64,23 @@ static void where(char *out, size_t n, uint64_t a) {
 	snprintf(out, n, "0x%" PRIx64, a);
 }
 
+/* Where a process died: a signature executed as ud1 (0f b9) is named from its abort_ip, since
+   ld may place the end of the op's code just as close before abort_ip. */
+static void died_where(char *out, size_t n, uint64_t a) {
+	const uint8_t *p = (const uint8_t *)(uintptr_t)a; /* the parent's text is the child's */
+	for (size_t i = 0; i < ncs; i++)
+		if (a < abort_ip[i] && a + 16 >= abort_ip[i] && p[0] == 0x0f && p[1] == 0xb9) { snprintf(out, n, "abort-%" PRIu64, abort_ip[i] - a); return; }
+	where(out, n, a);
+}
+
+static void on_usr1(int sig);
+
+/* Where a process died; the harness's own SIGUSR1 handler, the emulator's stand-in, has a name. */
+static void death_place(char *out, size_t n, uint64_t a) {
+	if (a == (uint64_t)(uintptr_t)on_usr1) snprintf(out, n, "usr1-handler");
+	else died_where(out, n, a);
+}
+
 static void cs_name(char *out, size_t n, uint64_t a) {
 	if (a == 0) { snprintf(out, n, "0"); return; }
 	for (size_t i = 0; i < ncs; i++)
@@ -129,7 +146,7 @@ static void row(const char *kind, uint64_t off) {
 	long orig_abort[MAXCS];
 	int reached = 0, trapped_again = 0;
 	struct area before = {0}, after = {0};
-	char resume[64] = "", rcs_before[32] = "", rcs_after[32] = "";
+	char resume[64] = "", died[64] = "", rcs_before[32] = "", rcs_after[32] = "";
 	int sig = 0;
 	ptrace(PTRACE_CONT, pid, 0, 0);
 	for (;;) {
@@ -160,7 +177,9 @@ static void row(const char *kind, uint64_t off) {
 			ptrace(PTRACE_CONT, pid, 0, 0);
 			continue;
 		}
-		/* Any other signal goes to the child as it would without a tracer. */
+		/* Any other signal goes to the child as it would without a tracer; where a synchronous
+		   one was raised is where the process dies when it is fatal. */
+		if (s == SIGSEGV || s == SIGILL || s == SIGBUS) death_place(died, sizeof died, regs.rip);
 		ptrace(PTRACE_CONT, pid, 0, (void *)(long)s);
 	}
 	if (WIFSIGNALED(st)) sig = WTERMSIG(st);
@@ -170,7 +189,7 @@ static void row(const char *kind, uint64_t off) {
 	if (reached && trapped_again)
 		printf(",\"resume\":\"%s\",\"rseqCsBefore\":\"%s\",\"rseqCsAfter\":\"%s\",\"cpuIdStart\":%u,\"cpuId\":%u",
 		       resume, rcs_before, rcs_after, after.cpu_id_start, after.cpu_id);
-	if (sig) printf(",\"end\":\"signal\",\"signal\":%d", sig);
+	if (sig) printf(",\"end\":\"signal\",\"signal\":%d,\"diedAt\":\"%s\"", sig, died);
 	else printf(",\"end\":\"exit\",\"exitCode\":%d", WEXITSTATUS(st));
 	uint64_t r;
 	memcpy(&r, mem + memsize, 8);

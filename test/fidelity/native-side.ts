@@ -53,6 +53,7 @@ interface HarnessLine {
   cpuId?: number;
   end: 'exit' | 'signal';
   signal?: number;
+  diedAt?: string;
   exitCode?: number;
   rax: string;
   base: string;
@@ -81,6 +82,7 @@ function normalise(l: HarnessLine, op: OpCase): Row {
   const row: Row = { reached: l.reached, end, memory: l.memory.map((w) => word(BigInt(w), base, op.memSize)) };
   // The harness's child exits 0 after the call returns; another status came from the program.
   if (l.end === 'exit' && l.exitCode === 0) row.rax = word(BigInt(l.rax), base, op.memSize);
+  if (l.end === 'signal') row.diedAt = l.diedAt;
   if (!l.reached) return row;
   if (l.resume === undefined) {
     // Killed between the event and the first instruction after it: the rseq fix-up failed.

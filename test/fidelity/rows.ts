@@ -25,6 +25,8 @@ export interface Row {
   cpuAfter?: number;
   /** `exit` or `signal N`. */
   end: string;
+  /** Where a process killed by a synchronous signal was (the instruction about to run). */
+  diedAt?: string;
   rax?: string;
   memory: string[];
 }
@@ -34,7 +36,7 @@ export function word(v: bigint, base: bigint, size: number): string {
   return v >= base && v < base + BigInt(size) ? `m+${v - base}` : v.toString();
 }
 
-const ORDER: (keyof Row)[] = ['reached', 'outcome', 'resume', 'cpuAfter', 'end', 'rax', 'memory'];
+const ORDER: (keyof Row)[] = ['reached', 'outcome', 'resume', 'cpuAfter', 'end', 'diedAt', 'rax', 'memory'];
 
 /** The row in one fixed field order, so equal rows give equal strings. */
 export function describe(r: Row): string {
