@@ -6,7 +6,7 @@
 import type { Image } from '../asm/image.js';
 import { GLIBC_DEFAULTS, type GlibcRseqExports } from '../abi/glibc.js';
 import { readRseqTables } from '../abi/tables.js';
-import { RSEQ_AREA_SIZE, RSEQ_CPU_ID_UNINITIALIZED, RSEQ_SIG, RseqField, TASK_SIZE, encodeRseqArea, readU64 } from '../abi/rseq.js';
+import { RSEQ_AREA_SIZE, RSEQ_CPU_ID_REGISTRATION_FAILED, RSEQ_CPU_ID_UNINITIALIZED, RSEQ_SIG, RseqField, TASK_SIZE, encodeRseqArea, readU64 } from '../abi/rseq.js';
 import type { Emulator, RegisterFile } from '../engine/index.js';
 import { RseqEmuError } from '../errors.js';
 import { hex, type Address, type CpuId } from '../types.js';
@@ -286,8 +286,9 @@ export class Machine implements KernelServices {
     const tid = this.threadsOf(p).length === 0 ? p.pid : this.nextId();
     const { fsBase, stackTop } = mapThreadMemory(p.emu, tid, this.image.tls);
     const area = fsBase + this.glibc.rseqOffset;
-    p.emu.write(area, encodeRseqArea({ cpuIdStart: 0, cpuId: RSEQ_CPU_ID_UNINITIALIZED, rseqCs: 0n, flags: 0, nodeId: 0, mmCid: 0 }));
     const registered = this.registration === 'glibc';
+    // glibc marks an area it did not register with cpu_id = RSEQ_CPU_ID_REGISTRATION_FAILED (-2).
+    p.emu.write(area, encodeRseqArea({ cpuIdStart: 0, cpuId: registered ? RSEQ_CPU_ID_UNINITIALIZED : RSEQ_CPU_ID_REGISTRATION_FAILED, rseqCs: 0n, flags: 0, nodeId: 0, mmCid: 0 }));
     const t = this.newThread(p, tid, this.callRegisters(spec.entry, spec.args, stackTop, fsBase), {
       cpu, fsBase, stackTop, ownsMemory: true,
       rseq: registered ? { area, length: RSEQ_AREA_SIZE, sig: RSEQ_SIG } : null,
@@ -783,21 +784,27 @@ export class Machine implements KernelServices {
 
   // ---- return to user space ---------------------------------------------------------------------
 
-  /** Signals first, then the rseq notify-resume work. Returns false when the thread did not survive. */
+  /**
+   * Signals, then the rseq notify-resume work, until neither is left: like exit_to_user_mode_loop,
+   * which re-reads the work flags, so the SIGSEGV a failed fix-up queues is delivered (re-running
+   * the fix-up) before user space runs. Returns false when the thread did not survive.
+   */
   private returnToUser(t: Thread): boolean {
     for (;;) {
       const i = t.pendingSignals.findIndex((s) => !(t.sigmask & sigBit(s)));
-      if (i < 0) break;
-      const [signo] = t.pendingSignals.splice(i, 1);
-      if (!this.signals.deliver(t, signo!)) return false;
+      if (i >= 0) {
+        const [signo] = t.pendingSignals.splice(i, 1);
+        if (!this.signals.deliver(t, signo!)) return false;
+        continue;
+      }
+      if (!t.notifyResume) return true;
+      t.notifyResume = false;
+      if (this.rseqWork(t, null) === false) return false;
     }
-    if (!t.notifyResume) return true;
-    t.notifyResume = false;
-    return this.rseqWork(t, null);
   }
 
   /** __rseq_handle_notify_resume for the modelled kernel; `signo` when called from signal delivery. */
-  private rseqWork(t: Thread, signo: number | null): boolean {
+  private rseqWork(t: Thread, signo: number | null): boolean | string {
     return this.notifyResume.run(t, signo, this.log.takeAwaiting(t.tid));
   }
 

@@ -33,8 +33,10 @@ export class NotifyResume {
   /**
    * __rseq_handle_notify_resume for the modelled kernel; `signo` when called from signal delivery.
    * `records` are the thread's events waiting for this pass: they get its outcome.
+   * Returns false when the thread died; from signal delivery, a failed fix-up returns its reason
+   * instead, because the kernel still builds the signal's frame before force_sigsegv takes effect.
    */
-  run(t: Thread, signo: number | null, records: EventRecord[]): boolean {
+  run(t: Thread, signo: number | null, records: EventRecord[]): boolean | string {
     if (!t.rseq) return true;
     const emu = this.host.activate(t);
     const optimized = this.profile.base === 'linux-6.19';
@@ -48,13 +50,13 @@ export class NotifyResume {
       };
       if (d.kind === 'sigsegv') {
         settle('sigsegv', d.reason);
-        return this.host.forceSigsegv(t, signo, `rseq: ${d.reason}`);
+        return signo !== null ? `rseq: ${d.reason}` : this.host.forceSigsegv(t, signo, `rseq: ${d.reason}`);
       }
       const fx = applyFixup(emu, t.rseq.area, d);
       if (fx.consumedEvents || optimized) t.eventMask = 0;
       if (fx.fault) {
         settle('sigsegv', fx.fault);
-        return this.host.forceSigsegv(t, signo, `rseq: ${fx.fault}`);
+        return signo !== null ? `rseq: ${fx.fault}` : this.host.forceSigsegv(t, signo, `rseq: ${fx.fault}`);
       }
       if (fx.ip !== null) emu.setReg('rip', fx.ip);
       if (d.kind === 'abort') this.host.abortedAttempt(t);

@@ -14,8 +14,8 @@ import { RseqEvent, SIG_DFL, SIG_IGN, type Process, type SigAction, type Thread 
 export interface SignalHost {
   /** Makes the thread's registers live and returns its address space. */
   activate(t: Thread): Emulator;
-  /** The rseq notify-resume work for a signal being delivered; false when the thread died. */
-  rseqWork(t: Thread, signo: number): boolean;
+  /** The rseq notify-resume work for a signal being delivered; false when the thread died, the reason when the fix-up failed. */
+  rseqWork(t: Thread, signo: number): boolean | string;
   killProcess(t: Thread, signo: number, reason: string, status: 'fault' | 'signal', faultAddress?: Address): void;
   warn(message: string): void;
   wake(t: Thread): void;
@@ -71,9 +71,14 @@ export class SignalDelivery {
     }
     if (act.handler === SIG_IGN) return true;
     // rseq_signal_deliver: the fix-up runs on the interrupted registers before the frame is built.
+    // When it fails, handle_signal still builds the frame; the SIGSEGV force_sigsegv queues then
+    // acts with the thread at the handler (measured on Linux 6.18, test/fidelity).
+    let rseqFailure: string | null = null;
     if (t.rseq) {
       t.eventMask |= RseqEvent.signal;
-      if (!this.host.rseqWork(t, signo)) return false;
+      const work = this.host.rseqWork(t, signo);
+      if (work === false) return false;
+      if (typeof work === 'string') rseqFailure = work;
     }
     if (!(act.flags & SA_RESTORER)) return this.forceSigsegv(t, signo, `${signalName(signo)} handler has no SA_RESTORER: x86-64 cannot return from it`);
     const regs = emu.readRegisters();
@@ -86,7 +91,7 @@ export class SignalDelivery {
     emu.writeRegisters({ ...regs, rsp: frame.address, rip: act.handler, rdi: BigInt(signo), rsi: frame.info, rdx: frame.ucontext, rax: 0n, eflags: handlerEflags(regs.eflags) });
     t.sigmask |= act.mask | (act.flags & SA_NODEFER ? 0n : sigBit(signo));
     if (act.flags & SA_RESETHAND) t.process.sigactions.delete(signo);
-    return true;
+    return rseqFailure === null || this.forceSigsegv(t, signo, rseqFailure);
   }
 
   sigreturn(t: Thread): boolean {

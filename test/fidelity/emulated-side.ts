@@ -1,0 +1,96 @@
+// The emulator's side: the same op, the same memory and arguments, one event before the same
+// instruction, normalised as the harness normalises the kernel's row.
+import { findSymbol, loadProgram, Machine, parseEvent, readRseqTables, type Image, type RunOutcome } from '../../src/index.js';
+import { TRAMPOLINE, TRAMPOLINE_CODE } from '../../src/kernel/address-space.js';
+import { SIGNALS } from '../../src/kernel/event-spec.js';
+import { word, type OpCase, type Row } from './rows.js';
+import type { Probe } from './native-side.js';
+
+const MIGRATE_TO = 1;
+
+export class EmulatedOp {
+  private constructor(
+    readonly image: Image,
+    readonly op: OpCase,
+    readonly entry: bigint,
+    private readonly aborts: bigint[],
+  ) {}
+
+  static async load(file: string, op: OpCase): Promise<EmulatedOp> {
+    const image = await loadProgram(file);
+    const entry = findSymbol(image, op.entry);
+    if (!entry) throw new Error(`${file}: no symbol ${op.entry}`);
+    return new EmulatedOp(image, op, entry.address, readRseqTables(image).sections.map((s) => s.abortIp));
+  }
+
+  /** Offsets from the entry of every instruction an unperturbed call executes, in first-execution order. */
+  instructions(): number[] {
+    const { outcome } = this.call(null, true);
+    const seen = new Set<number>();
+    for (const s of outcome.trace) {
+      const off = s.address - this.entry;
+      if (off >= 0n && off < 4096n) seen.add(Number(off));
+    }
+    return [...seen];
+  }
+
+  row(probe: Probe): Row {
+    const { outcome, memory, base } = this.call(probe, false);
+    const status = outcome.status;
+    const end = status === 'returned' ? 'exit 0' : status === 'exited' ? `exit ${outcome.exitCode}` : status === 'signal' || status === 'fault' ? `signal ${SIGNALS[outcome.signal ?? ''] ?? outcome.signal}` : `limit ${outcome.reason}`;
+    const row: Row = { reached: outcome.events.length > 0, end, memory };
+    if (status === 'returned') row.rax = word(outcome.rax, base, this.op.memSize);
+    if (status === 'signal' || status === 'fault') row.diedAt = this.diedWhere(outcome.ip);
+    const ev = outcome.events[0];
+    if (!ev) return row;
+    row.outcome = ev.outcome;
+    if (ev.outcome === 'sigsegv') return row;
+    row.resume = this.where(ev.resumeIp);
+    // The kernel writes no ids into an area nobody registered (the harness reads them back as
+    // cpu_id_start 0, cpu_id -2: not equal, so -1); the op's memory shows the area itself.
+    row.cpuAfter = this.op.registration === 'none' ? -1 : ev.cpu;
+    return row;
+  }
+
+  /** As the harness names it: an executed signature (ud1 bytes 0f b9) from its abort_ip. */
+  private diedWhere(a: bigint): string {
+    // The stand-in handler for an injected signal plays the harness's own SIGUSR1 handler.
+    if (a === TRAMPOLINE + BigInt(TRAMPOLINE_CODE.handler.offset)) return 'usr1-handler';
+    const sig = this.aborts.find((x) => a < x && a + 16n >= x && this.byteAt(a) === 0x0f && this.byteAt(a + 1n) === 0xb9);
+    return sig === undefined ? this.where(a) : `abort-${sig - a}`;
+  }
+
+  private byteAt(a: bigint): number | undefined {
+    const sec = this.image.sections.find((s) => a >= s.address && a < s.address + BigInt(s.bytes.length));
+    return sec?.bytes[Number(a - sec.address)];
+  }
+
+  private where(a: bigint): string {
+    const abort = this.aborts.find((x) => a >= x && a < x + 64n);
+    if (abort !== undefined) return `abort+${a - abort}`;
+    if (a >= this.entry && a < this.entry + 4096n) return `entry+${a - this.entry}`;
+    return `0x${a.toString(16)}`;
+  }
+
+  private call(probe: Probe | null, trace: boolean): { outcome: RunOutcome; memory: string[]; base: bigint } {
+    const m = Machine.create(this.image, { cpus: 2, maxInstructions: 100_000, registration: this.op.registration ?? 'glibc' });
+    try {
+      const base = m.allocate('m', this.op.memSize);
+      const value = (t: string): bigint => (t.startsWith('m+') ? base + BigInt(t.slice(2)) : BigInt(t));
+      const init = new Uint8Array(this.op.memSize);
+      const view = new DataView(init.buffer);
+      this.op.init.forEach((t, i) => view.setBigUint64(8 * i, BigInt.asUintN(64, value(t)), true));
+      m.emu.write(base, init);
+      const at = `0x${(this.entry + BigInt(probe?.offset ?? 0)).toString(16)}`;
+      const spec = probe === null ? null : probe.kind === 'migrate' ? `migrate:${MIGRATE_TO}@${at}` : probe.kind === 'signal' ? `signal:SIGUSR1@${at}` : `preempt@${at}`;
+      const events = spec ? [parseEvent(spec, this.image, 2)] : [];
+      const outcome = m.call(this.entry, this.op.args.map(value), { cpu: 0, events, trace });
+      const bytes = m.emu.read(base, this.op.memSize);
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const memory = Array.from({ length: this.op.memSize / 8 }, (_, i) => word(dv.getBigUint64(8 * i, true), base, this.op.memSize));
+      return { outcome, memory, base };
+    } finally {
+      m.close();
+    }
+  }
+}
