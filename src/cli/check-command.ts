@@ -9,8 +9,8 @@ import { findingsJson } from '../report/findings-json.js';
 import { findingsText } from '../report/findings-text.js';
 import { findingsSarif } from '../report/sarif.js';
 import { one, parseArgs, positionalProblem } from './args.js';
+import { CHECK_USAGE } from './usage.js';
 
-export const CHECK_USAGE = 'rseq-emu check FILE [--sig 0xHEX] [--format text|json|sarif]';
 
 const SPEC = { sig: { value: true }, format: { value: true } };
 const FORMATS = ['text', 'json', 'sarif'] as const;

@@ -8,11 +8,8 @@ import { loadProgram } from '../program.js';
 import { exploreJson, exploreText } from '../report/explore-report.js';
 import { integerOption, one, parseArgs, positionalProblem } from './args.js';
 import { profileFromArgs, scenarioFromArgs } from './scenario-args.js';
+import { EXPLORE_USAGE } from './usage.js';
 
-export const EXPLORE_USAGE =
-  'rseq-emu explore (SCENARIO.json | FILE.s --threads SPEC [--memory NAME:SIZE[:W,...]]... [--cpus N]) [--profile P]\n' +
-  '             [--mode exhaustive|pct] [--preemptions K] [--depth D] [--runs N] [--seed S] [--kinds preempt,migrate,signal,switch,split]\n' +
-  '             [--max-schedules N] [--schedule-budget N] [--timeout S] [--stop-at-first] [--max-insns N] [--time-slice N] [--workers N] [--traces N] [--json]';
 
 const SPEC = {
   threads: { value: true }, memory: { value: true, repeat: true }, cpus: { value: true }, profile: { value: true }, mode: { value: true },

@@ -15,10 +15,8 @@ import { SessionTarget } from '../gdb/session-target.js';
 import { loadProgram } from '../program.js';
 import { all, one, parseArgs } from './args.js';
 import { profileFromArgs, scenarioFromArgs } from './scenario-args.js';
+import { GDBSERVER_USAGE } from './usage.js';
 
-export const GDBSERVER_USAGE =
-  'rseq-emu gdbserver (FILE --entry SYM [--arg V]... [--memory NAME:SIZE[:W,...]]... | SCENARIO.json)\n' +
-  '                   [--listen [HOST:]PORT | --stdio] [--elf OUT.elf] [--profile P] [--stepping linux|rseq-aware] [--max-insns N]';
 
 const SPEC = {
   entry: { value: true }, arg: { value: true, repeat: true }, memory: { value: true, repeat: true }, cpus: { value: true },

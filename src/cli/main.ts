@@ -1,40 +1,10 @@
 // The `rseq-emu` command. Every error the user can cause ends as one line on stderr and exit 2.
 // bin/rseq-emu.js runs it on the process's streams; the fuzz suite runs it in-process.
-import { readRseqTables } from '../abi/tables.js';
+// Commands are imported when they run: `--help` and usage errors start in a fraction of the time.
 import { RseqEmuError, usageError } from '../errors.js';
-import { loadProgram } from '../program.js';
-import { disassemblyListing } from '../report/listing.js';
 import { applyLimits, DEFAULT_LIMITS, limitDescriptions, LIMITS, parseLimits } from '../limits.js';
 import { positionalProblem } from './args.js';
-import { CHECK_USAGE, checkCommand } from './check-command.js';
-import { EXPLORE_USAGE, exploreCommand } from './explore-command.js';
-import { RUN_USAGE, runCommand } from './run-command.js';
-import { STEP_USAGE, stepCommand } from './step-command.js';
-import { GDBSERVER_USAGE, gdbserverCommand } from './gdbserver-command.js';
-
-const USAGE = `usage:
-  ${RUN_USAGE}
-  rseq-emu disasm FILE
-  ${CHECK_USAGE}
-  ${EXPLORE_USAGE}
-  rseq-emu limits              (every limit and its value; any command takes --limit NAME=N[,NAME=N])
-  ${STEP_USAGE}
-  ${GDBSERVER_USAGE}
-Events: preempt@WHERE, migrate:N@WHERE, signal[:SIG]@WHERE; WHERE is LABEL[+OFFSET], 0xADDRESS or #K.
-Exit status: 0 the entry returned, 1 the program was killed, faulted or ran out of budget, 2 bad input or usage.
-check: 0 no finding is an error, 1 at least one is, 2 bad input or usage.
-explore: 0 no violation found, 1 a violation found, 2 bad input or usage.
-step: 0 completed, 1 livelock, killed or out of steps, 2 bad input or usage.
-gdbserver: 0 after the connection ends, 2 bad input or usage.`;
-
-/** Each command's full usage, printed by `rseq-emu COMMAND --help`. */
-const COMMAND_USAGE: Record<string, string> = {
-  run: RUN_USAGE,
-  disasm: 'rseq-emu disasm FILE',
-  check: CHECK_USAGE,
-  explore: EXPLORE_USAGE,
-  step: STEP_USAGE,
-};
+import { COMMAND_USAGE, USAGE } from './usage.js';
 
 /** `--limit NAME=N[,NAME=N]`, accepted by every command: taken out before the command reads its options. */
 function takeLimits(argv: readonly string[]): { rest: string[]; limits: string[] } {
@@ -65,17 +35,18 @@ async function main(argv: string[], print: (s: string) => void, progress: (s: st
   }
   switch (command) {
     case 'run':
-      return runCommand(rest, print);
+      return (await import('./run-command.js')).runCommand(rest, print);
     case 'check':
-      return checkCommand(rest, print);
+      return (await import('./check-command.js')).checkCommand(rest, print);
     case 'explore':
-      return exploreCommand(rest, print, progress);
+      return (await import('./explore-command.js')).exploreCommand(rest, print, progress);
     case 'step':
-      return stepCommand(rest, print);
+      return (await import('./step-command.js')).stepCommand(rest, print);
     case 'gdbserver':
-      return gdbserverCommand(rest, (s) => process.stderr.write(s));
+      return (await import('./gdbserver-command.js')).gdbserverCommand(rest, (s) => process.stderr.write(s));
     case 'disasm': {
       if (rest.length !== 1 || rest[0]!.startsWith('--')) throw usageError(rest.length === 1 ? `unknown option ${rest[0]}` : positionalProblem(rest, 'FILE'));
+      const [{ loadProgram }, { disassemblyListing }, { readRseqTables }] = await Promise.all([import('../program.js'), import('../report/listing.js'), import('../abi/tables.js')]);
       const image = await loadProgram(rest[0]!);
       print(disassemblyListing(image, readRseqTables(image)));
       return 0;

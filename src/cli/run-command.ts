@@ -17,11 +17,8 @@ import { parseArg } from '../scenario/scenario.js';
 import { instantiate, resolveArg } from '../scenario/setup.js';
 import { all, integerOption, one, parseArgs, positionalProblem } from './args.js';
 import { profileFromArgs, scenarioFromArgs } from './scenario-args.js';
+import { RUN_USAGE } from './usage.js';
 
-export const RUN_USAGE =
-  'rseq-emu run FILE.s (--entry SYM [--arg V]... | --threads SPEC) [--memory NAME:SIZE[:W,W...]]... [--cpu N] [--cpus N]\n' +
-  '             [--registration glibc|none] [--profile P[,P...]] [--schedule S] [--event KIND@WHERE]... [--max-insns N] [--time-slice N] [--timeout S] [--trace] [--json]\n' +
-  '  rseq-emu run SCENARIO.json [--profile P] [--schedule S] [--event KIND@WHERE]... [--max-insns N] [--time-slice N] [--timeout S] [--trace] [--json]';
 
 const SPEC = {
   entry: { value: true }, arg: { value: true, repeat: true }, threads: { value: true }, memory: { value: true, repeat: true },

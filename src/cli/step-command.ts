@@ -9,10 +9,8 @@ import { loadProgram } from '../program.js';
 import { stepJson, stepText } from '../report/step-report.js';
 import { all, integerOption, one, parseArgs, positionalProblem } from './args.js';
 import { profileFromArgs, scenarioFromArgs } from './scenario-args.js';
+import { STEP_USAGE } from './usage.js';
 
-export const STEP_USAGE =
-  'rseq-emu step (FILE --entry SYM [--arg V]... [--memory NAME:SIZE[:W,...]]... | SCENARIO.json [--thread N])\n' +
-  '              [--by stepi|step|next] [--strategy linux|rseq-aware|no-rseq] [--break WHERE]... [--max-steps N] [--profile P] [--json]';
 
 const SPEC = {
   entry: { value: true }, arg: { value: true, repeat: true }, memory: { value: true, repeat: true }, thread: { value: true },
