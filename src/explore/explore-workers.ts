@@ -8,7 +8,8 @@ import type { Scenario } from '../scenario/scenario.js';
 import { loadProgram } from '../program.js';
 import type { Image } from '../asm/image.js';
 import type { Share } from './exhaustive.js';
-import { explore, exploreShare, mergeShares, processClock, type ExploreOptions, type ExploreResult, type ShareResult } from './explorer.js';
+import { processClock } from '../clock.js';
+import { explore, exploreShare, mergeShares, type ExploreOptions, type ExploreResult, type ShareResult } from './explorer.js';
 
 export interface ParallelOptions extends ExploreOptions {
   /** Worker threads (default: one per core); 1 runs on the calling thread. */

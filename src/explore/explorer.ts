@@ -93,8 +93,6 @@ export interface ShareResult {
 const BUDGET_FACTOR = 10;
 const MIN_SCHEDULE_BUDGET = 100_000;
 
-export { processClock };
-
 /** One share of a search; `pilot` (seconds) stops it early with `resume` set, for explore-workers.ts. */
 export function exploreShare(image: Image, scenario: Scenario, options: ExploreOptions, share: Share, pilot?: number): ShareResult {
   const profile = options.profile ?? parseProfile(scenario.profile ?? 'linux');
@@ -121,12 +119,13 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
     },
     leaf: (): boolean => {
       out.schedules++;
-      const found = judgeRun({ machine, outcome: machine.result(), oracle, image, tables, invariants: scenario.invariants, checks: options.checks ?? [] });
+      const outcome = machine.result();
+      const found = judgeRun({ machine, outcome, oracle, image, tables, invariants: scenario.invariants, checks: options.checks ?? [] });
       out.violationCount += found.length;
       for (const v of found) if (out.violations.length < keep) out.violations.push({ ...v, unit });
       options.onProgress?.(out.schedules, clock() - t0);
       // A schedule that exhausts its budget is reported once: the next ones would mostly burn theirs too.
-      const livelock = found.some((v) => v.kind === 'livelock' && machine.result().status === 'limit');
+      const livelock = outcome.status === 'limit' && found.some((v) => v.kind === 'livelock');
       const late = options.timeout !== undefined && clock() - t0 > options.timeout;
       out.stopped = livelock || late || (options.stopAtFirst === true && found.length > 0) || out.schedules >= maxSchedules;
       if (!out.stopped && pilot !== undefined && clock() - t0 > pilot) {
