@@ -3,6 +3,13 @@
 // through tsx, so tests and `npm run demo` never see a stale build; an installed package has no
 // src/ and runs the compiled dist/ with no loader. RSEQ_EMU_DIST=1 forces dist/ (to measure it).
 import { existsSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+
+// Keystone and Capstone are 7 MB of wasm of which a run executes little; V8's background tier-up to
+// TurboFan cost more CPU than it saved (measured side by side, medians of 10 runs: an explore that
+// stops at schedule 46 took 0.69x the CPU and 0.58x the peak memory with Liftoff only; a 3,000-schedule
+// search 0.96x the CPU). Set before any wasm loads; worker threads share the setting.
+setFlagsFromString('--liftoff-only');
 
 const sources = new URL('../src/cli/main.ts', import.meta.url);
 

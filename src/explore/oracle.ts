@@ -101,7 +101,7 @@ export class SerialOracle {
   private readonly initial: SharedMemory[];
   private readonly ops: Op[][];
   /** Serial outcomes already computed, by the id choices they allow. */
-  private readonly cache = new Map<string, SerialOutcome[]>();
+  private readonly cache = new Map<string, { found: SerialOutcome[]; complete: boolean }>();
   private readonly observability: Observability;
   private readonly serialMasks = new WeakMap<SerialOutcome, (Uint8Array | null)[]>();
   private readonly probe: DeadByteProbe;
@@ -137,73 +137,98 @@ export class SerialOracle {
    * in placements[t][c] (on that CPU, with that mm_cid). Outcomes reached by several orders are kept once.
    */
   outcomes(placements: CallPlacements): SerialOutcome[] {
+    return [...this.serialOutcomes(placements)];
+  }
+
+  /**
+   * The same outcomes, computed only as far as the caller reads: a judge that finds a match early
+   * (most schedules) leaves the other orders unrun. What was computed is kept. An enumeration the
+   * caller abandoned is not kept suspended (it would hold a snapshot per level for every placement
+   * seen); a later caller that needs more runs it again and skips what is known, as the order is fixed.
+   */
+  private *serialOutcomes(placements: CallPlacements): Generator<SerialOutcome> {
     const cacheKey = placements.map((t) => t.map((c) => c.map((p) => `${p.cpu}/${p.mmCid}`).join(',')).join(';')).join('|');
-    const hit = this.cache.get(cacheKey);
-    if (hit) return hit;
-    const results: SerialOutcome[] = [];
+    let entry = this.cache.get(cacheKey);
+    if (!entry) this.cache.set(cacheKey, (entry = { found: [], complete: false }));
+    const known = entry.found.length;
+    for (let i = 0; i < known; i++) yield entry.found[i]!;
+    if (entry.complete) return;
+    let skip = known;
+    for (const s of this.enumerate(placements)) {
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
+      entry.found.push(s);
+      yield s;
+    }
+    entry.complete = true;
+  }
+
+  /**
+   * Depth-first over serial orders; states already explored with the same remaining work are
+   * skipped. Enumerations of different placements may interleave on the one machine: after each
+   * yield the machine is rewound from a snapshot before it is used again, so that is safe.
+   */
+  private *enumerate(placements: CallPlacements): Generator<SerialOutcome> {
     const seen = new Set<string>();
     const next = this.ops.map(() => 0);
     const order: SerialOutcome['order'] = [];
     const returns: bigint[][] = this.ops.map(() => []);
-    // Depth-first over orders; states already explored with the same remaining work are skipped.
     const visited = new Set<string>();
-    const dfs = () => {
-      const memory = sharedMemory(this.machine);
+    const machine = this.machine;
+    const ops = this.ops;
+    function* dfs(): Generator<SerialOutcome> {
+      const memory = sharedMemory(machine);
       const stateKey = `${next.join(',')}#${key(memory)}#${returns.map((r) => r.join(',')).join(';')}`;
       if (visited.has(stateKey)) return;
       visited.add(stateKey);
-      if (next.every((n, t) => n === this.ops[t]!.length)) {
+      if (next.every((n, t) => n === ops[t]!.length)) {
         const k = `${key(memory)}#${returns.map((r) => r.join(',')).join(';')}`;
         if (!seen.has(k)) {
           seen.add(k);
-          results.push({ order: [...order], memory, returns: returns.map((r) => [...r]) });
+          yield { order: [...order], memory, returns: returns.map((r) => [...r]) };
         }
         return;
       }
-      const here = this.machine.capture();
-      for (let t = 0; t < this.ops.length; t++) {
+      const here = machine.capture();
+      for (let t = 0; t < ops.length; t++) {
         const c = next[t]!;
-        if (c === this.ops[t]!.length) continue;
+        if (c === ops[t]!.length) continue;
         for (const { cpu, mmCid } of placements[t]?.[c] ?? ON_CPU0) {
-          if (cpu >= this.machine.cpus) continue;
-          const op = this.ops[t]![c]!;
-          const out = this.machine.call(op.entry, op.args, { cpu, mmCid });
-          if (out.status !== 'returned') {
-            this.machine.restore(here);
-            continue; // an operation that cannot complete alone gives no serial outcome
-          }
+          if (cpu >= machine.cpus) continue;
+          const op = ops[t]![c]!;
+          machine.restore(here);
+          const out = machine.call(op.entry, op.args, { cpu, mmCid });
+          if (out.status !== 'returned') continue; // an operation that cannot complete alone gives no serial outcome
           next[t]!++;
           order.push({ thread: t, call: c, cpu, mmCid });
           returns[t]!.push(out.rax);
-          dfs();
+          yield* dfs();
           returns[t]!.pop();
           order.pop();
           next[t]!--;
-          this.machine.restore(here);
         }
       }
-    };
-    this.machine.restore(this.start);
-    dfs();
-    this.cache.set(cacheKey, results);
-    return results;
+    }
+    machine.restore(this.start);
+    yield* dfs();
   }
 
   /** Checks a concurrent outcome against every serial one; `excused` are bytes last stored by aborted attempts. */
   judge(memory: SharedMemory[], returns: bigint[][], placements: CallPlacements, excused: ReadonlySet<Address> = new Set()): Verdict {
-    const serial = this.outcomes(placements);
     const sameReturns = (s: SerialOutcome) => s.returns.every((r, t) => r.length === returns[t]!.length && r.every((v, c) => v === returns[t]![c]));
     const own = this.observability.masks(memory);
     const diff = (s: SerialOutcome) => differences(memory, s.memory, this.initial, excused, unionMasks(own, this.masksOf(s)));
-    const match = serial.find((s) => {
-      if (!sameReturns(s)) return false;
+    for (const s of this.serialOutcomes(placements)) {
+      if (!sameReturns(s)) continue;
       const d = diff(s);
-      return d.strict === 0 && (d.leftovers.length === 0 || this.probe.unobservable(s.memory, d.leftovers));
-    });
-    if (match) return { ok: true, closest: null };
+      if (d.strict === 0 && (d.leftovers.length === 0 || this.probe.unobservable(s.memory, d.leftovers))) return { ok: true, closest: null };
+    }
+    // No match: every serial outcome is known now.
     let closest: SerialOutcome | null = null;
     let best = Infinity;
-    for (const s of serial) {
+    for (const s of this.outcomes(placements)) {
       const d = diff(s);
       const n = d.strict + d.leftovers.length + (sameReturns(s) ? 0 : 1);
       if (n < best) {
