@@ -326,6 +326,16 @@ function writeLE(out: Uint8Array, at: number, value: bigint, size: number): void
   for (let k = 0; k < size; k++) out[at + k] = Number((value >> BigInt(8 * k)) & 0xffn);
 }
 
+/**
+ * `.fill` of `size` bytes with `value` repeated in units of `unit` bytes. Byte by byte this took 14 s
+ * for a 128 MiB `.fill`; one unit, then doubling copies, is memcpy speed.
+ */
+function fillPattern(out: Uint8Array, at: number, size: number, value: bigint, unit: number): void {
+  if (size === 0) return;
+  writeLE(out, at, value, Math.min(unit, size));
+  for (let done = unit; done < size; done *= 2) out.copyWithin(at + done, at, at + Math.min(done, size - done));
+}
+
 function absolute(v: Value, what: string): bigint {
   if (v.base !== null) throw new ExpressionError(`${what} is not an absolute value`, 0);
   return v.offset;
@@ -349,7 +359,7 @@ function emitFragment(layout: Layout, s: SectionState, f: Fragment, out: Uint8Ar
     }
     case 'fill': {
       const value = absolute(layout.evaluateAt(f.value, s, at), 'the fill value') & 0xffffffffn;
-      for (let off = at; off < at + size; off += f.size) writeLE(out, off, value, f.size);
+      fillPattern(out, at, size, value, f.size);
       return;
     }
     case 'leb128': {
