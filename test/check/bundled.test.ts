@@ -59,6 +59,14 @@ describe('check on the bundled ops and their broken twins', function () {
       assert.equal(hit.file, `asm/${t.file}`);
     });
   }
+  it('tells an op that reads mm_cid early to compare it with mm_cid, not cpu_id', async () => {
+    const hit = (await runChecks(await bundled('mm_cid_counter.bug-no-cid-compare.s'))).find((f) => f.rule === 'setup/no-cpu-compare');
+    assert.match(hit?.message ?? '', /comparing it with mm_cid: a migration or a change of concurrency id/);
+  });
+  it('tells an op that reads cpu_id early to compare it with cpu_id', async () => {
+    const hit = (await runChecks(await bundled('counter_add.bug-no-cpu-compare.s'))).find((f) => f.rule === 'setup/no-cpu-compare');
+    assert.match(hit?.message ?? '', /comparing it with cpu_id: a migration between/);
+  });
 });
 
 describe('check on code in the styles of other projects', function () {

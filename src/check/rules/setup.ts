@@ -83,6 +83,14 @@ function comparedOnEveryPath(graph: ProgramGraph, flow: Dataflow, cs: CriticalSe
 
 const fieldName = (field: number) => CPU_FIELDS.get(field) ?? `offset ${field}`;
 
+/** What the section must compare a value read early with, and what goes unnoticed without it. */
+const staleBy = (field: number): string =>
+  field === RseqField.mmCid
+    ? 'mm_cid: a migration or a change of concurrency id between that read and the section goes unnoticed'
+    : field === RseqField.nodeId
+      ? 'node_id: a migration to another node between that read and the section goes unnoticed'
+      : 'cpu_id: a migration between that read and the section goes unnoticed';
+
 export function setupRules(image: Image, graph: ProgramGraph, flow: Dataflow, sections: readonly CriticalSection[], entries: readonly SectionEntry[], arming: readonly ArmingStore[]): Finding[] {
   const out: Finding[] = [];
   for (const e of entries) {
@@ -126,7 +134,7 @@ function readsBeforeSection(image: Image, graph: ProgramGraph, flow: Dataflow, c
       const site = v.kind === 'cpu' ? before(v.sites, inside) : undefined;
       if (v.kind !== 'cpu' || site === undefined || done.has(siteKey(v)) || reported.has(siteKey(v)) || !storesUnchecked(siteKey(v))) continue;
       reported.add(siteKey(v));
-      out.push(finding(image, 'setup/no-cpu-compare', ins.address, `\`${ins.text}\` uses %${reg}, computed from ${fieldName(v.field)} read at ${place(image, site)} before the section, and the section stores without first comparing it with cpu_id: a migration between that read and the section goes unnoticed`));
+      out.push(finding(image, 'setup/no-cpu-compare', ins.address, `\`${ins.text}\` uses %${reg}, computed from ${fieldName(v.field)} read at ${place(image, site)} before the section, and the section stores without first comparing it with ${staleBy(v.field)}`));
     }
     const src = storeSource(ins);
     const v = src === null || storeTarget(ins) === null ? null : flow.value(ins, src);
