@@ -33,6 +33,7 @@ export const RULES = {
   'commit/not-last-store': { severity: 'warning', summary: 'the last instruction of the section is not a store' },
   'commit/try-store': { severity: 'note', summary: 'a store inside the section before the commit: fine for private memory, a bug for shared data' },
   'commit/outside': { severity: 'error', summary: "after the post-commit address, per-CPU memory indexed by the section's cpu number is updated: a read-modify-write, or a store of a value loaded from per-CPU memory" },
+  'commit/read-after': { severity: 'warning', summary: "after the post-commit address, per-CPU memory indexed by the section's cpu number is read: the commit has published the change, so another thread on that CPU may have reused it" },
   'commit/syscall': { severity: 'error', summary: 'a system call inside the section' },
   'commit/call': { severity: 'error', summary: 'a call leaving the section' },
   'commit/ret': { severity: 'error', summary: 'a return inside the section' },

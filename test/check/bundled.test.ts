@@ -38,6 +38,7 @@ describe('check on the bundled ops and their broken twins', function () {
     { file: 'counter_add.bug-no-cpu-compare.s', rule: 'setup/no-cpu-compare', severity: 'error', at: 'movq (%rdi,%r8,8), %r9' },
     { file: 'counter_add.bug-late-rseq-cs.s', rule: 'setup/stale-load', severity: 'error', at: 'movq (%rdi,%r8,8), %r9' },
     { file: 'counter_add.bug-commit-outside.s', rule: 'commit/outside', severity: 'error', at: 'movq %r9, (%rdi,%r8,8)' },
+    { file: 'slab_stack.bug-pop-after-commit.s', rule: 'commit/read-after', severity: 'warning', at: 'movq 0(%r9,%r10,8), %rax' },
     { file: 'counter_add.bug-wrong-signature.s', rule: 'abort/signature', severity: 'error', at: '.long 0x53053054' },
     { file: 'counter_add.bug-no-signature.s', rule: 'abort/signature', severity: 'error', at: '.byte 0xcc' },
     { file: 'counter_add.bug-abort-inside.s', rule: 'abort/inside', severity: 'error', at: '.quad .Lcounter_add_start' },

@@ -201,6 +201,18 @@ describe('check rules', function () {
       const src = variant(['.Lpost:\n\tret\n', '.Lpost:\n\tmovq $0, 8(%rdi,%r8,8)\n\tret\n']);
       assert.ok(!(await check(src)).some((f) => f.rule === 'commit/outside'));
     });
+    it('warns about a load from the cpu-indexed slot after the commit', async () => {
+      const src = variant(['.Lpost:\n\tret\n', '.Lpost:\n\tmovq 8(%rdi,%r8,8), %rax\n\tret\n']);
+      await firesOnce(src, 'commit/read-after', 'warning', 'movq 8(%rdi,%r8,8), %rax');
+    });
+    it('does not warn about a load after the commit from memory not indexed by the cpu', async () => {
+      const src = variant(['.Lpost:\n\tret\n', '.Lpost:\n\tmovq 8(%rdi), %rax\n\tret\n']);
+      assert.ok(!(await check(src)).some((f) => f.rule === 'commit/read-after'));
+    });
+    it('does not warn about an address computed from the cpu-indexed slot after the commit (lea reads no memory)', async () => {
+      const src = variant(['.Lpost:\n\tret\n', '.Lpost:\n\tleaq 8(%rdi,%r8,8), %rax\n\tret\n']);
+      assert.ok(!(await check(src)).some((f) => f.rule === 'commit/read-after'));
+    });
     for (const ins of ['syscall', 'sysenter', 'int $0x80']) {
       it(`reports \`${ins}\` inside the section as a system call`, async () => {
         const src = variant(['\taddq %rsi, %r9\n', `\taddq %rsi, %r9\n\t${ins}\n`]);

@@ -59,6 +59,14 @@ function cpuSitesOf(flow: Dataflow, body: readonly Instruction[]): Set<Address> 
 /** The same memory operand, written the same way (a lock word taken in the section and released after). */
 const operandKey = (m: MemOperand): string => JSON.stringify([m.seg, m.base, m.index, m.scale, m.disp], (_, v) => (typeof v === 'bigint' ? v.toString() : v));
 
+/** The memory operand an instruction only reads (not its store target, not an address computation). */
+function plainLoad(ins: Instruction): MemOperand | null {
+  if (!ins.operands || /^(lea|nop|prefetch|clflush|clwb)/.test(ins.mnemonic)) return null;
+  const target = storeTarget(ins);
+  const read = ins.operands.find((op): op is MemOperand => op.kind === 'mem' && !op.indirect && op !== target);
+  return read ?? null;
+}
+
 /**
  * commit/outside: a store on the way on from the post-commit address that updates per-CPU memory
  * indexed by the cpu number the section used — a read-modify-write of that memory (`addq %rax,
@@ -69,6 +77,8 @@ const operandKey = (m: MemOperand): string => JSON.stringify([m.seg, m.base, m.i
  * own business and not reported.) A section whose commit takes a lock — the same memory is stored
  * again on the way on, the release — protects the stores before that release: the selftests'
  * per-CPU spinlock updates its data there on purpose.
+ * commit/read-after, on the same way on: a load from that memory — the value a pop returns read
+ * after the commit that freed its slot, which a push on that CPU may already have reused.
  */
 function storesAfter(image: Image, graph: ProgramGraph, flow: Dataflow, cs: CriticalSection, sections: readonly CriticalSection[], armingAt: ReadonlySet<Address>): Finding[] {
   const out: Finding[] = [];
@@ -96,16 +106,23 @@ function storesAfter(image: Image, graph: ProgramGraph, flow: Dataflow, cs: Crit
   };
   let released = false;
   walk(false, (ins) => (released ||= isRelease(ins)));
-  walk(released, (ins, held) => {
-    const target = storeTarget(ins);
-    if (target === null || held) return;
-    const byCpu = [target.base, target.index].some((r) => {
+  /** Whether a memory operand is addressed from the cpu number this section read. */
+  const byCpu = (ins: Instruction, m: MemOperand): boolean =>
+    [m.base, m.index].some((r) => {
       const v = r === null || r === 'rip' ? null : flow.value(ins, r);
       return v?.kind === 'cpu' && v.sites.some((s) => sites.has(s));
     });
+  walk(released, (ins, held) => {
+    if (held) return;
+    const read = plainLoad(ins);
+    if (read && byCpu(ins, read)) {
+      out.push(finding(image, 'commit/read-after', ins.address, `\`${ins.text}\` reads per-CPU memory indexed by the cpu number of the section ending at ${place(image, cs.postCommitIp)}, after the commit: another thread on that CPU may have changed it since, so the value can belong to someone else; read it inside the section, before the commit`));
+    }
+    const target = storeTarget(ins);
+    if (target === null) return;
     const src = storeSource(ins);
     const loaded = src !== null && flow.value(ins, src).kind === 'per-cpu';
-    if (!byCpu || !(loaded || readsStoreTarget(ins))) return;
+    if (!byCpu(ins, target) || !(loaded || readsStoreTarget(ins))) return;
     const what = loaded ? 'stores a value loaded from per-CPU memory into' : 'updates (reads, modifies and writes)';
     out.push(finding(image, 'commit/outside', ins.address, `\`${ins.text}\` ${what} per-CPU memory indexed by the cpu number of the section ending at ${place(image, cs.postCommitIp)}, after the section: the store is not protected, so a preemption or migration before it loses another thread's update; should it be the commit?`));
   });
