@@ -43,13 +43,13 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
   const mode = one(a, 'mode') ?? 'exhaustive';
   if (mode !== 'exhaustive' && mode !== 'pct') throw usageError(`--mode must be exhaustive or pct, not '${mode}'`);
   for (const opt of mode === 'pct' ? ['preemptions'] : ['depth', 'runs', 'seed']) if (a.options.has(opt)) throw usageError(`--${opt} does not apply to --mode ${mode}`);
+  const shardText = one(a, 'shard');
+  const shard = shardText === undefined ? undefined : parseShard(shardText);
   const scenario = await scenarioFromArgs(a.positionals[0]!, a);
   if (scenario.threads.length === 0) throw usageError('an assembly file needs --threads SPEC');
   const profile = profileFromArgs(a, scenario);
   const image = await loadProgram(scenario.source);
   const runs = integerOption(one(a, 'runs'), 'runs', 1000, 1, 100_000_000);
-  const shardText = one(a, 'shard');
-  const shard = shardText === undefined ? undefined : parseShard(shardText);
   let lastShown = 0;
   const options: ParallelOptions = {
     workers: integerOption(one(a, 'workers'), 'workers', availableParallelism(), 1, 64),
