@@ -96,16 +96,22 @@ describe('shards of a search', function () {
     });
   }
 
-  it('finds the violations of the whole search when its shards run on worker threads', async () => {
-    const { scenario, image } = await counterScenario('counter_add.bug-commit-outside.s');
-    const options = { preemptions: 1 };
-    const whole = explore(image, scenario, options);
-    const shards = [];
-    for (let index = 1; index <= 2; index++) shards.push(await exploreParallel(scenario, { ...options, shard: { index, count: 2 }, workers: 2, pilotSeconds: 0 }, image));
-    assert.equal(shards[0]!.workers, 2);
-    assert.equal(shards[0]!.schedules + shards[1]!.schedules, whole.schedules);
-    const merged = mergeViolations(shards.map((r) => r.violations.map((v, i) => ({ ...v, unit: r.units[i]! }))), 1000, false);
-    assert.ok(whole.violations.length > 0);
-    assert.deepEqual(merged.map(({ unit: _u, ...v }) => v), whole.violations);
-  });
+  for (const pilot of [0, 0.02]) {
+    it(`finds the violations of the whole search when its shards run on worker threads${pilot ? ', after a pilot on the calling thread' : ''}`, async () => {
+      const { scenario, image } = await counterScenario('counter_add.bug-commit-outside.s');
+      const options = { preemptions: 1 };
+      const whole = explore(image, scenario, options);
+      const shards = [];
+      for (let index = 1; index <= 2; index++) {
+        // A clock that advances with each reading stops the pilot after the same schedules on any machine.
+        let now = 0;
+        shards.push(await exploreParallel(scenario, { ...options, shard: { index, count: 2 }, workers: 2, pilotSeconds: pilot, clock: () => (now += 0.001) }, image));
+      }
+      assert.equal(shards[0]!.workers, 2, 'the pilot ended the search before the workers started');
+      assert.equal(shards[0]!.schedules + shards[1]!.schedules, whole.schedules);
+      const merged = mergeViolations(shards.map((r) => r.violations.map((v, i) => ({ ...v, unit: r.units[i]! }))), 1000, false);
+      assert.ok(whole.violations.length > 0);
+      assert.deepEqual(merged.map(({ unit: _u, ...v }) => v), whole.violations);
+    });
+  }
 });
