@@ -28,6 +28,7 @@ const SPECS = {
   processesPerRun: { value: 256, max: 2048, what: 'processes one run may create' },
   traceSteps: { value: 200_000, max: 100_000_000, what: 'instructions a trace records' },
   outputBytes: { value: 16 << 20, max: 1 << 30, what: 'bytes of captured program output' },
+  resultBytes: { value: 64 << 20, max: 1 << 30, what: 'bytes of an explore result that merge reads' },
 } satisfies Record<string, LimitSpec>;
 
 export type LimitName = keyof typeof SPECS;

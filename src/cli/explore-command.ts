@@ -3,7 +3,10 @@ import { availableParallelism } from 'node:os';
 import { readRseqTables } from '../abi/tables.js';
 import { usageError } from '../errors.js';
 import { ALL_DEVIATIONS, type DeviationKind } from '../explore/deviations.js';
-import { exploreParallel } from '../explore/explore-workers.js';
+import { exploreParallel, type ParallelOptions } from '../explore/explore-workers.js';
+import { shardRecordFields } from '../explore/merge-results.js';
+import { searchIdentity } from '../explore/search-identity.js';
+import { formatShard, parseShard } from '../explore/shard.js';
 import { loadProgram } from '../program.js';
 import { exploreJson, exploreText } from '../report/explore-report.js';
 import { integerOption, one, parseArgs, positionalProblem } from './args.js';
@@ -14,7 +17,7 @@ import { EXPLORE_USAGE } from './usage.js';
 const SPEC = {
   threads: { value: true }, memory: { value: true, repeat: true }, cpus: { value: true }, profile: { value: true }, mode: { value: true },
   preemptions: { value: true }, depth: { value: true }, runs: { value: true }, seed: { value: true }, kinds: { value: true },
-  'max-schedules': { value: true }, 'schedule-budget': { value: true }, timeout: { value: true }, 'stop-at-first': {}, 'max-insns': { value: true }, 'time-slice': { value: true }, traces: { value: true }, workers: { value: true }, json: {},
+  'max-schedules': { value: true }, 'schedule-budget': { value: true }, timeout: { value: true }, 'stop-at-first': {}, 'max-insns': { value: true }, 'time-slice': { value: true }, traces: { value: true }, workers: { value: true }, json: {}, shard: { value: true },
 };
 
 
@@ -40,13 +43,15 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
   const mode = one(a, 'mode') ?? 'exhaustive';
   if (mode !== 'exhaustive' && mode !== 'pct') throw usageError(`--mode must be exhaustive or pct, not '${mode}'`);
   for (const opt of mode === 'pct' ? ['preemptions'] : ['depth', 'runs', 'seed']) if (a.options.has(opt)) throw usageError(`--${opt} does not apply to --mode ${mode}`);
+  const shardText = one(a, 'shard');
+  const shard = shardText === undefined ? undefined : parseShard(shardText);
   const scenario = await scenarioFromArgs(a.positionals[0]!, a);
   if (scenario.threads.length === 0) throw usageError('an assembly file needs --threads SPEC');
   const profile = profileFromArgs(a, scenario);
   const image = await loadProgram(scenario.source);
   const runs = integerOption(one(a, 'runs'), 'runs', 1000, 1, 100_000_000);
   let lastShown = 0;
-  const result = await exploreParallel(scenario, {
+  const options: ParallelOptions = {
     workers: integerOption(one(a, 'workers'), 'workers', availableParallelism(), 1, 64),
     mode,
     profile,
@@ -59,17 +64,26 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
     stopAtFirst: a.flags.has('stop-at-first'),
     ...(a.options.has('timeout') ? { timeout: integerOption(one(a, 'timeout'), 'timeout', 0, 1, 86_400) } : {}),
     ...(a.options.has('schedule-budget') ? { scheduleBudget: integerOption(one(a, 'schedule-budget'), 'schedule-budget', 0, 1, 1_000_000_000) } : {}),
+    ...(shard ? { shard } : {}),
     onProgress: (n, seconds) => {
       // Only for runs long enough to wonder about, refreshed a few times a second.
       if (seconds > 1 && seconds - lastShown > 0.25) {
         lastShown = seconds;
-        progress(`\r${progressLine(n, seconds, mode === 'pct' ? runs : null)}`);
+        progress(`\r${progressLine(n, seconds, mode === 'pct' && !shard ? runs : null)}`);
       }
     },
-  }, image);
+  };
+  const result = await exploreParallel(scenario, options, image);
   if (lastShown) progress('\r\x1b[K');
   const tables = readRseqTables(image);
   const traces = integerOption(one(a, 'traces'), 'traces', 1, 0, 1000);
-  print(a.flags.has('json') ? JSON.stringify(exploreJson(result), null, 2) + '\n' : exploreText(image, tables, scenario, profile, result, traces));
+  if (a.flags.has('json')) {
+    // A shard's result carries what `rseq-emu merge` needs to check and order it.
+    const record = shard ? shardRecordFields(result, searchIdentity(image, scenario, options), shard, a.positionals[0]!, scenario.timeSlice) : {};
+    print(JSON.stringify({ ...exploreJson(result), ...record }, null, 2) + '\n');
+  } else {
+    print(exploreText(image, tables, scenario, profile, result, traces));
+    if (shard) print(`shard ${formatShard(shard)} of the search: run every shard with --json and join them with 'rseq-emu merge'\n`);
+  }
   return result.verdict === 'pass' ? 0 : 1;
 }

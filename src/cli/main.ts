@@ -40,6 +40,8 @@ async function main(argv: string[], print: (s: string) => void, progress: (s: st
       return (await import('./check-command.js')).checkCommand(rest, print);
     case 'explore':
       return (await import('./explore-command.js')).exploreCommand(rest, print, progress);
+    case 'merge':
+      return (await import('./merge-command.js')).mergeCommand(rest, print);
     case 'step':
       return (await import('./step-command.js')).stepCommand(rest, print);
     case 'gdbserver':

@@ -9,6 +9,7 @@ import { loadProgram } from '../program.js';
 import type { Image } from '../asm/image.js';
 import type { Share } from './exhaustive.js';
 import { processClock } from '../clock.js';
+import { shardShare, shareWithin, WHOLE } from './shard.js';
 import { explore, exploreShare, mergeShares, type ExploreOptions, type ExploreResult, type ShareResult } from './explorer.js';
 
 export interface ParallelOptions extends ExploreOptions {
@@ -67,8 +68,10 @@ export async function exploreParallel(scenario: Scenario, options: ParallelOptio
   const pilotSeconds = options.pilotSeconds ?? PILOT_SECONDS;
   let base: ShareResult = { schedules: 0, violations: [], violationCount: 0, stopped: false };
   let from = 0;
+  // In a shard (--shard), the pilot searches the shard's share and the workers split it further.
+  const shard = options.shard ?? WHOLE;
   if (pilotSeconds > 0) {
-    const pilot = exploreShare(image, scenario, options, { part: 0, of: 1 }, pilotSeconds);
+    const pilot = exploreShare(image, scenario, options, shardShare(shard), pilotSeconds);
     if (!pilot.resume) return mergeShares([pilot], scenario, options, clock() - t0, 1);
     // Keep what the pilot found before the branch it was in; the workers redo that branch.
     const r = pilot.resume;
@@ -86,6 +89,6 @@ export async function exploreParallel(scenario: Scenario, options: ParallelOptio
     ...(options.maxSchedules !== undefined ? { maxSchedules: options.maxSchedules - base.schedules } : {}),
     ...(options.timeout !== undefined ? { timeout: Math.max(0, options.timeout - elapsed) } : {}),
   };
-  const parts = await Promise.all(Array.from({ length: workers }, (_, part) => runShare(scenario, rest, { part, of: workers, from }, progress)));
+  const parts = await Promise.all(Array.from({ length: workers }, (_, part) => runShare(scenario, rest, shareWithin(shard, part, workers, from), progress)));
   return mergeShares([base, ...parts], scenario, options, clock() - t0, workers);
 }

@@ -15,6 +15,7 @@ import { judgeRun, type InvariantFn, type Violation } from './judge.js';
 import type { ObserveSpec } from './observable.js';
 import { SerialOracle } from './oracle.js';
 import { pctSearch } from './pct.js';
+import { shardShare, WHOLE, type Shard } from './shard.js';
 
 export interface ExploreOptions {
   mode?: 'exhaustive' | 'pct';
@@ -56,6 +57,8 @@ export interface ExploreOptions {
   timeout?: number;
   /** Called after each schedule. */
   onProgress?: (schedules: number, seconds: number) => void;
+  /** Search only this shard of the space (`--shard I/N`; shard.ts); default the whole. */
+  shard?: Shard;
 }
 
 export interface ExploreResult {
@@ -66,6 +69,8 @@ export interface ExploreResult {
   /** Whether the whole space (exhaustive) or every requested run (PCT) was covered. */
   complete: boolean;
   violations: Violation[];
+  /** The top-level branch (exhaustive) or run (PCT) each violation came from: merge orders shards by it. */
+  units: number[];
   violationCount: number;
   bound?: number;
   depth?: number;
@@ -165,20 +170,29 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
   }
 }
 
+/**
+ * The violations the sequential search would report, from disjoint shares that each kept theirs in
+ * search order: each unit lies wholly in one share, so a stable sort by unit restores the order, and
+ * the first `keep` overall are among the first `keep` of their share.
+ */
+export function mergeViolations<V extends { unit: number }>(lists: readonly (readonly V[])[], keep: number, stopAtFirst: boolean): V[] {
+  const all = lists.flat().sort((a, b) => a.unit - b.unit);
+  return stopAtFirst ? all.slice(0, 1) : all.slice(0, keep);
+}
+
 /** Merges shares in the order the sequential search meets their units. */
 export function mergeShares(parts: ShareResult[], scenario: Scenario, options: ExploreOptions, seconds: number, workers: number): ExploreResult {
   const mode = options.mode ?? 'exhaustive';
-  const keep = options.keepViolations ?? 1000;
-  const all = parts.flatMap((p) => p.violations).sort((a, b) => a.unit - b.unit);
+  const merged = mergeViolations(parts.map((p) => p.violations), options.keepViolations ?? 1000, options.stopAtFirst === true);
   const violationCount = parts.reduce((n, p) => n + p.violationCount, 0);
-  const shown = (options.stopAtFirst ? all.slice(0, 1) : all.slice(0, keep)).map(({ unit: _unit, ...v }) => v);
   return {
     verdict: violationCount ? 'fail' : 'pass',
     mode,
     schedules: parts.reduce((n, p) => n + p.schedules, 0),
     seconds,
     complete: parts.every((p) => !p.stopped),
-    violations: shown,
+    violations: merged.map(({ unit: _unit, ...v }) => v),
+    units: merged.map((v) => v.unit),
     violationCount,
     profile: profileName(options.profile ?? parseProfile(scenario.profile ?? 'linux')),
     workers,
@@ -190,6 +204,6 @@ export function mergeShares(parts: ShareResult[], scenario: Scenario, options: E
 export function explore(image: Image, scenario: Scenario, options: ExploreOptions = {}): ExploreResult {
   const clock = options.clock ?? processClock;
   const t0 = clock();
-  const part = exploreShare(image, scenario, options, { part: 0, of: 1 });
+  const part = exploreShare(image, scenario, options, shardShare(options.shard ?? WHOLE));
   return mergeShares([part], scenario, options, clock() - t0, 1);
 }
