@@ -28,6 +28,7 @@ const SPECS = {
   processesPerRun: { value: 256, max: 2048, what: 'processes one run may create' },
   traceSteps: { value: 200_000, max: 100_000_000, what: 'instructions a trace records' },
   outputBytes: { value: 16 << 20, max: 1 << 30, what: 'bytes of captured program output' },
+  tableEntries: { value: 65_536, max: 1 << 24, what: 'entries of one rseq table (__rseq_cs, __rseq_cs_ptr_array, __rseq_table, __rseq_exit_point_array)' },
   resultBytes: { value: 64 << 20, max: 1 << 30, what: 'bytes of an explore result that merge reads' },
 } satisfies Record<string, LimitSpec>;
 

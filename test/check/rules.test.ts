@@ -60,6 +60,31 @@ describe('check rules', function () {
       const src = variant(['\t.quad .Lstart, .Lpost - .Lstart, .Labort\n', '\t.quad .Lstart, .Lpost - .Lstart, .Labort\n.Lcs2:\n\t.long 0, 0\n\t.quad .Lstart + 5, 8, .Labort\n']);
       await firesOnce(src, 'descriptor/overlap', 'error', '.quad .Lstart + 5, 8');
     });
+    it('reports each overlapping section once, at its descriptor, when an earlier descriptor overlaps it', async () => {
+      // d1 [10,20), d2 [15,30), d3 [0,100): d2 overlaps d1, and d3 overlaps both; d1 comes first.
+      const src = [
+        '\t.text', 'f:', '\t.fill 120, 1, 0x90', '\tret', '\t.byte 0x0f, 0xb9, 0x3d', '\t.long 0x53053053', 'ab:\tret',
+        '\t.pushsection __rseq_cs, "aw"', '\t.balign 32',
+        'd1:\t.long 0, 0', '\t.quad f + 10, 10, ab', 'd2:\t.long 0, 0', '\t.quad f + 15, 15, ab', 'd3:\t.long 0, 0', '\t.quad f, 100, ab',
+        '\t.popsection', '',
+      ].join('\n');
+      const overlaps = (await check(src)).filter((f) => f.rule === 'descriptor/overlap');
+      assert.deepEqual(overlaps.map((f) => f.message.replace(/:.*/, '')).sort(), ['descriptor 0x401020 <d2>', 'descriptor 0x401040 <d3>']);
+    });
+    it('lists the first 100 bad entries of a table and counts the rest in one more finding', async () => {
+      const src = '\t.text\nf:\tret\n\t.pushsection __rseq_cs_ptr_array, "aw"\n\t.fill 300, 8, 0\n\t.popsection\n';
+      const bad = (await check(src)).filter((f) => f.rule === 'table/invalid-entry');
+      assert.equal(bad.length, 101);
+      assert.equal(bad.filter((f) => /^200 more entries of __rseq_cs_ptr_array with problems are not listed$/.test(f.message)).length, 1);
+    });
+    it('refuses a table of more entries than the tableEntries limit, at its line', async () => {
+      const src = '\t.text\nf:\tret\n\t.pushsection __rseq_cs_ptr_array, "aw"\n\t.fill 70000, 8, 0\n\t.popsection\n';
+      await assert.rejects(check(src), (e: Error & { code?: string; location?: { line: number } }) => e.code === 'INPUT' && e.location?.line === 4 && /70000 entries, more than the 65536 of the limit tableEntries/.test(e.message));
+    });
+    it('reports a table filled with one descriptor a thousand times in about a thousand findings, not half a million', async () => {
+      const src = '\t.text\nf:\tret\n\t.pushsection __rseq_cs, "aw"\n\t.fill 8000, 4, 1\n\t.popsection\n';
+      assert.equal((await check(src)).filter((f) => f.rule === 'descriptor/overlap').length, 999);
+    });
     it('reports a store into rseq_cs of an address that holds no descriptor, at the store', async () => {
       const src = variant(['leaq .Lcs(%rip), %rax\n\tmovq %rax, %fs:8(%rcx)', 'movq $0x12345678, %rax\n\tmovq %rax, %fs:8(%rcx)']);
       const f = await firesOnce(src, 'descriptor/unreadable', 'error', 'movq %rax, %fs:8(%rcx)');
