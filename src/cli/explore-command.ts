@@ -6,7 +6,7 @@ import { ALL_DEVIATIONS, type DeviationKind } from '../explore/deviations.js';
 import { exploreParallel } from '../explore/explore-workers.js';
 import { loadProgram } from '../program.js';
 import { exploreJson, exploreText } from '../report/explore-report.js';
-import { integerOption, one, parseArgs, positionalProblem } from './args.js';
+import { all, integerOption, one, parseArgs, positionalProblem } from './args.js';
 import { profileFromArgs, scenarioFromArgs } from './scenario-args.js';
 import { EXPLORE_USAGE } from './usage.js';
 
@@ -15,6 +15,7 @@ const SPEC = {
   threads: { value: true }, memory: { value: true, repeat: true }, cpus: { value: true }, profile: { value: true }, mode: { value: true },
   preemptions: { value: true }, depth: { value: true }, runs: { value: true }, seed: { value: true }, kinds: { value: true },
   'max-schedules': { value: true }, 'schedule-budget': { value: true }, timeout: { value: true }, 'stop-at-first': {}, 'max-insns': { value: true }, 'time-slice': { value: true }, traces: { value: true }, workers: { value: true }, json: {},
+  html: { value: true },
 };
 
 
@@ -70,6 +71,14 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
   if (lastShown) progress('\r\x1b[K');
   const tables = readRseqTables(image);
   const traces = integerOption(one(a, 'traces'), 'traces', 1, 0, 1000);
+  const html = one(a, 'html');
+  if (html !== undefined) {
+    const { commandLine, exploreReport, writeReport } = await import('../report/html/collect.js');
+    // The replay runs the same scenario: a scenario file, or the file with the options that describe it.
+    const describing = ['threads', 'memory', 'cpus', 'profile', 'max-insns'].flatMap((o) => all(a, o).map((v) => `--${o}=${v}`));
+    const replayPrefix = commandLine(['rseq-emu', 'run', a.positionals[0]!, ...describing]);
+    writeReport(html, exploreReport({ image, tables, scenario, profile, result, command: commandLine(['rseq-emu', 'explore', ...argv]), replayPrefix }));
+  }
   print(a.flags.has('json') ? JSON.stringify(exploreJson(result), null, 2) + '\n' : exploreText(image, tables, scenario, profile, result, traces));
   return result.verdict === 'pass' ? 0 : 1;
 }
