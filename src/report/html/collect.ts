@@ -39,7 +39,8 @@ export function writeReport(file: string, html: string): void {
   try {
     writeFileSync(file, html);
   } catch (e) {
-    throw new RseqEmuError('INPUT', `cannot write the HTML report '${file}': ${e instanceof Error ? e.message.replace(/^[A-Z]+: /, '') : String(e)}`);
+    // Node's message repeats the path: keep its reason only.
+    throw new RseqEmuError('INPUT', `cannot write the HTML report '${file}': ${e instanceof Error ? e.message.replace(/^[A-Z]+: /, '').replace(/, [a-z]+ '.*'$/, '') : String(e)}`);
   }
 }
 

@@ -1,0 +1,220 @@
+// The HTML report as a file: self-contained, its outcome maps the model's own outcomes (compared
+// with `run --event … --json`), check's findings at their instructions and as SARIF, explore's
+// heat and violations. The page in a real browser is html-browser.test.ts.
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+// The library (runCli too) is imported dynamically, as runCli imports its commands: mocha's static
+// imports of TypeScript and the dynamic ones would otherwise load two copies of each module.
+const lib = async () => ({
+  ...(await import('../../src/abi/tables.js')),
+  ...(await import('../../src/explore/explorer.js')),
+  ...(await import('../../src/explore/explore-workers.js')),
+  ...(await import('../../src/kernel/profile.js')),
+  ...(await import('../../src/kernel/rseq-fixup.js')),
+  ...(await import('../../src/kernel/schedule.js')),
+  ...(await import('../../src/program.js')),
+  ...(await import('../../src/report/html/outcome-data.js')),
+  ...(await import('../../src/report/html/page.js')),
+  ...(await import('../../src/report/html/timeline-data.js')),
+  ...(await import('../../src/scenario/scenario.js')),
+  ...(await import('../../src/scenario/setup.js')),
+  ...(await import('../../src/types.js')),
+});
+let L: Awaited<ReturnType<typeof lib>>;
+
+const FIXTURE = 'test/report/fixtures/tally-gives-up.json';
+const BROKEN = 'asm/counter_add.bug-commit-outside.s';
+const CALL = ['--entry', 'counter_add', '--memory', 'counters:16', '--arg', 'counters', '--arg', '5'];
+
+export async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const { runCli } = await import('../../src/cli/main.js');
+  const code = await runCli(args, { out: (s) => (out += s), err: (s) => (err += s), progress: () => {} });
+  return { code, out, err };
+}
+
+/** The rows of a table of the page: each row's attributes and its cells' attributes. */
+export function rowsOf(html: string, table: RegExp): { attrs: string; cells: Record<string, string>[] }[] {
+  const body = table.exec(html)?.[0] ?? '';
+  return [...body.matchAll(/<tr ([^>]*)>([\s\S]*?)<\/tr>/g)].map((m) => ({
+    attrs: m[1]!,
+    cells: [...m[2]!.matchAll(/<td ([^>]*)>/g)].map((c) => Object.fromEntries([...c[1]!.matchAll(/([a-z-]+)="([^"]*)"/g)].map((a) => [a[1]!, a[2]!]))),
+  }));
+}
+const attr = (attrs: string, name: string) => new RegExp(`${name}="([^"]*)"`).exec(attrs)?.[1];
+
+describe('the HTML report (--html FILE)', function () {
+  this.timeout(180_000);
+  let dir: string;
+  before(async () => {
+    L = await lib();
+    dir = mkdtempSync(join(tmpdir(), 'rseq-emu-html-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  describe('run --html', () => {
+    let html: string;
+    before(async () => {
+      const r = await cli('run', BROKEN, ...CALL, '--html', join(dir, 'run.html'));
+      assert.equal(r.code, 0, r.err);
+      html = readFileSync(join(dir, 'run.html'), 'utf8');
+    });
+
+    it('writes one self-contained page: no external script, style, image, font or link', () => {
+      assert.match(html, /^<!doctype html>/);
+      assert.doesNotMatch(html, /\ssrc=|<link|@import|url\(|https?:\/\/(?!json\.schemastore)/);
+      assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
+    });
+
+    it('keeps the text report as it was: no trace unless --trace', async () => {
+      const r = await cli('run', BROKEN, ...CALL, '--html', join(dir, 'again.html'));
+      assert.doesNotMatch(r.out, /#1 /);
+    });
+
+    it("gives the outcome map one row per instruction of the section, and the post-commit instruction as context", async () => {
+      const image = await L.loadProgram(BROKEN);
+      const cs = L.readRseqTables(image).sections[0]!;
+      const inside = image.lines.filter((l) => l.kind === 'instruction' && L.insideSection(l.address, cs)).map((l) => L.hex(l.address));
+      const rows = rowsOf(html, /<table class="outcome-map" data-section="0">[\s\S]*?<\/table>/);
+      assert.deepEqual(rows.filter((r) => r.attrs.startsWith('class="insn')).map((r) => attr(r.attrs, 'data-address')), inside);
+      assert.deepEqual(rows.filter((r) => r.attrs.startsWith('class="context')).map((r) => attr(r.attrs, 'data-address')), [L.hex(cs.postCommitIp)]);
+    });
+
+    it('colours every cell with the outcome `run --event KIND@ADDRESS --json` reports there', async () => {
+      const rows = rowsOf(html, /<table class="outcome-map" data-section="0">[\s\S]*?<\/table>/);
+      const seen = new Set<string>();
+      for (const row of rows) {
+        const address = attr(row.attrs, 'data-address')!;
+        for (const cell of row.cells.filter((c) => c['data-kind'])) {
+          const kind = cell['data-kind'] === 'migrate' ? 'migrate:1' : cell['data-kind']!;
+          const r = await cli('run', BROKEN, ...CALL, '--event', `${kind}@${address}`, '--json');
+          const event = JSON.parse(r.out).events[0];
+          assert.equal(cell['data-outcome'], event?.outcome ?? 'unreached', `${kind}@${address}`);
+          assert.match(cell.class!, new RegExp(`\\bcell ${cell['data-outcome']}\\b`));
+          seen.add(cell['data-outcome']!);
+        }
+      }
+      assert.deepEqual([...seen].sort(), ['aborted', 'cleared']);
+    });
+
+    it('draws the run on a timeline with the abort marker before the instruction the event named', async () => {
+      const r = await cli('run', 'asm/counter_add.s', ...CALL, '--event', 'migrate:1@.Lcounter_add_start+5', '--html', join(dir, 'abort.html'));
+      assert.equal(r.code, 0, r.err);
+      const page = readFileSync(join(dir, 'abort.html'), 'utf8');
+      const abort = /<g class="marker abort"[^>]*>/.exec(page)?.[0] ?? '';
+      assert.equal(attr(abort, 'data-ip'), '0x40001c');
+      assert.equal(attr(abort, 'data-resume'), '0x403007');
+      assert.match(page, /<g class="block[^"]*"[^>]*data-cpu="1"/);
+    });
+
+    it('refuses a report it cannot write with one line and exit status 2', async () => {
+      const r = await cli('run', 'asm/counter_add.s', ...CALL, '--html', join(dir, 'no-such-dir', 'r.html'));
+      assert.equal(r.code, 2);
+      assert.match(r.err, /^rseq-emu: cannot write the HTML report '.*no-such-dir\/r\.html': .*\n$/);
+    });
+  });
+
+  describe('check --html', () => {
+    let html: string;
+    before(async () => {
+      assert.equal((await cli('check', BROKEN, '--html', join(dir, 'check.html'))).code, 1);
+      html = readFileSync(join(dir, 'check.html'), 'utf8');
+    });
+
+    it('puts each finding in the row after its instruction, with its rule and severity', async () => {
+      const findings = JSON.parse((await cli('check', BROKEN, '--format', 'json')).out).findings as { rule: string; severity: string; address: string }[];
+      assert.ok(findings.length > 0);
+      for (const f of findings) {
+        const row = new RegExp(`<tr class="[^"]*has-finding" id="a${f.address.slice(2)}"[^>]*>.*?</tr>\\n(<tr class="finding"[^>]*>.*?</tr>\\n)*?<tr class="finding" data-rule="${f.rule}" data-severity="${f.severity}">`);
+        assert.match(html, row, `${f.rule} at ${f.address}`);
+      }
+    });
+
+    it('embeds the same findings as the SARIF log check --format sarif prints', async () => {
+      const embedded = JSON.parse(/<script type="application\/json" id="sarif-log">([\s\S]*?)<\/script>/.exec(html)![1]!);
+      assert.deepEqual(embedded, JSON.parse((await cli('check', BROKEN, '--format', 'sarif')).out));
+    });
+
+    it("shows SIGSEGV with the kernel's reason in every cell when the descriptor's version is 1", async () => {
+      const image = await L.loadProgram('asm/counter_add.bug-version-1.s');
+      const [map] = L.armedSectionMaps(image, L.readRseqTables(image), L.parseProfile('linux'));
+      assert.ok(map!.rows.length > 0);
+      for (const row of map!.rows) for (const cell of Object.values(row.cells)) assert.deepEqual(cell, { outcome: 'sigsegv', reason: 'descriptor version 1, expected 0' });
+    });
+
+    it('escapes text from the input, so a label cannot inject markup', () => {
+      assert.equal(L.esc(`<script>alert("x")</script>&'`), '&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#38;&#39;');
+    });
+  });
+
+  describe('explore --html', () => {
+    let html: string;
+    let json: { violationCount: number; violations: { schedule: string }[] };
+    before(async () => {
+      const r = await cli('explore', FIXTURE, '--preemptions', '1', '--workers', '1', '--html', join(dir, 'explore.html'));
+      assert.equal(r.code, 1, r.err);
+      html = readFileSync(join(dir, 'explore.html'), 'utf8');
+      json = JSON.parse((await cli('explore', FIXTURE, '--preemptions', '1', '--workers', '1', '--json')).out);
+    });
+
+    it('shows the first 20 violations in full and counts the rest', () => {
+      assert.ok(json.violationCount > 20);
+      assert.equal([...html.matchAll(/<button class="violation-pick"/g)].length, 20);
+      assert.match(html, new RegExp(`… and ${json.violationCount - 20} more violations not shown`));
+    });
+
+    it('gives each shown violation the command that replays it', () => {
+      const replays = [...html.matchAll(/<input id="replay-\d+" readonly value="([^"]*)">/g)].map((m) => m[1]!.replace(/&#39;/g, "'"));
+      assert.deepEqual(replays, json.violations.slice(0, 20).map((v) => `rseq-emu run ${FIXTURE} --schedule '${v.schedule}'`));
+    });
+
+    it('marks in the outcome map how many schedules deviated before each instruction and how many of them failed', () => {
+      const rows = rowsOf(html, /<table class="outcome-map" data-section="0">[\s\S]*?<\/table>/).filter((r) => r.attrs.startsWith('class="insn'));
+      const heat = rows.map((r) => ({ schedules: Number(r.cells.find((c) => c.class === 'heat')!['data-schedules']), violations: Number(r.cells.find((c) => c.class === 'heat-bad')!['data-violations']) }));
+      assert.ok(heat.every((h) => h.violations <= h.schedules));
+      // Every deviation inside this section aborts into the handler that gives up: each one fails.
+      assert.ok(heat.some((h) => h.schedules > 0 && h.violations === h.schedules));
+    });
+  });
+
+  describe('the deviation heat of a search', () => {
+    it('is the same on one thread as on two workers', async () => {
+      const scenario = await L.loadScenario(FIXTURE);
+      const image = await L.loadProgram(scenario.source);
+      const one = L.explore(image, scenario, { preemptions: 1 });
+      const two = await L.exploreParallel(scenario, { preemptions: 1, workers: 2, pilotSeconds: 0 }, image);
+      assert.ok(one.heat.length > 0);
+      assert.deepEqual(two.heat, one.heat);
+    });
+
+    it('counts a schedule once at each instruction it deviated before', async () => {
+      const scenario = await L.loadScenario(FIXTURE);
+      const image = await L.loadProgram(scenario.source);
+      const r = L.explore(image, scenario, { preemptions: 1 });
+      // With one deviation per schedule, the counts add up to the schedules that have one.
+      assert.equal(r.heat.reduce((n, h) => n + h.schedules, 0), r.schedules - 1);
+    });
+  });
+
+  describe('timelines', () => {
+    it('cut a run into blocks that hold each executed instruction once, in order', async () => {
+      const scenario = await L.loadScenario(FIXTURE);
+      const image = await L.loadProgram(scenario.source);
+      const m = L.instantiate(image, scenario);
+      try {
+        const out = m.run({ schedule: L.parseSchedule('c0:6 T1:preempt c0:* c0:*'), trace: true });
+        const t = L.timelineOf(image, out, scenario.cpus);
+        assert.deepEqual(t.blocks.flatMap((b) => Array.from({ length: b.last - b.first + 1 }, (_, i) => b.first + i)), out.trace.map((s) => s.index));
+        assert.ok(t.blocks.every((b, i) => i === 0 || b.tid !== t.blocks[i - 1]!.tid || b.cpu !== t.blocks[i - 1]!.cpu || b.first !== t.blocks[i - 1]!.last + 1));
+        const abort = t.markers.find((k) => k.kind === 'abort')!;
+        const event = out.events.find((e) => e.outcome === 'aborted')!;
+        assert.deepEqual([abort.at, abort.ip, abort.resumeIp], [event.before, event.ip, event.resumeIp]);
+      } finally {
+        m.close();
+      }
+    });
+  });
+});
