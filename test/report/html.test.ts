@@ -5,8 +5,8 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-// The library (runCli too) is imported dynamically, as runCli imports its commands: mocha's static
-// imports of TypeScript and the dynamic ones would otherwise load two copies of each module.
+import { cli } from '../support/cli-in-process.js';
+// The library is imported dynamically, as runCli imports its commands (see cli-in-process.ts).
 const lib = async () => ({
   ...(await import('../../src/abi/tables.js')),
   ...(await import('../../src/explore/explorer.js')),
@@ -28,16 +28,8 @@ const FIXTURE = 'test/report/fixtures/tally-gives-up.json';
 const BROKEN = 'asm/counter_add.bug-commit-outside.s';
 const CALL = ['--entry', 'counter_add', '--memory', 'counters:16', '--arg', 'counters', '--arg', '5'];
 
-export async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const { runCli } = await import('../../src/cli/main.js');
-  const code = await runCli(args, { out: (s) => (out += s), err: (s) => (err += s), progress: () => {} });
-  return { code, out, err };
-}
-
 /** The rows of a table of the page: each row's attributes and its cells' attributes. */
-export function rowsOf(html: string, table: RegExp): { attrs: string; cells: Record<string, string>[] }[] {
+function rowsOf(html: string, table: RegExp): { attrs: string; cells: Record<string, string>[] }[] {
   const body = table.exec(html)?.[0] ?? '';
   return [...body.matchAll(/<tr ([^>]*)>([\s\S]*?)<\/tr>/g)].map((m) => ({
     attrs: m[1]!,
