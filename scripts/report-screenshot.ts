@@ -1,8 +1,7 @@
 // Makes the README's pictures of an HTML report from a real exploration: explores the broken
 // counter (its commit store after the post-commit label) and photographs the page in the light
 // and the dark colour scheme.   node --import tsx scripts/report-screenshot.ts [OUT_DIR]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCli } from '../src/cli/main.js';
@@ -11,10 +10,12 @@ import { browserMissing, openBrowser } from '../test/support/browser.js';
 const out = resolve(process.argv[2] ?? 'docs');
 const missing = browserMissing();
 if (missing) throw new Error(missing);
-const dir = mkdtempSync(join(tmpdir(), 'rseq-emu-shot-'));
+// A plain name in the working directory, so the command the page shows reads as a user types it.
+const name = 'report.html';
+const html = resolve(name);
+if (existsSync(html)) throw new Error(`${html} exists: this script writes (and then removes) a file of that name`);
 try {
-  const html = join(dir, 'report.html');
-  const code = await runCli(['explore', 'examples/scenarios/counter-commit-outside.json', '--workers', '1', '--html', html], { out: () => {}, err: (s) => process.stderr.write(s), progress: () => {} });
+  const code = await runCli(['explore', 'examples/scenarios/counter-commit-outside.json', '--workers', '1', '--html', name], { out: () => {}, err: (s) => process.stderr.write(s), progress: () => {} });
   if (code !== 1) throw new Error(`explore exited ${code}, expected 1 (violations found)`);
   for (const scheme of ['light', 'dark'] as const) {
     const browser = await openBrowser(scheme);
@@ -22,8 +23,12 @@ try {
       const page = await browser.context.newPage();
       await page.setViewportSize({ width: 1280, height: 1700 });
       await page.goto(pathToFileURL(html).href);
-      // Show a block's instructions, as a reader hovering over the timeline would see them.
-      await page.locator('#timeline-0 .block').nth(1).click();
+      // Open the first violation whose timeline has an abort (else the first), and show one block's instructions.
+      const aborting = page.locator('section.violation', { has: page.locator('.marker.abort') });
+      const shown = (await aborting.count()) ? aborting.first() : page.locator('section.violation').first();
+      const id = await shown.getAttribute('id');
+      await page.locator(`button[aria-controls="${id}"]`).click();
+      await shown.locator('.block').nth(1).click();
       const file = join(out, scheme === 'light' ? 'report.png' : 'report-dark.png');
       await page.screenshot({ path: file, fullPage: false });
       process.stdout.write(`${file}\n`);
@@ -32,5 +37,5 @@ try {
     }
   }
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(html, { force: true });
 }

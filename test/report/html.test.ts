@@ -172,6 +172,20 @@ describe('the HTML report (--html FILE)', function () {
     });
   });
 
+  describe('step --html', () => {
+    it("lists every stop with what the resume before it did, as step --json says, and the section's outcome map", async () => {
+      const args = ['step', 'asm/counter_add.s', ...CALL];
+      const r = await cli(...args, '--html', join(dir, 'step.html'));
+      assert.equal(r.code, 1, r.err); // the livelock under Linux's stepping
+      const page = readFileSync(join(dir, 'step.html'), 'utf8');
+      const stops = JSON.parse((await cli(...args, '--json')).out).stops as { address: string; resume: string }[];
+      const rows = [...page.matchAll(/<tr class="stop[^"]*" data-address="([^"]*)">.*?data-effect="([a-z]+)"/g)].map((m) => ({ address: m[1], resume: m[2] }));
+      assert.deepEqual(rows, stops.map((s) => ({ address: s.address, resume: s.resume })));
+      assert.ok(rows.some((s) => s.resume === 'aborted'));
+      assert.match(page, /<table class="outcome-map" data-section="0">/);
+    });
+  });
+
   describe('the deviation heat of a search', () => {
     it('is the same on one thread as on two workers', async () => {
       const scenario = await L.loadScenario(FIXTURE);

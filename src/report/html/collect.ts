@@ -19,6 +19,8 @@ import { checkPage } from './check-page.js';
 import { explorePage } from './explore-page.js';
 import { armedSectionMaps, machineProbe, sectionMaps } from './outcome-data.js';
 import { runPage } from './run-page.js';
+import { stepPage } from './step-page.js';
+import type { StepOutcome } from '../../debug/step-run.js';
 import { timelineOf } from './timeline-data.js';
 import { shellQuote, violationView } from './violation-data.js';
 
@@ -88,6 +90,10 @@ export function runReport(p: RunReportInput): string {
     findings: p.findings,
     memory: p.memory,
   });
+}
+
+export function stepReport(image: Image, tables: RseqTables, scenario: Scenario, profile: Profile, single: SingleCall | null, command: string, outcome: StepOutcome): string {
+  return stepPage(image, command, outcome, runMaps(image, tables, scenario, profile, single), MAP_BASIS_RUN);
 }
 
 export function checkReport(image: Image, tables: RseqTables, findings: readonly Finding[], profile: Profile, sig: number | undefined, sarif: unknown): string {

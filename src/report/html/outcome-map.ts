@@ -65,17 +65,17 @@ export function outcomeMapHtml(image: Image, maps: readonly SectionMap[], basis:
   const out: string[] = [`<p class="muted">${esc(basis)}</p>`, OUTCOME_LEGEND];
   for (const m of maps) {
     out.push(`<h3 id="cs${m.index}">cs${m.index}</h3>`, sectionHeader(image, m));
-    out.push(`<div class="scroll"><table class="outcome-map" data-section="${m.index}"><thead><tr><th>address</th><th>label</th><th>bytes</th><th>instruction</th><th>source</th>`);
+    out.push(`<div class="scroll"><table class="outcome-map" data-section="${m.index}"><thead><tr><th>address</th><th>label</th><th>instruction</th>`);
     for (const k of EVENT_KINDS) out.push(`<th>${k}</th>`);
     if (extras.heat) out.push('<th title="explored schedules that placed a deviation before this instruction">deviations</th><th title="of those, schedules judged a violation">violations</th>');
     if (extras.findings) out.push('<th>findings</th>');
-    out.push('</tr></thead><tbody>');
+    out.push('<th>bytes</th><th>source</th></tr></thead><tbody>');
     for (const r of [...m.rows, ...(m.after ? [m.after] : [])]) {
       const found = (extras.findings ?? []).filter((f) => f.address === r.address);
       // The row after the section is context: its class is not `insn`.
       const cls = r === m.after ? 'context' : 'insn';
       const marks = r === m.after ? [...r.marks, 'after the section'] : r.marks;
-      out.push(`<tr class="${cls}${found.length ? ' has-finding' : ''}" data-address="${hex(r.address)}"><td class="mono">${hex(r.address)}</td><td class="mono">${esc(symbolize(image, r.address))}${marks.length ? ` <span class="marks">[${esc(marks.join(' '))}]</span>` : ''}</td><td class="mono">${hexBytes(r.bytes)}</td><td class="mono">${esc(r.text)}</td><td class="mono muted" title="${esc(r.source)}">${esc(basename(r.source))}</td>`);
+      out.push(`<tr class="${cls}${found.length ? ' has-finding' : ''}" data-address="${hex(r.address)}"><td class="mono">${hex(r.address)}</td><td class="mono label">${esc(symbolize(image, r.address))}${marks.length ? ` <span class="marks">[${esc(marks.join(' '))}]</span>` : ''}</td><td class="mono">${esc(r.text)}</td>`);
       for (const k of EVENT_KINDS) {
         const c = r.cells[k];
         const cls = c.outcome === 'n/a' ? 'na' : c.outcome;
@@ -86,7 +86,7 @@ export function outcomeMapHtml(image: Image, maps: readonly SectionMap[], basis:
         out.push(h ? `<td class="heat" data-schedules="${h.schedules}"><span class="heatbar" style="width:${Math.round((60 * h.schedules) / most)}px"></span>${h.schedules}</td><td class="heat-bad" data-violations="${h.violations}">${h.violations ? `<span class="heatbar bad" style="width:${Math.round((60 * h.violations) / most)}px"></span>` : ''}${h.violations}</td>` : '<td class="heat" data-schedules="0">0</td><td class="heat-bad" data-violations="0">0</td>');
       }
       if (extras.findings) out.push(`<td>${found.map((f) => `<span class="sev-${f.severity}">${f.severity}</span> <code>${esc(f.rule)}</code>`).join('<br>')}</td>`);
-      out.push('</tr>');
+      out.push(`<td class="mono">${hexBytes(r.bytes)}</td><td class="mono muted" title="${esc(r.source)}">${esc(basename(r.source))}</td></tr>`);
     }
     out.push('</tbody></table></div>');
   }

@@ -29,8 +29,8 @@ table { border-collapse: collapse; margin: .4rem 0 1rem; }
 th, td { border: 1px solid var(--line); padding: 2px 7px; text-align: left; vertical-align: top; }
 th { background: var(--panel); font-weight: 600; position: sticky; top: 0; }
 .scroll { overflow-x: auto; max-width: 100%; }
-td.cell { min-width: 7.5em; white-space: nowrap; font-size: 12.5px; } table.outcome-map td.mono { white-space: nowrap; }
-tr.context td { opacity: .75; border-top: 2px dashed var(--line); }
+td.cell { min-width: 7.5em; white-space: nowrap; font-size: 12.5px; } table.outcome-map td { white-space: nowrap; } table.outcome-map td.label { white-space: normal; min-width: 12em; }
+tr.context td { opacity: .75; border-top: 2px dashed var(--line); } tr.in-cycle td:first-child { box-shadow: inset 3px 0 var(--bad); }
 .cell.none { background: var(--none); color: var(--none-fg); } .cell.cleared { background: var(--cleared); color: var(--cleared-fg); }
 .cell.aborted { background: var(--aborted); color: var(--aborted-fg); } .cell.sigsegv { background: var(--sigsegv); color: var(--sigsegv-fg); font-weight: 600; }
 .cell.unreached, .cell.na { background: var(--unreached); color: var(--muted); font-style: italic; }
