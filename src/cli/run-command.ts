@@ -82,7 +82,7 @@ export async function runCommand(argv: readonly string[], print: (s: string) => 
     // The HTML timeline needs the trace; the text report shows it only when asked.
     const trace = a.flags.has('trace') || html !== undefined;
     const shown = <T extends { trace: unknown[] }>(o: T): T => (a.flags.has('trace') ? o : { ...o, trace: [] });
-    const report = async (outcome: Parameters<typeof runReportOf>[0], findings: Finding[], memory: MemoryDump[], call: SingleCall | null) => {
+    const report = async (outcome: RunOutcome | MachineOutcome, findings: Finding[], memory: MemoryDump[], call: SingleCall | null) => {
       if (html !== undefined) await runReportOf(outcome, { html, image, tables, scenario, profile, call, findings, memory, argv });
     };
     if (single) {
