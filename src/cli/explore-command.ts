@@ -46,6 +46,8 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
   const profile = profileFromArgs(a, scenario);
   const image = await loadProgram(scenario.source);
   const runs = integerOption(one(a, 'runs'), 'runs', 1000, 1, 100_000_000);
+  const htmlFile = one(a, 'html');
+  if (htmlFile !== undefined) (await import('../report/html/collect.js')).checkReportPath(htmlFile);
   let lastShown = 0;
   const result = await exploreParallel(scenario, {
     workers: integerOption(one(a, 'workers'), 'workers', availableParallelism(), 1, 64),

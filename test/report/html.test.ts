@@ -102,6 +102,16 @@ describe('the HTML report (--html FILE)', function () {
       assert.match(page, /<g class="block[^"]*"[^>]*data-cpu="1"/);
     });
 
+    it("marks a SIGSEGV where the kernel rejected the descriptor, with the kernel's reason", async () => {
+      const r = await cli('run', 'asm/counter_add.bug-version-1.s', ...CALL, '--event', 'preempt@.Lcounter_add_start', '--html', join(dir, 'segv.html'));
+      assert.equal(r.code, 1, r.err);
+      const page = readFileSync(join(dir, 'segv.html'), 'utf8');
+      const marker = /<g class="marker sigsegv"[^>]*><title>([^<]*)<\/title>/.exec(page);
+      assert.ok(marker, 'a sigsegv marker');
+      assert.match(marker[0], /data-ip="0x400017"/);
+      assert.match(marker[1]!, /SIGSEGV for T1: descriptor version 1, expected 0/);
+    });
+
     it('refuses a report it cannot write with one line and exit status 2', async () => {
       const r = await cli('run', 'asm/counter_add.s', ...CALL, '--html', join(dir, 'no-such-dir', 'r.html'));
       assert.equal(r.code, 2);
@@ -150,6 +160,13 @@ describe('the HTML report (--html FILE)', function () {
       assert.equal(r.code, 1, r.err);
       html = readFileSync(join(dir, 'explore.html'), 'utf8');
       json = JSON.parse((await cli('explore', FIXTURE, '--preemptions', '1', '--workers', '1', '--json')).out);
+    });
+
+    it('refuses a report folder that does not exist before it searches, with one line and exit status 2', async () => {
+      const r = await cli('explore', FIXTURE, '--html', join(dir, 'missing', 'e.html'));
+      assert.equal(r.code, 2);
+      assert.equal(r.out, '');
+      assert.match(r.err, /^rseq-emu: cannot write the HTML report '.*missing\/e\.html': no such directory \(.*missing\)\n$/);
     });
 
     it('shows the first 20 violations in full and counts the rest', () => {

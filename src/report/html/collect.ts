@@ -1,6 +1,7 @@
 // Gathers what each page shows from the command's inputs — the image, the scenario, the outcome —
 // running the kernel model for every cell of the outcome maps and replaying each shown violation.
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { disassembleSync } from '../../asm/capstone.js';
 import { imageBytes, lineAt, type Image } from '../../asm/image.js';
 import type { RseqTables } from '../../abi/tables.js';
@@ -36,6 +37,18 @@ export interface SingleCall {
 
 /** The command line as a shell would read it back. */
 export const commandLine = (words: readonly string[]): string => words.map(shellQuote).join(' ');
+
+/** Before a long search: the report's folder must exist and be writable, so the search is not wasted. */
+export function checkReportPath(file: string): void {
+  const folder = dirname(resolve(file));
+  try {
+    if (!statSync(folder).isDirectory()) throw new Error('not a directory');
+    accessSync(folder, constants.W_OK);
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : e instanceof Error ? e.message : String(e);
+    throw new RseqEmuError('INPUT', `cannot write the HTML report '${file}': ${why} (${folder})`);
+  }
+}
 
 export function writeReport(file: string, html: string): void {
   try {
