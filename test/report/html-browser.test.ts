@@ -13,6 +13,36 @@ import { ROOT } from '../support/tools.js';
 import { cli } from '../support/cli-in-process.js';
 
 const FIXTURE = 'test/report/fixtures/tally-gives-up.json';
+const TWIN = 'examples/scenarios/counter-commit-outside.json';
+
+/**
+ * Checks every cell of the page's first outcome map against `run SCENARIO --event SPEC --json` (the
+ * cell names the event it ran): its colour must be the legend's colour for the outcome that run
+ * reports. Returns the number of rows inside the section and the outcomes seen.
+ */
+async function mapMatchesRuns(page: Page, scenario: string): Promise<{ inside: number; outcomes: string[] }> {
+  const rows = await page.locator('table.outcome-map[data-section="0"] tbody tr').evaluateAll((trs) =>
+    trs.map((tr) => ({
+      inside: tr.classList.contains('insn'),
+      cells: [...tr.querySelectorAll('td.cell')].map((td) => ({ spec: (td as HTMLElement).dataset.spec!, colour: getComputedStyle(td).backgroundColor })),
+    })),
+  );
+  const swatch = Object.fromEntries(
+    await page.locator('.legend .sw.cell').evaluateAll((spans) => spans.map((s) => [s.classList[2]!, getComputedStyle(s).backgroundColor])),
+  ) as Record<string, string>;
+  assert.deepEqual(rows.map((r) => r.inside), [...rows.slice(0, -1).map(() => true), false], 'the section, then one context row');
+  const seen = new Set<string>();
+  for (const row of rows) {
+    assert.equal(row.cells.length, 3);
+    for (const cell of row.cells) {
+      const r = await cli('run', scenario, '--event', cell.spec, '--json');
+      const outcome = JSON.parse(r.out).events.find((e: { spec: string }) => e.spec === cell.spec)?.outcome ?? 'unreached';
+      assert.equal(cell.colour, swatch[outcome], `${cell.spec}: ${outcome}`);
+      seen.add(outcome);
+    }
+  }
+  return { inside: rows.filter((r) => r.inside).length, outcomes: [...seen].sort() };
+}
 /** Where the test leaves its screenshots (a CI artifact): RSEQ_EMU_TEST_OUTPUT, else .scratch/. */
 const OUTPUT = process.env.RSEQ_EMU_TEST_OUTPUT ?? join(ROOT, '.scratch', 'test-output', 'report');
 
@@ -53,29 +83,26 @@ describe('the HTML report in a browser', function () {
   });
 
   it('shows one outcome-map row per instruction of the section, in the colour of the outcome `run --event … --json` reports', async () => {
-    const rows = await page.locator('table.outcome-map[data-section="0"] tbody tr').evaluateAll((trs) =>
-      trs.map((tr) => ({
-        inside: tr.classList.contains('insn'),
-        address: (tr as HTMLElement).dataset.address!,
-        cells: [...tr.querySelectorAll('td.cell')].map((td) => ({ kind: (td as HTMLElement).dataset.kind!, colour: getComputedStyle(td).backgroundColor })),
-      })),
-    );
-    const swatch = Object.fromEntries(
-      await page.locator('.legend .sw.cell').evaluateAll((spans) => spans.map((s) => [s.classList[2]!, getComputedStyle(s).backgroundColor])),
-    ) as Record<string, string>;
     // cmpl, jne, movq, addq, movq: the section of tally-gives-up.s; then the post-commit instruction.
-    assert.deepEqual(rows.map((r) => r.inside), [true, true, true, true, true, false]);
-    const seen = new Set<string>();
-    for (const row of rows) {
-      for (const cell of row.cells) {
-        const kind = cell.kind === 'migrate' ? 'migrate:1' : cell.kind;
-        const r = await cli('run', FIXTURE, '--event', `${kind}@${row.address}`, '--json');
-        const outcome = JSON.parse(r.out).events.find((e: { spec: string }) => e.spec === `${kind}@${row.address}`)?.outcome ?? 'unreached';
-        assert.equal(cell.colour, swatch[outcome], `${kind}@${row.address}: ${outcome}`);
-        seen.add(outcome);
-      }
+    assert.deepEqual(await mapMatchesRuns(page, FIXTURE), { inside: 5, outcomes: ['aborted', 'cleared'] });
+  });
+
+  it('does the same for the bundled broken twin counter-commit-outside.json, with no console error', async () => {
+    const file = join(dir, 'twin.html');
+    const r = await cli('explore', TWIN, '--preemptions', '1', '--workers', '1', '--html', file);
+    assert.equal(r.code, 1, r.err);
+    const twin = await browser!.context.newPage();
+    const errors: string[] = [];
+    twin.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    twin.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await twin.goto(pathToFileURL(file).href);
+      // cmpl, jne, movq, addq inside; the commit store sits at the post-commit address, outside.
+      assert.deepEqual(await mapMatchesRuns(twin, TWIN), { inside: 4, outcomes: ['aborted', 'cleared'] });
+      assert.deepEqual(errors, []);
+    } finally {
+      await twin.close();
     }
-    assert.deepEqual([...seen].sort(), ['aborted', 'cleared']);
   });
 
   it('opens a violation on click, its timeline holding the abort marker at the instruction where the kernel aborted', async () => {

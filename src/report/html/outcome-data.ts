@@ -27,6 +27,8 @@ export interface OutcomeCell {
   /** Where the thread resumed, after an abort. */
   resumeIp?: Address;
   reason?: string;
+  /** The event that was run (`migrate:1@0x40001c`), when the cell comes from a run. */
+  spec?: string;
 }
 
 export interface MapRow extends ListingRow {
@@ -74,8 +76,8 @@ export function sectionMaps(image: Image, tables: RseqTables, probeFor: (cs: Cri
   });
 }
 
-const cellOf = (e: EventRecord | undefined): OutcomeCell =>
-  e === undefined ? { outcome: 'unreached' } : { outcome: e.outcome, ...(e.outcome === 'aborted' ? { resumeIp: e.resumeIp } : {}), ...(e.reason !== undefined ? { reason: e.reason } : {}) };
+const cellOf = (spec: string, e: EventRecord | undefined): OutcomeCell =>
+  e === undefined ? { outcome: 'unreached', spec } : { outcome: e.outcome, spec, ...(e.outcome === 'aborted' ? { resumeIp: e.resumeIp } : {}), ...(e.reason !== undefined ? { reason: e.reason } : {}) };
 
 /**
  * Cells from runs: `run` builds a fresh machine and runs it with the given events. A migration
@@ -83,21 +85,24 @@ const cellOf = (e: EventRecord | undefined): OutcomeCell =>
  */
 export function runProbe(cpus: number, run: (events: EventSpec[]) => { events: readonly EventRecord[] }): EventProbe {
   const cpuAt = new Map<Address, number>();
-  const fire = (action: EventAction, address: Address): EventRecord | undefined => {
-    const text = `${action.kind === 'migrate' ? `migrate:${action.cpu}` : action.kind}@${hex(address)}`;
-    return run([{ action, place: { at: 'address', address }, text }]).events.find((e) => e.spec === text);
+  const specOf = (action: EventAction, address: Address) => `${action.kind === 'migrate' ? `migrate:${action.cpu}` : action.kind}@${hex(address)}`;
+  const fire = (action: EventAction, address: Address): OutcomeCell => {
+    const text = specOf(action, address);
+    const e = run([{ action, place: { at: 'address', address }, text }]).events.find((x) => x.spec === text);
+    if (e && action.kind === 'preempt') cpuAt.set(address, e.cpu); // a preemption leaves the thread where it was
+    return cellOf(text, e);
+  };
+  const cpuOf = (address: Address): number | undefined => {
+    if (!cpuAt.has(address)) fire({ kind: 'preempt' }, address);
+    return cpuAt.get(address);
   };
   return (kind, address) => {
-    if (kind === 'preempt') {
-      const e = fire({ kind: 'preempt' }, address);
-      if (e) cpuAt.set(address, e.cpu);
-      return cellOf(e);
-    }
-    if (kind === 'signal') return cellOf(fire({ kind: 'signal', signal: SIGUSR1 }, address));
+    if (kind === 'preempt') return fire({ kind: 'preempt' }, address);
+    if (kind === 'signal') return fire({ kind: 'signal', signal: SIGUSR1 }, address);
     if (cpus < 2) return { outcome: 'n/a', reason: 'one CPU: nowhere to migrate' };
-    const from = cpuAt.get(address) ?? fire({ kind: 'preempt' }, address)?.cpu;
+    const from = cpuOf(address);
     if (from === undefined) return { outcome: 'unreached' };
-    return cellOf(fire({ kind: 'migrate', cpu: (from + 1) % cpus }, address));
+    return fire({ kind: 'migrate', cpu: (from + 1) % cpus }, address);
   };
 }
 

@@ -79,7 +79,7 @@ export function outcomeMapHtml(image: Image, maps: readonly SectionMap[], basis:
       for (const k of EVENT_KINDS) {
         const c = r.cells[k];
         const cls = c.outcome === 'n/a' ? 'na' : c.outcome;
-        out.push(`<td class="cell ${cls}" data-kind="${k}" data-outcome="${c.outcome}"${c.resumeIp !== undefined ? ` data-resume="${hex(c.resumeIp)}"` : ''} title="${esc(cellTitle(image, k, c))}">${esc(cellText(image, c, m.cs.abortIp))}</td>`);
+        out.push(`<td class="cell ${cls}" data-kind="${k}" data-outcome="${c.outcome}"${c.resumeIp !== undefined ? ` data-resume="${hex(c.resumeIp)}"` : ''}${c.spec !== undefined ? ` data-spec="${esc(c.spec)}"` : ''} title="${esc(cellTitle(image, k, c))}">${esc(cellText(image, c, m.cs.abortIp))}</td>`);
       }
       if (extras.heat) {
         const h = heat.get(r.address);
