@@ -1,4 +1,4 @@
-// Makes the README's pictures of an HTML report from a real exploration: explores the broken
+// Makes the README's pictures of an HTML report from a real exploration: explores (PCT) the broken
 // counter (its commit store after the post-commit label) and photographs the page in the light
 // and the dark colour scheme.   node --import tsx scripts/report-screenshot.ts [OUT_DIR]
 import { existsSync, rmSync } from 'node:fs';
@@ -15,7 +15,7 @@ const name = 'report.html';
 const html = resolve(name);
 if (existsSync(html)) throw new Error(`${html} exists: this script writes (and then removes) a file of that name`);
 try {
-  const code = await runCli(['explore', 'examples/scenarios/counter-commit-outside.json', '--workers', '1', '--html', name], { out: () => {}, err: (s) => process.stderr.write(s), progress: () => {} });
+  const code = await runCli(['explore', 'examples/scenarios/counter-commit-outside.json', '--mode', 'pct', '--workers', '1', '--html', name], { out: () => {}, err: (s) => process.stderr.write(s), progress: () => {} });
   if (code !== 1) throw new Error(`explore exited ${code}, expected 1 (violations found)`);
   for (const scheme of ['light', 'dark'] as const) {
     const browser = await openBrowser(scheme);
