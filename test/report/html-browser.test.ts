@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
 import { browserMissing, openBrowser } from '../support/browser.js';
 import { ROOT } from '../support/tools.js';
-import { cli } from '../support/cli-in-process.js';
+import { cli, cliBatch } from '../support/cli-batch.js';
 
 const FIXTURE = 'test/report/fixtures/tally-gives-up.json';
 const TWIN = 'examples/scenarios/counter-commit-outside.json';
@@ -32,15 +32,14 @@ async function mapMatchesRuns(page: Page, scenario: string): Promise<{ inside: n
   ) as Record<string, string>;
   assert.deepEqual(rows.map((r) => r.inside), [...rows.slice(0, -1).map(() => true), false], 'the section, then one context row');
   const seen = new Set<string>();
-  for (const row of rows) {
-    assert.equal(row.cells.length, 3);
-    for (const cell of row.cells) {
-      const r = await cli('run', scenario, '--event', cell.spec, '--json');
-      const outcome = JSON.parse(r.out).events.find((e: { spec: string }) => e.spec === cell.spec)?.outcome ?? 'unreached';
-      assert.equal(cell.colour, swatch[outcome], `${cell.spec}: ${outcome}`);
-      seen.add(outcome);
-    }
-  }
+  const cells = rows.flatMap((row) => row.cells);
+  assert.equal(cells.length, 3 * rows.length);
+  const runs = await cliBatch(cells.map((cell) => ['run', scenario, '--event', cell.spec, '--json']));
+  cells.forEach((cell, i) => {
+    const outcome = JSON.parse(runs[i]!.out).events.find((e: { spec: string }) => e.spec === cell.spec)?.outcome ?? 'unreached';
+    assert.equal(cell.colour, swatch[outcome], `${cell.spec}: ${outcome}`);
+    seen.add(outcome);
+  });
   return { inside: rows.filter((r) => r.inside).length, outcomes: [...seen].sort() };
 }
 /** Where the test leaves its screenshots (a CI artifact): RSEQ_EMU_TEST_OUTPUT, else .scratch/. */

@@ -5,24 +5,20 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli } from '../support/cli-in-process.js';
-// The library is imported dynamically, as runCli imports its commands (see cli-in-process.ts).
-const lib = async () => ({
-  ...(await import('../../src/abi/tables.js')),
-  ...(await import('../../src/explore/explorer.js')),
-  ...(await import('../../src/explore/explore-workers.js')),
-  ...(await import('../../src/kernel/profile.js')),
-  ...(await import('../../src/kernel/rseq-fixup.js')),
-  ...(await import('../../src/kernel/schedule.js')),
-  ...(await import('../../src/program.js')),
-  ...(await import('../../src/report/html/outcome-data.js')),
-  ...(await import('../../src/report/html/page.js')),
-  ...(await import('../../src/report/html/timeline-data.js')),
-  ...(await import('../../src/scenario/scenario.js')),
-  ...(await import('../../src/scenario/setup.js')),
-  ...(await import('../../src/types.js')),
-});
-let L: Awaited<ReturnType<typeof lib>>;
+import { readRseqTables } from '../../src/abi/tables.js';
+import { explore } from '../../src/explore/explorer.js';
+import { exploreParallel } from '../../src/explore/explore-workers.js';
+import { parseProfile } from '../../src/kernel/profile.js';
+import { insideSection } from '../../src/kernel/rseq-fixup.js';
+import { parseSchedule } from '../../src/kernel/schedule.js';
+import { loadProgram } from '../../src/program.js';
+import { armedSectionMaps } from '../../src/report/html/outcome-data.js';
+import { esc } from '../../src/report/html/page.js';
+import { timelineOf } from '../../src/report/html/timeline-data.js';
+import { loadScenario } from '../../src/scenario/scenario.js';
+import { instantiate } from '../../src/scenario/setup.js';
+import { hex } from '../../src/types.js';
+import { cli, cliBatch } from '../support/cli-batch.js';
 
 const FIXTURE = 'test/report/fixtures/tally-gives-up.json';
 const BROKEN = 'asm/counter_add.bug-commit-outside.s';
@@ -41,10 +37,7 @@ const attr = (attrs: string, name: string) => new RegExp(`${name}="([^"]*)"`).ex
 describe('the HTML report (--html FILE)', function () {
   this.timeout(180_000);
   let dir: string;
-  before(async () => {
-    L = await lib();
-    dir = mkdtempSync(join(tmpdir(), 'rseq-emu-html-'));
-  });
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'rseq-emu-html-'))));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   describe('run --html', () => {
@@ -67,28 +60,27 @@ describe('the HTML report (--html FILE)', function () {
     });
 
     it("gives the outcome map one row per instruction of the section, and the post-commit instruction as context", async () => {
-      const image = await L.loadProgram(BROKEN);
-      const cs = L.readRseqTables(image).sections[0]!;
-      const inside = image.lines.filter((l) => l.kind === 'instruction' && L.insideSection(l.address, cs)).map((l) => L.hex(l.address));
+      const image = await loadProgram(BROKEN);
+      const cs = readRseqTables(image).sections[0]!;
+      const inside = image.lines.filter((l) => l.kind === 'instruction' && insideSection(l.address, cs)).map((l) => hex(l.address));
       const rows = rowsOf(html, /<table class="outcome-map" data-section="0">[\s\S]*?<\/table>/);
       assert.deepEqual(rows.filter((r) => r.attrs.startsWith('class="insn')).map((r) => attr(r.attrs, 'data-address')), inside);
-      assert.deepEqual(rows.filter((r) => r.attrs.startsWith('class="context')).map((r) => attr(r.attrs, 'data-address')), [L.hex(cs.postCommitIp)]);
+      assert.deepEqual(rows.filter((r) => r.attrs.startsWith('class="context')).map((r) => attr(r.attrs, 'data-address')), [hex(cs.postCommitIp)]);
     });
 
     it('colours every cell with the outcome `run --event KIND@ADDRESS --json` reports there', async () => {
       const rows = rowsOf(html, /<table class="outcome-map" data-section="0">[\s\S]*?<\/table>/);
       const seen = new Set<string>();
-      for (const row of rows) {
-        const address = attr(row.attrs, 'data-address')!;
-        for (const cell of row.cells.filter((c) => c['data-kind'])) {
-          const kind = cell['data-kind'] === 'migrate' ? 'migrate:1' : cell['data-kind']!;
-          const r = await cli('run', BROKEN, ...CALL, '--event', `${kind}@${address}`, '--json');
-          const event = JSON.parse(r.out).events[0];
-          assert.equal(cell['data-outcome'], event?.outcome ?? 'unreached', `${kind}@${address}`);
-          assert.match(cell.class!, new RegExp(`\\bcell ${cell['data-outcome']}\\b`));
-          seen.add(cell['data-outcome']!);
-        }
-      }
+      const cells = rows.flatMap((row) => row.cells.filter((c) => c['data-kind']));
+      assert.equal(cells.length, 3 * rows.length);
+      // Each cell names the event its run had: the same event given to `run` must give its outcome.
+      const runs = await cliBatch(cells.map((c) => ['run', BROKEN, ...CALL, '--event', c['data-spec']!, '--json']));
+      cells.forEach((cell, i) => {
+        const event = JSON.parse(runs[i]!.out).events[0];
+        assert.equal(cell['data-outcome'], event?.outcome ?? 'unreached', cell['data-spec']);
+        assert.match(cell.class!, new RegExp(`\\bcell ${cell['data-outcome']}\\b`));
+        seen.add(cell['data-outcome']!);
+      });
       assert.deepEqual([...seen].sort(), ['aborted', 'cleared']);
     });
 
@@ -141,14 +133,14 @@ describe('the HTML report (--html FILE)', function () {
     });
 
     it("shows SIGSEGV with the kernel's reason in every cell when the descriptor's version is 1", async () => {
-      const image = await L.loadProgram('asm/counter_add.bug-version-1.s');
-      const [map] = L.armedSectionMaps(image, L.readRseqTables(image), L.parseProfile('linux'));
+      const image = await loadProgram('asm/counter_add.bug-version-1.s');
+      const [map] = armedSectionMaps(image, readRseqTables(image), parseProfile('linux'));
       assert.ok(map!.rows.length > 0);
       for (const row of map!.rows) for (const cell of Object.values(row.cells)) assert.deepEqual(cell, { outcome: 'sigsegv', reason: 'descriptor version 1, expected 0' });
     });
 
     it('escapes text from the input, so a label cannot inject markup', () => {
-      assert.equal(L.esc(`<script>alert("x")</script>&'`), '&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#38;&#39;');
+      assert.equal(esc(`<script>alert("x")</script>&'`), '&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#38;&#39;');
     });
   });
 
@@ -156,10 +148,13 @@ describe('the HTML report (--html FILE)', function () {
     let html: string;
     let json: { violationCount: number; violations: { schedule: string }[] };
     before(async () => {
-      const r = await cli('explore', FIXTURE, '--preemptions', '1', '--workers', '1', '--html', join(dir, 'explore.html'));
-      assert.equal(r.code, 1, r.err);
+      const [r, j] = await cliBatch([
+        ['explore', FIXTURE, '--preemptions', '1', '--workers', '1', '--html', join(dir, 'explore.html')],
+        ['explore', FIXTURE, '--preemptions', '1', '--workers', '1', '--json'],
+      ]);
+      assert.equal(r!.code, 1, r!.err);
       html = readFileSync(join(dir, 'explore.html'), 'utf8');
-      json = JSON.parse((await cli('explore', FIXTURE, '--preemptions', '1', '--workers', '1', '--json')).out);
+      json = JSON.parse(j!.out);
     });
 
     it('refuses a report folder that does not exist before it searches, with one line and exit status 2', async () => {
@@ -205,18 +200,18 @@ describe('the HTML report (--html FILE)', function () {
 
   describe('the deviation heat of a search', () => {
     it('is the same on one thread as on two workers', async () => {
-      const scenario = await L.loadScenario(FIXTURE);
-      const image = await L.loadProgram(scenario.source);
-      const one = L.explore(image, scenario, { preemptions: 1 });
-      const two = await L.exploreParallel(scenario, { preemptions: 1, workers: 2, pilotSeconds: 0 }, image);
+      const scenario = await loadScenario(FIXTURE);
+      const image = await loadProgram(scenario.source);
+      const one = explore(image, scenario, { preemptions: 1 });
+      const two = await exploreParallel(scenario, { preemptions: 1, workers: 2, pilotSeconds: 0 }, image);
       assert.ok(one.heat.length > 0);
       assert.deepEqual(two.heat, one.heat);
     });
 
     it('counts a schedule once at each instruction it deviated before', async () => {
-      const scenario = await L.loadScenario(FIXTURE);
-      const image = await L.loadProgram(scenario.source);
-      const r = L.explore(image, scenario, { preemptions: 1 });
+      const scenario = await loadScenario(FIXTURE);
+      const image = await loadProgram(scenario.source);
+      const r = explore(image, scenario, { preemptions: 1 });
       // With one deviation per schedule, the counts add up to the schedules that have one.
       assert.equal(r.heat.reduce((n, h) => n + h.schedules, 0), r.schedules - 1);
     });
@@ -224,12 +219,12 @@ describe('the HTML report (--html FILE)', function () {
 
   describe('timelines', () => {
     it('cut a run into blocks that hold each executed instruction once, in order', async () => {
-      const scenario = await L.loadScenario(FIXTURE);
-      const image = await L.loadProgram(scenario.source);
-      const m = L.instantiate(image, scenario);
+      const scenario = await loadScenario(FIXTURE);
+      const image = await loadProgram(scenario.source);
+      const m = instantiate(image, scenario);
       try {
-        const out = m.run({ schedule: L.parseSchedule('c0:6 T1:preempt c0:* c0:*'), trace: true });
-        const t = L.timelineOf(image, out, scenario.cpus);
+        const out = m.run({ schedule: parseSchedule('c0:6 T1:preempt c0:* c0:*'), trace: true });
+        const t = timelineOf(image, out, scenario.cpus);
         assert.deepEqual(t.blocks.flatMap((b) => Array.from({ length: b.last - b.first + 1 }, (_, i) => b.first + i)), out.trace.map((s) => s.index));
         assert.ok(t.blocks.every((b, i) => i === 0 || b.tid !== t.blocks[i - 1]!.tid || b.cpu !== t.blocks[i - 1]!.cpu || b.first !== t.blocks[i - 1]!.last + 1));
         const abort = t.markers.find((k) => k.kind === 'abort')!;
