@@ -23,6 +23,7 @@ export { runJson, runText } from './report/run-report.js';
 export { machineJson, machineText } from './report/machine-report.js';
 export { explore, type ExploreOptions, type ExploreResult } from './explore/explorer.js';
 export type { Shard } from './explore/shard.js';
+export type { HeatCell } from './explore/heat.js';
 export type { Violation, ViolationKind, InvariantFn } from './explore/judge.js';
 export { layoutRanges, type ByteRange, type ObserveFn, type ObserveSpec } from './explore/observable.js';
 export type { ObserveLayout } from './scenario/scenario.js';

@@ -4,6 +4,7 @@
 import { hasErrors } from '../check/finding.js';
 import { runChecks } from '../check/run-checks.js';
 import { usageError } from '../errors.js';
+import { parseProfile } from '../kernel/profile.js';
 import { loadProgram } from '../program.js';
 import { findingsJson } from '../report/findings-json.js';
 import { findingsText } from '../report/findings-text.js';
@@ -12,7 +13,7 @@ import { one, parseArgs, positionalProblem } from './args.js';
 import { CHECK_USAGE } from './usage.js';
 
 
-const SPEC = { sig: { value: true }, format: { value: true } };
+const SPEC = { sig: { value: true }, format: { value: true }, html: { value: true } };
 const FORMATS = ['text', 'json', 'sarif'] as const;
 
 /** A u32 signature in hex (0x…) or decimal. */
@@ -31,7 +32,13 @@ export async function checkCommand(argv: readonly string[], print: (s: string) =
   if (!(FORMATS as readonly string[]).includes(format)) throw usageError(`--format must be text, json or sarif, not '${format}'`);
   const sigText = one(a, 'sig');
   const options = sigText === undefined ? {} : { sig: parseSignature(sigText) };
-  const findings = await runChecks(await loadProgram(a.positionals[0]!), options);
+  const image = await loadProgram(a.positionals[0]!);
+  const findings = await runChecks(image, options);
+  const html = one(a, 'html');
+  if (html !== undefined) {
+    const [{ checkReport, writeReport }, { readRseqTables }] = await Promise.all([import('../report/html/collect.js'), import('../abi/tables.js')]);
+    writeReport(html, checkReport(image, readRseqTables(image), findings, parseProfile('linux'), options.sig, findingsSarif(findings)));
+  }
   if (format === 'json') print(JSON.stringify(findingsJson(findings), null, 2) + '\n');
   else if (format === 'sarif') print(JSON.stringify(findingsSarif(findings), null, 2) + '\n');
   else print(findingsText(findings, wantsColor()));

@@ -9,7 +9,7 @@ import { searchIdentity } from '../explore/search-identity.js';
 import { formatShard, parseShard } from '../explore/shard.js';
 import { loadProgram } from '../program.js';
 import { exploreJson, exploreText } from '../report/explore-report.js';
-import { integerOption, one, parseArgs, positionalProblem } from './args.js';
+import { all, integerOption, one, parseArgs, positionalProblem } from './args.js';
 import { profileFromArgs, scenarioFromArgs } from './scenario-args.js';
 import { EXPLORE_USAGE } from './usage.js';
 
@@ -18,6 +18,7 @@ const SPEC = {
   threads: { value: true }, memory: { value: true, repeat: true }, cpus: { value: true }, profile: { value: true }, mode: { value: true },
   preemptions: { value: true }, depth: { value: true }, runs: { value: true }, seed: { value: true }, kinds: { value: true },
   'max-schedules': { value: true }, 'schedule-budget': { value: true }, timeout: { value: true }, 'stop-at-first': {}, 'max-insns': { value: true }, 'time-slice': { value: true }, traces: { value: true }, workers: { value: true }, json: {}, shard: { value: true },
+  html: { value: true },
 };
 
 
@@ -50,6 +51,8 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
   const profile = profileFromArgs(a, scenario);
   const image = await loadProgram(scenario.source);
   const runs = integerOption(one(a, 'runs'), 'runs', 1000, 1, 100_000_000);
+  const htmlFile = one(a, 'html');
+  if (htmlFile !== undefined) (await import('../report/html/collect.js')).checkReportPath(htmlFile);
   let lastShown = 0;
   const options: ParallelOptions = {
     workers: integerOption(one(a, 'workers'), 'workers', availableParallelism(), 1, 64),
@@ -77,6 +80,14 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
   if (lastShown) progress('\r\x1b[K');
   const tables = readRseqTables(image);
   const traces = integerOption(one(a, 'traces'), 'traces', 1, 0, 1000);
+  const html = one(a, 'html');
+  if (html !== undefined) {
+    const { commandLine, exploreReport, writeReport } = await import('../report/html/collect.js');
+    // The replay runs the same scenario: a scenario file, or the file with the options that describe it.
+    const describing = ['threads', 'memory', 'cpus', 'profile', 'max-insns'].flatMap((o) => all(a, o).map((v) => `--${o}=${v}`));
+    const replayPrefix = commandLine(['rseq-emu', 'run', a.positionals[0]!, ...describing]);
+    writeReport(html, exploreReport({ image, tables, scenario, profile, result, command: commandLine(['rseq-emu', 'explore', ...argv]), replayPrefix }));
+  }
   if (a.flags.has('json')) {
     // A shard's result carries what `rseq-emu merge` needs to check and order it.
     const record = shard ? shardRecordFields(result, searchIdentity(image, scenario, options), shard, a.positionals[0]!, scenario.timeSlice) : {};

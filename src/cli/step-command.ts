@@ -15,7 +15,7 @@ import { STEP_USAGE } from './usage.js';
 const SPEC = {
   entry: { value: true }, arg: { value: true, repeat: true }, memory: { value: true, repeat: true }, thread: { value: true },
   by: { value: true }, strategy: { value: true }, break: { value: true, repeat: true }, 'max-steps': { value: true },
-  profile: { value: true }, json: {},
+  profile: { value: true }, json: {}, html: { value: true },
 };
 
 export async function stepCommand(argv: readonly string[], print: (s: string) => void): Promise<number> {
@@ -42,6 +42,16 @@ export async function stepCommand(argv: readonly string[], print: (s: string) =>
     if (isScenario && !session.threads().includes(tid)) throw usageError(`--thread ${tid}: the scenario has no thread T${tid} (threads: ${session.threads().map((t) => `T${t}`).join(', ')})`);
     const breaks = all(a, 'break').map((w) => resolveBreak(session, w));
     const outcome = runStepExperiment(session, { by, tid, breaks, maxSteps, profile: profileName(profile) });
+    const html = one(a, 'html');
+    if (html !== undefined) {
+      const [{ commandLine, stepReport, writeReport }, { readRseqTables }, { findSymbol }, { parseArg }] = await Promise.all([
+        import('../report/html/collect.js'), import('../abi/tables.js'), import('../asm/image.js'), import('../scenario/scenario.js'),
+      ]);
+      // The outcome map runs what the session ran: the scenario, or one call of --entry on CPU 0.
+      const entry = isScenario ? null : findSymbol(image, one(a, 'entry')!);
+      const single = entry ? { entry: entry.address, args: all(a, 'arg').map((t, i) => parseArg(t, `--arg ${i + 1}`)), cpu: 0 } : null;
+      writeReport(html, stepReport(image, readRseqTables(image), scenario, profile, single, commandLine(['rseq-emu', 'step', ...argv]), outcome));
+    }
     print(a.flags.has('json') ? JSON.stringify(stepJson(image, outcome), null, 2) + '\n' : stepText(image, outcome));
     return outcome.verdict === 'completed' ? 0 : 1;
   } finally {

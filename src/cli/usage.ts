@@ -3,17 +3,17 @@
 
 export const RUN_USAGE =
   'rseq-emu run FILE.s (--entry SYM [--arg V]... | --threads SPEC) [--memory NAME:SIZE[:W,W...]]... [--cpu N] [--cpus N]\n' +
-  '             [--registration glibc|none] [--profile P[,P...]] [--schedule S] [--event KIND@WHERE]... [--max-insns N] [--time-slice N] [--timeout S] [--trace] [--json]\n' +
-  '  rseq-emu run SCENARIO.json [--profile P] [--schedule S] [--event KIND@WHERE]... [--max-insns N] [--time-slice N] [--timeout S] [--trace] [--json]';
+  '             [--registration glibc|none] [--profile P[,P...]] [--schedule S] [--event KIND@WHERE]... [--max-insns N] [--time-slice N] [--timeout S] [--trace] [--json] [--html FILE]\n' +
+  '  rseq-emu run SCENARIO.json [--profile P] [--schedule S] [--event KIND@WHERE]... [--max-insns N] [--time-slice N] [--timeout S] [--trace] [--json] [--html FILE]';
 export const EXPLORE_USAGE =
   'rseq-emu explore (SCENARIO.json | FILE.s --threads SPEC [--memory NAME:SIZE[:W,...]]... [--cpus N]) [--profile P]\n' +
   '             [--mode exhaustive|pct] [--preemptions K] [--depth D] [--runs N] [--seed S] [--kinds preempt,migrate,signal,switch,split]\n' +
-  '             [--max-schedules N] [--schedule-budget N] [--timeout S] [--stop-at-first] [--max-insns N] [--time-slice N] [--workers N] [--traces N] [--shard I/N] [--json]';
+  '             [--max-schedules N] [--schedule-budget N] [--timeout S] [--stop-at-first] [--max-insns N] [--time-slice N] [--workers N] [--traces N] [--shard I/N] [--json] [--html FILE]';
 export const MERGE_USAGE = 'rseq-emu merge RESULT.json... [--json]   (the --json results of explore --shard 1/N … N/N)';
-export const CHECK_USAGE = 'rseq-emu check FILE [--sig 0xHEX] [--format text|json|sarif]';
+export const CHECK_USAGE = 'rseq-emu check FILE [--sig 0xHEX] [--format text|json|sarif] [--html FILE]';
 export const STEP_USAGE =
   'rseq-emu step (FILE --entry SYM [--arg V]... [--memory NAME:SIZE[:W,...]]... | SCENARIO.json [--thread N])\n' +
-  '              [--by stepi|step|next] [--strategy linux|rseq-aware|no-rseq] [--break WHERE]... [--max-steps N] [--profile P] [--json]';
+  '              [--by stepi|step|next] [--strategy linux|rseq-aware|no-rseq] [--break WHERE]... [--max-steps N] [--profile P] [--json] [--html FILE]';
 export const GDBSERVER_USAGE =
   'rseq-emu gdbserver (FILE --entry SYM [--arg V]... [--memory NAME:SIZE[:W,...]]... | SCENARIO.json)\n' +
   '                   [--listen [HOST:]PORT | --stdio] [--elf OUT.elf] [--profile P] [--stepping linux|rseq-aware] [--max-insns N]';

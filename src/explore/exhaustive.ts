@@ -3,11 +3,15 @@
 // switch before any instruction a thread executes. Depth-first; the machine is rewound with
 // snapshots at each branching point instead of re-running the prefix.
 import type { Machine } from '../kernel/machine.js';
+import type { Address } from '../types.js';
 import { deviationsAt, type DeviationSpace } from './deviations.js';
 
 export interface SearchControl {
-  /** Called at the end of every schedule with the machine in its final state; return false to stop. */
-  leaf(): boolean;
+  /**
+   * Called at the end of every schedule with the machine in its final state and the address of the
+   * instruction before which each of its deviations was placed; return false to stop.
+   */
+  leaf(placed?: readonly Address[]): boolean;
   /** The top-level branch the following leaves belong to (for merging parallel results in order). */
   unit?(index: number): void;
 }
@@ -31,11 +35,12 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
   let go = true;
   let unit = 0;
   const from = share.from ?? 0;
+  const placed: Address[] = [];
   const dfs = (left: number): void => {
     const top = left === bound;
     if (left === 0) {
       while (machine.step(null));
-      go = control.leaf();
+      go = control.leaf(placed);
       return;
     }
     for (;;) {
@@ -45,13 +50,15 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         // The schedule with no deviation at all belongs to the last top-level unit.
         if (!top || (unit >= from && shareOf(unit, share.of) === share.part)) {
           if (top) control.unit?.(unit);
-          go = control.leaf();
+          go = control.leaf(placed);
         }
         return;
       }
       const tid = machine.runningOn(cpu)!.tid;
       const here = machine.capture();
-      for (const d of deviationsAt(machine, cpu, tid, space)) {
+      const deviations = deviationsAt(machine, cpu, tid, space);
+      const rip = deviations.length ? machine.registersOf(machine.runningOn(cpu)!).rip : 0n;
+      for (const d of deviations) {
         if (top) {
           const mine = unit >= from && shareOf(unit, share.of) === share.part;
           unit++;
@@ -59,12 +66,14 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
           control.unit?.(unit - 1);
         }
         for (const item of [d].flat()) machine.step(item);
+        placed.push(rip);
         dfs(left - 1);
+        placed.pop();
         machine.restore(here);
         if (!go) return;
       }
       if (!machine.step({ kind: 'run', cpu, count: 1 })) {
-        go = control.leaf();
+        go = control.leaf(placed);
         return;
       }
     }

@@ -66,7 +66,7 @@ export async function exploreParallel(scenario: Scenario, options: ParallelOptio
   const clock = options.clock ?? processClock;
   const t0 = clock();
   const pilotSeconds = options.pilotSeconds ?? PILOT_SECONDS;
-  let base: ShareResult = { schedules: 0, violations: [], violationCount: 0, stopped: false };
+  let base: ShareResult = { schedules: 0, violations: [], violationCount: 0, stopped: false, heat: [] };
   let from = 0;
   // In a shard (--shard), the pilot searches the shard's share and the workers split it further.
   const shard = options.shard ?? WHOLE;
@@ -75,7 +75,7 @@ export async function exploreParallel(scenario: Scenario, options: ParallelOptio
     if (!pilot.resume) return mergeShares([pilot], scenario, options, clock() - t0, 1);
     // Keep what the pilot found before the branch it was in; the workers redo that branch.
     const r = pilot.resume;
-    base = { schedules: r.schedules, violations: pilot.violations.slice(0, r.kept), violationCount: r.violationCount, stopped: false };
+    base = { schedules: r.schedules, violations: pilot.violations.slice(0, r.kept), violationCount: r.violationCount, stopped: false, heat: r.heat };
     from = r.unit;
   }
   let schedules = base.schedules;

@@ -8,9 +8,11 @@ import { processClock } from '../clock.js';
 import { readRseqTables } from '../abi/tables.js';
 import { parseProfile, profileName, type Profile } from '../kernel/profile.js';
 import type { Scenario } from '../scenario/scenario.js';
+import type { Address } from '../types.js';
 import { instantiate } from '../scenario/setup.js';
 import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints, type DeviationKind, type DeviationSpace } from './deviations.js';
 import { exhaustiveSearch, type Share } from './exhaustive.js';
+import { HeatCounter, mergeHeat, type HeatCell } from './heat.js';
 import { judgeRun, type InvariantFn, type Violation } from './judge.js';
 import type { ObserveSpec } from './observable.js';
 import { SerialOracle } from './oracle.js';
@@ -79,6 +81,8 @@ export interface ExploreResult {
   profile: string;
   /** Worker threads used (1: the calling thread). */
   workers: number;
+  /** Per instruction, the schedules that placed a deviation before it and how many of them failed. */
+  heat: HeatCell[];
 }
 
 /** What one share of a search found; violations carry the top-level unit they came from. */
@@ -87,11 +91,13 @@ export interface ShareResult {
   violations: (Violation & { unit: number })[];
   violationCount: number;
   stopped: boolean;
+  /** Deviation counts per instruction (of the schedules counted in `schedules`). */
+  heat: HeatCell[];
   /**
    * Set when the share stopped at its `pilot` deadline (and for no other reason): what it had found
    * before the top-level unit it was in, where workers resume.
    */
-  resume?: { unit: number; schedules: number; violationCount: number; kept: number };
+  resume?: { unit: number; schedules: number; violationCount: number; kept: number; heat: HeatCell[] };
 }
 
 /** Per-schedule budgets: ten times the default schedule's length, and never below this. */
@@ -114,18 +120,24 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
   const machine = instantiate(image, scenario, profile, { trackSpeculativeStores: true });
   const oracle = new SerialOracle(image, scenario, profile, options.observe);
   const tables = readRseqTables(image);
-  const out: ShareResult = { schedules: 0, violations: [], violationCount: 0, stopped: false };
+  const out: ShareResult = { schedules: 0, violations: [], violationCount: 0, stopped: false, heat: [] };
   let unit = 0;
   let before = { unit: 0, schedules: 0, violationCount: 0, kept: 0 };
+  // Heat of the finished units, and of the unit in progress (a pilot's resume drops the latter).
+  const heat = new HeatCounter();
+  const unitHeat = new HeatCounter();
   const control = {
     unit: (u: number) => {
       unit = u;
       before = { unit: u, schedules: out.schedules, violationCount: out.violationCount, kept: out.violations.length };
+      heat.merge(unitHeat.cellsByAddress());
+      unitHeat.clear();
     },
-    leaf: (): boolean => {
+    leaf: (placed: readonly Address[] = []): boolean => {
       out.schedules++;
       const outcome = machine.result();
       const found = judgeRun({ machine, outcome, oracle, image, tables, invariants: scenario.invariants, checks: options.checks ?? [] });
+      unitHeat.add(placed, found.length > 0);
       out.violationCount += found.length;
       for (const v of found) if (out.violations.length < keep) out.violations.push({ ...v, unit });
       options.onProgress?.(out.schedules, clock() - t0);
@@ -134,7 +146,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
       const late = options.timeout !== undefined && clock() - t0 > options.timeout;
       out.stopped = livelock || late || (options.stopAtFirst === true && found.length > 0) || out.schedules >= maxSchedules;
       if (!out.stopped && pilot !== undefined && clock() - t0 > pilot) {
-        out.resume = before;
+        out.resume = { ...before, heat: heat.cellsByAddress() };
         return false;
       }
       return !out.stopped;
@@ -165,6 +177,8 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
     }
     return out;
   } finally {
+    heat.merge(unitHeat.cellsByAddress());
+    out.heat = heat.cellsByAddress();
     machine.close();
     oracle.close();
   }
@@ -196,6 +210,7 @@ export function mergeShares(parts: ShareResult[], scenario: Scenario, options: E
     violationCount,
     profile: profileName(options.profile ?? parseProfile(scenario.profile ?? 'linux')),
     workers,
+    heat: mergeHeat(parts.map((p) => p.heat)),
     ...(mode === 'exhaustive' ? { bound: options.preemptions ?? 2 } : { depth: options.depth ?? 3, runs: options.runs ?? 1000, seed: options.seed ?? 1 }),
   };
 }

@@ -148,6 +148,8 @@ export function mergeShardRecords(records: readonly { file: string; record: Shar
     complete: all.every((r) => r.complete),
     violations: merged.map(({ unit: _unit, ...v }) => v),
     units: merged.map((v) => v.unit),
+    // Shard results carry no heat (it is for the HTML report, which merge does not write).
+    heat: [],
     violationCount,
     profile: String(search.profile),
     workers: all.reduce((s, r) => s + r.workers, 0),

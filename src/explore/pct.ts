@@ -6,6 +6,7 @@
 // thread it waits for on another CPU. Each run is reproducible from the seed.
 import type { Machine, MachineSnapshot } from '../kernel/machine.js';
 import type { ScheduleItem } from '../kernel/schedule.js';
+import type { Address } from '../types.js';
 import { deviationsAt, type Deviation, type DeviationSpace } from './deviations.js';
 import { Rng } from './rng.js';
 import type { SearchControl, Share } from './exhaustive.js';
@@ -29,12 +30,14 @@ export function pctSearch(machine: Machine, start: MachineSnapshot, opts: PctOpt
     const changes = new Set<number>();
     while (changes.size < Math.min(opts.depth - 1, opts.steps)) changes.add(1 + rng.below(opts.steps));
     let lowest = opts.depth - 1;
+    const placed: Address[] = [];
     for (let step = 1; ; step++) {
       const heads = machine.runnableCpus().map((cpu) => ({ cpu, t: machine.runningOn(cpu)! }));
       if (!heads.length) break;
       heads.sort((a, b) => (priority.get(b.t.tid) ?? 0) - (priority.get(a.t.tid) ?? 0));
       const { cpu, t } = heads[0]!;
       if (changes.has(step)) {
+        placed.push(machine.registersOf(t).rip);
         const options: (Deviation | 'lower')[] = ['lower', ...deviationsAt(machine, cpu, t.tid, { ...space, kinds: space.kinds.filter((k) => k !== 'switch') })];
         const pick = options[rng.below(options.length)]!;
         if (pick === 'lower') priority.set(t.tid, lowest--);
@@ -49,7 +52,7 @@ export function pctSearch(machine: Machine, start: MachineSnapshot, opts: PctOpt
       if (machine.stepEndedSlice) priority.set(t.tid, lowest--);
     }
     machine.step(null);
-    if (!control.leaf()) return false;
+    if (!control.leaf(placed)) return false;
   }
   return true;
 }

@@ -36,9 +36,23 @@ export function sectionSummary(image: Image, tables: RseqTables): string[] {
   return lines;
 }
 
-function listSection(image: Image, s: ImageSection, marks: SectionMarks): string[] {
-  const perms = `r${s.flags.write ? 'w' : '-'}${s.flags.exec ? 'x' : '-'}`;
-  const out = [`section ${s.name} (${hex(s.address)}, ${s.bytes.length} bytes, ${perms})`];
+/** One line of a listing: an instruction, data (a signature shown as the instruction it forms), or padding. */
+export interface ListingRow {
+  address: Address;
+  kind: 'instruction' | 'data' | 'padding';
+  bytes: Uint8Array;
+  /** Capstone's text (with symbols), the signature's carrier, or the data directive. */
+  text: string;
+  /** Labels defined at this address. */
+  labels: string[];
+  /** rseq marks such as `cs0:start`, `cs0:commit`. */
+  marks: string[];
+  source: string;
+}
+
+/** The rows of one executable section, in address order. */
+export function listingRows(image: Image, s: ImageSection, marks: SectionMarks): ListingRow[] {
+  const out: ListingRow[] = [];
   const labels = new Map<Address, string[]>();
   for (const sym of image.symbols) {
     if (sym.kind !== 'label' || sym.section !== s.name || sym.instance !== undefined) continue;
@@ -48,7 +62,6 @@ function listSection(image: Image, s: ImageSection, marks: SectionMarks): string
   let covered = s.address;
   for (const line of lines) {
     if (line.address < covered) continue; // consumed by a signature spanning two data lines
-    for (const name of labels.get(line.address) ?? []) out.push(`${name}:`);
     const off = Number(line.address - s.address);
     const seven = off + 7 <= s.bytes.length ? s.bytes.subarray(off, off + 7) : null;
     const carrier = seven && line.kind === 'data' ? carrierOf(seven, line.address) : null;
@@ -63,11 +76,20 @@ function listSection(image: Image, s: ImageSection, marks: SectionMarks): string
     } else {
       text = line.kind === 'padding' ? '(padding)' : line.text;
     }
-    const m = marks.at(line.address);
-    const bytes = s.bytes.subarray(off, off + size);
-    const shownBytes = hexBytes(bytes.subarray(0, 10)) + (bytes.length > 10 ? ' …' : '');
-    out.push(`  ${hex(line.address)}  ${shownBytes.padEnd(31)} ${text.padEnd(58)} ${m.length ? `[${m.join(' ')}] ` : ''}${formatLocation(line.loc)}`);
+    out.push({ address: line.address, kind: line.kind, bytes: s.bytes.subarray(off, off + size), text, labels: labels.get(line.address) ?? [], marks: marks.at(line.address), source: formatLocation(line.loc) });
     covered = line.address + BigInt(size);
+  }
+  return out;
+}
+
+function listSection(image: Image, s: ImageSection, marks: SectionMarks): string[] {
+  const perms = `r${s.flags.write ? 'w' : '-'}${s.flags.exec ? 'x' : '-'}`;
+  const out = [`section ${s.name} (${hex(s.address)}, ${s.bytes.length} bytes, ${perms})`];
+  for (const row of listingRows(image, s, marks)) {
+    for (const name of row.labels) out.push(`${name}:`);
+    const shownBytes = hexBytes(row.bytes.subarray(0, 10)) + (row.bytes.length > 10 ? ' …' : '');
+    const m = row.marks;
+    out.push(`  ${hex(row.address)}  ${shownBytes.padEnd(31)} ${row.text.padEnd(58)} ${m.length ? `[${m.join(' ')}] ` : ''}${row.source}`);
   }
   return out;
 }
