@@ -1,6 +1,6 @@
 // The emulator's side: the same op, the same memory and arguments, one event before the same
 // instruction, normalised as the harness normalises the kernel's row.
-import { findSymbol, loadProgram, Machine, parseEvent, readRseqTables, type Image, type RunOutcome } from '../../src/index.js';
+import { findSymbol, loadProgram, Machine, parseEvent, readRseqTables, type Image, type MachineOutcome, type ThreadReport } from '../../src/index.js';
 import { TRAMPOLINE, TRAMPOLINE_CODE } from '../../src/kernel/address-space.js';
 import { SIGNALS } from '../../src/kernel/event-spec.js';
 import { word, type OpCase, type Row } from './rows.js';
@@ -23,7 +23,7 @@ export class EmulatedOp {
     return new EmulatedOp(image, op, entry.address, readRseqTables(image).sections.map((s) => s.abortIp));
   }
 
-  /** Offsets from the entry of every instruction an unperturbed call executes, in first-execution order. */
+  /** Offsets from the entry of every instruction an unperturbed call executes (any of its tasks), in first-execution order. */
   instructions(): number[] {
     const { outcome } = this.call(null, true);
     const seen = new Set<number>();
@@ -35,21 +35,28 @@ export class EmulatedOp {
   }
 
   row(probe: Probe): Row {
-    const { outcome, memory, base } = this.call(probe, false);
-    const status = outcome.status;
-    const end = status === 'returned' ? 'exit 0' : status === 'exited' ? `exit ${outcome.exitCode}` : status === 'signal' || status === 'fault' ? `signal ${SIGNALS[outcome.signal ?? ''] ?? outcome.signal}` : `limit ${outcome.reason}`;
-    const row: Row = { reached: outcome.events.length > 0, end, memory };
-    if (status === 'returned') row.rax = word(outcome.rax, base, this.op.memSize);
-    if (status === 'signal' || status === 'fault') row.diedAt = this.diedWhere(outcome.ip);
+    const { outcome, main, memory, base, registered } = this.call(probe, false);
+    const end = main.end ?? { status: 'limit', reason: outcome.status };
+    const status = end.status;
+    const text = status === 'returned' ? 'exit 0' : status === 'exited' ? `exit ${end.exitCode}` : status === 'signal' || status === 'fault' ? `signal ${SIGNALS[end.signal ?? ''] ?? end.signal}` : `limit ${end.reason}`;
+    const row: Row = { reached: outcome.events.length > 0, end: text, memory };
+    if (status === 'returned') row.rax = word(main.returns.at(-1) ?? 0n, base, this.op.memSize);
+    if (status === 'signal' || status === 'fault') row.diedAt = this.diedWhere(this.culprit(outcome, main).registers.rip);
     const ev = outcome.events[0];
     if (!ev) return row;
     row.outcome = ev.outcome;
+    if (ev.tid !== main.tid) row.eventTask = 1;
     if (ev.outcome === 'sigsegv') return row;
     row.resume = this.where(ev.resumeIp);
-    // The kernel writes no ids into an area nobody registered (the harness reads them back as
+    // The kernel writes no ids into an area nobody registered (the harness reads glibc's, left at
     // cpu_id_start 0, cpu_id -2: not equal, so -1); the op's memory shows the area itself.
-    row.cpuAfter = this.op.registration === 'none' ? -1 : ev.cpu;
+    row.cpuAfter = registered(ev.tid) ? ev.cpu : -1;
     return row;
+  }
+
+  /** The thread of the call's process whose fault or signal killed it (the others die of it). */
+  private culprit(outcome: MachineOutcome, main: ThreadReport): ThreadReport {
+    return outcome.threads.find((t) => t.pid === main.pid && (t.end?.status === 'fault' || t.end?.status === 'signal') && !t.end.reason?.startsWith('process killed')) ?? main;
   }
 
   /** As the harness names it: an executed signature (ud1 bytes 0f b9) from its abort_ip. */
@@ -72,8 +79,13 @@ export class EmulatedOp {
     return `0x${a.toString(16)}`;
   }
 
-  private call(probe: Probe | null, trace: boolean): { outcome: RunOutcome; memory: string[]; base: bigint } {
-    const m = Machine.create(this.image, { cpus: 2, maxInstructions: 100_000, registration: this.op.registration ?? 'glibc' });
+  /**
+   * One call on a thread pinned to CPU 0, as the harness pins its child (tasks it makes inherit
+   * that); a migration re-pins the moved task to CPU 1, as the harness's sched_setaffinity does.
+   * Time slices are off: natively the tick never lands in these few instructions.
+   */
+  private call(probe: Probe | null, trace: boolean): { outcome: MachineOutcome; main: ThreadReport; memory: string[]; base: bigint; registered: (tid: number) => boolean } {
+    const m = Machine.create(this.image, { cpus: 2, maxInstructions: 100_000, registration: this.op.registration ?? 'glibc', timeSlice: 0 });
     try {
       const base = m.allocate('m', this.op.memSize);
       const value = (t: string): bigint => (t.startsWith('m+') ? base + BigInt(t.slice(2)) : BigInt(t));
@@ -84,11 +96,18 @@ export class EmulatedOp {
       const at = `0x${(this.entry + BigInt(probe?.offset ?? 0)).toString(16)}`;
       const spec = probe === null ? null : probe.kind === 'migrate' ? `migrate:${MIGRATE_TO}@${at}` : probe.kind === 'signal' ? `signal:SIGUSR1@${at}` : `preempt@${at}`;
       const events = spec ? [parseEvent(spec, this.image, 2)] : [];
-      const outcome = m.call(this.entry, this.op.args.map(value), { cpu: 0, events, trace });
+      const thread = m.spawn({ entry: this.entry, args: this.op.args.map(value), cpu: 0 });
+      thread.affinity = 1n;
+      const outcome = m.run({ events, trace, onSwitchOut: (e, machine) => {
+        const t = machine.thread(e.tid);
+        if (t && e.kind === 'migrate') t.affinity = 1n << BigInt(e.to);
+      } });
+      const main = outcome.threads.find((r) => r.tid === thread.tid)!;
       const bytes = m.emu.read(base, this.op.memSize);
       const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const memory = Array.from({ length: this.op.memSize / 8 }, (_, i) => word(dv.getBigUint64(8 * i, true), base, this.op.memSize));
-      return { outcome, memory, base };
+      const registered = new Map(outcome.threads.map((r) => [r.tid, m.thread(r.tid)?.rseq != null]));
+      return { outcome, main, memory, base, registered: (tid) => registered.get(tid) ?? false };
     } finally {
       m.close();
     }

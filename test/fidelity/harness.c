@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <signal.h>
@@ -44,7 +45,7 @@ extern struct cs_desc *__stop___rseq_cs_ptr_array[] __attribute__((weak));
 static size_t ncs;
 static uint64_t cs_addr[MAXCS], abort_ip[MAXCS];
 static uintptr_t entry;
-static uint8_t *mem;          /* MAP_SHARED: the child's final memory is visible here */
+static uint8_t *mem;          /* MAP_PRIVATE: read back from the call's process as it exits */
 static size_t memsize;
 static uint64_t init[MAXMEM / 8];
 static size_t ninit;
@@ -113,17 +114,33 @@ static void child(void) {
 	_exit(0);
 }
 
-static long peek(pid_t pid, uint64_t a) { return ptrace(PTRACE_PEEKDATA, pid, (void *)a, 0); }
-static void poke(pid_t pid, uint64_t a, long v) { ptrace(PTRACE_POKEDATA, pid, (void *)a, (void *)v); }
-static long plant(pid_t pid, uint64_t a) {
-	long orig = peek(pid, a);
-	poke(pid, a, (orig & ~0xffL) | 0xcc);
-	return orig;
+/* Text is patched through /proc/PID/mem, which needs no stop of the process and reaches every
+   address space: a fork child has its own copy of the int3 planted before it was made. */
+static uint8_t mem_byte(pid_t pid, uint64_t a, int set, uint8_t v) {
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
+	int fd = open(path, O_RDWR);
+	if (fd < 0) return 0;
+	uint8_t old = 0;
+	if (pread(fd, &old, 1, (off_t)a) != 1) old = 0;
+	if (set && pwrite(fd, &v, 1, (off_t)a) != 1) { /* the process is gone */ }
+	close(fd);
+	return old;
 }
+static uint8_t plant(pid_t pid, uint64_t a) { return mem_byte(pid, a, 1, 0xcc); }
+static void unplant(pid_t pid, uint64_t a, uint8_t orig) { mem_byte(pid, a, 1, orig); }
 
-struct area { uint32_t cpu_id_start, cpu_id; uint64_t rseq_cs; };
-static struct area read_area(pid_t pid, uint64_t at) {
+static long peek(pid_t pid, uint64_t a) { return ptrace(PTRACE_PEEKDATA, pid, (void *)a, 0); }
+
+struct area { uint32_t cpu_id_start, cpu_id; uint64_t rseq_cs; int registered; };
+/* The area the task registered (PTRACE_GET_RSEQ_CONFIGURATION: a raw clone thread registers its
+   own); glibc's area at the thread pointer when it registered none. */
+static struct area read_area(pid_t pid, uint64_t fs_base) {
+	struct __ptrace_rseq_configuration conf = {0};
+	long got = ptrace(PTRACE_GET_RSEQ_CONFIGURATION, pid, (void *)sizeof conf, &conf);
 	struct area a;
+	a.registered = got > 0 && conf.rseq_abi_pointer != 0;
+	uint64_t at = a.registered ? conf.rseq_abi_pointer : fs_base + (uint64_t)__rseq_offset;
 	long w0 = peek(pid, at), w1 = peek(pid, at + 8);
 	a.cpu_id_start = (uint32_t)w0;
 	a.cpu_id = (uint32_t)((unsigned long)w0 >> 32);
@@ -131,64 +148,129 @@ static struct area read_area(pid_t pid, uint64_t at) {
 	return a;
 }
 
+/* The thread group a task belongs to (a raw clone thread's is the call's, a fork child's its own). */
+static pid_t tgid_of(pid_t tid) {
+	char path[64], line[128];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+	FILE *f = fopen(path, "r");
+	pid_t t = 0;
+	if (!f) return 0;
+	while (fgets(line, sizeof line, f)) if (sscanf(line, "Tgid: %d", &t) == 1) break;
+	fclose(f);
+	return t;
+}
+
+#define MAXPROC 16
+/* Every address space of the row (the call's process and its fork children), one task of each. */
+static pid_t procs[MAXPROC];
+static size_t nprocs;
+
 static void row(const char *kind, uint64_t off) {
 	memset(mem, 0, memsize + 8);
 	memcpy(mem, init, ninit * 8);
-	for (int i = 0; i < nargs; i++) (void)0;
 	pid_t pid = fork();
 	if (pid == 0) child();
 	int st;
 	waitpid(pid, &st, 0); /* the SIGSTOP before the call */
-	ptrace(PTRACE_SETOPTIONS, pid, 0, (void *)(long)PTRACE_O_EXITKILL);
+	ptrace(PTRACE_SETOPTIONS, pid, 0, (void *)(long)(PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXIT));
+	nprocs = 0;
+	procs[nprocs++] = pid;
 	uint64_t at = entry + off;
 	int event = strcmp(kind, "none") != 0;
-	long orig = event ? plant(pid, at) : 0;
-	long orig_abort[MAXCS];
-	int reached = 0, trapped_again = 0;
+	uint8_t orig = event ? plant(pid, at) : 0;
+	uint8_t orig_abort[MAXCS];
+	int reached = 0, trapped_again = 0, perturbed = 0;
+	pid_t evt = 0;
 	struct area before = {0}, after = {0};
 	char resume[64] = "", died[64] = "", rcs_before[32] = "", rcs_after[32] = "";
-	int sig = 0;
+	int sig = 0, got_memory = 0;
 	ptrace(PTRACE_CONT, pid, 0, 0);
 	for (;;) {
-		waitpid(pid, &st, 0);
-		if (!WIFSTOPPED(st)) break;
-		int s = WSTOPSIG(st);
+		pid_t w = waitpid(-1, &st, __WALL);
+		if (w < 0) break;
+		if (!WIFSTOPPED(st)) {
+			if (w == pid) break; /* the call's process is gone (its other tasks first) */
+			continue;
+		}
+		int s = WSTOPSIG(st), ev = st >> 16;
+		if (ev) {
+			unsigned long msg = 0;
+			ptrace(PTRACE_GETEVENTMSG, w, 0, &msg);
+			if ((ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK) && nprocs < MAXPROC) procs[nprocs++] = (pid_t)msg;
+			/* The call's memory as it ends, read before its address space goes (MAP_PRIVATE, so a
+			   fork child's stores stay its own, as in the emulator). */
+			/* Any task of the call's process may be the last one that can (a thread killing the
+			   process stops here, the others are killed without a stop): the last read wins. */
+			if (ev == PTRACE_EVENT_EXIT && (w == pid || tgid_of(w) == pid)) {
+				char path[64];
+				snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
+				int fd = open(path, O_RDONLY);
+				got_memory = fd >= 0 && pread(fd, mem, memsize + 8, (off_t)(uintptr_t)mem) == (ssize_t)(memsize + 8);
+				if (fd >= 0) close(fd);
+			}
+			ptrace(PTRACE_CONT, w, 0, 0);
+			continue;
+		}
 		struct user_regs_struct regs;
-		ptrace(PTRACE_GETREGS, pid, 0, &regs);
-		uint64_t area_at = regs.fs_base + (uint64_t)__rseq_offset;
+		ptrace(PTRACE_GETREGS, w, 0, &regs);
 		if (s == SIGTRAP && event && !reached && regs.rip - 1 == at) {
 			reached = 1;
-			before = read_area(pid, area_at);
+			evt = w;
+			before = read_area(w, regs.fs_base);
 			regs.rip = at;
-			ptrace(PTRACE_SETREGS, pid, 0, &regs);
-			for (size_t i = 0; i < ncs; i++) orig_abort[i] = plant(pid, abort_ip[i]);
-			if (!strcmp(kind, "migrate")) pin(pid, 1);
-			ptrace(PTRACE_CONT, pid, 0, (void *)(long)(!strcmp(kind, "signal") ? SIGUSR1 : 0));
+			ptrace(PTRACE_SETREGS, w, 0, &regs);
+			for (size_t i = 0; i < ncs; i++) orig_abort[i] = plant(w, abort_ip[i]);
+			if (!strcmp(kind, "migrate")) pin(w, 1);
+			ptrace(PTRACE_CONT, w, 0, (void *)(long)(!strcmp(kind, "signal") ? SIGUSR1 : 0));
 			continue;
 		}
-		if (s == SIGTRAP && reached && !trapped_again) {
+		if (s == SIGTRAP && reached && !trapped_again && w == evt) {
 			trapped_again = 1;
 			regs.rip -= 1;
-			after = read_area(pid, area_at);
+			after = read_area(w, regs.fs_base);
 			where(resume, sizeof resume, regs.rip);
-			for (size_t i = ncs; i-- > 0;) poke(pid, abort_ip[i], orig_abort[i]);
-			poke(pid, at, orig);
-			ptrace(PTRACE_SETREGS, pid, 0, &regs);
-			ptrace(PTRACE_CONT, pid, 0, 0);
+			for (size_t i = ncs; i-- > 0;) unplant(w, abort_ip[i], orig_abort[i]);
+			for (size_t i = 0; i < nprocs; i++) unplant(procs[i], at, orig);
+			ptrace(PTRACE_SETREGS, w, 0, &regs);
+			ptrace(PTRACE_CONT, w, 0, 0);
 			continue;
 		}
-		/* Any other signal goes to the child as it would without a tracer; where a synchronous
-		   one was raised is where the process dies when it is fatal. */
-		if (s == SIGSEGV || s == SIGILL || s == SIGBUS) death_place(died, sizeof died, regs.rip);
-		ptrace(PTRACE_CONT, pid, 0, (void *)(long)s);
+		if (s == SIGTRAP && event && (mem_byte(w, regs.rip - 1, 0, 0) == 0xcc) && (regs.rip - 1 == at || (reached && !trapped_again))) {
+			/* Another task at a planted int3: step it over the original byte. Its stop is a context
+			   switch the emulator does not see, so the row says so. */
+			uint64_t a = regs.rip - 1;
+			uint8_t o = a == at ? orig : 0;
+			for (size_t i = 0; i < ncs; i++) if (a == abort_ip[i]) o = orig_abort[i];
+			perturbed++;
+			regs.rip = a;
+			ptrace(PTRACE_SETREGS, w, 0, &regs);
+			unplant(w, a, o);
+			ptrace(PTRACE_SINGLESTEP, w, 0, 0);
+			waitpid(w, &st, __WALL);
+			plant(w, a);
+			ptrace(PTRACE_CONT, w, 0, 0);
+			continue;
+		}
+		/* A new task's first stop (its SIGSTOP) is not a signal to pass on. */
+		if (s == SIGSTOP) { ptrace(PTRACE_CONT, w, 0, 0); continue; }
+		/* Any other signal goes to the task as it would without a tracer; where a synchronous
+		   one was raised in the call's process is where that process dies when it is fatal. */
+		if ((s == SIGSEGV || s == SIGILL || s == SIGBUS) && tgid_of(w) == pid) death_place(died, sizeof died, regs.rip);
+		ptrace(PTRACE_CONT, w, 0, (void *)(long)s);
 	}
+	/* Fork children the call left behind are not waited for by anyone else. */
+	int left;
+	while (waitpid(-1, &left, __WALL | WNOHANG) > 0) {}
 	if (WIFSIGNALED(st)) sig = WTERMSIG(st);
 	cs_name(rcs_before, sizeof rcs_before, before.rseq_cs);
 	cs_name(rcs_after, sizeof rcs_after, after.rseq_cs);
 	printf("{\"kind\":\"%s\",\"offset\":%" PRIu64 ",\"reached\":%s", kind, off, reached ? "true" : "false");
 	if (reached && trapped_again)
-		printf(",\"resume\":\"%s\",\"rseqCsBefore\":\"%s\",\"rseqCsAfter\":\"%s\",\"cpuIdStart\":%u,\"cpuId\":%u",
-		       resume, rcs_before, rcs_after, after.cpu_id_start, after.cpu_id);
+		printf(",\"resume\":\"%s\",\"rseqCsBefore\":\"%s\",\"rseqCsAfter\":\"%s\",\"cpuIdStart\":%u,\"cpuId\":%u,\"registered\":%s",
+		       resume, rcs_before, rcs_after, after.cpu_id_start, after.cpu_id, after.registered ? "true" : "false");
+	if (reached) printf(",\"eventTask\":%d", evt == pid ? 0 : 1);
+	if (perturbed) printf(",\"perturbed\":%d", perturbed);
+	if (!got_memory) printf(",\"noMemory\":true");
 	if (sig) printf(",\"end\":\"signal\",\"signal\":%d,\"diedAt\":\"%s\"", sig, died);
 	else printf(",\"end\":\"exit\",\"exitCode\":%d", WEXITSTATUS(st));
 	uint64_t r;
@@ -211,7 +293,7 @@ int main(int argc, char **argv) {
 	if (!entry) { fprintf(stderr, "harness: no symbol %s\n", argv[1]); return 2; }
 	memsize = strtoul(argv[2], NULL, 0);
 	if (memsize == 0 || memsize > MAXMEM || memsize % 8) { fprintf(stderr, "harness: bad MEMSIZE\n"); return 2; }
-	mem = mmap(NULL, MAXMEM + 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	mem = mmap(NULL, MAXMEM + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED) { perror("mmap"); return 2; }
 	for (char *tok = strtok(argv[3], ","); tok && ninit < MAXMEM / 8; tok = strtok(NULL, ",")) init[ninit++] = value(tok);
 	for (int i = 4; i < argc && nargs < MAXARGS; i++) args[nargs++] = value(argv[i]);
