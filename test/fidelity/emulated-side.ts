@@ -8,7 +8,22 @@ import type { Probe } from './native-side.js';
 
 const MIGRATE_TO = 1;
 
+/** fork, vfork, clone, clone3: the harness traces the new task, so the parent stops at the call's return. */
+const FORKS = new Set([56, 57, 58, 435]);
+
+/**
+ * The harness's ptrace stop of a parent at each fork or clone it sees (PTRACE_EVENT_FORK/CLONE)
+ * is a context switch: a preempt event before the instruction after the `syscall`, which the
+ * parent, going on first, reaches before its child (that instruction both run is never probed).
+ */
+function tracerStops(outcome: MachineOutcome): string[] {
+  const at = new Set(outcome.syscalls.filter((c) => FORKS.has(c.nr) && c.ret !== null && c.ret > 0n && c.ret < 1n << 63n).map((c) => c.ip + 2n));
+  return [...at].map((a) => `preempt@0x${a.toString(16)}`);
+}
+
 export class EmulatedOp {
+  private stops: string[] | null = null;
+
   private constructor(
     readonly image: Image,
     readonly op: OpCase,
@@ -23,26 +38,38 @@ export class EmulatedOp {
     return new EmulatedOp(image, op, entry.address, readRseqTables(image).sections.map((s) => s.abortIp));
   }
 
-  /** Offsets from the entry of every instruction an unperturbed call executes (any of its tasks), in first-execution order. */
-  instructions(): number[] {
+  /**
+   * Offsets from the entry of every instruction an unperturbed call executes, in first-execution
+   * order, leaving out those two of its tasks both execute (a fork's parent and child right after
+   * the fork): which one gets there first, and so takes the event, is the scheduler's choice.
+   */
+  instructions(): { offsets: number[]; shared: number } {
     const { outcome } = this.call(null, true);
-    const seen = new Set<number>();
+    this.stops = tracerStops(outcome);
+    const tasks = new Map<number, Set<number>>();
     for (const s of outcome.trace) {
       const off = s.address - this.entry;
-      if (off >= 0n && off < 4096n) seen.add(Number(off));
+      if (off < 0n || off >= 4096n) continue;
+      const by = tasks.get(Number(off)) ?? new Set<number>();
+      by.add(s.tid);
+      tasks.set(Number(off), by);
     }
-    return [...seen];
+    const offsets = [...tasks].filter(([, by]) => by.size === 1).map(([off]) => off);
+    return { offsets, shared: tasks.size - offsets.length };
   }
 
   row(probe: Probe): Row {
-    const { outcome, main, memory, base, registered } = this.call(probe, false);
+    this.stops ??= tracerStops(this.call(null, false).outcome);
+    const { outcome, main, memory, base, registered, spec } = this.call(probe, false);
+    // The probe's event; the others are the tracer's stops at fork and clone.
+    const events = outcome.events.filter((e) => e.spec === spec);
     const end = main.end ?? { status: 'limit', reason: outcome.status };
     const status = end.status;
     const text = status === 'returned' ? 'exit 0' : status === 'exited' ? `exit ${end.exitCode}` : status === 'signal' || status === 'fault' ? `signal ${SIGNALS[end.signal ?? ''] ?? end.signal}` : `limit ${end.reason}`;
-    const row: Row = { reached: outcome.events.length > 0, end: text, memory };
+    const row: Row = { reached: events.length > 0, end: text, memory };
     if (status === 'returned') row.rax = word(main.returns.at(-1) ?? 0n, base, this.op.memSize);
     if (status === 'signal' || status === 'fault') row.diedAt = this.diedWhere(this.culprit(outcome, main).registers.rip);
-    const ev = outcome.events[0];
+    const ev = events[0];
     if (!ev) return row;
     row.outcome = ev.outcome;
     if (ev.tid !== main.tid) row.eventTask = 1;
@@ -63,7 +90,7 @@ export class EmulatedOp {
   private diedWhere(a: bigint): string {
     // The stand-in handler for an injected signal plays the harness's own SIGUSR1 handler.
     if (a === TRAMPOLINE + BigInt(TRAMPOLINE_CODE.handler.offset)) return 'usr1-handler';
-    const sig = this.aborts.find((x) => a < x && a + 16n >= x && this.byteAt(a) === 0x0f && this.byteAt(a + 1n) === 0xb9);
+    const sig = this.aborts.filter((x) => a < x && a + 16n >= x && this.byteAt(a) === 0x0f && this.byteAt(a + 1n) === 0xb9).sort((x, y) => (x < y ? -1 : 1))[0];
     return sig === undefined ? this.where(a) : `abort-${sig - a}`;
   }
 
@@ -73,7 +100,8 @@ export class EmulatedOp {
   }
 
   private where(a: bigint): string {
-    const abort = this.aborts.find((x) => a >= x && a < x + 64n);
+    // The nearest abort_ip at or below: several handlers may lie within 64 bytes of each other.
+    const abort = this.aborts.filter((x) => a >= x && a < x + 64n).sort((x, y) => (x > y ? -1 : 1))[0];
     if (abort !== undefined) return `abort+${a - abort}`;
     if (a >= this.entry && a < this.entry + 4096n) return `entry+${a - this.entry}`;
     return `0x${a.toString(16)}`;
@@ -84,7 +112,7 @@ export class EmulatedOp {
    * that); a migration re-pins the moved task to CPU 1, as the harness's sched_setaffinity does.
    * Time slices are off: natively the tick never lands in these few instructions.
    */
-  private call(probe: Probe | null, trace: boolean): { outcome: MachineOutcome; main: ThreadReport; memory: string[]; base: bigint; registered: (tid: number) => boolean } {
+  private call(probe: Probe | null, trace: boolean): { outcome: MachineOutcome; main: ThreadReport; memory: string[]; base: bigint; registered: (tid: number) => boolean; spec: string | null } {
     const m = Machine.create(this.image, { cpus: 2, maxInstructions: 100_000, registration: this.op.registration ?? 'glibc', timeSlice: 0 });
     try {
       const base = m.allocate('m', this.op.memSize);
@@ -95,7 +123,7 @@ export class EmulatedOp {
       m.emu.write(base, init);
       const at = `0x${(this.entry + BigInt(probe?.offset ?? 0)).toString(16)}`;
       const spec = probe === null ? null : probe.kind === 'migrate' ? `migrate:${MIGRATE_TO}@${at}` : probe.kind === 'signal' ? `signal:SIGUSR1@${at}` : `preempt@${at}`;
-      const events = spec ? [parseEvent(spec, this.image, 2)] : [];
+      const events = [...(spec ? [spec] : []), ...(probe ? (this.stops ?? []) : [])].map((e) => parseEvent(e, this.image, 2));
       const thread = m.spawn({ entry: this.entry, args: this.op.args.map(value), cpu: 0 });
       thread.affinity = 1n;
       const outcome = m.run({ events, trace, onSwitchOut: (e, machine) => {
@@ -107,7 +135,7 @@ export class EmulatedOp {
       const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const memory = Array.from({ length: this.op.memSize / 8 }, (_, i) => word(dv.getBigUint64(8 * i, true), base, this.op.memSize));
       const registered = new Map(outcome.threads.map((r) => [r.tid, m.thread(r.tid)?.rseq != null]));
-      return { outcome, main, memory, base, registered: (tid) => registered.get(tid) ?? false };
+      return { outcome, main, memory, base, registered: (tid) => registered.get(tid) ?? false, spec };
     } finally {
       m.close();
     }

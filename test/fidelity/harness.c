@@ -59,8 +59,11 @@ static uint64_t value(const char *s) {
 
 /* An address as the test compares it: relative to the entry, an abort handler or the region. */
 static void where(char *out, size_t n, uint64_t a) {
+	/* The nearest abort_ip at or below: several handlers may lie within 64 bytes of each other. */
+	uint64_t best = 0;
 	for (size_t i = 0; i < ncs; i++)
-		if (a >= abort_ip[i] && a < abort_ip[i] + 64) { snprintf(out, n, "abort+%" PRIu64, a - abort_ip[i]); return; }
+		if (a >= abort_ip[i] && a < abort_ip[i] + 64 && abort_ip[i] > best) best = abort_ip[i];
+	if (best) { snprintf(out, n, "abort+%" PRIu64, a - best); return; }
 	if (a >= entry && a < entry + 4096) { snprintf(out, n, "entry+%" PRIu64, a - entry); return; }
 	snprintf(out, n, "0x%" PRIx64, a);
 }
@@ -69,8 +72,10 @@ static void where(char *out, size_t n, uint64_t a) {
    ld may place the end of the op's code just as close before abort_ip. */
 static void died_where(char *out, size_t n, uint64_t a) {
 	const uint8_t *p = (const uint8_t *)(uintptr_t)a; /* the parent's text is the child's */
+	uint64_t best = UINT64_MAX;
 	for (size_t i = 0; i < ncs; i++)
-		if (a < abort_ip[i] && a + 16 >= abort_ip[i] && p[0] == 0x0f && p[1] == 0xb9) { snprintf(out, n, "abort-%" PRIu64, abort_ip[i] - a); return; }
+		if (a < abort_ip[i] && a + 16 >= abort_ip[i] && p[0] == 0x0f && p[1] == 0xb9 && abort_ip[i] < best) best = abort_ip[i];
+	if (best != UINT64_MAX) { snprintf(out, n, "abort-%" PRIu64, best - a); return; }
 	where(out, n, a);
 }
 
