@@ -12,17 +12,17 @@ const MIGRATE_TO = 1;
 const FORKS = new Set([56, 57, 58, 435]);
 
 /**
- * The harness's ptrace stop of a parent at each fork or clone it sees (PTRACE_EVENT_FORK/CLONE)
- * is a context switch: a preempt event before the instruction after the `syscall`, which the
- * parent, going on first, reaches before its child (that instruction both run is never probed).
+ * Where the harness's ptrace stops a parent, at each fork or clone it sees (PTRACE_EVENT_FORK /
+ * CLONE): the instruction after the `syscall`. The stop is a context switch of the parent alone
+ * (its new child is stopped too), so the parent gets a preempt event and keeps its CPU: what
+ * the machine's `ipi` event does. That instruction both tasks run is never probed.
  */
-function tracerStops(outcome: MachineOutcome): string[] {
-  const at = new Set(outcome.syscalls.filter((c) => FORKS.has(c.nr) && c.ret !== null && c.ret > 0n && c.ret < 1n << 63n).map((c) => c.ip + 2n));
-  return [...at].map((a) => `preempt@0x${a.toString(16)}`);
+function tracerStops(outcome: MachineOutcome): bigint[] {
+  return [...new Set(outcome.syscalls.filter((c) => FORKS.has(c.nr) && c.ret !== null && c.ret > 0n && c.ret < 1n << 63n).map((c) => c.ip + 2n))];
 }
 
 export class EmulatedOp {
-  private stops: string[] | null = null;
+  private stops: bigint[] | null = null;
 
   private constructor(
     readonly image: Image,
@@ -60,7 +60,7 @@ export class EmulatedOp {
 
   row(probe: Probe): Row {
     this.stops ??= tracerStops(this.call(null, false).outcome);
-    const { outcome, main, memory, base, registered, spec } = this.call(probe, false);
+    const { outcome, main, memory, base, spec } = this.call(probe, false);
     // The probe's event; the others are the tracer's stops at fork and clone.
     const events = outcome.events.filter((e) => e.spec === spec);
     const end = main.end ?? { status: 'limit', reason: outcome.status };
@@ -77,7 +77,7 @@ export class EmulatedOp {
     row.resume = this.where(ev.resumeIp);
     // The kernel writes no ids into an area nobody registered (the harness reads glibc's, left at
     // cpu_id_start 0, cpu_id -2: not equal, so -1); the op's memory shows the area itself.
-    row.cpuAfter = registered(ev.tid) ? ev.cpu : -1;
+    row.cpuAfter = ev.registered === true ? ev.cpu : -1;
     return row;
   }
 
@@ -112,7 +112,7 @@ export class EmulatedOp {
    * that); a migration re-pins the moved task to CPU 1, as the harness's sched_setaffinity does.
    * Time slices are off: natively the tick never lands in these few instructions.
    */
-  private call(probe: Probe | null, trace: boolean): { outcome: MachineOutcome; main: ThreadReport; memory: string[]; base: bigint; registered: (tid: number) => boolean; spec: string | null } {
+  private call(probe: Probe | null, trace: boolean): { outcome: MachineOutcome; main: ThreadReport; memory: string[]; base: bigint; spec: string | null } {
     const m = Machine.create(this.image, { cpus: 2, maxInstructions: 100_000, registration: this.op.registration ?? 'glibc', timeSlice: 0 });
     try {
       const base = m.allocate('m', this.op.memSize);
@@ -123,19 +123,28 @@ export class EmulatedOp {
       m.emu.write(base, init);
       const at = `0x${(this.entry + BigInt(probe?.offset ?? 0)).toString(16)}`;
       const spec = probe === null ? null : probe.kind === 'migrate' ? `migrate:${MIGRATE_TO}@${at}` : probe.kind === 'signal' ? `signal:SIGUSR1@${at}` : `preempt@${at}`;
-      const events = [...(spec ? [spec] : []), ...(probe ? (this.stops ?? []) : [])].map((e) => parseEvent(e, this.image, 2));
+      const events = spec ? [parseEvent(spec, this.image, 2)] : [];
       const thread = m.spawn({ entry: this.entry, args: this.op.args.map(value), cpu: 0 });
       thread.affinity = 1n;
-      const outcome = m.run({ events, trace, onSwitchOut: (e, machine) => {
+      m.begin({ events, trace, onSwitchOut: (e, machine) => {
         const t = machine.thread(e.tid);
         if (t && e.kind === 'migrate') t.affinity = 1n << BigInt(e.to);
       } });
+      const stops = new Set(probe ? this.stops ?? [] : []);
+      m.setBreakpoints(stops);
+      while (m.step(null)) {
+        const hit = m.takeBreakpointHit();
+        if (!hit) continue;
+        stops.delete(hit.address);
+        m.setBreakpoints(stops);
+        m.step({ kind: 'event', tid: hit.tid, event: { kind: 'ipi' } });
+      }
+      const outcome = m.result();
       const main = outcome.threads.find((r) => r.tid === thread.tid)!;
       const bytes = m.emu.read(base, this.op.memSize);
       const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const memory = Array.from({ length: this.op.memSize / 8 }, (_, i) => word(dv.getBigUint64(8 * i, true), base, this.op.memSize));
-      const registered = new Map(outcome.threads.map((r) => [r.tid, m.thread(r.tid)?.rseq != null]));
-      return { outcome, main, memory, base, registered: (tid) => registered.get(tid) ?? false, spec };
+      return { outcome, main, memory, base, spec };
     } finally {
       m.close();
     }

@@ -35,6 +35,7 @@ export const OPS: OpCase[] = [
   { file: 'test/fidelity/edge/read-area.s', entry: 'read_area', memSize: 40, init: [], args: ['m+0'] },
   { file: 'test/fidelity/edge/read-area.s', entry: 'read_area', memSize: 40, init: [], args: ['m+0'], registration: 'none' },
   { file: 'test/fidelity/edge/fork-child.s', entry: 'fork_add', memSize: 24, init: ['100', '200'], args: ['m+0', '5'] },
+  ...['two_threads', 'two_threads_a_unregistered'].map((entry): OpCase => ({ file: 'test/fidelity/edge/threads.s', entry, memSize: 112, init: [], args: ['m+0', '5'] })),
 ];
 
 const same = (a: Row, b: Row): boolean => show(a) === show(b);
