@@ -1,6 +1,6 @@
 // The emulator's side: the same op, the same memory and arguments, one event before the same
 // instruction, normalised as the harness normalises the kernel's row.
-import { findSymbol, loadProgram, Machine, parseEvent, readRseqTables, type Image, type MachineOutcome, type ThreadReport } from '../../src/index.js';
+import { findSymbol, loadProgram, Machine, parseEvent, readRseqTables, type EventRecord, type Image, type MachineOutcome, type ThreadReport } from '../../src/index.js';
 import { TRAMPOLINE, TRAMPOLINE_CODE } from '../../src/kernel/address-space.js';
 import { SIGNALS } from '../../src/kernel/event-spec.js';
 import { word, type OpCase, type Row } from './rows.js';
@@ -60,16 +60,13 @@ export class EmulatedOp {
 
   row(probe: Probe): Row {
     this.stops ??= tracerStops(this.call(null, false).outcome);
-    const { outcome, main, memory, base, spec } = this.call(probe, false);
-    // The probe's event; the others are the tracer's stops at fork and clone.
-    const events = outcome.events.filter((e) => e.spec === spec);
+    const { outcome, main, memory, base, event: ev } = this.call(probe, false);
     const end = main.end ?? { status: 'limit', reason: outcome.status };
     const status = end.status;
     const text = status === 'returned' ? 'exit 0' : status === 'exited' ? `exit ${end.exitCode}` : status === 'signal' || status === 'fault' ? `signal ${SIGNALS[end.signal ?? ''] ?? end.signal}` : `limit ${end.reason}`;
-    const row: Row = { reached: events.length > 0, end: text, memory };
+    const row: Row = { reached: ev !== undefined, end: text, memory };
     if (status === 'returned') row.rax = word(main.returns.at(-1) ?? 0n, base, this.op.memSize);
     if (status === 'signal' || status === 'fault') row.diedAt = this.diedWhere(this.culprit(outcome, main).registers.rip);
-    const ev = events[0];
     if (!ev) return row;
     row.outcome = ev.outcome;
     if (ev.tid !== main.tid) row.eventTask = 1;
@@ -112,7 +109,7 @@ export class EmulatedOp {
    * that); a migration re-pins the moved task to CPU 1, as the harness's sched_setaffinity does.
    * Time slices are off: natively the tick never lands in these few instructions.
    */
-  private call(probe: Probe | null, trace: boolean): { outcome: MachineOutcome; main: ThreadReport; memory: string[]; base: bigint; spec: string | null } {
+  private call(probe: Probe | null, trace: boolean): { outcome: MachineOutcome; main: ThreadReport; memory: string[]; base: bigint; event: EventRecord | undefined } {
     const m = Machine.create(this.image, { cpus: 2, maxInstructions: 100_000, registration: this.op.registration ?? 'glibc', timeSlice: 0 });
     try {
       const base = m.allocate('m', this.op.memSize);
@@ -121,8 +118,12 @@ export class EmulatedOp {
       const view = new DataView(init.buffer);
       this.op.init.forEach((t, i) => view.setBigUint64(8 * i, BigInt.asUintN(64, value(t)), true));
       m.emu.write(base, init);
-      const at = `0x${(this.entry + BigInt(probe?.offset ?? 0)).toString(16)}`;
-      const spec = probe === null ? null : probe.kind === 'migrate' ? `migrate:${MIGRATE_TO}@${at}` : probe.kind === 'signal' ? `signal:SIGUSR1@${at}` : `preempt@${at}`;
+      // preempt and migrate are location events; a signal is the harness's stop (a preempt that
+      // keeps the CPU: `ipi`) and then SIGUSR1, both before the instruction. When the signal is
+      // blocked the stop alone decides where the thread resumes.
+      const address = this.entry + BigInt(probe?.offset ?? 0);
+      const at = `0x${address.toString(16)}`;
+      const spec = probe === null || probe.kind === 'signal' ? null : probe.kind === 'migrate' ? `migrate:${MIGRATE_TO}@${at}` : `preempt@${at}`;
       const events = spec ? [parseEvent(spec, this.image, 2)] : [];
       const thread = m.spawn({ entry: this.entry, args: this.op.args.map(value), cpu: 0 });
       thread.affinity = 1n;
@@ -131,20 +132,26 @@ export class EmulatedOp {
         if (t && e.kind === 'migrate') t.affinity = 1n << BigInt(e.to);
       } });
       const stops = new Set(probe ? this.stops ?? [] : []);
+      if (probe?.kind === 'signal') stops.add(address);
       m.setBreakpoints(stops);
+      let stop: EventRecord | undefined;
       while (m.step(null)) {
         const hit = m.takeBreakpointHit();
         if (!hit) continue;
         stops.delete(hit.address);
         m.setBreakpoints(stops);
+        const first = m.events().length;
         m.step({ kind: 'event', tid: hit.tid, event: { kind: 'ipi' } });
+        if (hit.address !== address) continue;
+        stop = m.events()[first];
+        m.step({ kind: 'event', tid: hit.tid, event: { kind: 'signal', signal: SIGNALS.SIGUSR1! } });
       }
       const outcome = m.result();
       const main = outcome.threads.find((r) => r.tid === thread.tid)!;
       const bytes = m.emu.read(base, this.op.memSize);
       const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const memory = Array.from({ length: this.op.memSize / 8 }, (_, i) => word(dv.getBigUint64(8 * i, true), base, this.op.memSize));
-      return { outcome, main, memory, base, spec };
+      return { outcome, main, memory, base, event: stop ?? outcome.events.find((e) => e.spec === spec) };
     } finally {
       m.close();
     }

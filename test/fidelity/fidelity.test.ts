@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeVariants } from './edge-variants.js';
+import { NESTED_CALLS, writeVariants } from './edge-variants.js';
 import { EmulatedOp } from './emulated-side.js';
 import { build, runNative, unavailable, type Probe } from './native-side.js';
 import { describe as show, type EventKind, type OpCase, type Row } from './rows.js';
@@ -36,6 +36,7 @@ export const OPS: OpCase[] = [
   { file: 'test/fidelity/edge/read-area.s', entry: 'read_area', memSize: 40, init: [], args: ['m+0'], registration: 'none' },
   { file: 'test/fidelity/edge/fork-child.s', entry: 'fork_add', memSize: 24, init: ['100', '200'], args: ['m+0', '5'] },
   ...['two_threads', 'two_threads_a_unregistered'].map((entry): OpCase => ({ file: 'test/fidelity/edge/threads.s', entry, memSize: 112, init: [], args: ['m+0', '5'] })),
+  ...NESTED_CALLS.entries.map((entry): OpCase => ({ file: 'test/fidelity/edge/nested-signal.s', entry, memSize: NESTED_CALLS.memSize, init: NESTED_CALLS.init, args: NESTED_CALLS.args })),
 ];
 
 const same = (a: Row, b: Row): boolean => show(a) === show(b);

@@ -165,6 +165,26 @@ static pid_t tgid_of(pid_t tid) {
 	return t;
 }
 
+/* Whether the thread has signal `sig` pending (SigPnd of /proc/TID/status). */
+static int pending(pid_t tid, int sig) {
+	char path[64], line[128];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+	FILE *f = fopen(path, "r");
+	unsigned long long set = 0;
+	if (!f) return 0;
+	while (fgets(line, sizeof line, f)) if (sscanf(line, "SigPnd: %llx", &set) == 1) break;
+	fclose(f);
+	return (int)((set >> (sig - 1)) & 1);
+}
+
+/* Whether `a` holds one of the row's int3s: the event's address or an abort_ip. */
+static int planted(pid_t pid, uint64_t a, uint64_t at) {
+	if (mem_byte(pid, a, 0, 0) != 0xcc) return 0;
+	if (a == at) return 1;
+	for (size_t i = 0; i < ncs; i++) if (a == abort_ip[i]) return 1;
+	return 0;
+}
+
 #define MAXPROC 16
 /* Every address space of the row (the call's process and its fork children), one task of each. */
 static pid_t procs[MAXPROC];
@@ -218,7 +238,12 @@ static void row(const char *kind, uint64_t off) {
 		}
 		struct user_regs_struct regs;
 		ptrace(PTRACE_GETREGS, w, 0, &regs);
-		if (s == SIGTRAP && event && !reached && regs.rip - 1 == at) {
+		/* An int3 traps with SI_KERNEL; the report of a step into a signal handler does not
+		   (and the handler may begin right after the planted byte). */
+		siginfo_t si = {0};
+		ptrace(PTRACE_GETSIGINFO, w, 0, &si);
+		int int3 = s == SIGTRAP && si.si_code == SI_KERNEL;
+		if (int3 && event && !reached && regs.rip - 1 == at) {
 			reached = 1;
 			evt = w;
 			before = read_area(w, regs.fs_base);
@@ -226,10 +251,28 @@ static void row(const char *kind, uint64_t off) {
 			ptrace(PTRACE_SETREGS, w, 0, &regs);
 			for (size_t i = 0; i < ncs; i++) orig_abort[i] = plant(w, abort_ip[i]);
 			if (!strcmp(kind, "migrate")) pin(w, 1);
-			ptrace(PTRACE_CONT, w, 0, (void *)(long)(!strcmp(kind, "signal") ? SIGUSR1 : 0));
+			/* A signal is sent with a single step: when it is delivered the thread stops at the
+			   handler's first instruction, its frame built (the handler may itself run the
+			   instruction at `at` or arm a section); when it is blocked the step executes the int3. */
+			if (!strcmp(kind, "signal")) ptrace(PTRACE_SINGLESTEP, w, 0, (void *)(long)SIGUSR1);
+			else ptrace(PTRACE_CONT, w, 0, 0);
 			continue;
 		}
-		if (s == SIGTRAP && reached && !trapped_again && w == evt) {
+		if (s == SIGTRAP && !int3 && reached && !trapped_again && w == evt) {
+			/* At a handler's entry: the frame saved where the thread resumes (uc_mcontext.rip at
+			   rsp + 8 + 168). A fix-up that failed during delivery left SIGSEGV pending: the
+			   thread resumes nowhere. */
+			if (!pending(w, SIGSEGV)) {
+				trapped_again = 1;
+				after = read_area(w, regs.fs_base);
+				where(resume, sizeof resume, (uint64_t)peek(w, regs.rsp + 8 + 168));
+				for (size_t i = ncs; i-- > 0;) unplant(w, abort_ip[i], orig_abort[i]);
+				for (size_t i = 0; i < nprocs; i++) unplant(procs[i], at, orig);
+			}
+			ptrace(PTRACE_CONT, w, 0, 0);
+			continue;
+		}
+		if (int3 && reached && !trapped_again && w == evt) {
 			trapped_again = 1;
 			regs.rip -= 1;
 			after = read_area(w, regs.fs_base);
@@ -240,7 +283,7 @@ static void row(const char *kind, uint64_t off) {
 			ptrace(PTRACE_CONT, w, 0, 0);
 			continue;
 		}
-		if (s == SIGTRAP && event && (mem_byte(w, regs.rip - 1, 0, 0) == 0xcc) && (regs.rip - 1 == at || (reached && !trapped_again))) {
+		if (int3 && event && planted(w, regs.rip - 1, at)) {
 			/* Another task at a planted int3: step it over the original byte. Its stop is a context
 			   switch the emulator does not see, so the row says so. */
 			uint64_t a = regs.rip - 1;
