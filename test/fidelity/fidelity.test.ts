@@ -1,7 +1,9 @@
 // Fidelity: the kernel model held against the real kernel of this machine, instruction by
-// instruction. For every op in asm/ (and the broken twins), every instruction an unperturbed call
-// executes, and each of preempt / migrate / signal before it, the native harness (harness.c, built
-// here with gcc; ptrace + int3) and the emulator must agree on the event outcome, where the thread
+// instruction. For every op in asm/ (and the broken twins) and the edge sources (descriptor and
+// area cases, user handlers, nested signals, a fork child, raw clone threads), every instruction
+// an unperturbed call executes (any of its tasks; not those two tasks both execute), and each of
+// preempt / migrate / signal before it, the native harness (harness.c, built here with gcc; ptrace
+// + int3) and the emulator must agree on which task the event hit, its outcome, where the thread
 // resumes, cpu_id afterwards, the final memory, the return value and how the process ended.
 // Native rows run three times and take the majority; a row that still differs is re-run five more
 // times before it fails. Skipped when rseq is not available natively.

@@ -9,12 +9,17 @@
  *        the instruction's offset from ENTRY; stdout: one JSON object a row.
  *
  * Per row a child is forked, pinned to CPU 0, its memory locked and pre-faulted (so page faults
- * add no aborts), and stopped before the call. The parent plants int3 at ENTRY+OFFSET; when the
- * child traps there the trap stop is itself a context switch (preempt); migrate moves the stopped
- * child to CPU 1; signal continues it with SIGUSR1 (a handler is installed). int3 stays at the
- * address and is planted on every abort_ip too, so the next trap shows where the thread resumed
- * after the kernel's rseq work, before any instruction ran; the bytes are then restored and the
- * op runs to its end. Exit 77 when glibc did not register rseq (unless FIDELITY_UNREGISTERED is set).
+ * add no aborts), and stopped before the call. The parent plants int3 at ENTRY+OFFSET; the first
+ * task that traps there (the call's thread, or a fork child or clone thread it made: all are
+ * traced) takes the event. The trap stop is itself a context switch (preempt); migrate moves the
+ * stopped task to CPU 1; signal single-steps it with SIGUSR1 (a handler is installed), so a
+ * delivered signal stops it at the handler's first instruction, where the frame says where it
+ * will resume. int3 stays at the address and is planted on every abort_ip too, so the next trap
+ * shows where the thread resumed after the kernel's rseq work, before any instruction ran; the
+ * bytes are then restored in every address space of the row (through /proc/PID/mem) and the call
+ * runs to its end. The op's memory is private: a fork child's stores stay its own, and the
+ * call's memory is read as its process exits. Exit 77 when glibc did not register rseq (unless
+ * FIDELITY_UNREGISTERED is set).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
