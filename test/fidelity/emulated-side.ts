@@ -6,7 +6,6 @@ import { SIGNALS } from '../../src/kernel/event-spec.js';
 import { word, type OpCase, type Row } from './rows.js';
 import type { Probe } from './native-side.js';
 
-const MIGRATE_TO = 1;
 
 /** fork, vfork, clone, clone3: the harness traces the new task, so the parent stops at the call's return. */
 const FORKS = new Set([56, 57, 58, 435]);
@@ -118,12 +117,13 @@ export class EmulatedOp {
       const view = new DataView(init.buffer);
       this.op.init.forEach((t, i) => view.setBigUint64(8 * i, BigInt.asUintN(64, value(t)), true));
       m.emu.write(base, init);
-      // preempt and migrate are location events; a signal is the harness's stop (a preempt that
-      // keeps the CPU: `ipi`) and then SIGUSR1, both before the instruction. When the signal is
-      // blocked the stop alone decides where the thread resumes.
+      // preempt is a location event. migrate and signal stop the thread before the instruction
+      // (a breakpoint) and act then: migrate moves it to the CPU it is not pinned to, as the
+      // harness's sched_setaffinity does; signal is the harness's stop (a preempt that keeps the
+      // CPU: `ipi`) and then SIGUSR1, so when the signal is blocked the stop alone decides where
+      // the thread resumes.
       const address = this.entry + BigInt(probe?.offset ?? 0);
-      const at = `0x${address.toString(16)}`;
-      const spec = probe === null || probe.kind === 'signal' ? null : probe.kind === 'migrate' ? `migrate:${MIGRATE_TO}@${at}` : `preempt@${at}`;
+      const spec = probe?.kind === 'preempt' ? `preempt@0x${address.toString(16)}` : null;
       const events = spec ? [parseEvent(spec, this.image, 2)] : [];
       const thread = m.spawn({ entry: this.entry, args: this.op.args.map(value), cpu: 0 });
       thread.affinity = 1n;
@@ -132,7 +132,7 @@ export class EmulatedOp {
         if (t && e.kind === 'migrate') t.affinity = 1n << BigInt(e.to);
       } });
       const stops = new Set(probe ? this.stops ?? [] : []);
-      if (probe?.kind === 'signal') stops.add(address);
+      if (probe && probe.kind !== 'preempt') stops.add(address);
       m.setBreakpoints(stops);
       let stop: EventRecord | undefined;
       while (m.step(null)) {
@@ -141,6 +141,12 @@ export class EmulatedOp {
         stops.delete(hit.address);
         m.setBreakpoints(stops);
         const first = m.events().length;
+        if (hit.address === address && probe?.kind === 'migrate') {
+          const pinnedTo0 = (m.thread(hit.tid)!.affinity & 1n) !== 0n;
+          m.step({ kind: 'event', tid: hit.tid, event: { kind: 'migrate', cpu: pinnedTo0 ? 1 : 0 } });
+          stop = m.events()[first];
+          continue;
+        }
         m.step({ kind: 'event', tid: hit.tid, event: { kind: 'ipi' } });
         if (hit.address !== address) continue;
         stop = m.events()[first];

@@ -37,7 +37,7 @@ export const OPS: OpCase[] = [
   { file: 'test/fidelity/edge/read-area.s', entry: 'read_area', memSize: 40, init: [], args: ['m+0'] },
   { file: 'test/fidelity/edge/read-area.s', entry: 'read_area', memSize: 40, init: [], args: ['m+0'], registration: 'none' },
   { file: 'test/fidelity/edge/fork-child.s', entry: 'fork_add', memSize: 24, init: ['100', '200'], args: ['m+0', '5'] },
-  ...['two_threads', 'two_threads_a_unregistered'].map((entry): OpCase => ({ file: 'test/fidelity/edge/threads.s', entry, memSize: 112, init: [], args: ['m+0', '5'] })),
+  ...['two_threads', 'two_threads_a_unregistered', 'two_threads_b_on_cpu1'].map((entry): OpCase => ({ file: 'test/fidelity/edge/threads.s', entry, memSize: 112, init: [], args: ['m+0', '5'] })),
   ...NESTED_CALLS.entries.map((entry): OpCase => ({ file: 'test/fidelity/edge/nested-signal.s', entry, memSize: NESTED_CALLS.memSize, init: NESTED_CALLS.init, args: NESTED_CALLS.args })),
 ];
 

@@ -12,8 +12,8 @@
  * add no aborts), and stopped before the call. The parent plants int3 at ENTRY+OFFSET; the first
  * task that traps there (the call's thread, or a fork child or clone thread it made: all are
  * traced) takes the event. The trap stop is itself a context switch (preempt); migrate moves the
- * stopped task to CPU 1; signal single-steps it with SIGUSR1 (a handler is installed), so a
- * delivered signal stops it at the handler's first instruction, where the frame says where it
+ * stopped task to the other CPU (1, or 0 for a task that pinned itself to 1); signal
+ * single-steps it with SIGUSR1 (a handler is installed), so a delivered signal stops it at the handler's first instruction, where the frame says where it
  * will resume. int3 stays at the address and is planted on every abort_ip too, so the next trap
  * shows where the thread resumed after the kernel's rseq work, before any instruction ran; the
  * bytes are then restored in every address space of the row (through /proc/PID/mem) and the call
@@ -106,6 +106,15 @@ static void pin(pid_t pid, int cpu) {
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	if (sched_setaffinity(pid, sizeof set, &set)) { perror("sched_setaffinity"); exit(2); }
+}
+
+/* The CPU a task is not pinned to: 1 for a task on CPU 0 (every task starts there), 0 for one
+   that pinned itself to CPU 1. */
+static int other_cpu(pid_t tid) {
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	if (sched_getaffinity(tid, sizeof set, &set)) return 1;
+	return CPU_ISSET(0, &set) ? 1 : 0;
 }
 
 static void child(void) {
@@ -255,7 +264,7 @@ static void row(const char *kind, uint64_t off) {
 			regs.rip = at;
 			ptrace(PTRACE_SETREGS, w, 0, &regs);
 			for (size_t i = 0; i < ncs; i++) orig_abort[i] = plant(w, abort_ip[i]);
-			if (!strcmp(kind, "migrate")) pin(w, 1);
+			if (!strcmp(kind, "migrate")) pin(w, other_cpu(w));
 			/* A signal is sent with a single step: when it is delivered the thread stops at the
 			   handler's first instruction, its frame built (the handler may itself run the
 			   instruction at `at` or arm a section); when it is blocked the step executes the int3. */

@@ -7,6 +7,8 @@
 #
 #   int64_t two_threads(uint64_t *m, int64_t inc);               both threads register
 #   int64_t two_threads_a_unregistered(uint64_t *m, int64_t inc); thread A does not
+#   int64_t two_threads_b_on_cpu1(uint64_t *m, int64_t inc);     thread B first pins itself to CPU 1
+#                                  (sched_setaffinity migrates it), so A and B run at the same time
 # Words of m: 0-1 A's per-CPU counters, 2-3 B's, 4-5 the caller's; 6, 7: A's and B's rseq() result
 # (1 when not called); 8, 9: A's and B's tid words (0 once exited); 10, 11: A's and B's
 # cpu_id_start | cpu_id << 32 after the commit; 12, 13: whether their rseq_cs was set after it.
@@ -23,6 +25,8 @@
 .Lstack_a:
 	.zero 8192
 .Lstack_b:
+.Lcpu1:
+	.quad 2
 
 	.text
 	.pushsection __rseq_cs, "aw"
@@ -50,6 +54,13 @@ two_threads_a_unregistered:
 	movl $1, %eax
 	jmp .Lstart
 	.size two_threads_a_unregistered, . - two_threads_a_unregistered
+
+	.globl two_threads_b_on_cpu1
+	.type two_threads_b_on_cpu1, @function
+two_threads_b_on_cpu1:
+	movl $2, %eax
+	jmp .Lstart
+	.size two_threads_b_on_cpu1, . - two_threads_b_on_cpu1
 
 	.globl two_threads
 	.type two_threads, @function
@@ -113,7 +124,7 @@ two_threads:
 
 .Lthread_a:
 	movl $1, %eax
-	testq %r14, %r14
+	testq $1, %r14
 	jnz 1f
 	leaq .Larea_a(%rip), %rdi
 	movl $32, %esi
@@ -144,7 +155,15 @@ two_threads:
 	syscall
 
 .Lthread_b:
-	leaq .Larea_b(%rip), %rdi
+	testq $2, %r14
+	jz 1f
+	# sched_setaffinity(0, 8, {CPU 1})
+	xorl %edi, %edi
+	movl $8, %esi
+	leaq .Lcpu1(%rip), %rdx
+	movl $203, %eax
+	syscall
+1:	leaq .Larea_b(%rip), %rdi
 	movl $32, %esi
 	xorl %edx, %edx
 	movl $0x53053053, %r10d
