@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NESTED_CALLS, writeVariants } from './edge-variants.js';
+import { FORK_CALLS, NESTED_CALLS, THREAD_CALLS, writeVariants } from './edge-variants.js';
 import { EmulatedOp } from './emulated-side.js';
 import { build, runNative, unavailable, type Probe } from './native-side.js';
 import { describe as show, type EventKind, type OpCase, type Row } from './rows.js';
@@ -36,9 +36,9 @@ export const OPS: OpCase[] = [
   ...['counter_add', 'counter_add_nodefer'].map((entry): OpCase => ({ file: 'test/fidelity/edge/usr1-handler.s', entry, memSize: 40, init: ['100', '200'], args: ['m+0', '5'] })),
   { file: 'test/fidelity/edge/read-area.s', entry: 'read_area', memSize: 40, init: [], args: ['m+0'] },
   { file: 'test/fidelity/edge/read-area.s', entry: 'read_area', memSize: 40, init: [], args: ['m+0'], registration: 'none' },
-  { file: 'test/fidelity/edge/fork-child.s', entry: 'fork_add', memSize: 24, init: ['100', '200'], args: ['m+0', '5'] },
-  ...['two_threads', 'two_threads_a_unregistered', 'two_threads_b_on_cpu1'].map((entry): OpCase => ({ file: 'test/fidelity/edge/threads.s', entry, memSize: 112, init: [], args: ['m+0', '5'] })),
-  ...NESTED_CALLS.entries.map((entry): OpCase => ({ file: 'test/fidelity/edge/nested-signal.s', entry, memSize: NESTED_CALLS.memSize, init: NESTED_CALLS.init, args: NESTED_CALLS.args })),
+  ...([['fork-child.s', FORK_CALLS], ['threads.s', THREAD_CALLS], ['nested-signal.s', NESTED_CALLS]] as const).flatMap(([file, calls]) =>
+    calls.entries.map((entry): OpCase => ({ file: `test/fidelity/edge/${file}`, entry, memSize: calls.memSize, init: [...calls.init], args: [...calls.args] })),
+  ),
 ];
 
 const same = (a: Row, b: Row): boolean => show(a) === show(b);

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/rseq.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -121,6 +122,9 @@ static void child(void) {
 	typedef uint64_t (*op_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 	op_fn op = (op_fn)entry;
 	pin(0, 0);
+	/* No core dumps: a fork child killed by a signal then has the wait status the emulator gives. */
+	struct rlimit no_core = {0, 0};
+	setrlimit(RLIMIT_CORE, &no_core);
 	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
 	sigaction(SIGUSR1, &sa, NULL);
 	volatile uint8_t stack[65536];
@@ -222,12 +226,13 @@ static void row(const char *kind, uint64_t off) {
 	pid_t evt = 0;
 	struct area before = {0}, after = {0};
 	char resume[64] = "", died[64] = "", rcs_before[32] = "", rcs_after[32] = "";
-	int sig = 0, got_memory = 0;
+	int sig = 0, got_memory = 0, evt_sig = 0;
 	ptrace(PTRACE_CONT, pid, 0, 0);
 	for (;;) {
 		pid_t w = waitpid(-1, &st, __WALL);
 		if (w < 0) break;
 		if (!WIFSTOPPED(st)) {
+			if (w == evt && WIFSIGNALED(st)) evt_sig = WTERMSIG(st);
 			if (w == pid) break; /* the call's process is gone (its other tasks first) */
 			continue;
 		}
@@ -242,7 +247,7 @@ static void row(const char *kind, uint64_t off) {
 			   process stops here, the others are killed without a stop): the last read wins. */
 			if (ev == PTRACE_EVENT_EXIT && (w == pid || tgid_of(w) == pid)) {
 				char path[64];
-				snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
+				snprintf(path, sizeof path, "/proc/%d/mem", (int)w); /* the leader may be gone already */
 				int fd = open(path, O_RDONLY);
 				got_memory = fd >= 0 && pread(fd, mem, memsize + 8, (off_t)(uintptr_t)mem) == (ssize_t)(memsize + 8);
 				if (fd >= 0) close(fd);
@@ -330,7 +335,7 @@ static void row(const char *kind, uint64_t off) {
 	if (reached && trapped_again)
 		printf(",\"resume\":\"%s\",\"rseqCsBefore\":\"%s\",\"rseqCsAfter\":\"%s\",\"cpuIdStart\":%u,\"cpuId\":%u,\"registered\":%s",
 		       resume, rcs_before, rcs_after, after.cpu_id_start, after.cpu_id, after.registered ? "true" : "false");
-	if (reached) printf(",\"eventTask\":%d", evt == pid ? 0 : 1);
+	if (reached) printf(",\"eventTask\":%d,\"eventSignal\":%d", evt == pid ? 0 : 1, evt_sig);
 	if (perturbed) printf(",\"perturbed\":%d", perturbed);
 	if (!got_memory) printf(",\"noMemory\":true");
 	if (sig) printf(",\"end\":\"signal\",\"signal\":%d,\"diedAt\":\"%s\"", sig, died);

@@ -53,6 +53,8 @@ interface HarnessLine {
   cpuId?: number;
   registered?: boolean;
   eventTask?: number;
+  /** The signal that killed the task the event hit (0: it exited). */
+  eventSignal?: number;
   perturbed?: number;
   noMemory?: boolean;
   end: 'exit' | 'signal';
@@ -91,8 +93,9 @@ function normalise(l: HarnessLine, op: OpCase): Row {
   if (!l.reached) return row;
   if (l.eventTask) row.eventTask = l.eventTask;
   if (l.resume === undefined) {
-    // Killed between the event and the first instruction after it: the rseq fix-up failed.
-    row.outcome = l.end === 'signal' && l.signal === 11 ? 'sigsegv' : 'none';
+    // Killed between the event and the first instruction after it: the rseq fix-up failed. The
+    // task the event hit may be a fork child, whose death does not end the call.
+    row.outcome = l.eventSignal === 11 || (l.end === 'signal' && l.signal === 11) ? 'sigsegv' : 'none';
     return row;
   }
   row.resume = l.resume;

@@ -9,8 +9,11 @@
 #   int64_t two_threads_a_unregistered(uint64_t *m, int64_t inc); thread A does not
 #   int64_t two_threads_b_on_cpu1(uint64_t *m, int64_t inc);     thread B first pins itself to CPU 1
 #                                  (sched_setaffinity migrates it), so A and B run at the same time
+#   int64_t one_thread(uint64_t *m, int64_t inc);                thread A alone (B's words stay 0)
 # Words of m: 0-1 A's per-CPU counters, 2-3 B's, 4-5 the caller's; 6, 7: A's and B's rseq() result
-# (1 when not called); 8, 9: A's and B's tid words (0 once exited); 10, 11: A's and B's
+# (1 when not called); 8, 9: A's and B's tid words as the caller saw them after the join (0: the
+# kernel cleared them; they live outside m, since a process killed with a thread gives no
+# defined order to its threads' exits and so to which of them clear theirs); 10, 11: A's and B's
 # cpu_id_start | cpu_id << 32 after the commit; 12, 13: whether their rseq_cs was set after it.
 # Returns the CPU of the caller's commit.
 
@@ -27,6 +30,8 @@
 .Lstack_b:
 .Lcpu1:
 	.quad 2
+.Lctid:
+	.quad 0, 0
 
 	.text
 	.pushsection __rseq_cs, "aw"
@@ -62,6 +67,13 @@ two_threads_b_on_cpu1:
 	jmp .Lstart
 	.size two_threads_b_on_cpu1, . - two_threads_b_on_cpu1
 
+	.globl one_thread
+	.type one_thread, @function
+one_thread:
+	movl $4, %eax
+	jmp .Lstart
+	.size one_thread, . - one_thread
+
 	.globl two_threads
 	.type two_threads, @function
 two_threads:
@@ -73,37 +85,45 @@ two_threads:
 	movq %rdi, %rbx
 	movq %rsi, %r12
 	movq %rax, %r14
-	movq $1, 64(%rbx)
-	movq $1, 72(%rbx)
+	movq $1, .Lctid(%rip)
+	movq $1, .Lctid+8(%rip)
 	# clone(flags, stack, parent_tid, child_tid, tls)
 	movl $0x250f00, %edi
 	leaq .Lstack_a(%rip), %rsi
 	xorl %edx, %edx
-	leaq 64(%rbx), %r10
+	leaq .Lctid(%rip), %r10
 	xorl %r8d, %r8d
 	movl $56, %eax
 	syscall
 	testq %rax, %rax
 	jz .Lthread_a
+	movq $0, .Lctid+8(%rip)
+	testq $4, %r14
+	jnz .Lwait
+	movq $1, .Lctid+8(%rip)
 	movl $0x250f00, %edi
 	leaq .Lstack_b(%rip), %rsi
 	xorl %edx, %edx
-	leaq 72(%rbx), %r10
+	leaq .Lctid+8(%rip), %r10
 	xorl %r8d, %r8d
 	movl $56, %eax
 	syscall
 	testq %rax, %rax
 	jz .Lthread_b
 .Lwait:
-	cmpl $0, 64(%rbx)
+	cmpl $0, .Lctid(%rip)
 	jne .Lyield
-	cmpl $0, 72(%rbx)
+	cmpl $0, .Lctid+8(%rip)
 	je .Ljoined
 .Lyield:
 	movl $24, %eax
 	syscall
 	jmp .Lwait
 .Ljoined:
+	movq .Lctid(%rip), %rax
+	movq %rax, 64(%rbx)
+	movq .Lctid+8(%rip), %rax
+	movq %rax, 72(%rbx)
 	movq __rseq_offset(%rip), %rcx
 .Lm_retry:
 	movl %fs:0(%rcx), %r8d
