@@ -162,7 +162,8 @@ static struct area read_area(pid_t pid, uint64_t fs_base) {
 	struct __ptrace_rseq_configuration conf = {0};
 	long got = ptrace(PTRACE_GET_RSEQ_CONFIGURATION, pid, (void *)sizeof conf, &conf);
 	struct area a;
-	a.registered = got > 0 && conf.rseq_abi_pointer != 0;
+	/* Before Linux 5.13 there is no such request: glibc's area, whose ids say whether it is registered. */
+	a.registered = got < 0 ? 1 : conf.rseq_abi_pointer != 0;
 	uint64_t at = a.registered ? conf.rseq_abi_pointer : fs_base + (uint64_t)__rseq_offset;
 	long w0 = peek(pid, at), w1 = peek(pid, at + 8);
 	a.cpu_id_start = (uint32_t)w0;
