@@ -131,24 +131,31 @@ export class EmulatedOp {
         const t = machine.thread(e.tid);
         if (t && e.kind === 'migrate') t.affinity = 1n << BigInt(e.to);
       } });
-      const stops = new Set(probe ? this.stops ?? [] : []);
-      if (probe && probe.kind !== 'preempt') stops.add(address);
-      m.setBreakpoints(stops);
+      // The tracer's stops each act once; the probe's stays armed until a thread gets there (the
+      // harness's int3 at the address after a fork is reached after the fork's stop, if at all).
+      const tracer = new Set(probe ? this.stops ?? [] : []);
+      let armed = probe && probe.kind !== 'preempt' ? address : null;
+      const arm = () => m.setBreakpoints(new Set([...tracer, ...(armed === null ? [] : [armed])]));
+      arm();
       let stop: EventRecord | undefined;
       while (m.step(null)) {
         const hit = m.takeBreakpointHit();
         if (!hit) continue;
-        stops.delete(hit.address);
-        m.setBreakpoints(stops);
         const first = m.events().length;
-        if (hit.address === address && probe?.kind === 'migrate') {
+        if (tracer.delete(hit.address)) {
+          arm();
+          m.step({ kind: 'event', tid: hit.tid, event: { kind: 'ipi' } });
+          continue;
+        }
+        armed = null;
+        arm();
+        if (probe?.kind === 'migrate') {
           const pinnedTo0 = (m.thread(hit.tid)!.affinity & 1n) !== 0n;
           m.step({ kind: 'event', tid: hit.tid, event: { kind: 'migrate', cpu: pinnedTo0 ? 1 : 0 } });
           stop = m.events()[first];
           continue;
         }
         m.step({ kind: 'event', tid: hit.tid, event: { kind: 'ipi' } });
-        if (hit.address !== address) continue;
         stop = m.events()[first];
         m.step({ kind: 'event', tid: hit.tid, event: { kind: 'signal', signal: SIGNALS.SIGUSR1! } });
       }

@@ -36,6 +36,7 @@ export const OPS: OpCase[] = [
   ...['counter_add', 'counter_add_nodefer'].map((entry): OpCase => ({ file: 'test/fidelity/edge/usr1-handler.s', entry, memSize: 40, init: ['100', '200'], args: ['m+0', '5'] })),
   { file: 'test/fidelity/edge/read-area.s', entry: 'read_area', memSize: 40, init: [], args: ['m+0'] },
   { file: 'test/fidelity/edge/read-area.s', entry: 'read_area', memSize: 40, init: [], args: ['m+0'], registration: 'none' },
+  { file: 'test/fidelity/edge/fork-child.s', entry: 'fork_in_section', memSize: 16, init: [], args: ['m+0'] },
   ...([['fork-child.s', FORK_CALLS], ['threads.s', THREAD_CALLS], ['nested-signal.s', NESTED_CALLS]] as const).flatMap(([file, calls]) =>
     calls.entries.map((entry): OpCase => ({ file: `test/fidelity/edge/${file}`, entry, memSize: calls.memSize, init: [...calls.init], args: [...calls.args] })),
   ),

@@ -9,6 +9,12 @@
 #     bit 1: registering the same area again gave EBUSY (the registration was inherited)
 #     bits 2-3: the CPU of the child's commit;  bits 4-7: the child's aborts (at most 15).
 #   Returns the CPU of the parent's commit.
+#
+#   int64_t fork_in_section(uint64_t *m);   fork called inside a critical section (a system call
+#   there is allowed, without CONFIG_DEBUG_RSEQ). The child's first return to user space has an
+#   event (the migration sched_fork records) with its IP inside the section: it starts at abort_ip
+#   and exits with 42 (7 had it committed). m[0] = 1 when the parent aborted after forking (the
+#   harness's stop at the fork is a preemption), m[1] = the child's wait status; returns 0.
 
 	.text
 	.pushsection __rseq_cs, "aw"
@@ -20,10 +26,14 @@
 .Lchild_cs:
 	.long 0, 0
 	.quad .Lc_start, (.Lc_post - .Lc_start), .Lc_abort
+	.balign 32
+.Lfork_cs:
+	.long 0, 0
+	.quad .Lf_start, (.Lf_post - .Lf_start), .Lf_abort
 	.popsection
 
 	.pushsection __rseq_cs_ptr_array, "aw"
-	.quad .Lparent_cs, .Lchild_cs
+	.quad .Lparent_cs, .Lchild_cs, .Lfork_cs
 	.popsection
 
 	.globl fork_add
@@ -103,6 +113,42 @@ fork_add:
 	syscall
 	.size fork_add, . - fork_add
 
+	.globl fork_in_section
+	.type fork_in_section, @function
+fork_in_section:
+	pushq %rbx
+	pushq %r13
+	movq %rdi, %rbx
+	movq __rseq_offset(%rip), %r8
+.Lf_retry:
+	leaq .Lfork_cs(%rip), %rax
+	movq %rax, %fs:8(%r8)
+	xorl %ecx, %ecx
+.Lf_start:
+	movl $57, %eax
+	syscall
+.Lf_after:
+	movq %rax, %r13
+.Lf_post:
+	testq %r13, %r13
+	jz .Lf_child_commit
+.Lf_wait:
+	movq %r13, %rdi
+	leaq 8(%rbx), %rsi
+	xorl %edx, %edx
+	xorl %r10d, %r10d
+	movl $61, %eax
+	syscall
+	xorl %eax, %eax
+	popq %r13
+	popq %rbx
+	ret
+.Lf_child_commit:
+	movl $7, %edi
+	movl $231, %eax
+	syscall
+	.size fork_in_section, . - fork_in_section
+
 	.pushsection __rseq_failure, "ax"
 	.byte 0x0f, 0xb9, 0x3d
 	.long 0x53053053
@@ -113,4 +159,20 @@ fork_add:
 .Lc_abort:
 	incq %r10
 	jmp .Lc_retry
+	.byte 0x0f, 0xb9, 0x3d
+	.long 0x53053053
+.Lf_abort:
+	# Before the fork (rcx is the syscall's return address only after it): start over.
+	leaq .Lf_after(%rip), %rdx
+	cmpq %rdx, %rcx
+	jne .Lf_retry
+	testq %rax, %rax
+	jz .Lf_child_abort
+	movq %rax, %r13
+	movq $1, (%rbx)
+	jmp .Lf_wait
+.Lf_child_abort:
+	movl $42, %edi
+	movl $231, %eax
+	syscall
 	.popsection
