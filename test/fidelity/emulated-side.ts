@@ -1,11 +1,11 @@
 // The emulator's side: the same op, the same memory and arguments, one event before the same
-// instruction, normalised as the harness normalises the kernel's row.
+// instruction (and the harness's own stops at forks and clones), normalised as the harness
+// normalises the kernel's row.
 import { findSymbol, loadProgram, Machine, parseEvent, readRseqTables, type EventRecord, type Image, type MachineOutcome, type ThreadReport } from '../../src/index.js';
 import { TRAMPOLINE, TRAMPOLINE_CODE } from '../../src/kernel/address-space.js';
 import { SIGNALS } from '../../src/kernel/event-spec.js';
 import { word, type OpCase, type Row } from './rows.js';
 import type { Probe } from './native-side.js';
-
 
 /** fork, vfork, clone, clone3: the harness traces the new task, so the parent stops at the call's return. */
 const FORKS = new Set([56, 57, 58, 435]);
@@ -14,7 +14,8 @@ const FORKS = new Set([56, 57, 58, 435]);
  * Where the harness's ptrace stops a parent, at each fork or clone it sees (PTRACE_EVENT_FORK /
  * CLONE): the instruction after the `syscall`. The stop is a context switch of the parent alone
  * (its new child is stopped too), so the parent gets a preempt event and keeps its CPU: what
- * the machine's `ipi` event does. That instruction both tasks run is never probed.
+ * the machine's `ipi` event does. A probe at that address acts after it, if the thread still
+ * gets there, as the harness's int3 does.
  */
 function tracerStops(outcome: MachineOutcome): bigint[] {
   return [...new Set(outcome.syscalls.filter((c) => FORKS.has(c.nr) && c.ret !== null && c.ret > 0n && c.ret < 1n << 63n).map((c) => c.ip + 2n))];
