@@ -707,7 +707,7 @@ export class Machine implements KernelServices {
   /** A kernel event for `t` before its next instruction; the rseq outcome is filled in when it next returns to user space. */
   private applyEvent(t: Thread, event: ScheduledEvent, spec: string): void {
     const ip = this.registersOf(t).rip;
-    const record: EventRecord = { kind: event.kind === 'ipi' ? 'preempt' : event.kind, spec, ip, tid: t.tid, cpu: t.cpu, before: this.executed, outcome: 'none', resumeIp: ip, descriptor: 0n };
+    const record: EventRecord = { kind: event.kind === 'ipi' ? 'preempt' : event.kind, spec, ip, tid: t.tid, cpu: t.cpu, registered: t.rseq !== null, before: this.executed, outcome: 'none', resumeIp: ip, descriptor: 0n };
     this.log.addEvent(t.tid, record);
     switch (event.kind) {
       case 'ipi':

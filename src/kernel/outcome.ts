@@ -14,6 +14,8 @@ export interface EventRecord {
   /** The CPU after the event. */
   cpu: CpuId;
   tid: number;
+  /** Whether the thread had an rseq registration when the event came (a new clone thread has none yet). */
+  registered?: boolean;
   /** Number of instructions executed before the event. */
   before: number;
   outcome: EventOutcome;

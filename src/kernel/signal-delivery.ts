@@ -74,12 +74,12 @@ export class SignalDelivery {
     // When it fails, handle_signal still builds the frame; the SIGSEGV force_sigsegv queues then
     // acts with the thread at the handler (measured on Linux 6.18, test/fidelity).
     let rseqFailure: string | null = null;
-    if (t.rseq) {
-      t.eventMask |= RseqEvent.signal;
-      const work = this.host.rseqWork(t, signo);
-      if (work === false) return false;
-      if (typeof work === 'string') rseqFailure = work;
-    }
+    if (t.rseq) t.eventMask |= RseqEvent.signal;
+    // Unregistered, the pass only settles the thread's waiting events here: a registration the
+    // thread makes later must not decide this return's outcome.
+    const work = this.host.rseqWork(t, signo);
+    if (work === false) return false;
+    if (typeof work === 'string') rseqFailure = work;
     if (!(act.flags & SA_RESTORER)) return this.forceSigsegv(t, signo, `${signalName(signo)} handler has no SA_RESTORER: x86-64 cannot return from it`);
     const regs = emu.readRegisters();
     const frame = buildFrame(regs, t.sigmask, act.restorer, { signo, code: 0, pid: t.process.pid, uid: 0 });

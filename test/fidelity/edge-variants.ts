@@ -10,9 +10,17 @@ interface Variant {
   base?: string;
   /** What changes, as [text of the base, replacement] pairs. */
   change: [string, string] | [string, string][];
+  /** The entries called and their memory and arguments; counter_add's when absent. */
+  calls?: { entries: string[]; memSize: number; init: string[]; args: string[] };
 }
 
 const SEGV = 'test/fidelity/edge/segv-handler.s';
+const NESTED = 'test/fidelity/edge/nested-signal.s';
+const FORK = 'test/fidelity/edge/fork-child.s';
+const THREADS = 'test/fidelity/edge/threads.s';
+export const FORK_CALLS = { entries: ['fork_add'], memSize: 24, init: ['100', '200'], args: ['m+0', '5'] };
+export const THREAD_CALLS = { entries: ['two_threads', 'two_threads_a_unregistered', 'two_threads_b_on_cpu1'], memSize: 112, init: [], args: ['m+0', '5'] };
+export const NESTED_CALLS = { entries: ['usr2_nested', 'usr1_self', 'usr1_self_nodefer'], memSize: 88, init: ['100', '200'], args: ['m+0', '5'] };
 const NODEFER: [string, string] = ['.quad on_segv, 0x04000000', '.quad on_segv, 0x44000000'];
 /** segv-handler.s turned into a SIGILL handler around a failure path that runs the signature. */
 const SIGILL_HANDLER: [string, string][] = [['movl $11, %edi', 'movl $4, %edi'], ['.long 0x53053054', '.long 0x53053053'], ['jne .Labort', 'jne .Labort - 7']];
@@ -38,11 +46,19 @@ export const VARIANTS: Variant[] = [
   { name: 'segv-handler-nodefer', base: SEGV, change: NODEFER },
   { name: 'sigill-handler', base: SEGV, change: SIGILL_HANDLER },
   { name: 'sigill-handler-nodefer', base: SEGV, change: [...SIGILL_HANDLER, NODEFER] },
+  // The handler's own section has a wrong signature: a fix-up failing in the handler, during a
+  // nested delivery, and (rseq_cs is validated even outside) after the handler returned.
+  // A fix-up failing in a fork child kills the child alone (the parent's wait status says how);
+  // in a clone thread it kills the whole process, at that thread (one thread: with two, whether
+  // the other committed before the process died is the scheduler's choice).
+  { name: 'child-wrong-signature', base: FORK, change: ['.long 0x53053053\n.Lc_abort:', '.long 0x53053054\n.Lc_abort:'], calls: FORK_CALLS },
+  { name: 'thread-a-wrong-signature', base: THREADS, change: ['.long 0x53053053\n.La_abort:', '.long 0x53053054\n.La_abort:'], calls: { ...THREAD_CALLS, entries: ['one_thread'] } },
+  { name: 'handler-wrong-signature', base: NESTED, change: ['.long 0x53053053\n.Lh_abort:', '.long 0x53053054\n.Lh_abort:'], calls: NESTED_CALLS },
 ];
 
 /** Writes every variant into `dir` and returns its op case. */
 export function writeVariants(root: string, dir: string): OpCase[] {
-  return VARIANTS.map((v) => {
+  return VARIANTS.flatMap((v) => {
     const from = v.base ?? 'asm/counter_add.s';
     let text = fs.readFileSync(path.join(root, from), 'utf8');
     const changes = (typeof v.change[0] === 'string' ? [v.change] : v.change) as [string, string][];
@@ -50,8 +66,9 @@ export function writeVariants(root: string, dir: string): OpCase[] {
       if (!text.includes(was)) throw new Error(`variant ${v.name}: '${was}' is not in ${from}`);
       text = text.replace(was, now);
     }
-    const file = path.join(dir, `counter_add.${v.name}.s`);
+    const file = path.join(dir, `${path.basename(from, '.s')}.${v.name}.s`);
     fs.writeFileSync(file, `# ${v.name}: ${from} changed\n` + text);
-    return { file, entry: 'counter_add', memSize: 16, init: ['100', '200'], args: ['m+0', '5'] };
+    const calls = v.calls ?? { entries: ['counter_add'], memSize: 16, init: ['100', '200'], args: ['m+0', '5'] };
+    return calls.entries.map((entry): OpCase => ({ file, entry, memSize: calls.memSize, init: calls.init, args: calls.args }));
   });
 }

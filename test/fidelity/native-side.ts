@@ -51,6 +51,12 @@ interface HarnessLine {
   rseqCsAfter?: string;
   cpuIdStart?: number;
   cpuId?: number;
+  registered?: boolean;
+  eventTask?: number;
+  /** The signal that killed the task the event hit (0: it exited). */
+  eventSignal?: number;
+  perturbed?: number;
+  noMemory?: boolean;
   end: 'exit' | 'signal';
   signal?: number;
   diedAt?: string;
@@ -79,18 +85,21 @@ export function runNative(binary: string, op: OpCase, probes: readonly Probe[]):
 function normalise(l: HarnessLine, op: OpCase): Row {
   const base = BigInt(l.base);
   const end = l.end === 'exit' ? `exit ${l.exitCode}` : `signal ${l.signal}`;
-  const row: Row = { reached: l.reached, end, memory: l.memory.map((w) => word(BigInt(w), base, op.memSize)) };
+  const row: Row = { reached: l.reached, end, memory: l.noMemory ? ['not read'] : l.memory.map((w) => word(BigInt(w), base, op.memSize)) };
+  if (l.perturbed) row.perturbed = l.perturbed;
   // The harness's child exits 0 after the call returns; another status came from the program.
   if (l.end === 'exit' && l.exitCode === 0) row.rax = word(BigInt(l.rax), base, op.memSize);
   if (l.end === 'signal') row.diedAt = l.diedAt;
   if (!l.reached) return row;
+  if (l.eventTask) row.eventTask = l.eventTask;
   if (l.resume === undefined) {
-    // Killed between the event and the first instruction after it: the rseq fix-up failed.
-    row.outcome = l.end === 'signal' && l.signal === 11 ? 'sigsegv' : 'none';
+    // Killed between the event and the first instruction after it: the rseq fix-up failed. The
+    // task the event hit may be a fork child, whose death does not end the call.
+    row.outcome = l.eventSignal === 11 || (l.end === 'signal' && l.signal === 11) ? 'sigsegv' : 'none';
     return row;
   }
   row.resume = l.resume;
   row.outcome = l.resume.startsWith('abort') ? 'aborted' : l.rseqCsBefore !== '0' && l.rseqCsAfter === '0' ? 'cleared' : 'none';
-  row.cpuAfter = l.cpuIdStart === l.cpuId ? l.cpuId : -1;
+  row.cpuAfter = l.registered && l.cpuIdStart === l.cpuId ? l.cpuId : -1;
   return row;
 }

@@ -19,6 +19,10 @@ export interface OpCase {
 
 export interface Row {
   reached: boolean;
+  /** 1 when the event hit a task the call made (a fork child or thread), not the calling thread. */
+  eventTask?: number;
+  /** Times the harness stepped another task over a planted int3: a context switch the emulator has not. */
+  perturbed?: number;
   outcome?: 'none' | 'cleared' | 'aborted' | 'sigsegv';
   resume?: string;
   /** cpu_id_start/cpu_id after the kernel's resume work. */
@@ -36,7 +40,7 @@ export function word(v: bigint, base: bigint, size: number): string {
   return v >= base && v < base + BigInt(size) ? `m+${v - base}` : v.toString();
 }
 
-const ORDER: (keyof Row)[] = ['reached', 'outcome', 'resume', 'cpuAfter', 'end', 'diedAt', 'rax', 'memory'];
+const ORDER: (keyof Row)[] = ['reached', 'eventTask', 'perturbed', 'outcome', 'resume', 'cpuAfter', 'end', 'diedAt', 'rax', 'memory'];
 
 /** The row in one fixed field order, so equal rows give equal strings. */
 export function describe(r: Row): string {
