@@ -18,6 +18,7 @@ const SPECS = {
   regions: { value: 256, max: 1024, what: 'memory regions of a scenario' },
   regionBytes: { value: 256 << 20, max: 4 * 2 ** 30, what: 'bytes of all memory regions together' },
   imageBytes: { value: 256 << 20, max: 4 * 2 ** 30, what: 'bytes of all sections of the image, .bss included' },
+  expandedStatements: { value: 1_000_000, max: 50_000_000, what: 'statements that .rept, .irp, .irpc and macros expand to' },
   setDepth: { value: 1000, max: 5000, what: 'levels of .set symbols defined through one another' },
   preprocessBytes: { value: 64 << 20, max: 1 << 30, what: 'bytes of C preprocessor output' },
   preprocessMemoryKiB: { value: 1 << 20, max: 16 << 20, what: 'KiB of memory for the C preprocessor' },

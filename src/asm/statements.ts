@@ -3,6 +3,7 @@
 // never see comment text or need to know about line structure.
 import { asmError } from '../errors.js';
 import { characterConstantEnd } from './expression.js';
+import { expandMacros } from './macros.js';
 import type { SourceLocation } from '../types.js';
 
 export type Statement =
@@ -123,7 +124,7 @@ function pieces(source: string, inputFile: string): { text: string; loc: SourceL
 /** Parses the source into statements. Several labels may precede one statement on a line. */
 export function parseStatements(source: string, file: string): Statement[] {
   const out: Statement[] = [];
-  for (const piece of pieces(source, file)) {
+  for (const piece of expandMacros(pieces(source, file))) {
     let text = piece.text;
     let column = piece.loc.column ?? 1;
     for (;;) {

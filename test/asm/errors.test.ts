@@ -243,3 +243,41 @@ describe('garbage input', function () {
     }
   });
 });
+
+describe('errors in repetitions and macros', () => {
+  it('reports a .rept without its .endr at the .rept', async () => {
+    await expectFailure(src('nop', '  .rept 3', '  nop'), { code: 'ASM_DIRECTIVE', line: 2, column: 3, mentions: "'.rept' without a matching '.endr'" });
+  });
+
+  it('reports an .endr with no repetition open at the .endr', async () => {
+    await expectFailure(src('nop', '  .endr'), { code: 'ASM_DIRECTIVE', line: 2, column: 3, mentions: "'.endr' without a matching" });
+  });
+
+  it('reports a .rept count that is not a constant known at that line', async () => {
+    await expectFailure(src('nop', '  .rept later', '  nop', '  .endr', '  .set later, 2'), { code: 'ASM_DIRECTIVE', line: 2, column: 3, mentions: "'later' is not a constant defined before this line" });
+  });
+
+  it('stops a repetition that expands past the expandedStatements limit, at the repeated line', async () => {
+    await expectFailure(src('nop', '  .rept 100000000', '  nop', '  .endr'), { code: 'ASM_DIRECTIVE', line: 3, column: 3, mentions: 'the limit expandedStatements' });
+  });
+
+  it('stops a macro that invokes itself without end, at the invocation', async () => {
+    await expectFailure(src('  .macro loop', '  loop', '  .endm', 'nop', '  loop'), { code: 'ASM_DIRECTIVE', line: 5, column: 3, mentions: "macro 'loop' nested more than 100 deep" });
+  });
+
+  it('reports a missing required macro argument at the invocation', async () => {
+    await expectFailure(src('  .macro m a:req', '  .byte \\a', '  .endm', 'nop', '  m'), { code: 'ASM_DIRECTIVE', line: 5, column: 3, mentions: "missing value for required parameter 'a'" });
+  });
+
+  it('reports too many macro arguments at the invocation', async () => {
+    await expectFailure(src('  .macro m a', '  .byte \\a', '  .endm', '  m 1, 2'), { code: 'ASM_DIRECTIVE', line: 4, column: 3, mentions: "macro 'm' takes 1 argument(s), given 2" });
+  });
+
+  it('reports .exitm outside a macro', async () => {
+    await expectFailure(src('nop', '  .exitm'), { code: 'ASM_DIRECTIVE', line: 2, column: 3, mentions: "'.exitm' outside a macro" });
+  });
+
+  it('reports .purgem of a macro never defined', async () => {
+    await expectFailure(src('nop', '  .purgem nosuch'), { code: 'ASM_DIRECTIVE', line: 2, column: 3, mentions: "no macro named 'nosuch'" });
+  });
+});
