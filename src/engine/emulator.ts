@@ -38,6 +38,7 @@ import koffi from 'koffi';
 import { RseqEmuError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { hex, type Address } from '../types.js';
+import { rangeAt } from '../sorted.js';
 import {
   UC_ARCH_X86, UC_MODE_64, UC_X86_INS_SYSCALL, UC_CTL_WRITE_TB_FLUSH,
   UcErr, UcHook, UcMem, UcProt, UcX86Reg,
@@ -287,6 +288,12 @@ export class Emulator {
   /** Mapped regions in address order. Ranges split by partial unmap/protect stay split, as in Unicorn. */
   regions(): MemoryRegion[] {
     return this.regions_.map((r) => ({ ...r, prot: { ...r.prot } }));
+  }
+
+  /** The mapped region holding `address`, if any (logarithmic: threads and regions ask once each). */
+  regionAt(address: Address): MemoryRegion | undefined {
+    const r = rangeAt(this.regions_, address, (x) => x.begin, (x) => x.end);
+    return r && { ...r, prot: { ...r.prot } };
   }
 
   /** Reads guest memory; host access ignores the page protections. */
