@@ -34,6 +34,7 @@ import { SignalDelivery } from './signal-delivery.js';
 import { SpeculativeStores } from './speculation.js';
 import { resumeSplit, splitLoad } from './split-rmw.js';
 import { ThreadIndex } from './thread-index.js';
+import { layoutRegions } from './region-layout.js';
 import { RseqEvent, type Process, type SigAction, type Thread, type ThreadEnd, type WaitReason } from './thread.js';
 
 const NR_RT_SIGRETURN = 15;
@@ -174,15 +175,26 @@ export class Machine implements KernelServices {
 
   /** Maps a zeroed, writable data region in the main process (`--memory NAME:SIZE`, scenario memory). */
   allocate(name: string, size: number, init?: Uint8Array): Address {
-    if (this.regions.has(name)) throw new RseqEmuError('USAGE', `memory region '${name}' is defined twice`);
-    if (!Number.isInteger(size) || size <= 0 || size > 1 << 26) throw new RseqEmuError('USAGE', `memory region '${name}': size must be 1 to 64 MiB, not ${size}`);
-    const address = this.nextRegion;
-    const mapped = (BigInt(size) + 0xfffn) & ~0xfffn;
-    this.emu.map(address, Number(mapped), { read: true, write: true, exec: false });
-    if (init) this.emu.write(address, init.subarray(0, size));
-    this.nextRegion += mapped + 0x1000n; // a guard page between regions catches overruns
-    this.regions.set(name, { address, size });
-    return address;
+    return this.allocateAll([{ name, size, ...(init ? { init } : {}) }])[0]!;
+  }
+
+  /** Maps several regions at once, so that those past the guarded ones share mappings (region-layout.ts). */
+  allocateAll(regions: readonly { name: string; size: number; init?: Uint8Array }[]): Address[] {
+    const names = new Set(this.regions.keys());
+    for (const { name, size } of regions) {
+      if (names.has(name)) throw new RseqEmuError('USAGE', `memory region '${name}' is defined twice`);
+      names.add(name);
+      if (!Number.isInteger(size) || size <= 0 || size > 1 << 26) throw new RseqEmuError('USAGE', `memory region '${name}': size must be 1 to 64 MiB, not ${size}`);
+    }
+    const layout = layoutRegions(this.nextRegion, this.regions.size, regions.map((r) => r.size));
+    for (const m of layout.mappings) this.emu.map(m.begin, Number(m.end - m.begin), { read: true, write: true, exec: false });
+    regions.forEach(({ name, size, init }, i) => {
+      const { address } = layout.placements[i]!;
+      if (init) this.emu.write(address, init.subarray(0, size));
+      this.regions.set(name, { address, size });
+    });
+    this.nextRegion = layout.next;
+    return layout.placements.map((p) => p.address);
   }
 
   // ---- hooks ---------------------------------------------------------------------------------
