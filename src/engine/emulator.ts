@@ -50,6 +50,8 @@ import {
 
 export const PAGE_SIZE = 0x1000;
 
+const SCRATCH_BYTES = 64;
+
 /**
  * uc_emu_start's `until` when the caller gives none: the last byte of the address
  * space, which no instruction of ours starts at.
@@ -199,6 +201,9 @@ export class Emulator {
   private pendingRip: Address | undefined;
   private readonly regBuffer = new Uint8Array(8);
   private readonly regView = new DataView(this.regBuffer.buffer);
+  /** For small reads and writes (see read()). */
+  private readonly scratch = new Uint8Array(SCRATCH_BYTES);
+  private readonly scratchView = new DataView(this.scratch.buffer);
   /** Native buffers for readRegisters, made on first use and freed by close(). */
   private batch: RegisterBatch | undefined;
 
@@ -302,24 +307,39 @@ export class Emulator {
 
   /** Reads guest memory; host access ignores the page protections. */
   read(address: Address, length: number): Uint8Array {
+    // A fresh small typed array handed to native code makes V8 move it off the heap, which cost
+    // more than the read itself (the rseq_cs load at every system call): small reads go through
+    // a scratch buffer and are copied out.
+    if (length <= SCRATCH_BYTES) {
+      this.readInto(this.scratch, address, length);
+      return this.scratch.slice(0, length);
+    }
     const bytes = new Uint8Array(length);
+    this.readInto(bytes, address, length);
+    return bytes;
+  }
+
+  private readInto(bytes: Uint8Array, address: Address, length: number): void {
     const err = this.lib.uc_mem_read(this.handle(), address, bytes, length);
     if (err !== UcErr.OK) throw this.memoryError('uc_mem_read', err, address, `cannot read ${length} bytes`);
-    return bytes;
   }
 
   /** Writes guest memory; host access ignores the page protections. Translations of overwritten code are dropped. */
   write(address: Address, bytes: Uint8Array): void {
-    const err = this.lib.uc_mem_write(this.handle(), address, bytes, bytes.length);
+    const length = bytes.length;
+    if (length <= SCRATCH_BYTES) this.scratch.set(bytes);
+    const err = this.lib.uc_mem_write(this.handle(), address, length <= SCRATCH_BYTES ? this.scratch : bytes, length);
     if (err !== UcErr.OK) throw this.memoryError('uc_mem_write', err, address, `cannot write ${bytes.length} bytes`);
   }
 
   readU32(address: Address): number {
-    return view(this.read(address, 4)).getUint32(0, true);
+    this.readInto(this.scratch, address, 4);
+    return this.scratchView.getUint32(0, true);
   }
 
   readU64(address: Address): bigint {
-    return view(this.read(address, 8)).getBigUint64(0, true);
+    this.readInto(this.scratch, address, 8);
+    return this.scratchView.getBigUint64(0, true);
   }
 
   writeU32(address: Address, value: number): void {
