@@ -57,7 +57,7 @@ export function copyAddressSpace(from: Emulator): Emulator {
  * its arena chunk (address-space.ts), mapped by the chunk's first thread; a reused slot is zeroed.
  */
 export function mapThreadMemory(emu: Emulator, tid: number, tls: TlsTemplate | null): { fsBase: Address; stackTop: Address } {
-  if (tid > MAX_THREAD_ID) throw new RseqEmuError('MEMORY', `thread ${tid}: no room for its stack and TLS (thread ids up to ${MAX_THREAD_ID})`);
+  if (!(tid >= 1 && tid <= MAX_THREAD_ID)) throw new RseqEmuError('MEMORY', `thread ${tid}: no room for its stack and TLS (thread ids 1 to ${MAX_THREAD_ID})`);
   const chunk = threadChunk(tid);
   const fsBase = fsBaseOf(tid);
   const stackTop = stackTopOf(tid);

@@ -59,16 +59,23 @@ describe('address layout', () => {
       assert.ok(r.threads[0]!.end?.faultAddress! < stackTopOf(1) - STACK_SIZE);
     });
 
+    it('maps threads 1 to 8 alone, so a small run maps no more than its threads use', () => {
+      for (let tid = 1; tid <= 8; tid++) assert.equal(threadChunk(tid).size, THREAD_SLOT_SIZE, `tid ${tid}`);
+      assert.equal(threadChunk(9).size, 8n * THREAD_SLOT_SIZE);
+    });
+
     it('gives a thread spawned after others ran a zeroed stack and TLS, even where an earlier thread wrote', async () => {
-      // The first thread (tid 1) dirties the slot the second one (tid 2) will get, in the chunk they share.
+      // Thread 9 dirties the slot thread 10 will get, in the chunk they share.
       const image = await inline('f: testq %rdi, %rdi\n jz 1f\n movq $-1, (%rdi)\n movq $-1, (%rsi)\n1: ret\n');
       const m = Machine.create(image, { cpus: 1 });
-      const first = m.spawn({ entry: address(image, 'f'), args: [fsBaseOf(2) + 8n, stackTopOf(2) - 64n], cpu: 0 });
+      for (let i = 1; i < 9; i++) m.spawn({ entry: address(image, 'f'), args: [], cpu: 0 });
+      const first = m.spawn({ entry: address(image, 'f'), args: [fsBaseOf(10) + 8n, stackTopOf(10) - 64n], cpu: 0 });
       finish(m);
       const t = m.spawn({ entry: address(image, 'f'), args: [], cpu: 0 });
       const tls = m.emu.readU64(t.fsBase + 8n);
       const stack = m.emu.readU64(t.stackTop - 64n);
       m.close();
+      assert.equal(t.tid, 10);
       assert.equal(threadChunk(t.tid).base, threadChunk(first.tid).base);
       assert.equal(tls, 0n);
       assert.equal(stack, 0n);
