@@ -38,6 +38,7 @@ import koffi from 'koffi';
 import { RseqEmuError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { hex, type Address } from '../types.js';
+import { rangeAt } from '../sorted.js';
 import {
   UC_ARCH_X86, UC_MODE_64, UC_X86_INS_SYSCALL, UC_CTL_WRITE_TB_FLUSH,
   UcErr, UcHook, UcMem, UcProt, UcX86Reg,
@@ -48,6 +49,8 @@ import {
 } from './unicorn-library.js';
 
 export const PAGE_SIZE = 0x1000;
+
+const SCRATCH_BYTES = 64;
 
 /**
  * uc_emu_start's `until` when the caller gives none: the last byte of the address
@@ -198,6 +201,11 @@ export class Emulator {
   private pendingRip: Address | undefined;
   private readonly regBuffer = new Uint8Array(8);
   private readonly regView = new DataView(this.regBuffer.buffer);
+  /** For small reads and writes (see read()). */
+  private readonly scratch = new Uint8Array(SCRATCH_BYTES);
+  private readonly scratchView = new DataView(this.scratch.buffer);
+  /** Native buffers for readRegisters, made on first use and freed by close(). */
+  private batch: RegisterBatch | undefined;
 
   private constructor(lib: UnicornLibrary, uc: NativePointer) {
     this.lib = lib;
@@ -237,6 +245,8 @@ export class Emulator {
     for (const context of this.contexts.values()) this.lib.uc_context_free(context);
     this.contexts.clear();
     this.lib.uc_close(this.uc);
+    if (this.batch) koffi.free(this.batch.native);
+    this.batch = undefined;
     this.uc = undefined;
     for (const hook of this.hooks.values()) unregisterCallback(hook.userData);
     this.hooks.clear();
@@ -289,26 +299,47 @@ export class Emulator {
     return this.regions_.map((r) => ({ ...r, prot: { ...r.prot } }));
   }
 
+  /** The mapped region holding `address`, if any (logarithmic: threads and regions ask once each). */
+  regionAt(address: Address): MemoryRegion | undefined {
+    const r = rangeAt(this.regions_, address, (x) => x.begin, (x) => x.end);
+    return r && { ...r, prot: { ...r.prot } };
+  }
+
   /** Reads guest memory; host access ignores the page protections. */
   read(address: Address, length: number): Uint8Array {
+    // A fresh small typed array handed to native code makes V8 move it off the heap, which cost
+    // more than the read itself (the rseq_cs load at every system call): small reads go through
+    // a scratch buffer and are copied out.
+    if (length <= SCRATCH_BYTES) {
+      this.readInto(this.scratch, address, length);
+      return this.scratch.slice(0, length);
+    }
     const bytes = new Uint8Array(length);
+    this.readInto(bytes, address, length);
+    return bytes;
+  }
+
+  private readInto(bytes: Uint8Array, address: Address, length: number): void {
     const err = this.lib.uc_mem_read(this.handle(), address, bytes, length);
     if (err !== UcErr.OK) throw this.memoryError('uc_mem_read', err, address, `cannot read ${length} bytes`);
-    return bytes;
   }
 
   /** Writes guest memory; host access ignores the page protections. Translations of overwritten code are dropped. */
   write(address: Address, bytes: Uint8Array): void {
-    const err = this.lib.uc_mem_write(this.handle(), address, bytes, bytes.length);
+    const length = bytes.length;
+    if (length <= SCRATCH_BYTES) this.scratch.set(bytes);
+    const err = this.lib.uc_mem_write(this.handle(), address, length <= SCRATCH_BYTES ? this.scratch : bytes, length);
     if (err !== UcErr.OK) throw this.memoryError('uc_mem_write', err, address, `cannot write ${bytes.length} bytes`);
   }
 
   readU32(address: Address): number {
-    return view(this.read(address, 4)).getUint32(0, true);
+    this.readInto(this.scratch, address, 4);
+    return this.scratchView.getUint32(0, true);
   }
 
   readU64(address: Address): bigint {
-    return view(this.read(address, 8)).getBigUint64(0, true);
+    this.readInto(this.scratch, address, 8);
+    return this.scratchView.getBigUint64(0, true);
   }
 
   writeU32(address: Address, value: number): void {
@@ -341,9 +372,14 @@ export class Emulator {
     else this.writeRaw(name, u64);
   }
 
+  /** Every register in one native call: a system call reads them all, and one call each cost ~60% of a getpid. */
   readRegisters(): RegisterFile {
-    const file = {} as RegisterFile;
-    for (const name of X86_REGISTERS) file[name] = this.reg(name);
+    const batch = (this.batch ??= registerBatch());
+    batch.values.fill(0n);
+    const err = this.lib.uc_reg_read_batch(this.handle(), batch.ids, batch.pointers, batch.ids.length);
+    if (err !== UcErr.OK) throw this.engineError('uc_reg_read_batch', err);
+    const file = registerFileOf(batch.values);
+    if (this.pendingRip !== undefined) file.rip = this.pendingRip;
     return file;
   }
 
@@ -665,6 +701,32 @@ export class Emulator {
   private memoryError(fn: string, err: number, address: Address, what: string): RseqEmuError {
     return new RseqEmuError('MEMORY', `${fn}: ${what} at ${hex(address)}: ${this.lib.uc_strerror(err)}`, undefined, address);
   }
+}
+
+interface RegisterBatch {
+  readonly ids: Int32Array;
+  /** Native memory the values are read into, and a view of it. */
+  readonly native: unknown;
+  readonly values: BigUint64Array;
+  /** The address of each value's 8 bytes, as uc_reg_read_batch wants them. */
+  readonly pointers: BigUint64Array;
+}
+
+/** A literal of one fixed shape: filling an empty object key by key made V8 fall back to a slow dictionary. */
+function registerFileOf(v: BigUint64Array): RegisterFile {
+  return { rax: v[0]!, rbx: v[1]!, rcx: v[2]!, rdx: v[3]!, rsi: v[4]!, rdi: v[5]!, rbp: v[6]!, rsp: v[7]!, r8: v[8]!, r9: v[9]!, r10: v[10]!, r11: v[11]!, r12: v[12]!, r13: v[13]!, r14: v[14]!, r15: v[15]!, rip: v[16]!, eflags: v[17]!, fs_base: v[18]!, gs_base: v[19]! };
+}
+
+function registerBatch(): RegisterBatch {
+  const n = X86_REGISTERS.length;
+  const native = koffi.alloc('uint64_t', n);
+  const base = BigInt(koffi.address(native));
+  return {
+    ids: Int32Array.from(X86_REGISTERS, (name) => REGISTER_IDS[name]),
+    native,
+    values: new BigUint64Array(koffi.view(native, n * 8)),
+    pointers: BigUint64Array.from(X86_REGISTERS, (_, i) => base + BigInt(i * 8)),
+  };
 }
 
 function registerId(name: X86Register): number {

@@ -37,6 +37,8 @@ export interface UnicornLibrary {
   uc_mem_write(uc: NativePointer, address: bigint, bytes: Uint8Array, size: number): number;
   uc_reg_read(uc: NativePointer, regid: number, value: Uint8Array): number;
   uc_reg_write(uc: NativePointer, regid: number, value: Uint8Array): number;
+  /** `values` holds `count` pointers, each to 8 bytes (see Emulator.readRegisters). */
+  uc_reg_read_batch(uc: NativePointer, regids: Int32Array, values: BigUint64Array, count: number): number;
   uc_emu_start(uc: NativePointer, begin: bigint, until: bigint, timeout: number, count: number): number;
   uc_emu_stop(uc: NativePointer): number;
   uc_hook_add(
@@ -147,6 +149,7 @@ function bind(lib: LibraryHandle): UnicornLibrary {
     uc_mem_write: f('uc_mem_write', 'int', [engine, 'uint64_t', 'void *', 'size_t']),
     uc_reg_read: f('uc_reg_read', 'int', [engine, 'int', 'void *']),
     uc_reg_write: f('uc_reg_write', 'int', [engine, 'int', 'void *']),
+    uc_reg_read_batch: f('uc_reg_read_batch', 'int', [engine, 'void *', 'void *', 'int']),
     uc_emu_start: f('uc_emu_start', 'int', [engine, 'uint64_t', 'uint64_t', 'uint64_t', 'size_t']),
     uc_emu_stop: f('uc_emu_stop', 'int', [engine]),
     uc_hook_add: f('uc_hook_add', 'int',

@@ -33,6 +33,8 @@ import { RunLog } from './run-log.js';
 import { SignalDelivery } from './signal-delivery.js';
 import { SpeculativeStores } from './speculation.js';
 import { resumeSplit, splitLoad } from './split-rmw.js';
+import { ThreadIndex } from './thread-index.js';
+import { layoutRegions } from './region-layout.js';
 import { RseqEvent, type Process, type SigAction, type Thread, type ThreadEnd, type WaitReason } from './thread.js';
 
 const NR_RT_SIGRETURN = 15;
@@ -71,6 +73,7 @@ export class Machine implements KernelServices {
   readonly regions = new Map<string, { address: Address; size: number }>();
   private readonly table: SyscallTable;
   private threads: Thread[] = [];
+  private readonly index = new ThreadIndex();
   private queues: RunQueues;
   private policy = new DefaultPolicy();
   private nextRegion = REGION_BASE;
@@ -161,25 +164,37 @@ export class Machine implements KernelServices {
   private addProcess(emu: Emulator, parent: Process | null, pid = this.nextId()): Process {
     const p: Process = { pid, emu, parent, sigactions: new Map(), membarrierRseqRegistered: false, exitStatus: null, cids: new ConcurrencyIds(this.cpus) };
     this.processes.push(p);
+    this.index.addProcess(p);
     this.installHooks(p);
     return p;
   }
 
   private nextId(): number {
-    return Math.max(0, ...this.threads.map((t) => t.tid), ...this.processes.map((p) => p.pid)) + 1;
+    return this.index.nextId();
   }
 
   /** Maps a zeroed, writable data region in the main process (`--memory NAME:SIZE`, scenario memory). */
   allocate(name: string, size: number, init?: Uint8Array): Address {
-    if (this.regions.has(name)) throw new RseqEmuError('USAGE', `memory region '${name}' is defined twice`);
-    if (!Number.isInteger(size) || size <= 0 || size > 1 << 26) throw new RseqEmuError('USAGE', `memory region '${name}': size must be 1 to 64 MiB, not ${size}`);
-    const address = this.nextRegion;
-    const mapped = (BigInt(size) + 0xfffn) & ~0xfffn;
-    this.emu.map(address, Number(mapped), { read: true, write: true, exec: false });
-    if (init) this.emu.write(address, init.subarray(0, size));
-    this.nextRegion += mapped + 0x1000n; // a guard page between regions catches overruns
-    this.regions.set(name, { address, size });
-    return address;
+    return this.allocateAll([{ name, size, ...(init ? { init } : {}) }])[0]!;
+  }
+
+  /** Maps several regions at once, so that those past the guarded ones share mappings (region-layout.ts). */
+  allocateAll(regions: readonly { name: string; size: number; init?: Uint8Array }[]): Address[] {
+    const names = new Set(this.regions.keys());
+    for (const { name, size } of regions) {
+      if (names.has(name)) throw new RseqEmuError('USAGE', `memory region '${name}' is defined twice`);
+      names.add(name);
+      if (!Number.isInteger(size) || size <= 0 || size > 1 << 26) throw new RseqEmuError('USAGE', `memory region '${name}': size must be 1 to 64 MiB, not ${size}`);
+    }
+    const layout = layoutRegions(this.nextRegion, this.regions.size, regions.map((r) => r.size));
+    for (const m of layout.mappings) this.emu.map(m.begin, Number(m.end - m.begin), { read: true, write: true, exec: false });
+    regions.forEach(({ name, size, init }, i) => {
+      const { address } = layout.placements[i]!;
+      if (init) this.emu.write(address, init.subarray(0, size));
+      this.regions.set(name, { address, size });
+    });
+    this.nextRegion = layout.next;
+    return layout.placements.map((p) => p.address);
   }
 
   // ---- hooks ---------------------------------------------------------------------------------
@@ -266,6 +281,7 @@ export class Machine implements KernelServices {
     };
     this.loaded.set(p, t);
     this.threads.push(t);
+    this.index.add(t);
     this.queues.enqueue(t);
     return t;
   }
@@ -283,7 +299,7 @@ export class Machine implements KernelServices {
     if (!Number.isInteger(repeat) || repeat < 1) throw new RseqEmuError('USAGE', `repeat must be a whole number of at least 1, not ${repeat}`);
     const p = this.main;
     // The process's first thread has tid == pid, as in Linux.
-    const tid = this.threadsOf(p).length === 0 ? p.pid : this.nextId();
+    const tid = this.index.threadsOf(p).length === 0 ? p.pid : this.nextId();
     const { fsBase, stackTop } = mapThreadMemory(p.emu, tid, this.image.tls);
     const area = fsBase + this.glibc.rseqOffset;
     const registered = this.registration === 'glibc';
@@ -316,9 +332,10 @@ export class Machine implements KernelServices {
 
   /** Forgets every thread of earlier runs and unmaps their stacks and TLS. */
   private clearThreads(): void {
-    for (const t of this.threads) if (t.ownsMemory && t.process === this.main) unmapThreadMemory(this.main.emu, t.tid);
+    unmapThreadMemory(this.main.emu, this.threads.filter((t) => t.ownsMemory && t.process === this.main).map((t) => t.tid));
     for (const p of this.processes.splice(1)) p.emu.close();
     this.threads = [];
+    this.index.reset([], this.processes);
     this.loaded.clear();
     this.queues = new RunQueues(this.cpus);
     this.policy = new DefaultPolicy();
@@ -388,7 +405,9 @@ export class Machine implements KernelServices {
       const process = byPid(st.pid);
       return { ...structuredClone(st.fields), process, context: process.emu.importContext(st.context) };
     });
-    const byTid = (tid: number) => this.threads.find((t) => t.tid === tid)!;
+    this.index.reset(this.threads, this.processes);
+    const byTidMap = new Map(this.threads.map((t) => [t.tid, t]));
+    const byTid = (tid: number) => byTidMap.get(tid)!;
     this.loaded.clear();
     for (const [pid, tid] of s.loaded) {
       const t = byTid(tid);
@@ -779,7 +798,7 @@ export class Machine implements KernelServices {
   }
 
   private liveThreads(p: Process): number {
-    return this.threads.filter((x) => x.process === p && x.state !== 'exited').length;
+    return this.index.liveThreadsOf(p);
   }
 
   // ---- return to user space ---------------------------------------------------------------------
@@ -880,7 +899,7 @@ export class Machine implements KernelServices {
   }
 
   threadsOf(p: Process): Thread[] {
-    return this.threads.filter((t) => t.process === p);
+    return [...this.index.threadsOf(p)];
   }
 
   childrenOf(p: Process): Process[] {
@@ -967,13 +986,13 @@ export class Machine implements KernelServices {
   }
 
   exitGroup(p: Process, code: number): void {
-    for (const t of this.threadsOf(p)) if (t.state !== 'exited') this.endThread(t, { status: 'exited', exitCode: code });
+    for (const t of this.index.threadsOf(p)) if (t.state !== 'exited') this.endThread(t, { status: 'exited', exitCode: code });
   }
 
   /** A fatal signal ends every thread of the process. */
   private killProcess(culprit: Thread, signo: number, reason: string, status: 'fault' | 'signal', faultAddress?: Address): void {
     const signal = signalName(signo);
-    for (const t of this.threadsOf(culprit.process)) {
+    for (const t of this.index.threadsOf(culprit.process)) {
       if (t.state === 'exited') continue;
       this.endThread(t, t === culprit
         ? { status, signal, reason, ...(faultAddress !== undefined ? { faultAddress } : {}) }
@@ -985,6 +1004,7 @@ export class Machine implements KernelServices {
     if (t.state === 'exited') return;
     if (t === this.running) this.leftCpu = true;
     t.state = 'exited';
+    this.index.exited(t);
     t.end = end;
     this.queues.remove(t);
     // sched_mm_cid_exit_signals: the exit runs on the thread's CPU, which gives its id back.
@@ -992,7 +1012,7 @@ export class Machine implements KernelServices {
     if (this.loaded.get(t.process) === t) t.process.emu.saveContext(t.context);
     if (t.clearChildTid !== null) this.tryWrite32(t.process.emu, t.clearChildTid, 0); // Linux ignores a fault here
     const p = t.process;
-    if (this.threadsOf(p).every((x) => x.state === 'exited')) {
+    if (this.index.liveThreadsOf(p) === 0) {
       p.exitStatus = killedBy !== undefined ? killedBy : ((end.exitCode ?? 0) & 0xff) << 8;
       for (const w of this.threads) {
         if (w.state === 'blocked' && w.wait?.kind === 'child' && w.process === p.parent && (w.wait.pid <= 0 || w.wait.pid === p.pid)) {
@@ -1011,7 +1031,7 @@ export class Machine implements KernelServices {
 
   tasks(): { threads: number; processes: number; processesEver: number } {
     return {
-      threads: this.threads.filter((t) => t.state !== 'exited').length,
+      threads: this.index.liveThreads(),
       // Zombies count until reaped, as they do against RLIMIT_NPROC.
       processes: this.processes.filter((p) => p.exitStatus === null || p.parent !== null).length,
       processesEver: this.processes.length,

@@ -4,7 +4,8 @@ import type { Image, TlsTemplate } from '../asm/image.js';
 import { glibcDataBytes, type GlibcRseqExports } from '../abi/glibc.js';
 import { Emulator, Prot, type Protection } from '../engine/index.js';
 import type { Address } from '../types.js';
-import { PAGE, SENTINEL, STACK_SIZE, TLS_SIZE, TRAMPOLINE, TRAMPOLINE_CODE, fsBaseOf, pageAlignDown, pageAlignUp, stackTopOf, tlsBlock } from './address-space.js';
+import { RseqEmuError } from '../errors.js';
+import { MAX_THREAD_ID, PAGE, SENTINEL, THREAD_SLOT_SIZE, TRAMPOLINE, TRAMPOLINE_CODE, fsBaseOf, pageAlignDown, pageAlignUp, stackTopOf, threadChunk } from './address-space.js';
 
 function mapWith(emu: Emulator, page: Address, size: bigint, prot: Protection, at: Address, bytes: Uint8Array): void {
   emu.map(page, Number(size), Prot.RW);
@@ -52,19 +53,23 @@ export function copyAddressSpace(from: Emulator): Emulator {
 
 /**
  * Stack and TLS for a kernel-made thread: %fs:0 holds the thread pointer itself, as on x86-64, and
- * the program's TLS template is copied to end at the thread pointer (variant II).
+ * the program's TLS template is copied to end at the thread pointer (variant II). The slot lives in
+ * its arena chunk (address-space.ts), mapped by the chunk's first thread; a reused slot is zeroed.
  */
 export function mapThreadMemory(emu: Emulator, tid: number, tls: TlsTemplate | null): { fsBase: Address; stackTop: Address } {
+  if (!(tid >= 1 && tid <= MAX_THREAD_ID)) throw new RseqEmuError('MEMORY', `thread ${tid}: no room for its stack and TLS (thread ids 1 to ${MAX_THREAD_ID})`);
+  const chunk = threadChunk(tid);
   const fsBase = fsBaseOf(tid);
   const stackTop = stackTopOf(tid);
-  emu.map(tlsBlock(tid), Number(TLS_SIZE), Prot.RW);
+  if (emu.regionAt(chunk.base) === undefined) emu.map(chunk.base, Number(chunk.size), Prot.RW);
+  else emu.write(chunk.slot, new Uint8Array(Number(THREAD_SLOT_SIZE)));
   emu.writeU64(fsBase, fsBase);
   if (tls) emu.write(fsBase - BigInt(tls.bytes.length), tls.bytes);
-  emu.map(stackTop - STACK_SIZE, Number(STACK_SIZE), Prot.RW);
   return { fsBase, stackTop };
 }
 
-export function unmapThreadMemory(emu: Emulator, tid: number): void {
-  emu.unmap(tlsBlock(tid), Number(TLS_SIZE));
-  emu.unmap(stackTopOf(tid) - STACK_SIZE, Number(STACK_SIZE));
+/** Unmaps the arena chunks holding these threads' stacks and TLS (all of them: the machine forgets every thread at once). */
+export function unmapThreadMemory(emu: Emulator, tids: readonly number[]): void {
+  const chunks = new Map(tids.map((tid) => threadChunk(tid)).map((c) => [c.base, c]));
+  for (const c of chunks.values()) if (emu.regionAt(c.base) !== undefined) emu.unmap(c.base, Number(c.size));
 }

@@ -3,7 +3,7 @@
 import type { Image } from '../asm/image.js';
 import type { RseqTables } from '../abi/tables.js';
 import type { MachineOutcome, ThreadReport } from '../kernel/machine.js';
-import { activityLines, eventJson, memoryJson, syscallJson, type MemoryDump } from './run-report.js';
+import { activityLines, eventJson, memoryJson, syscallsJson, type MemoryDump } from './run-report.js';
 
 const threadJson = (t: ThreadReport) => ({
   tid: t.tid,
@@ -25,7 +25,7 @@ export function machineJson(o: MachineOutcome, memory: MemoryDump[]): Record<str
     instructions: o.instructions,
     threads: o.threads.map(threadJson),
     events: o.events.map(eventJson),
-    syscalls: o.syscalls.map(syscallJson),
+    ...syscallsJson(o.syscalls),
     output: o.output,
     warnings: o.warnings,
     memory: memoryJson(memory),

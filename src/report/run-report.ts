@@ -1,7 +1,7 @@
 // Turns a RunOutcome into what `rseq-emu run` prints: one JSON object, or text with the trace
 // (each executed instruction: address, bytes, Capstone text, rseq marks) and the kernel events
 // in the order they happened.
-import { append, summarizeRepeats } from './repetition.js';
+import { append, collapseRepeats, findRepeats, summarizeRepeats } from './repetition.js';
 import { disassembleSync } from '../asm/capstone.js';
 import { imageBytes, symbolize, type Image } from '../asm/image.js';
 import type { RseqTables } from '../abi/tables.js';
@@ -36,6 +36,33 @@ export const syscallJson = (s: SyscallRecord) => ({
   implemented: s.implemented, insideCriticalSection: s.insideCriticalSection,
 });
 
+/** The line `run` prints for a system call; also what makes two calls the same for the JSON summary. */
+export const syscallLine = (s: SyscallRecord): string =>
+  `  syscall T${s.tid} ${s.name}(${s.nr}) at ${hex(s.ip)} → ${s.ret === null ? '(no return)' : describeReturn(s.ret)}${s.implemented ? '' : ' [not implemented]'}${s.insideCriticalSection ? ' [inside a critical section]' : ''}`;
+
+/**
+ * The system calls for JSON, summarised as the text is: a block of calls repeated three or more
+ * times back to back is listed by its first and last occurrence, and `syscallRepeats` says where
+ * (indices into `syscalls`) and how often; `syscallCount` counts every call made.
+ */
+export function syscallsJson(calls: readonly SyscallRecord[]) {
+  const runs = findRepeats(calls.map(syscallLine));
+  const repeats: { first: number; last: number; period: number; times: number }[] = [];
+  let at = 0; // index in the collapsed list
+  let i = 0; // index in `calls`
+  for (const run of runs) {
+    at += run.start - i;
+    repeats.push({ first: at, last: at + run.period, period: run.period, times: run.times });
+    at += 2 * run.period;
+    i = run.start + run.times * run.period;
+  }
+  return {
+    syscalls: collapseRepeats(calls, runs, () => undefined).map(syscallJson),
+    syscallCount: calls.length,
+    syscallRepeats: repeats,
+  };
+}
+
 export const memoryJson = (memory: MemoryDump[]) => Object.fromEntries(memory.map((m) => [m.name, { address: hex(m.address), u64: u64words(m.bytes) }]));
 
 export function runJson(o: RunOutcome, memory: MemoryDump[] = []): Record<string, unknown> {
@@ -50,7 +77,7 @@ export function runJson(o: RunOutcome, memory: MemoryDump[] = []): Record<string
     instructions: o.instructions,
     schedule: o.schedule,
     events: o.events.map(eventJson),
-    syscalls: o.syscalls.map(syscallJson),
+    ...syscallsJson(o.syscalls),
     output: o.output,
     memory: memoryJson(memory),
     warnings: o.warnings,
@@ -78,8 +105,7 @@ export function activityLines(image: Image, tables: RseqTables, o: Pick<RunOutco
     out.push(`  #${String(step.index).padEnd(5)} T${step.tid} cpu${step.cpu}  ${hex(step.address)} <${symbolize(image, step.address)}>`.padEnd(52) + ` ${shown.padEnd(30)} ${text}${m.length ? `  [${m.join(' ')}]` : ''}`);
   }
   for (const e of events) out.push(eventLine(image, e));
-  const calls = o.syscalls.map((s) => `  syscall T${s.tid} ${s.name}(${s.nr}) at ${hex(s.ip)} → ${s.ret === null ? '(no return)' : describeReturn(s.ret)}${s.implemented ? '' : ' [not implemented]'}${s.insideCriticalSection ? ' [inside a critical section]' : ''}`);
-  append(out, summarizeRepeats(calls));
+  append(out, summarizeRepeats(o.syscalls.map(syscallLine)));
   for (const w of o.output) out.push(`  T${w.tid} fd${w.fd}: ${JSON.stringify(w.text)}`);
   for (const m of memory) out.push(`  memory ${m.name} @ ${hex(m.address)}: [${u64words(m.bytes).join(', ')}]`);
   return out;

@@ -40,7 +40,7 @@ export function instantiate(image: Image, scenario: Scenario, profile: Profile =
     ...(scenario.timeSlice !== undefined ? { timeSlice: scenario.timeSlice } : {}),
   });
   try {
-    for (const r of scenario.memory) machine.allocate(r.name, r.size, initBytes(r.size, r.init));
+    machine.allocateAll(scenario.memory.map((r) => ({ name: r.name, size: r.size, init: initBytes(r.size, r.init) })));
     spawnThreads(machine, image, scenario.threads);
     return machine;
   } catch (e) {

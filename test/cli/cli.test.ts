@@ -56,6 +56,16 @@ describe('the rseq-emu command', function () {
       assert.equal(r.code, 1);
       assert.equal(JSON.parse(r.stdout).status, 'limit');
     });
+    it('lists a system call repeated in a loop by its first and last call, with where and how often in syscallRepeats', () => {
+      const src = file('yield.s', 'f: movl $24, %eax\n syscall\n jmp f\n');
+      const r = cli('run', src, '--entry', 'f', '--max-insns', '30000', '--json');
+      const j = JSON.parse(r.stdout);
+      assert.equal(r.code, 1);
+      assert.equal(j.syscallCount, 10000);
+      assert.equal(j.syscalls.length, 2);
+      assert.deepEqual(j.syscalls.map((s: { name: string; ret: string }) => [s.name, s.ret]), [['sched_yield', '0'], ['sched_yield', '0']]);
+      assert.deepEqual(j.syscallRepeats, [{ first: 0, last: 1, period: 1, times: 10000 }]);
+    });
     it('reports an unmapped access as status fault with the address', () => {
       const r = cli(...COUNTER.slice(0, 6), '--arg', '0x1234', '--arg', '1', '--json');
       const j = JSON.parse(r.stdout);

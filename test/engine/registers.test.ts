@@ -24,6 +24,17 @@ describe('engine: registers', () => {
     assert.deepEqual(emu().readRegisters(), file);
   });
 
+  it('reads the whole register file inside a hook with a RIP the hook wrote, as reg(\'rip\') does', () => {
+    loadCode(emu(), [...X86.INC_RAX, ...X86.INC_RAX, ...X86.HLT]);
+    let rip: bigint | undefined;
+    emu().onCode(CODE, CODE + 1n, () => {
+      emu().setReg('rip', CODE + 3n);
+      rip = emu().readRegisters().rip;
+    });
+    emu().run(CODE);
+    assert.equal(rip, CODE + 3n);
+  });
+
   it('stores negative values as two\'s complement and reads them back unsigned', () => {
     emu().setReg('rax', -1n);
     assert.equal(emu().reg('rax'), 0xffff_ffff_ffff_ffffn);

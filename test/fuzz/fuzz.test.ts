@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fuzzCase, type Family } from './generators.js';
+import { FAMILIES, fuzzCase } from './generators.js';
 import { fuzz, fuzzKept, judgeCase } from './harness.js';
 
 const REGRESSIONS = fileURLToPath(new URL('./regressions/', import.meta.url));
@@ -17,7 +17,7 @@ const describeFailures = (seed: number, failures: { index: number; why: string }
 describe('fuzzing', function () {
   this.timeout(300_000);
 
-  for (const family of ['asm', 'scenario', 'cli', 'program'] as Family[]) {
+  for (const family of FAMILIES) {
     it(`ends every one of 30 seeded ${family} cases cleanly`, async () => {
       const r = await fuzz(1, 0, 30, { families: [family], capSeconds: 60 });
       assert.equal(r.cases, 30);

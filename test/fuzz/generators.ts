@@ -1,18 +1,23 @@
-// Fuzz cases, four families as the reliability issue names them: mutated assembly, mutated
-// scenario JSON, random command lines, and hostile programs. Every case is a command line plus the
+// Fuzz cases, five families as the reliability issue names them: mutated assembly, mutated
+// scenario JSON, random command lines, hostile programs, and ELF bytes (every command that takes a
+// source is given mutated, truncated and absurd ELF files; readElf gets the same bytes in test/elf). Every case is a command line plus the
 // files it names; `{dir}` in an argument stands for the case's own directory. Seeded: the same
 // (seed, index) always gives the same case, so a failure replays from two numbers.
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../../src/explore/rng.js';
+import { assembleSource } from '../../src/program.js';
+import { writeElf } from '../../src/elf/writer.js';
 
-export type Family = 'asm' | 'scenario' | 'cli' | 'program';
-export const FAMILIES: readonly Family[] = ['asm', 'scenario', 'cli', 'program'];
+export type Family = 'asm' | 'scenario' | 'cli' | 'program' | 'elf';
+export const FAMILIES: readonly Family[] = ['asm', 'scenario', 'cli', 'program', 'elf'];
 
 export interface FuzzCase {
   family: Family;
   argv: string[];
   files: Record<string, string>;
+  /** Files whose bytes are not text, base64-encoded. */
+  binary?: Record<string, string>;
 }
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -186,7 +191,62 @@ function programCase(rng: Rng): FuzzCase {
   return { family: 'program', argv, files: { 'hostile.s': text } };
 }
 
-const MAKERS: Record<Family, (rng: Rng) => FuzzCase> = { asm: asmCase, scenario: scenarioCase, cli: cliCase, program: programCase };
+/** Valid ELF files the writer makes from two shipped sources: the seeds the elf family mutates. */
+const elfSeeds = await Promise.all(['asm/counter_add.s', 'asm/percpu_list.s'].map(async (name) =>
+  writeElf(await assembleSource(readFileSync(ROOT + name, 'utf8'), name), { compDir: ROOT, entry: 0x400000n, regions: [{ name: 'counters', address: 0x10000000n, size: 64 }] })));
+
+/** Numbers a hostile header might hold in a count, offset or size field. */
+const ABSURD = [0n, 1n, 0x7fn, 0xffffn, 0x7fffffffn, 0xffffffffn, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n, 2n ** 64n - 64n];
+
+/** Writes `value` (truncated to `size` bytes) little-endian at `at`, when it fits in the file. */
+function poke(b: Uint8Array, at: number, size: 1 | 2 | 4 | 8, value: bigint): void {
+  if (at < 0 || at + size > b.length) return;
+  for (let i = 0; i < size; i++) b[at + i] = Number((value >> BigInt(8 * i)) & 0xffn);
+}
+
+const u16 = (b: Uint8Array, at: number) => (at + 2 <= b.length ? b[at]! | (b[at + 1]! << 8) : 0);
+const u64 = (b: Uint8Array, at: number) => (at + 8 <= b.length ? new DataView(b.buffer, b.byteOffset).getBigUint64(at, true) : 0n);
+
+/**
+ * ELF bytes: the writer's own output with bytes flipped, cut short (inside the file header too),
+ * or with absurd counts, offsets, sizes and indices in the file, program or section headers; now
+ * and then only the magic followed by noise.
+ */
+export function elfBytes(rng: Rng): Uint8Array {
+  const b = Uint8Array.from(pick(rng, elfSeeds));
+  const shoff = Number(u64(b, 0x28));
+  const shnum = u16(b, 0x3c);
+  const phoff = Number(u64(b, 0x20));
+  for (let n = 1 + rng.below(3); n > 0; n--) {
+    switch (rng.below(8)) {
+      case 0: for (let k = 1 + rng.below(8); k > 0; k--) b[rng.below(b.length)] = rng.below(256); break;
+      // file header: e_phoff, e_shoff, then the 16-bit sizes, counts and e_shstrndx
+      case 1: poke(b, pick(rng, [0x20, 0x28]), 8, pick(rng, ABSURD)); break;
+      case 2: poke(b, pick(rng, [0x34, 0x36, 0x38, 0x3a, 0x3c, 0x3e]), 2, pick(rng, ABSURD)); break;
+      // a section header: sh_name, sh_type, sh_link (4 bytes); sh_offset, sh_size, sh_entsize (8)
+      case 3: poke(b, shoff + rng.below(Math.max(shnum, 1)) * 64 + pick(rng, [0, 4, 40, 44]), 4, pick(rng, ABSURD)); break;
+      case 4: poke(b, shoff + rng.below(Math.max(shnum, 1)) * 64 + pick(rng, [24, 32, 56]), 8, pick(rng, ABSURD)); break;
+      // a program header: p_offset, p_filesz, p_memsz
+      case 5: poke(b, phoff + pick(rng, [8, 32, 40]), 8, pick(rng, ABSURD)); break;
+      case 6: return b.slice(0, rng.below(rng.below(2) ? 64 : b.length));
+      default: return Uint8Array.from([0x7f, 0x45, 0x4c, 0x46, ...Array.from({ length: rng.below(600) }, () => rng.below(256))]);
+    }
+  }
+  return b;
+}
+
+function elfCase(rng: Rng): FuzzCase {
+  const file = '{dir}/input.elf';
+  const argv = pick(rng, [
+    ['run', file, '--entry', 'counter_add', '--max-insns', '20000'],
+    ['check', file],
+    ['disasm', file],
+    ['explore', file, '--threads', 'f()@0;f()@1', '--workers', '1', '--max-schedules', '10', '--max-insns', '20000'],
+  ]);
+  return { family: 'elf', argv, files: {}, binary: { 'input.elf': Buffer.from(elfBytes(rng)).toString('base64') } };
+}
+
+const MAKERS: Record<Family, (rng: Rng) => FuzzCase> = { asm: asmCase, scenario: scenarioCase, cli: cliCase, program: programCase, elf: elfCase };
 
 /** Case `index` of the run seeded with `seed`, from the families given (round-robin). */
 export function fuzzCase(seed: number, index: number, families: readonly Family[] = FAMILIES): FuzzCase {

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Family } from './generators.js';
+import { FAMILIES, type Family } from './generators.js';
 import type { CaseReport } from './runner.js';
 
 export interface FuzzFailure {
@@ -42,7 +42,7 @@ export interface FuzzOptions {
 
 /** Runs generated cases [first, end) of `seed`; each may take at most `capSeconds`. */
 export function fuzz(seed: number, first: number, end: number, options: FuzzOptions = {}): Promise<FuzzRun> {
-  const families = (options.families ?? ['asm', 'scenario', 'cli', 'program']).join(',');
+  const families = (options.families ?? FAMILIES).join(',');
   return runCases(first, end, options, (next) => [String(seed), String(next), String(end), families]);
 }
 

@@ -6,7 +6,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, writeSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/main.js';
-import { fuzzCase, type Family, type FuzzCase } from './generators.js';
+import { FAMILIES, fuzzCase, type Family, type FuzzCase } from './generators.js';
 
 export interface CaseReport {
   index: number;
@@ -20,6 +20,7 @@ export interface CaseReport {
 function materialize(c: FuzzCase, dir: string): string[] {
   mkdirSync(dir, { recursive: true });
   for (const [name, text] of Object.entries(c.files)) writeFileSync(join(dir, name), text);
+  for (const [name, base64] of Object.entries(c.binary ?? {})) writeFileSync(join(dir, name), Buffer.from(base64, 'base64'));
   return c.argv.map((a) => a.replaceAll('{dir}', dir));
 }
 
@@ -38,7 +39,7 @@ const [seedText, firstText, endText, familiesText] = kept ? ['0', args[2]!, Stri
 const root = mkdtempSync(join(tmpdir(), 'rseq-emu-fuzz-'));
 try {
   for (let index = Number(firstText); index < Number(endText); index++) {
-    const c = kept ? kept[index]! : fuzzCase(Number(seedText), index, (familiesText ?? 'asm,scenario,cli,program').split(',') as Family[]);
+    const c = kept ? kept[index]! : fuzzCase(Number(seedText), index, (familiesText ?? FAMILIES.join(',')).split(',') as Family[]);
     send({ start: index });
     // The harness's own test makes one case hang, as a real hang would: nothing returns.
     if ((process.env.FUZZ_HANG_AT ?? '').split(',').includes(String(index))) for (;;);
