@@ -7,6 +7,7 @@ import { asmError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import type { SourceLocation } from '../types.js';
 import { evaluate, ExpressionError, parseExpression } from './expression.js';
+import { splitArgsAt } from './statements.js';
 
 export interface Piece {
   text: string;
@@ -231,12 +232,16 @@ function splitParams(text: string): string[] {
 function splitParamsAt(text: string): { text: string; start: number }[] {
   const s = text.trim();
   if (s === '') return [];
+  if (topLevelComma(s)) return splitArgsAt(s).map((a) => ({ text: a.text, start: a.at }));
+  // Blank-separated: `name = value` stays one argument; parentheses and quotes keep blanks inside.
   const out: { text: string; start: number }[] = [];
-  let start = 0;
   let depth = 0;
   let quote = false;
   let cur = '';
-  const hasComma = topLevelComma(s);
+  let start = 0;
+  const push = () => {
+    if (cur.trim() !== '') out.push({ text: cur.trim(), start: start + cur.length - cur.trimStart().length });
+  };
   for (let i = 0; i < s.length; i++) {
     const ch = s[i]!;
     if (quote) {
@@ -248,16 +253,15 @@ function splitParamsAt(text: string): { text: string; start: number }[] {
     if (ch === '"') quote = true;
     else if (ch === '(' || ch === '[') depth++;
     else if (ch === ')' || ch === ']') depth--;
-    const separates = depth === 0 && (hasComma ? ch === ',' : /\s/.test(ch) && !/^\s*=/.test(s.slice(i)) && !/=\s*$/.test(cur));
-    if (separates) {
-      if (cur.trim() !== '' || hasComma) out.push({ text: cur.trim(), start: start + cur.length - cur.trimStart().length });
+    if (depth === 0 && /\s/.test(ch) && !/^\s*=/.test(s.slice(i)) && !/=\s*$/.test(cur)) {
+      push();
       cur = '';
       start = i + 1;
       continue;
     }
     cur += ch;
   }
-  if (cur.trim() !== '' || hasComma) out.push({ text: cur.trim(), start: start + cur.length - cur.trimStart().length });
+  push();
   return out;
 }
 
