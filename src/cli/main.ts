@@ -65,7 +65,13 @@ async function main(argv: string[], print: (s: string) => void, progress: (s: st
 }
 
 /** One line whatever the message holds: control characters (a newline in a path) are escaped. */
-const oneLine = (s: string): string => s.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
+/** Longest error line printed: a message that quotes a huge input (a 200 KB argument) is cut, not dumped. */
+const MAX_ERROR_LINE = 1000;
+
+const oneLine = (s: string): string => {
+  const line = s.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
+  return line.length > MAX_ERROR_LINE ? `${line.slice(0, MAX_ERROR_LINE)}… (${line.length} characters in all)` : line;
+};
 
 /** Where a command writes: its report, its one-line errors, and progress (a terminal's only). */
 export interface CliIo {

@@ -57,9 +57,17 @@ export interface Scenario {
 const fail = (where: string, why: string) => new RseqEmuError('INPUT', `${where}: ${why}`);
 
 
+/** A value as an error message quotes it: short, so a huge input still gives one readable line. */
+export function shortValue(v: unknown): string {
+  if (Array.isArray(v)) return `an array of ${v.length} item${v.length === 1 ? '' : 's'}`;
+  if (v !== null && typeof v === 'object') return 'an object';
+  const text = typeof v === 'bigint' ? v.toString() : JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 40)}… (${text.length} characters)` : text;
+}
+
 /** Numbers are u64 words, or their two's-complement negatives: anything else would wrap silently. */
 export function checkWord(n: bigint, where: string, error: (where: string, why: string) => Error = fail): bigint {
-  if (n < -(1n << 63n) || n >= 1n << 64n) throw error(where, `${n} does not fit in 64 bits`);
+  if (n < -(1n << 63n) || n >= 1n << 64n) throw error(where, `${shortValue(n)} does not fit in 64 bits`);
   return n;
 }
 
@@ -70,12 +78,12 @@ function integer(v: unknown, where: string): bigint {
     const t = v.trim();
     return checkWord(t.startsWith('-') ? -BigInt(t.slice(1)) : BigInt(t), where);
   }
-  throw fail(where, `expected a whole number, found ${JSON.stringify(v)}`);
+  throw fail(where, `expected a whole number, found ${shortValue(v)}`);
 }
 
 function smallInt(v: unknown, where: string, min: number, max: number): number {
   const n = integer(v, where);
-  if (n < BigInt(min) || n > BigInt(max)) throw fail(where, `must be ${min} to ${max}, not ${n}`);
+  if (n < BigInt(min) || n > BigInt(max)) throw fail(where, `must be ${min} to ${max}, not ${shortValue(n)}`);
   return Number(n);
 }
 

@@ -21,6 +21,8 @@ export interface FuzzRun {
 
 const RUNNER = fileURLToPath(new URL('./runner.ts', import.meta.url));
 const MAX_RSS_MIB = 2048;
+/** An error line is read by a person: the CLI cuts messages at 1,000 characters. */
+const MAX_LINE = 1200;
 
 /** What is wrong with a finished case, or null. */
 export function judgeCase(r: CaseReport): string | null {
@@ -28,6 +30,8 @@ export function judgeCase(r: CaseReport): string | null {
   if (![0, 1, 2].includes(r.code)) return `exit status ${r.code}`;
   if (/internal error/.test(r.stderr)) return `internal error: ${lines[0]}`;
   if (r.code === 2 && lines.length !== 1) return `exit 2 with ${lines.length} stderr lines: ${JSON.stringify(r.stderr.slice(0, 300))}`;
+  const long = lines.find((l) => l.length > MAX_LINE);
+  if (r.code === 2 && long) return `an error line of ${long.length} characters: ${JSON.stringify(long.slice(0, 200))}…`;
   if (r.rssMiB > MAX_RSS_MIB) return `RSS ${r.rssMiB} MiB`;
   return null;
 }
@@ -70,7 +74,14 @@ async function runCases(first: number, end: number, options: FuzzOptions, runner
     };
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
-      const m = JSON.parse(line) as { start: number } | CaseReport;
+      let m: { start: number } | CaseReport;
+      try {
+        m = JSON.parse(line) as { start: number } | CaseReport;
+      } catch {
+        // A report line the harness cannot read is the case's failure, not the harness's.
+        run.failures.push({ index: current ?? -1, why: `unreadable report line (${line.length} characters): ${JSON.stringify(line.slice(0, 200))}` });
+        return;
+      }
       if ('start' in m) {
         current = m.start;
         arm();
