@@ -198,6 +198,10 @@ export class Emulator {
   private pendingRip: Address | undefined;
   private readonly regBuffer = new Uint8Array(8);
   private readonly regView = new DataView(this.regBuffer.buffer);
+  /** Counts map/unmap/protect calls, so a page tracker knows when the layout it copied is stale. */
+  layoutVersion = 0;
+  /** Told of every host write (write(), writeU64 …), which Unicorn's write hooks never see (page-tracker.ts). */
+  hostWriteListener: ((address: Address, length: number) => void) | null = null;
 
   private constructor(lib: UnicornLibrary, uc: NativePointer) {
     this.lib = lib;
@@ -255,6 +259,7 @@ export class Emulator {
     const err = this.lib.uc_mem_map(this.handle(), address, size, protBits(prot));
     if (err !== UcErr.OK) throw this.memoryError('uc_mem_map', err, address, `cannot map ${size} bytes`);
     this.regions_.push({ begin: address, end: address + BigInt(size), prot: { ...prot } });
+    this.layoutVersion++;
     this.regions_.sort((a, b) => (a.begin < b.begin ? -1 : 1));
   }
 
@@ -265,6 +270,7 @@ export class Emulator {
     const end = address + BigInt(size);
     this.splitRegionsAt(address, end);
     this.regions_ = this.regions_.filter((r) => r.end <= address || r.begin >= end);
+    this.layoutVersion++;
   }
 
   protect(address: Address, size: number, prot: Protection): void {
@@ -275,6 +281,7 @@ export class Emulator {
     const end = address + BigInt(size);
     this.splitRegionsAt(address, end);
     for (const r of this.regions_) if (r.begin >= address && r.end <= end) r.prot = { ...prot };
+    this.layoutVersion++;
   }
 
   /** Unicorn 2.0.1 aborts the whole process (an assertion in phys_section_add) near 4,096 mappings. */
@@ -301,6 +308,7 @@ export class Emulator {
   write(address: Address, bytes: Uint8Array): void {
     const err = this.lib.uc_mem_write(this.handle(), address, bytes, bytes.length);
     if (err !== UcErr.OK) throw this.memoryError('uc_mem_write', err, address, `cannot write ${bytes.length} bytes`);
+    this.hostWriteListener?.(address, bytes.length);
   }
 
   readU32(address: Address): number {
