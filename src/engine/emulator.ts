@@ -200,7 +200,7 @@ export class Emulator {
   private readonly regView = new DataView(this.regBuffer.buffer);
   /** Counts map/unmap/protect calls, so a page tracker knows when the layout it copied is stale. */
   layoutVersion = 0;
-  /** Told of every host write (write(), writeU64 …), which Unicorn's write hooks never see (page-tracker.ts). */
+  /** Told of every host write (write(), writeU64 …) and new mapping, which Unicorn's write hooks never see (page-tracker.ts). */
   hostWriteListener: ((address: Address, length: number) => void) | null = null;
 
   private constructor(lib: UnicornLibrary, uc: NativePointer) {
@@ -260,6 +260,7 @@ export class Emulator {
     if (err !== UcErr.OK) throw this.memoryError('uc_mem_map', err, address, `cannot map ${size} bytes`);
     this.regions_.push({ begin: address, end: address + BigInt(size), prot: { ...prot } });
     this.layoutVersion++;
+    this.hostWriteListener?.(address, size); // fresh pages hold zeros, whatever a copy says
     this.regions_.sort((a, b) => (a.begin < b.begin ? -1 : 1));
   }
 

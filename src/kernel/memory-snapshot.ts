@@ -21,35 +21,52 @@ export interface MemoryCopy {
 }
 
 const PAGE = BigInt(PAGE_SIZE);
-const layoutOf = (regions: readonly MemoryRegion[]) => regions.map((r) => `${r.begin}:${r.end}:${+r.prot.read}${+r.prot.write}${+r.prot.exec}`).join(',');
+const keyOf = (r: MemoryRegion) => `${r.begin}:${r.end}:${+r.prot.read}${+r.prot.write}${+r.prot.exec}`;
+const layoutOf = (regions: readonly MemoryRegion[]) => regions.map(keyOf).join(',');
+
+/** A region's bytes cut into page copies. */
+function readPages(emu: Emulator, r: MemoryRegion, into: Map<Address, PageCopy>): void {
+  const bytes = emu.read(r.begin, Number(r.end - r.begin));
+  for (let at = r.begin; at < r.end; at += PAGE) into.set(at, { bytes: bytes.subarray(Number(at - r.begin), Number(at - r.begin + PAGE)) });
+}
 
 /** Reads every mapped page. */
 function fullCopy(emu: Emulator): MemoryCopy {
   const regions = emu.regions();
   const pages = new Map<Address, PageCopy>();
-  for (const r of regions) {
-    const bytes = emu.read(r.begin, Number(r.end - r.begin));
-    for (let at = r.begin; at < r.end; at += PAGE) pages.set(at, { bytes: bytes.subarray(Number(at - r.begin), Number(at - r.begin + PAGE)) });
-  }
+  for (const r of regions) readPages(emu, r, pages);
   return { regions, layout: layoutOf(regions), pages };
 }
 
+/** Writes a region's pages from a copy in one call. */
 function writeRegion(emu: Emulator, r: MemoryRegion, copy: MemoryCopy): void {
-  for (let at = r.begin; at < r.end; at += PAGE) emu.write(at, copy.pages.get(at)!.bytes);
+  const bytes = new Uint8Array(Number(r.end - r.begin));
+  for (let at = r.begin; at < r.end; at += PAGE) bytes.set(copy.pages.get(at)!.bytes, Number(at - r.begin));
+  emu.write(r.begin, bytes);
+}
+
+/**
+ * Makes the mappings those of `copy`: unmaps what it lacks, maps (and fills) what it has that is
+ * not mapped. Returns the regions that were mapped already.
+ */
+function reconcile(emu: Emulator, copy: MemoryCopy): MemoryRegion[] {
+  const wanted = new Set(copy.regions.map(keyOf));
+  const live = new Set(emu.regions().map(keyOf));
+  for (const r of emu.regions()) if (!wanted.has(keyOf(r))) emu.unmap(r.begin, Number(r.end - r.begin));
+  const kept: MemoryRegion[] = [];
+  for (const r of copy.regions) {
+    if (live.has(keyOf(r))) kept.push(r);
+    else {
+      emu.map(r.begin, Number(r.end - r.begin), r.prot);
+      writeRegion(emu, r, copy);
+    }
+  }
+  return kept;
 }
 
 /** Makes the mappings those of `copy` and rewrites every page that can differ. */
 function fullRestore(emu: Emulator, copy: MemoryCopy): void {
-  const key = (r: MemoryRegion) => `${r.begin}:${r.end}:${+r.prot.read}${+r.prot.write}${+r.prot.exec}`;
-  const wanted = new Set(copy.regions.map(key));
-  const live = new Set(emu.regions().map(key));
-  for (const r of emu.regions()) if (!wanted.has(key(r))) emu.unmap(r.begin, Number(r.end - r.begin));
-  for (const r of copy.regions) {
-    if (!live.has(key(r))) {
-      emu.map(r.begin, Number(r.end - r.begin), r.prot);
-      writeRegion(emu, r, copy);
-    } else if (r.prot.write) writeRegion(emu, r, copy);
-  }
+  for (const r of reconcile(emu, copy)) if (r.prot.write) writeRegion(emu, r, copy);
 }
 
 /** An emulator's memory as of its last copy or rewind, and the pages written since. */
@@ -65,27 +82,52 @@ class TrackedMemory {
 
   copy(): MemoryCopy {
     const { pages, layoutChanged } = this.tracker.take();
-    if (!this.current || layoutChanged) return (this.current = fullCopy(this.emu));
-    if (pages.size === 0) return this.current;
-    const next = new Map(this.current.pages);
-    for (const p of pages) if (next.has(p)) next.set(p, { bytes: this.emu.read(p, PAGE_SIZE) });
-    return (this.current = { regions: this.current.regions, layout: this.current.layout, pages: next });
+    const now = this.current;
+    if (!now) return (this.current = fullCopy(this.emu));
+    if (!layoutChanged) {
+      if (pages.size === 0) return now;
+      const next = new Map(now.pages);
+      for (const p of pages) if (next.has(p)) next.set(p, { bytes: this.emu.read(p, PAGE_SIZE) });
+      return (this.current = { regions: now.regions, layout: now.layout, pages: next });
+    }
+    // New mappings were reported as written (their pages hold zeros), so the rule is the same.
+    const regions = this.emu.regions();
+    const known = new Set(now.regions.map(keyOf));
+    const next = new Map<Address, PageCopy>();
+    for (const r of regions) {
+      if (!known.has(keyOf(r))) {
+        readPages(this.emu, r, next);
+        continue;
+      }
+      for (let at = r.begin; at < r.end; at += PAGE) {
+        const kept = pages.has(at) ? undefined : now.pages.get(at);
+        next.set(at, kept ?? { bytes: this.emu.read(at, PAGE_SIZE) });
+      }
+    }
+    return (this.current = { regions, layout: layoutOf(regions), pages: next });
   }
 
   restore(copy: MemoryCopy): void {
     const { pages, layoutChanged } = this.tracker.take();
     const now = this.current;
     let written = 0;
-    if (!now || layoutChanged || now.layout !== copy.layout) {
+    if (!now) {
       fullRestore(this.emu, copy);
       written = copy.pages.size;
     } else {
-      for (const [at, page] of copy.pages) {
-        if (pages.has(at) || now.pages.get(at) !== page) {
-          this.emu.write(at, page.bytes);
-          written++;
+      // A page differs from the copy's when written since the last copy or rewind, or when the
+      // last copy held another page there; pages of regions mapped just now are filled already.
+      const kept = layoutChanged || now.layout !== copy.layout ? reconcile(this.emu, copy) : copy.regions;
+      for (const r of kept) {
+        for (let at = r.begin; at < r.end; at += PAGE) {
+          const page = copy.pages.get(at)!;
+          if (pages.has(at) || now.pages.get(at) !== page) {
+            this.emu.write(at, page.bytes);
+            written++;
+          }
         }
       }
+      if (kept !== copy.regions) written += copy.pages.size - kept.reduce((n, r) => n + Number((r.end - r.begin) / PAGE), 0);
     }
     this.tracker.take(); // the rewind's own writes
     this.current = copy;
