@@ -28,7 +28,7 @@ const SPECS = {
   processesPerRun: { value: 256, max: 2048, what: 'processes one run may create' },
   traceSteps: { value: 200_000, max: 100_000_000, what: 'instructions a trace records' },
   outputBytes: { value: 16 << 20, max: 1 << 30, what: 'bytes of captured program output' },
-  stateCacheEntries: { value: 2_000_000, max: 50_000_000, what: 'states the exhaustive search remembers (about 100 bytes each)' },
+  stateCacheEntries: { value: 2_000_000, max: 50_000_000, what: 'states the exhaustive search remembers per worker (about 80 bytes each)' },
 } satisfies Record<string, LimitSpec>;
 
 export type LimitName = keyof typeof SPECS;
