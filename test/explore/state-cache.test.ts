@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Image } from '../../src/asm/image.js';
 import { readRseqTables } from '../../src/abi/tables.js';
 import { explore, type ExploreOptions, type ExploreResult } from '../../src/explore/explorer.js';
+import { exploreParallel } from '../../src/explore/explore-workers.js';
 import { StateCache } from '../../src/explore/state-cache.js';
 import { stateKey } from '../../src/explore/state-hash.js';
 import type { Machine } from '../../src/kernel/machine.js';
@@ -192,5 +193,17 @@ describe('state cache', function () {
     const { scenario, image } = await bundledScenario('counter.json');
     const r = explore(image, scenario, { preemptions: 1, checks: [() => null] });
     assert.equal(r.stateCache, undefined);
+  });
+});
+
+describe('state cache on worker threads', function () {
+  this.timeout(300_000);
+  it('two workers, each with its own cache, report the verdict and violations one thread reports', async () => {
+    const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
+    const one = explore(image, scenario, { keepViolations: 1_000_000 });
+    const two = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0, keepViolations: 1_000_000 });
+    assert.equal(two.workers, 2);
+    assert.deepEqual(reported(two), reported(one));
+    assert.equal(typeof two.stateCache?.hits, 'number');
   });
 });
