@@ -5,6 +5,7 @@ import { benchEngine } from './engine.bench.js';
 import { benchExplore, benchMemory } from './explore.bench.js';
 import { benchGdb } from './gdb.bench.js';
 import { Machine, assembleSource, findSymbol, parseEvent } from '../src/index.js';
+import { copySize } from '../src/kernel/memory-snapshot.js';
 
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -62,7 +63,7 @@ async function benchMachine(): Promise<Record<string, number>> {
     snap.restore(state);
     while (snap.step(null));
   });
-  out['snapshot size (KiB)'] = state.processes.reduce((n, p) => n + p.memory.reduce((k, r) => k + r.bytes.length, 0), 0) / 1024;
+  out['snapshot size (KiB)'] = state.processes.reduce((n, p) => n + copySize(p.memory), 0) / 1024;
   snap.close();
 
   const source = readFileSync(new URL('../asm/percpu_list.s', import.meta.url), 'utf8');

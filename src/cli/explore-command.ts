@@ -12,6 +12,7 @@ import { exploreJson, exploreText } from '../report/explore-report.js';
 import { all, integerOption, one, parseArgs, positionalProblem } from './args.js';
 import { profileFromArgs, scenarioFromArgs } from './scenario-args.js';
 import { EXPLORE_USAGE } from './usage.js';
+import { LIMITS } from '../limits.js';
 
 
 const SPEC = {
@@ -19,6 +20,7 @@ const SPEC = {
   preemptions: { value: true }, depth: { value: true }, runs: { value: true }, seed: { value: true }, kinds: { value: true },
   'max-schedules': { value: true }, 'schedule-budget': { value: true }, timeout: { value: true }, 'stop-at-first': {}, 'max-insns': { value: true }, 'time-slice': { value: true }, traces: { value: true }, workers: { value: true }, json: {}, shard: { value: true },
   html: { value: true },
+  'no-state-cache': {}, 'state-cache-entries': { value: true },
 };
 
 
@@ -65,6 +67,8 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
     seed: integerOption(one(a, 'seed'), 'seed', 1, 0, 2 ** 32 - 1),
     maxSchedules: integerOption(one(a, 'max-schedules'), 'max-schedules', 1_000_000, 1, 1_000_000_000),
     stopAtFirst: a.flags.has('stop-at-first'),
+    stateCache: !a.flags.has('no-state-cache'),
+    ...(a.options.has('state-cache-entries') ? { stateCacheEntries: integerOption(one(a, 'state-cache-entries'), 'state-cache-entries', 0, 1, LIMITS.stateCacheEntries) } : {}),
     ...(a.options.has('timeout') ? { timeout: integerOption(one(a, 'timeout'), 'timeout', 0, 1, 86_400) } : {}),
     ...(a.options.has('schedule-budget') ? { scheduleBudget: integerOption(one(a, 'schedule-budget'), 'schedule-budget', 0, 1, 1_000_000_000) } : {}),
     ...(shard ? { shard } : {}),

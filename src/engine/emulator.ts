@@ -206,6 +206,10 @@ export class Emulator {
   private readonly scratchView = new DataView(this.scratch.buffer);
   /** Native buffers for readRegisters, made on first use and freed by close(). */
   private batch: RegisterBatch | undefined;
+  /** Counts map/unmap/protect calls, so a page tracker knows when the layout it copied is stale. */
+  layoutVersion = 0;
+  /** Told of every host write (write(), writeU64 …) and new mapping, which Unicorn's write hooks never see (page-tracker.ts). */
+  hostWriteListener: ((address: Address, length: number) => void) | null = null;
 
   private constructor(lib: UnicornLibrary, uc: NativePointer) {
     this.lib = lib;
@@ -265,6 +269,8 @@ export class Emulator {
     const err = this.lib.uc_mem_map(this.handle(), address, size, protBits(prot));
     if (err !== UcErr.OK) throw this.memoryError('uc_mem_map', err, address, `cannot map ${size} bytes`);
     this.regions_.push({ begin: address, end: address + BigInt(size), prot: { ...prot } });
+    this.layoutVersion++;
+    this.hostWriteListener?.(address, size); // fresh pages hold zeros, whatever a copy says
     this.regions_.sort((a, b) => (a.begin < b.begin ? -1 : 1));
   }
 
@@ -275,6 +281,7 @@ export class Emulator {
     const end = address + BigInt(size);
     this.splitRegionsAt(address, end);
     this.regions_ = this.regions_.filter((r) => r.end <= address || r.begin >= end);
+    this.layoutVersion++;
   }
 
   protect(address: Address, size: number, prot: Protection): void {
@@ -285,6 +292,7 @@ export class Emulator {
     const end = address + BigInt(size);
     this.splitRegionsAt(address, end);
     for (const r of this.regions_) if (r.begin >= address && r.end <= end) r.prot = { ...prot };
+    this.layoutVersion++;
   }
 
   /** Unicorn 2.0.1 aborts the whole process (an assertion in phys_section_add) near 4,096 mappings. */
@@ -330,6 +338,7 @@ export class Emulator {
     if (length <= SCRATCH_BYTES) this.scratch.set(bytes);
     const err = this.lib.uc_mem_write(this.handle(), address, length <= SCRATCH_BYTES ? this.scratch : bytes, length);
     if (err !== UcErr.OK) throw this.memoryError('uc_mem_write', err, address, `cannot write ${bytes.length} bytes`);
+    this.hostWriteListener?.(address, bytes.length);
   }
 
   readU32(address: Address): number {

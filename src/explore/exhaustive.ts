@@ -1,10 +1,12 @@
 // Exhaustive search with a deviation bound (CHESS-style preemption bounding): every schedule that
 // differs from the default policy in at most K places, a place being a kernel event or a CPU
 // switch before any instruction a thread executes. Depth-first; the machine is rewound with
-// snapshots at each branching point instead of re-running the prefix.
+// snapshots at each branching point instead of re-running the prefix. With a state cache, a state
+// already explored with at least as many deviations left is not explored again (state-cache.ts).
 import type { Machine } from '../kernel/machine.js';
 import type { Address } from '../types.js';
 import { deviationsAt, type DeviationSpace } from './deviations.js';
+import type { StateCache } from './state-cache.js';
 
 export interface SearchControl {
   /**
@@ -31,28 +33,56 @@ export interface Share {
  */
 export const shareOf = (index: number, of: number): number => (Math.imul(index + 1, 0x9e3779b1) >>> 0) % of;
 
-export function exhaustiveSearch(machine: Machine, bound: number, space: DeviationSpace, control: SearchControl, share: Share = { part: 0, of: 1 }): boolean {
+export function exhaustiveSearch(machine: Machine, bound: number, space: DeviationSpace, control: SearchControl, share: Share = { part: 0, of: 1 }, cache: StateCache | null = null): boolean {
   let go = true;
   let unit = 0;
   const from = share.from ?? 0;
   const placed: Address[] = [];
+  // The most instructions a leaf of the subtree being explored ran (for the cache's budget check).
+  let deepest = 0;
+  const leaf = (): void => {
+    deepest = Math.max(deepest, machine.instructions);
+    go = control.leaf(placed);
+  };
+  /**
+   * The end of the path that deviates no more here. At the top it is the schedule with no
+   * deviation at all (or the default run out of budget): it belongs to the last top-level unit,
+   * so exactly one share reports it.
+   */
+  const endOfPath = (top: boolean): void => {
+    if (!top || (unit >= from && shareOf(unit, share.of) === share.part)) {
+      if (top) control.unit?.(unit);
+      leaf();
+    }
+  };
   const dfs = (left: number): void => {
     const top = left === bound;
     if (left === 0) {
       while (machine.step(null));
-      go = control.leaf(placed);
+      leaf();
       return;
     }
-    for (;;) {
+    const outer = deepest;
+    deepest = 0;
+    // States met along this path, each the root of everything explored after it here.
+    const visited: [string, number][] = [];
+    explore: for (;;) {
       const cpu = machine.defaultCpu();
       if (cpu === null) {
         machine.step(null); // let the run finish its bookkeeping (budget, deadlock)
-        // The schedule with no deviation at all belongs to the last top-level unit.
-        if (!top || (unit >= from && shareOf(unit, share.of) === share.part)) {
-          if (top) control.unit?.(unit);
-          go = control.leaf(placed);
+        endOfPath(top);
+        break;
+      }
+      // Top-level states are never met again with as many deviations left.
+      if (cache && !top) {
+        const key = cache.key(machine);
+        const span = cache.covering(key, left);
+        if (span !== null && machine.instructions + span <= machine.maxInstructions) {
+          cache.hits++;
+          deepest = Math.max(deepest, machine.instructions + span);
+          break;
         }
-        return;
+        visited.push([key, machine.instructions]);
       }
       const tid = machine.runningOn(cpu)!.tid;
       const here = machine.capture();
@@ -70,13 +100,16 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         dfs(left - 1);
         placed.pop();
         machine.restore(here);
-        if (!go) return;
+        if (!go) break explore;
       }
       if (!machine.step({ kind: 'run', cpu, count: 1 })) {
-        go = control.leaf(placed);
-        return;
+        endOfPath(top);
+        break;
       }
     }
+    // Only a subtree explored to its end may stand for later visits.
+    if (go && cache) for (const [key, at] of visited) cache.add(key, left, deepest - at);
+    deepest = Math.max(outer, deepest);
   };
   dfs(bound);
   return go;

@@ -18,6 +18,9 @@ import type { ObserveSpec } from './observable.js';
 import { SerialOracle } from './oracle.js';
 import { pctSearch } from './pct.js';
 import { shardShare, WHOLE, type Shard } from './shard.js';
+import { MAX_CACHED_BOUND, StateCache, type StateCacheStats } from './state-cache.js';
+import { stateKey } from './state-hash.js';
+import { LIMITS } from '../limits.js';
 
 export interface ExploreOptions {
   mode?: 'exhaustive' | 'pct';
@@ -61,6 +64,13 @@ export interface ExploreOptions {
   onProgress?: (schedules: number, seconds: number) => void;
   /** Search only this shard of the space (`--shard I/N`; shard.ts); default the whole. */
   shard?: Shard;
+  /**
+   * Exhaustive: skip states already explored with at least as many deviations left (default true;
+   * off with `checks`, which may read anything). Same verdict and violations, fewer schedules.
+   */
+  stateCache?: boolean;
+  /** At most this many remembered states per worker (default: the `stateCacheEntries` limit). */
+  stateCacheEntries?: number;
 }
 
 export interface ExploreResult {
@@ -83,6 +93,8 @@ export interface ExploreResult {
   workers: number;
   /** Per instruction, the schedules that placed a deviation before it and how many of them failed. */
   heat: HeatCell[];
+  /** The state cache, summed over workers, when the exhaustive search used one. */
+  stateCache?: StateCacheStats;
 }
 
 /** What one share of a search found; violations carry the top-level unit they came from. */
@@ -98,6 +110,7 @@ export interface ShareResult {
    * before the top-level unit it was in, where workers resume.
    */
   resume?: { unit: number; schedules: number; violationCount: number; kept: number; heat: HeatCell[] };
+  stateCache?: StateCacheStats;
 }
 
 /** Per-schedule budgets: ten times the default schedule's length, and never below this. */
@@ -170,7 +183,13 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
     machine.maxInstructions = options.scheduleBudget ?? Math.min(machine.maxInstructions, Math.max(MIN_SCHEDULE_BUDGET, BUDGET_FACTOR * steps));
     machine.restore(start);
     if ((options.mode ?? 'exhaustive') === 'exhaustive') {
-      exhaustiveSearch(machine, options.preemptions ?? 2, space, control, share);
+      const bound = options.preemptions ?? 2;
+      const cache = usesStateCache(options) && bound < MAX_CACHED_BOUND ? new StateCache(options.stateCacheEntries ?? LIMITS.stateCacheEntries, (m) => stateKey(m, tables)) : null;
+      try {
+        exhaustiveSearch(machine, bound, space, control, share, cache);
+      } finally {
+        if (cache) out.stateCache = cache.stats();
+      }
     } else {
       // Change points are drawn over the length of the default run.
       pctSearch(machine, start, { depth: options.depth ?? 3, runs: options.runs ?? 1000, steps }, space, options.seed ?? 1, control, share);
@@ -194,6 +213,9 @@ export function mergeViolations<V extends { unit: number }>(lists: readonly (rea
   return stopAtFirst ? all.slice(0, 1) : all.slice(0, keep);
 }
 
+/** Whether an exhaustive search with these options may skip states it explored already. */
+export const usesStateCache = (options: ExploreOptions): boolean => options.stateCache ?? !(options.checks?.length);
+
 /** Merges shares in the order the sequential search meets their units. */
 export function mergeShares(parts: ShareResult[], scenario: Scenario, options: ExploreOptions, seconds: number, workers: number): ExploreResult {
   const mode = options.mode ?? 'exhaustive';
@@ -211,8 +233,14 @@ export function mergeShares(parts: ShareResult[], scenario: Scenario, options: E
     profile: profileName(options.profile ?? parseProfile(scenario.profile ?? 'linux')),
     workers,
     heat: mergeHeat(parts.map((p) => p.heat)),
+    ...(parts.some((p) => p.stateCache) ? { stateCache: sumCaches(parts) } : {}),
     ...(mode === 'exhaustive' ? { bound: options.preemptions ?? 2 } : { depth: options.depth ?? 3, runs: options.runs ?? 1000, seed: options.seed ?? 1 }),
   };
+}
+
+function sumCaches(parts: ShareResult[]): StateCacheStats {
+  const all = parts.flatMap((p) => (p.stateCache ? [p.stateCache] : []));
+  return { hits: all.reduce((n, c) => n + c.hits, 0), entries: all.reduce((n, c) => n + c.entries, 0), full: all.some((c) => c.full) };
 }
 
 /** The whole search on the calling thread. */

@@ -3,7 +3,7 @@ import type { GlibcRseqExports } from '../abi/glibc.js';
 import type { RegisterFile } from '../engine/index.js';
 import type { Address, CpuId } from '../types.js';
 import type { EventSpec } from './event-spec.js';
-import type { RegionCopy } from './memory-snapshot.js';
+import type { MemoryCopy } from './memory-snapshot.js';
 import type { EventRecord, RunOutcome, SyscallRecord, TraceStep } from './outcome.js';
 import type { Profile } from './profile.js';
 import type { SavedRunLog } from './run-log.js';
@@ -95,9 +95,21 @@ export interface ThreadReport {
   registers: RegisterFile;
 }
 
+/** Machine.kernelState(): state the public accessors do not show, for hashing (explore/state-hash.ts). */
+export interface KernelState {
+  executed: number;
+  queues: number[][];
+  policy: { cpu: CpuId; running: number | null };
+  /** Each thread's exported uc_context, in Machine.allThreads() order. */
+  contexts: Uint8Array[];
+  /** Per thread, its events whose rseq outcome its next return to user space decides. */
+  awaiting: [number, readonly EventRecord[]][];
+  lastStores: ReadonlyMap<Address, LastStore>;
+}
+
 /** Everything a run can change: memory of every process, every thread, the kernel and the logs. */
 export interface MachineSnapshot {
-  processes: { pid: number; parentPid: number | null; sigactions: [number, SigAction][]; membarrier: boolean; exitStatus: number | null; memory: RegionCopy[]; cids: SavedConcurrencyIds }[];
+  processes: { pid: number; parentPid: number | null; sigactions: [number, SigAction][]; membarrier: boolean; exitStatus: number | null; memory: MemoryCopy; cids: SavedConcurrencyIds }[];
   threads: { fields: Omit<Thread, 'process' | 'context'>; pid: number; context: Uint8Array }[];
   loaded: [number, number][];
   queues: number[][];

@@ -13,7 +13,7 @@ import { hex, type Address, type CpuId } from '../types.js';
 import { PAGE, SENTINEL, SHARED_MEMORY_END } from './address-space.js';
 import { signalName, type EventSpec } from './event-spec.js';
 import type { EventRecord, RunOutcome, SyscallRecord } from './outcome.js';
-import { copyMemory, emulatorFrom, restoreMemory } from './memory-snapshot.js';
+import { copyMemory, emulatorFrom, restoreMemory, trackMemory } from './memory-snapshot.js';
 import { loadProcessImage, copyAddressSpace, mapThreadMemory, unmapThreadMemory } from './process-memory.js';
 import { DEFAULT_PROFILE, profileName, type Profile } from './profile.js';
 import { EFAULT } from './errno.js';
@@ -25,7 +25,7 @@ import { unresolvedAccess } from './unresolved-access.js';
 import { CLONE_VM } from './syscalls/process.js';
 import { SyscallTable } from './syscalls/table.js';
 import type { CloneRequest, KernelServices } from './syscalls/types.js';
-import type { CallOptions, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, ThreadSpec } from './machine-types.js';
+import type { CallOptions, KernelState, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, ThreadSpec } from './machine-types.js';
 import { noteIds, startCallIds } from './call-ids.js';
 import { ConcurrencyIds } from './mm-cid.js';
 import { NotifyResume } from './notify-resume.js';
@@ -55,7 +55,7 @@ type Stop =
   | { kind: 'trap'; signal: number; reason: string }
   | { kind: 'breakpoint'; address: Address };
 
-export type { CallOptions, LastStore, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, SwitchOut, ThreadReport, ThreadSpec } from './machine-types.js';
+export type { CallOptions, KernelState, LastStore, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, SwitchOut, ThreadReport, ThreadSpec } from './machine-types.js';
 
 export class Machine implements KernelServices {
   readonly cpus: number;
@@ -201,6 +201,7 @@ export class Machine implements KernelServices {
 
   private installHooks(p: Process): void {
     const emu = p.emu;
+    trackMemory(emu); // snapshots copy and rewind only the pages written since
     emu.onCode(0n, TASK_SIZE, (address, size) => {
       if (this.stop) return;
       const t = this.running!;
@@ -423,6 +424,23 @@ export class Machine implements KernelServices {
     this.speculation?.load(s.run.lastStore);
   }
 
+  /**
+   * What a state hash (explore/state-hash.ts) must cover besides the processes and threads: the
+   * budget used, the run queues, the default policy, each thread's registers (the whole uc_context,
+   * SSE included), events whose rseq outcome is still open, and the last store to each shared byte.
+   */
+  kernelState(): KernelState {
+    for (const [p, t] of this.loaded) p.emu.saveContext(t.context);
+    return {
+      executed: this.executed,
+      queues: this.queues.save(),
+      policy: this.policy.save(),
+      contexts: this.threads.map((t) => t.process.emu.exportContext(t.context)),
+      awaiting: this.log.awaitingRecords(),
+      lastStores: this.speculation?.entries() ?? new Map(),
+    };
+  }
+
   // ---- running -----------------------------------------------------------------------------------
 
   /** Calls `entry(args…)` on a new thread (earlier threads are cleared) and runs it to its end. */
@@ -518,6 +536,11 @@ export class Machine implements KernelServices {
       schedule: this.log.schedule(),
       profile: profileName(this.profile),
     };
+  }
+
+  /** Instructions executed so far in this run. */
+  get instructions(): number {
+    return this.executed;
   }
 
   /** Whether the last step ended its thread's time slice (the tick came, preempting it or not). */

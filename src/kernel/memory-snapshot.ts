@@ -1,37 +1,172 @@
-// Copies of an address space: every mapped region with its protection and bytes. Restoring into
-// the same emulator reconciles mappings (unmaps what is new, maps what is gone) and rewrites only
-// writable regions and regions it had to map; read-only pages cannot have changed.
-import { Emulator, type MemoryRegion } from '../engine/index.js';
+// Copies of an address space, page by page. A copy shares every page that did not change with the
+// copy before it, and a rewind rewrites only the pages that differ from the target: those written
+// since the last copy or rewind (engine/page-tracker.ts) and those where the two copies hold
+// different pages. When mappings differ, restoring reconciles them (unmaps what is new, maps what
+// is gone) and rewrites every writable page, as a full copy would.
+import { Emulator, PAGE_SIZE, type MemoryRegion } from '../engine/index.js';
+import { PageTracker } from '../engine/page-tracker.js';
+import type { Address } from '../types.js';
 
-export interface RegionCopy {
-  region: MemoryRegion;
-  bytes: Uint8Array;
+/** One page's bytes at copy time; never changed afterwards. `digest` is filled by state hashing. */
+export interface PageCopy {
+  readonly bytes: Uint8Array;
+  digest?: Uint8Array;
 }
 
-const key = (r: MemoryRegion) => `${r.begin}:${r.end}:${+r.prot.read}${+r.prot.write}${+r.prot.exec}`;
-
-export function copyMemory(emu: Emulator): RegionCopy[] {
-  return emu.regions().map((region) => ({ region, bytes: emu.read(region.begin, Number(region.end - region.begin)) }));
+/** An address space's mappings and every mapped page. Immutable: copies share pages. */
+export interface MemoryCopy {
+  readonly regions: readonly MemoryRegion[];
+  readonly layout: string;
+  readonly pages: ReadonlyMap<Address, PageCopy>;
 }
 
-export function restoreMemory(emu: Emulator, copy: readonly RegionCopy[]): void {
-  const wanted = new Map(copy.map((c) => [key(c.region), c]));
-  const live = new Set(emu.regions().map(key));
-  for (const r of emu.regions()) if (!wanted.has(key(r))) emu.unmap(r.begin, Number(r.end - r.begin));
-  for (const c of copy) {
-    const size = Number(c.region.end - c.region.begin);
-    if (!live.has(key(c.region))) {
-      emu.map(c.region.begin, size, c.region.prot);
-      emu.write(c.region.begin, c.bytes);
-    } else if (c.region.prot.write) emu.write(c.region.begin, c.bytes);
+const PAGE = BigInt(PAGE_SIZE);
+const keyOf = (r: MemoryRegion) => `${r.begin}:${r.end}:${+r.prot.read}${+r.prot.write}${+r.prot.exec}`;
+const layoutOf = (regions: readonly MemoryRegion[]) => regions.map(keyOf).join(',');
+
+/** A region's bytes cut into page copies. */
+function readPages(emu: Emulator, r: MemoryRegion, into: Map<Address, PageCopy>): void {
+  const bytes = emu.read(r.begin, Number(r.end - r.begin));
+  for (let at = r.begin; at < r.end; at += PAGE) into.set(at, { bytes: bytes.subarray(Number(at - r.begin), Number(at - r.begin + PAGE)) });
+}
+
+/** Reads every mapped page. */
+function fullCopy(emu: Emulator): MemoryCopy {
+  const regions = emu.regions();
+  const pages = new Map<Address, PageCopy>();
+  for (const r of regions) readPages(emu, r, pages);
+  return { regions, layout: layoutOf(regions), pages };
+}
+
+/** Writes a region's pages from a copy in one call. */
+function writeRegion(emu: Emulator, r: MemoryRegion, copy: MemoryCopy): void {
+  const bytes = new Uint8Array(Number(r.end - r.begin));
+  for (let at = r.begin; at < r.end; at += PAGE) bytes.set(copy.pages.get(at)!.bytes, Number(at - r.begin));
+  emu.write(r.begin, bytes);
+}
+
+/**
+ * Makes the mappings those of `copy`: unmaps what it lacks, maps (and fills) what it has that is
+ * not mapped. Returns the regions that were mapped already.
+ */
+function reconcile(emu: Emulator, copy: MemoryCopy): MemoryRegion[] {
+  const wanted = new Set(copy.regions.map(keyOf));
+  const live = new Set(emu.regions().map(keyOf));
+  for (const r of emu.regions()) if (!wanted.has(keyOf(r))) emu.unmap(r.begin, Number(r.end - r.begin));
+  const kept: MemoryRegion[] = [];
+  for (const r of copy.regions) {
+    if (live.has(keyOf(r))) kept.push(r);
+    else {
+      emu.map(r.begin, Number(r.end - r.begin), r.prot);
+      writeRegion(emu, r, copy);
+    }
+  }
+  return kept;
+}
+
+/** Makes the mappings those of `copy` and rewrites every page that can differ. */
+function fullRestore(emu: Emulator, copy: MemoryCopy): void {
+  for (const r of reconcile(emu, copy)) if (r.prot.write) writeRegion(emu, r, copy);
+}
+
+/** An emulator's memory as of its last copy or rewind, and the pages written since. */
+class TrackedMemory {
+  private readonly tracker: PageTracker;
+  private current: MemoryCopy | null = null;
+  /** Pages written by the last rewind: the measure of what it cost (tests and benches read it). */
+  lastRestoredPages = 0;
+
+  constructor(private readonly emu: Emulator) {
+    this.tracker = new PageTracker(emu);
+  }
+
+  copy(): MemoryCopy {
+    const { pages, layoutChanged } = this.tracker.take();
+    const now = this.current;
+    if (!now) return (this.current = fullCopy(this.emu));
+    if (!layoutChanged) {
+      if (pages.size === 0) return now;
+      const next = new Map(now.pages);
+      for (const p of pages) if (next.has(p)) next.set(p, { bytes: this.emu.read(p, PAGE_SIZE) });
+      return (this.current = { regions: now.regions, layout: now.layout, pages: next });
+    }
+    // New mappings were reported as written (their pages hold zeros), so the rule is the same.
+    const regions = this.emu.regions();
+    const known = new Set(now.regions.map(keyOf));
+    const next = new Map<Address, PageCopy>();
+    for (const r of regions) {
+      if (!known.has(keyOf(r))) {
+        readPages(this.emu, r, next);
+        continue;
+      }
+      for (let at = r.begin; at < r.end; at += PAGE) {
+        const kept = pages.has(at) ? undefined : now.pages.get(at);
+        next.set(at, kept ?? { bytes: this.emu.read(at, PAGE_SIZE) });
+      }
+    }
+    return (this.current = { regions, layout: layoutOf(regions), pages: next });
+  }
+
+  restore(copy: MemoryCopy): void {
+    const { pages, layoutChanged } = this.tracker.take();
+    const now = this.current;
+    let written = 0;
+    if (!now) {
+      fullRestore(this.emu, copy);
+      written = copy.pages.size;
+    } else {
+      // A page differs from the copy's when written since the last copy or rewind, or when the
+      // last copy held another page there; pages of regions mapped just now are filled already.
+      const kept = layoutChanged || now.layout !== copy.layout ? reconcile(this.emu, copy) : copy.regions;
+      for (const r of kept) {
+        for (let at = r.begin; at < r.end; at += PAGE) {
+          const page = copy.pages.get(at)!;
+          if (pages.has(at) || now.pages.get(at) !== page) {
+            this.emu.write(at, page.bytes);
+            written++;
+          }
+        }
+      }
+      if (kept !== copy.regions) written += copy.pages.size - kept.reduce((n, r) => n + Number((r.end - r.begin) / PAGE), 0);
+    }
+    this.tracker.take(); // the rewind's own writes
+    this.current = copy;
+    this.lastRestoredPages = written;
   }
 }
 
+const tracked = new WeakMap<Emulator, TrackedMemory>();
+
+/** Starts tracking writes to `emu` (before its first run), so copies and rewinds touch only changed pages. */
+export function trackMemory(emu: Emulator): void {
+  if (!tracked.has(emu)) tracked.set(emu, new TrackedMemory(emu));
+}
+
+/** Pages the last restoreMemory of `emu` wrote (every page of the copy when untracked). */
+export function lastRestoredPages(emu: Emulator): number {
+  return tracked.get(emu)?.lastRestoredPages ?? 0;
+}
+
+export function copyMemory(emu: Emulator): MemoryCopy {
+  return tracked.get(emu)?.copy() ?? fullCopy(emu);
+}
+
+export function restoreMemory(emu: Emulator, copy: MemoryCopy): void {
+  const t = tracked.get(emu);
+  if (t) t.restore(copy);
+  else fullRestore(emu, copy);
+}
+
+/** Bytes of every mapped page of a copy. */
+export function copySize(copy: MemoryCopy): number {
+  return copy.pages.size * PAGE_SIZE;
+}
+
 /** A new emulator holding a copied address space (a process that no longer exists). */
-export function emulatorFrom(copy: readonly RegionCopy[]): Emulator {
+export function emulatorFrom(copy: MemoryCopy): Emulator {
   const emu = Emulator.create();
   try {
-    restoreMemory(emu, copy);
+    fullRestore(emu, copy);
     return emu;
   } catch (e) {
     emu.close();

@@ -114,6 +114,11 @@ export class RunLog {
     return records;
   }
 
+  /** The events still waiting for their thread's return to user space, by thread. */
+  awaitingRecords(): [number, readonly EventRecord[]][] {
+    return [...this.awaiting];
+  }
+
   save(): SavedRunLog {
     return {
       events: structuredClone(this.events),

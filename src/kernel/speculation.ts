@@ -45,6 +45,11 @@ export class SpeculativeStores {
     return out;
   }
 
+  /** The last store to each byte, as it stands (read-only). */
+  entries(): ReadonlyMap<Address, LastStore> {
+    return this.lastStore;
+  }
+
   save(): [Address, LastStore][] {
     return [...this.lastStore].map(([a, l]) => [a, { ...l }]);
   }

@@ -1,0 +1,90 @@
+// A fingerprint of everything that decides what an explored schedule can still do and how its leaf
+// is judged: two machine states with the same fingerprint reach the same leaves, with the same
+// violations, under the same remaining deviations (state-cache.ts).
+//
+// Covered, besides what obviously decides the future (every page of every address space, every
+// thread's whole register file with SSE, its CPU, affinity, rseq registration and event mask,
+// signal mask and pending signals, time slice used, blocking state, the run queues, the default
+// policy's position, each process's signal actions and mm_cid state), is the history the judge
+// reads at a leaf (judge.ts):
+// - each call's return value and the ids it observed (the serial oracle replays calls with them),
+//   and how ended threads ended (the `signal` kind);
+// - the findings checkAborts makes of the aborts so far, and the events whose outcome is still
+//   open (the `table` kind);
+// - which shared bytes were last stored by an aborted attempt, or by the thread's current attempt
+//   that may still abort (the oracle excuses those bytes).
+// Left out, because neither the future nor the judge reads them: instruction counts (the budget is
+// handled by the cache, which compares the instructions left), the CPUs each call ran on (only
+// reported), the executed schedule, system call and output logs, the trace, and attempt numbers
+// (only whether a store belongs to the current attempt matters). A run with user invariant
+// functions (`checks`, which may read anything) does not use the cache.
+import { createHash } from 'node:crypto';
+import type { RseqTables } from '../abi/tables.js';
+import { checkAborts } from '../check/runtime.js';
+import type { Machine } from '../kernel/machine.js';
+import { copyMemory, type MemoryCopy } from '../kernel/memory-snapshot.js';
+import type { Thread } from '../kernel/thread.js';
+
+/** Digests of whole address spaces, kept with the (immutable) copy they describe. */
+const memoryDigests = new WeakMap<MemoryCopy, Buffer>();
+
+function memoryDigest(copy: MemoryCopy): Buffer {
+  let d = memoryDigests.get(copy);
+  if (d) return d;
+  const h = createHash('sha1');
+  const all = Buffer.allocUnsafe(copy.pages.size * 28);
+  let at = 0;
+  for (const [address, page] of copy.pages) {
+    page.digest ??= createHash('sha1').update(page.bytes).digest();
+    all.writeBigUInt64LE(address, at);
+    all.set(page.digest, at + 8);
+    at += 28;
+  }
+  h.update(copy.layout).update(all);
+  d = h.digest();
+  memoryDigests.set(copy, d);
+  return d;
+}
+
+const big = (_k: string, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v);
+
+/** A thread's fields that matter, in a fixed order (see the file comment for what is left out). */
+function threadFields(t: Thread): unknown[] {
+  const p = t.program;
+  return [
+    t.tid, t.process.pid, t.cpu, t.affinity, t.rseq, t.eventMask, t.notifyResume, t.lastIds, t.lastMmCid, t.pinnedMmCid,
+    t.sigmask, t.pendingSignals, t.standInFrames, t.fsBase, t.stackTop, t.ownsMemory, t.state, t.wait, t.inKvmRun,
+    p && [p.entry, p.args, p.repeat, p.returns, p.callIds, p.idsThisCall],
+    t.end, t.sliceUsed, t.clearChildTid, [...new Set(t.attemptStores)].sort(), t.split ?? null,
+  ];
+}
+
+/** The fingerprint of the machine's state (a SHA-1 digest, base64). */
+export function stateKey(machine: Machine, tables: RseqTables): string {
+  const k = machine.kernelState();
+  const threads = machine.allThreads();
+  const attempts = new Map(threads.map((t) => [t.tid, t.attempt]));
+  // The last store to each shared byte, reduced to what can still change a verdict: aborted, or
+  // belonging to its thread's open attempt (which an abort would mark). Others count as no store.
+  const stores: string[] = [];
+  for (const [address, last] of k.lastStores) {
+    if (last.aborted) stores.push(`${address}a`);
+    else if (attempts.get(last.tid) === last.attempt) stores.push(`${address}c${last.tid}`);
+  }
+  stores.sort();
+  // Aborts count only by the findings the judge would make of them (checkAborts, the `table` kind).
+  const open = new Set(k.awaiting.flatMap(([, rs]) => rs));
+  const decided = machine.events().filter((e) => !open.has(e) && e.outcome === 'aborted');
+  const aborts = new Set(decided.length ? checkAborts({ events: decided }, tables, machine.image).map((f) => f.message) : []);
+  const kernel = JSON.stringify([
+    k.queues, k.policy,
+    k.awaiting.map(([tid, rs]) => [tid, rs.map((r) => [r.kind, r.spec, r.ip])]),
+    [...aborts].sort(), stores,
+    machine.processes.map((p) => [p.pid, p.parent?.pid ?? null, [...p.sigactions].sort((a, b) => a[0] - b[0]), p.membarrierRseqRegistered, p.exitStatus, p.cids.save()]),
+    threads.map(threadFields),
+  ], big);
+  const h = createHash('sha1').update(kernel);
+  for (const p of machine.processes) h.update(memoryDigest(copyMemory(p.emu)));
+  for (const c of k.contexts) h.update(c);
+  return h.digest('base64');
+}

@@ -1,0 +1,41 @@
+// `explore --no-state-cache` and `--state-cache-entries N` (issue 14).
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['bin/rseq-emu.js', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+const EXPLORE = ['explore', 'examples/scenarios/counter-commit-outside.json', '--preemptions', '1', '--workers', '1', '--json'];
+
+describe('explore and the state cache', function () {
+  this.timeout(240_000);
+
+  it('reports the cache in --json by default, and no cache with --no-state-cache, with the same verdict and violations', () => {
+    const on = JSON.parse(cli(...EXPLORE).stdout);
+    const off = JSON.parse(cli(...EXPLORE, '--no-state-cache').stdout);
+    assert.equal(typeof on.stateCache.hits, 'number');
+    assert.equal(typeof on.stateCache.entries, 'number');
+    assert.equal(off.stateCache, undefined);
+    assert.equal(on.verdict, off.verdict);
+    const found = (j: { violations: { kind: string; message: string }[] }) => [...new Set(j.violations.map((v) => `${v.kind}: ${v.message}`))].sort();
+    assert.deepEqual(found(on), found(off));
+  });
+
+  it('says so in the text report when --state-cache-entries caps the cache', () => {
+    const r = cli('explore', 'examples/scenarios/counter-two-threads.json', '--preemptions', '2', '--workers', '1', '--state-cache-entries', '1');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^pass: .*; \d+ explored states? skipped \(state cache full\)$/m);
+  });
+
+  it('refuses a cap of 0 with one line and exit 2', () => {
+    const r = cli('explore', 'examples/scenarios/counter.json', '--state-cache-entries', '0');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /state-cache-entries/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  });
+});
