@@ -6,7 +6,7 @@ import { readElf } from '../../src/elf/reader.js';
 import { RseqEmuError } from '../../src/errors.js';
 import { Rng } from '../../src/explore/rng.js';
 import { writeElf } from '../../src/elf/writer.js';
-import { elfBytes } from '../fuzz/generators.js';
+import { elfBytes, prepareElfSeeds } from '../fuzz/generators.js';
 import { bundled } from '../support/program.js';
 import { ROOT } from '../support/tools.js';
 
@@ -43,6 +43,7 @@ describe('readElf on broken headers', () => {
 
 describe('readElf on fuzzed bytes', function () {
   this.timeout(120_000);
+  before(prepareElfSeeds);
 
   it(`reads or refuses with a one-line INPUT error each of ${RUNS} seeded mutated, truncated and absurd ELF files`, () => {
     const wrong: string[] = [];

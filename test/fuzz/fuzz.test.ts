@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FAMILIES, fuzzCase } from './generators.js';
+import { FAMILIES, fuzzCase, prepareElfSeeds } from './generators.js';
 import { fuzz, fuzzKept, judgeCase } from './harness.js';
 
 const REGRESSIONS = fileURLToPath(new URL('./regressions/', import.meta.url));
@@ -16,6 +16,7 @@ const describeFailures = (seed: number, failures: { index: number; why: string }
 
 describe('fuzzing', function () {
   this.timeout(300_000);
+  before(prepareElfSeeds); // describeFailures regenerates cases
 
   for (const family of FAMILIES) {
     it(`ends every one of 30 seeded ${family} cases cleanly`, async () => {

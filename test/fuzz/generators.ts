@@ -191,9 +191,18 @@ function programCase(rng: Rng): FuzzCase {
   return { family: 'program', argv, files: { 'hostile.s': text } };
 }
 
-/** Valid ELF files the writer makes from two shipped sources: the seeds the elf family mutates. */
-const elfSeeds = await Promise.all(['asm/counter_add.s', 'asm/percpu_list.s'].map(async (name) =>
-  writeElf(await assembleSource(readFileSync(ROOT + name, 'utf8'), name), { compDir: ROOT, entry: 0x400000n, regions: [{ name: 'counters', address: 0x10000000n, size: 64 }] })));
+/**
+ * Valid ELF files the writer makes from two shipped sources: the seeds the elf family mutates.
+ * Made by prepareElfSeeds(), not by a top-level await: a module with one cannot be require()d, and
+ * mocha then loads the test files that import it as ES modules, beside the others loaded through
+ * require — two copies of the emulator's bindings in one process ("Duplicate type name").
+ */
+let elfSeeds: Uint8Array[] | null = null;
+
+export async function prepareElfSeeds(): Promise<void> {
+  elfSeeds ??= await Promise.all(['asm/counter_add.s', 'asm/percpu_list.s'].map(async (name) =>
+    writeElf(await assembleSource(readFileSync(ROOT + name, 'utf8'), name), { compDir: ROOT, entry: 0x400000n, regions: [{ name: 'counters', address: 0x10000000n, size: 64 }] })));
+}
 
 /** Numbers a hostile header might hold in a count, offset or size field. */
 const ABSURD = [0n, 1n, 0x7fn, 0xffffn, 0x7fffffffn, 0xffffffffn, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n, 2n ** 64n - 64n];
@@ -213,6 +222,7 @@ const u64 = (b: Uint8Array, at: number) => (at + 8 <= b.length ? new DataView(b.
  * and then only the magic followed by noise.
  */
 export function elfBytes(rng: Rng): Uint8Array {
+  if (!elfSeeds) throw new Error('elfBytes: call prepareElfSeeds() first');
   const b = Uint8Array.from(pick(rng, elfSeeds));
   const shoff = Number(u64(b, 0x28));
   const shnum = u16(b, 0x3c);

@@ -2,9 +2,10 @@
 // and printed): batches of generated cases until the time is up; every failure is printed with the
 // seed and index that regenerate it. Minimise a failure by hand and keep it in regressions/,
 // named for what it hit. Exit 1 when anything failed.
-import { fuzzCase } from './generators.js';
+import { fuzzCase, prepareElfSeeds } from './generators.js';
 import { fuzz, type FuzzFailure } from './harness.js';
 
+await prepareElfSeeds();
 const minutes = Number(process.argv[2] ?? 30);
 const seed = Number(process.argv[3] ?? Date.now() % 1_000_000);
 const end = Date.now() + minutes * 60_000;

@@ -6,7 +6,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, writeSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/main.js';
-import { FAMILIES, fuzzCase, type Family, type FuzzCase } from './generators.js';
+import { FAMILIES, fuzzCase, prepareElfSeeds, type Family, type FuzzCase } from './generators.js';
 
 export interface CaseReport {
   index: number;
@@ -36,6 +36,7 @@ export async function runCase(c: FuzzCase, dir: string): Promise<{ code: number;
 const args = process.argv.slice(2);
 const kept: FuzzCase[] | null = args[0] === '--cases' ? JSON.parse(readFileSync(args[1]!, 'utf8')) : null;
 const [seedText, firstText, endText, familiesText] = kept ? ['0', args[2]!, String(kept.length)] : args;
+if (!kept) await prepareElfSeeds();
 const root = mkdtempSync(join(tmpdir(), 'rseq-emu-fuzz-'));
 try {
   for (let index = Number(firstText); index < Number(endText); index++) {
