@@ -44,6 +44,16 @@ for (const [what, args] of [
   out[`${what}: dist - node -e 0`] = s(dist - base);
 }
 
+// bin/rseq-emu.js runs wasm on Liftoff only; the same explore through dist with V8's default tiering.
+{
+  const args = ['explore', 'examples/scenarios/counter-commit-outside.json', '--stop-at-first'];
+  const main = `${ROOT}dist/cli/main.js`;
+  const tiering = ['--input-type=module', '-e', `const { runCli } = await import(${JSON.stringify(main)}); process.exitCode = await runCli(${JSON.stringify(args)}, { out: () => {}, err: () => {}, progress: () => {} });`];
+  const liftoff = wall(['bin/rseq-emu.js', ...args], { RSEQ_EMU_DIST: '1' });
+  const tiered = wall(tiering);
+  out['explore --stop-at-first: Liftoff only (bin) / default tiering'] = `${s(liftoff)} / ${s(tiered)} = ${(liftoff / tiered).toFixed(2)}`;
+}
+
 // Break-even of workers: the whole K = 2 search of each small bundled scenario on the calling
 // thread against two workers started at once.
 for (const name of ['counter', 'cmpeqv', 'list', 'buffer']) {
