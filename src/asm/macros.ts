@@ -189,16 +189,22 @@ class Expander {
 
   private count(text: string, p: Piece): bigint {
     try {
-      const v = evaluate(parseExpression(text), (name) => {
-        const c = this.constants.get(name);
-        if (c === undefined) throw new ExpressionError(`'${name}' is not a constant defined before this line`, 0);
-        return { base: null, offset: c };
-      }, { base: null, offset: 0n });
-      if (v.base !== null) throw new ExpressionError('the count is an address', 0);
-      return v.offset < 0n ? 0n : v.offset;
+      const v = this.constantValue(text);
+      return v < 0n ? 0n : v;
     } catch (e) {
       throw asmError('ASM_DIRECTIVE', `'.rept' count '${text}' is not an absolute expression: ${e instanceof Error ? e.message : String(e)}`, p.loc);
     }
+  }
+
+  /** The value of an expression of numbers and the constants seen so far; throws ExpressionError otherwise. */
+  private constantValue(text: string): bigint {
+    const v = evaluate(parseExpression(text), (name) => {
+      const c = this.constants.get(name);
+      if (c === undefined) throw new ExpressionError(`'${name}' is not a constant defined before this line`, 0);
+      return { base: null, offset: c };
+    }, { base: null, offset: 0n });
+    if (v.base !== null) throw new ExpressionError('the value is an address', 0);
+    return v.offset;
   }
 
   /** Records `.set NAME, EXPR`, `.equ NAME, EXPR` and `NAME = EXPR` with constant values. */
@@ -207,13 +213,7 @@ class Expander {
     if (!m) return;
     const name = (m[1] ?? m[2])!;
     try {
-      const v = evaluate(parseExpression(m[3]!), (n) => {
-        const c = this.constants.get(n);
-        if (c === undefined) throw new ExpressionError('not constant', 0);
-        return { base: null, offset: c };
-      }, { base: null, offset: 0n });
-      if (v.base === null) this.constants.set(name, v.offset);
-      else this.constants.delete(name);
+      this.constants.set(name, this.constantValue(m[3]!));
     } catch {
       this.constants.delete(name);
     }
