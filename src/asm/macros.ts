@@ -232,7 +232,8 @@ function splitParams(text: string): string[] {
 function splitParamsAt(text: string): { text: string; start: number }[] {
   const s = text.trim();
   if (s === '') return [];
-  if (topLevelComma(s)) return splitArgsAt(s).map((a) => ({ text: a.text, start: a.at }));
+  const byComma = splitArgsAt(s);
+  if (byComma.length > 1) return byComma.map((a) => ({ text: a.text, start: a.at }));
   // Blank-separated: `name = value` stays one argument; parentheses and quotes keep blanks inside.
   const out: { text: string; start: number }[] = [];
   let depth = 0;
@@ -263,22 +264,6 @@ function splitParamsAt(text: string): { text: string; start: number }[] {
   }
   push();
   return out;
-}
-
-function topLevelComma(s: string): boolean {
-  let depth = 0;
-  let quote = false;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i]!;
-    if (quote) {
-      if (ch === '\\') i++;
-      else if (ch === '"') quote = false;
-    } else if (ch === '"') quote = true;
-    else if (ch === '(' || ch === '[') depth++;
-    else if (ch === ')' || ch === ']') depth--;
-    else if (ch === ',' && depth === 0) return true;
-  }
-  return false;
 }
 
 /** Replaces `\NAME` with its value, `\@` with the invocation count and `\()` with nothing. */
