@@ -1,9 +1,12 @@
 // `npm run bench:package`: start-up and small-search wall times of the compiled package (the code an
 // installed package runs: bin/rseq-emu.js with RSEQ_EMU_DIST=1) next to the checkout's tsx path, the
+// small search with its image in the cache (every run after the first) and without (a fresh cache), the
 // break-even of worker threads per bundled scenario, and schedules/s of a big search with and
 // without the pilot. Needs `npm run build` first. Times are medians of several runs.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -18,12 +21,18 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const env = { ...process.env };
 delete env.NODE_OPTIONS;
 
-function wall(args: string[], extra: Record<string, string> = {}, runs = 7): number {
+// The image cache of the runs below; `cold` runs each get an empty one.
+const CACHE = mkdtempSync(join(tmpdir(), 'rseq-emu-bench-cache-'));
+env.RSEQ_EMU_CACHE_DIR = CACHE;
+
+function wall(args: string[], extra: Record<string, string> = {}, runs = 7, cold = false): number {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
+    const dir = cold ? mkdtempSync(join(tmpdir(), 'rseq-emu-bench-cold-')) : CACHE;
     const t0 = now();
-    spawnSync(process.execPath, args, { cwd: ROOT, env: { ...env, ...extra }, stdio: 'ignore', timeout: 60_000 });
+    spawnSync(process.execPath, args, { cwd: ROOT, env: { ...env, RSEQ_EMU_CACHE_DIR: dir, ...extra }, stdio: 'ignore', timeout: 60_000 });
     times.push(now() - t0);
+    if (cold) rmSync(dir, { recursive: true, force: true });
   }
   return median(times);
 }
@@ -42,6 +51,7 @@ for (const [what, args] of [
   out[`${what}: tsx (checkout)`] = s(tsx);
   out[`${what}: dist / tsx`] = (dist / tsx).toFixed(2);
   out[`${what}: dist - node -e 0`] = s(dist - base);
+  if (what.startsWith('explore')) out[`${what}: dist, image not cached (first run)`] = s(wall([...args], { RSEQ_EMU_DIST: '1' }, 7, true));
 }
 
 // bin/rseq-emu.js runs wasm on Liftoff only; the same explore through dist with V8's default tiering.
@@ -77,3 +87,4 @@ for (const pilotSeconds of [0, undefined]) {
   out[`memcpy-buffer K=2, 20 s, 2 workers, pilot ${pilotSeconds ?? 'default'}: schedules/s`] = Math.round(r.schedules / (now() - t0)).toString();
 }
 for (const [k, v] of Object.entries(out)) console.log(`${k.padEnd(72)} ${v}`);
+rmSync(CACHE, { recursive: true, force: true });

@@ -1,6 +1,9 @@
 // Part of `npm run build`: copies the files tsc does not emit (assembly the library assembles at
-// run time, the CommonJS stub for `require`) from src/ to the same place under dist/.
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+// run time, the CommonJS stub for `require`) from src/ to the same place under dist/, then writes
+// dist/build-id.json, a hash of everything under dist/: the image cache (src/asm/image-cache.ts)
+// keys assembled images by it, so a different build never reads another build's images.
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 const ASSETS = /\.(s|cjs)$/;
@@ -16,3 +19,14 @@ function walk(dir) {
   }
 }
 walk('src');
+
+const hash = createHash('sha256');
+function digest(dir) {
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) digest(path);
+    else if (path !== join('dist', 'build-id.json')) hash.update(path).update('\0').update(readFileSync(path));
+  }
+}
+digest('dist');
+writeFileSync(join('dist', 'build-id.json'), `${JSON.stringify({ id: hash.digest('hex').slice(0, 32) })}\n`);

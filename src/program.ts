@@ -1,9 +1,9 @@
 // Source file → image, with the emulated glibc's symbols as externals. The first stage of the
 // pipeline as the CLI and the library API both use it.
-import { libcFunctions, libcImage, linkLibc, UNRESOLVED_BASE } from './abi/libc-model.js';
-import { glibcSymbols, glibcThreadLocals, GLIBC_DEFAULTS, type GlibcRseqExports } from './abi/glibc.js';
-import { assemble } from './asm/assembler.js';
+import { GLIBC_DEFAULTS, type GlibcRseqExports } from './abi/glibc.js';
+import { loadCapstone } from './asm/capstone.js';
 import type { Image } from './asm/image.js';
+import { imageKey, processImageCache, type ImageCache } from './asm/image-cache.js';
 import { needsPreprocessor, preprocess } from './asm/preprocess.js';
 import { RseqEmuError } from './errors.js';
 import { readInputFile } from './input-file.js';
@@ -15,7 +15,26 @@ import { LIMITS } from './limits.js';
  * modelled libc functions it calls (abi/libc-model.ts), and any other symbol it uses but does not
  * define left unresolved, so that only calling or reading it fails (the machine names it).
  */
-export async function assembleSource(source: string, file: string, glibc: GlibcRseqExports = GLIBC_DEFAULTS): Promise<Image> {
+export function assembleSource(source: string, file: string, glibc: GlibcRseqExports = GLIBC_DEFAULTS): Promise<Image> {
+  return assembleThrough(processImageCache(), source, file, glibc);
+}
+
+/** assembleSource with an explicit cache (null: none). */
+export async function assembleThrough(cached: { cache: ImageCache; build: string } | null, source: string, file: string, glibc: GlibcRseqExports = GLIBC_DEFAULTS): Promise<Image> {
+  const key = cached ? imageKey(cached.build, source, file, glibc) : null;
+  const hit = key ? cached!.cache.get(key) : null;
+  if (hit) {
+    await loadCapstone(); // what assembling would have loaded, for the disassembly that follows
+    return hit;
+  }
+  const image = await assembleAndLink(source, file, glibc);
+  if (key) cached!.cache.put(key, image);
+  return image;
+}
+
+/** The assembler and the libc model are loaded only when an image is not in the cache. */
+async function assembleAndLink(source: string, file: string, glibc: GlibcRseqExports): Promise<Image> {
+  const [{ libcFunctions, libcImage, linkLibc, UNRESOLVED_BASE }, { glibcSymbols, glibcThreadLocals }, { assemble }] = await Promise.all([import('./abi/libc-model.js'), import('./abi/glibc.js'), import('./asm/assembler.js')]);
   const libc = await libcImage(glibc);
   const externals = new Map([...glibcSymbols(glibc), ...libcFunctions(libc)]);
   const program = await assemble(source, { file, externals, threadLocals: glibcThreadLocals(glibc), unresolvedBase: UNRESOLVED_BASE });

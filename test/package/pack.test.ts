@@ -2,7 +2,7 @@
 // project, then run the CLI, import the library and type-check a consumer there — no tsx, no src/.
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,9 +10,12 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 
+/** The installed package's image cache during these tests (never the user's). */
+const CACHE = mkdtempSync(join(tmpdir(), 'rseq-emu-pack-cache-'));
+
 /** A command in the consumer project, bounded in time. */
-function sh(cwd: string, file: string, args: string[], seconds = 120): SpawnSyncReturns<string> {
-  const r = spawnSync(file, args, { cwd, encoding: 'utf8', timeout: seconds * 1000, env: { ...process.env, npm_config_update_notifier: 'false' } });
+function sh(cwd: string, file: string, args: string[], seconds = 120, env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  const r = spawnSync(file, args, { cwd, encoding: 'utf8', timeout: seconds * 1000, env: { ...process.env, npm_config_update_notifier: 'false', RSEQ_EMU_CACHE_DIR: CACHE, ...env } });
   if (r.error) throw r.error;
   return r;
 }
@@ -33,7 +36,10 @@ describe('the npm package', function () {
     const r = sh(project, 'npm', ['install', '--omit=dev', '--no-audit', '--no-fund', join(dir, packed[0]!.filename)], 300);
     assert.equal(r.status, 0, r.stderr);
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(CACHE, { recursive: true, force: true });
+  });
 
   it('holds only dist, bin, asm, examples and the documents, with no tests and no TypeScript sources', () => {
     const top = new Set(files.map((f) => f.split('/')[0]));
@@ -62,6 +68,21 @@ describe('the npm package', function () {
     const j = JSON.parse(r.stdout);
     assert.equal(j.verdict, 'fail');
     assert.equal(j.violations[0].kind, 'not-serializable');
+  });
+
+  it('keeps the assembled image between runs, and a run from the cache reports the same', () => {
+    const cache = mkdtempSync(join(tmpdir(), 'rseq-emu-cache-'));
+    try {
+      const explore = () => sh(project, 'npx', ['--no-install', 'rseq-emu', 'explore', 'node_modules/rseq-emu/examples/scenarios/counter-commit-outside.json', '--stop-at-first', '--json'], 120, { RSEQ_EMU_CACHE_DIR: cache });
+      const first = explore();
+      assert.equal(readdirSync(cache).filter((f) => f.endsWith('.json')).length, 1);
+      const second = explore();
+      const strip = (out: string) => ({ ...JSON.parse(out), seconds: 0 });
+      assert.deepEqual(strip(second.stdout), strip(first.stdout));
+      assert.equal(second.status, 1);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   it('explores a whole bundled space past the pilot on worker threads of compiled code', () => {
