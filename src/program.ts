@@ -1,6 +1,8 @@
 // Source file → image, with the emulated glibc's symbols as externals. The first stage of the
 // pipeline as the CLI and the library API both use it.
-import { GLIBC_DEFAULTS, type GlibcRseqExports } from './abi/glibc.js';
+import { libcFunctions, libcImage, linkLibc, UNRESOLVED_BASE } from './abi/libc-model.js';
+import { glibcSymbols, glibcThreadLocals, GLIBC_DEFAULTS, type GlibcRseqExports } from './abi/glibc.js';
+import { assemble } from './asm/assembler.js';
 import { loadCapstone } from './asm/capstone.js';
 import type { Image } from './asm/image.js';
 import { imageKey, processImageCache, type ImageCache } from './asm/image-cache.js';
@@ -32,9 +34,9 @@ export async function assembleThrough(cached: { cache: ImageCache; build: string
   return image;
 }
 
-/** The assembler and the libc model are loaded only when an image is not in the cache. */
+// Modules are imported statically: a dynamic import() from code that mocha runs as CommonJS loads
+// a second copy of the module graph (and of Capstone's loaded state).
 async function assembleAndLink(source: string, file: string, glibc: GlibcRseqExports): Promise<Image> {
-  const [{ libcFunctions, libcImage, linkLibc, UNRESOLVED_BASE }, { glibcSymbols, glibcThreadLocals }, { assemble }] = await Promise.all([import('./abi/libc-model.js'), import('./abi/glibc.js'), import('./asm/assembler.js')]);
   const libc = await libcImage(glibc);
   const externals = new Map([...glibcSymbols(glibc), ...libcFunctions(libc)]);
   const program = await assemble(source, { file, externals, threadLocals: glibcThreadLocals(glibc), unresolvedBase: UNRESOLVED_BASE });

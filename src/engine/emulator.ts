@@ -571,6 +571,26 @@ export class Emulator {
     return new Uint8Array(koffi.view(this.contextPointer(context), this.contextSize())).slice();
   }
 
+  /**
+   * The bytes of context `bytes` with some registers set, as exportContext would give them: loaded
+   * into the CPU, written through the register API (which also puts the flags' lazy state in one
+   * form), saved and exported. The CPU's own state is put back afterwards.
+   */
+  editedContext(bytes: Uint8Array, edits: Partial<Record<X86Register, bigint>>): Uint8Array {
+    const live = this.saveContext();
+    const scratch = this.importContext(bytes);
+    try {
+      this.restoreContext(scratch);
+      for (const [name, value] of Object.entries(edits) as [X86Register, bigint][]) this.writeRaw(name, toU64(`editedContext(${name})`, value));
+      this.saveContext(scratch);
+      return this.exportContext(scratch);
+    } finally {
+      this.restoreContext(live);
+      this.freeContext(scratch);
+      this.freeContext(live);
+    }
+  }
+
   /** A new context of this emulator holding bytes from exportContext (of any x86-64 emulator). */
   importContext(bytes: Uint8Array): SavedContext {
     if (bytes.length !== this.contextSize()) throw new RseqEmuError('USAGE', `a context is ${this.contextSize()} bytes, not ${bytes.length}`);

@@ -21,6 +21,7 @@ import type { Machine } from '../kernel/machine.js';
 import { decodeRmw, splitTarget, type RmwShape } from '../kernel/split-rmw.js';
 import type { ScheduleItem } from '../kernel/schedule.js';
 import type { Address, CpuId } from '../types.js';
+import { resumeIp } from './pending-abort.js';
 
 export type DeviationKind = 'preempt' | 'migrate' | 'signal' | 'switch' | 'split';
 export const ALL_DEVIATIONS: readonly DeviationKind[] = ['preempt', 'migrate', 'signal', 'switch', 'split'];
@@ -94,11 +95,13 @@ export function deviationsAt(machine: Machine, cpu: CpuId, tid: number, space: D
   }
   const sameAsPreempt = alone && !space.flagsMatter && !t.process.sigactions.has(SIGUSR1);
   if (space.kinds.includes('signal') && !inert && !(sameAsPreempt && space.kinds.includes('preempt'))) out.push({ kind: 'event', tid, event: { kind: 'signal', signal: SIGUSR1 } });
-  if (space.kinds.includes('switch') && (space.switchPoints === null || space.switchPoints.has(machine.registersOf(t).rip))) {
+  // A thread about to abort runs abort_ip's instruction next, not the one at its RIP.
+  const regs = machine.registersOf(t);
+  const next = resumeIp(machine, t, regs.rip);
+  if (space.kinds.includes('switch') && (space.switchPoints === null || space.switchPoints.has(next))) {
     for (const c of machine.runnableCpus()) if (c !== cpu) out.push({ kind: 'run', cpu: c, count: 0 });
   }
-  if (space.kinds.includes('split') && space.splitPoints?.size) {
-    const regs = machine.registersOf(t);
+  if (space.kinds.includes('split') && space.splitPoints?.size && next === regs.rip) {
     const shape = space.splitPoints.get(regs.rip);
     const others = shape ? machine.runnableCpus().filter((c) => c !== cpu) : [];
     if (others.length && splitTarget(shape!, regs.rip, regs)) for (const c of others) out.push([{ kind: 'load', tid }, { kind: 'run', cpu: c, count: 0 }]);

@@ -6,7 +6,15 @@
 import type { Machine } from '../kernel/machine.js';
 import type { Address } from '../types.js';
 import { deviationsAt, type DeviationSpace } from './deviations.js';
+import { resolvedAsPredicted, type PendingAbort } from './pending-abort.js';
 import type { StateCache } from './state-cache.js';
+import type { StateFingerprint } from './state-hash.js';
+
+/** A visit hashed with pending aborts, while its subtree is explored: did each end as predicted? */
+interface Watch {
+  pending: PendingAbort[];
+  asPredicted: boolean;
+}
 
 export interface SearchControl {
   /**
@@ -40,8 +48,14 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
   const placed: Address[] = [];
   // The most instructions a leaf of the subtree being explored ran (for the cache's budget check).
   let deepest = 0;
+  // Open visits with pending aborts, innermost last (a stack: each dfs call pops its own).
+  const watched: Watch[] = [];
+  const check = (w: Watch, still: (p: PendingAbort) => boolean) => {
+    if (w.asPredicted && !w.pending.every((p) => resolvedAsPredicted(machine, p) || still(p))) w.asPredicted = false;
+  };
   const leaf = (): void => {
     deepest = Math.max(deepest, machine.instructions);
+    for (const w of watched) check(w, () => false);
     go = control.leaf(placed);
   };
   /**
@@ -64,8 +78,9 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
     }
     const outer = deepest;
     deepest = 0;
+    const mark = watched.length;
     // States met along this path, each the root of everything explored after it here.
-    const visited: [string, number][] = [];
+    const visited: [StateFingerprint, number, Watch | null][] = [];
     explore: for (;;) {
       const cpu = machine.defaultCpu();
       if (cpu === null) {
@@ -75,14 +90,20 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       }
       // Top-level states are never met again with as many deviations left.
       if (cache && !top) {
-        const key = cache.key(machine);
-        const span = cache.covering(key, left);
-        if (span !== null && machine.instructions + span <= machine.maxInstructions) {
+        const state = cache.fingerprint(machine);
+        const hit = cache.covering(state, left);
+        if (hit !== null && machine.instructions + hit.span <= machine.maxInstructions) {
+          // The skipped subtree ended an open visit's pending abort as predicted only if its entry
+          // stood for pending states and this state holds that abort still pending.
+          const samePending = (p: PendingAbort) => hit.anyPending && state.pending.some((q) => q.tid === p.tid && q.descriptor === p.descriptor && q.abortIp === p.abortIp);
+          for (const w of watched) check(w, samePending);
           cache.hits++;
-          deepest = Math.max(deepest, machine.instructions + span);
+          deepest = Math.max(deepest, machine.instructions + hit.span);
           break;
         }
-        visited.push([key, machine.instructions]);
+        const w = state.pending.length ? { pending: state.pending, asPredicted: true } : null;
+        if (w) watched.push(w);
+        visited.push([state, machine.instructions, w]);
       }
       const tid = machine.runningOn(cpu)!.tid;
       const here = machine.capture();
@@ -108,7 +129,8 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       }
     }
     // Only a subtree explored to its end may stand for later visits.
-    if (go && cache) for (const [key, at] of visited) cache.add(key, left, deepest - at);
+    if (go && cache) for (const [state, at, w] of visited) cache.add(state, left, deepest - at, w !== null && !w.asPredicted);
+    watched.length = mark;
     deepest = Math.max(outer, deepest);
   };
   dfs(bound);

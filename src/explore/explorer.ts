@@ -19,7 +19,7 @@ import { SerialOracle } from './oracle.js';
 import { pctSearch } from './pct.js';
 import { shardShare, WHOLE, type Shard } from './shard.js';
 import { MAX_CACHED_BOUND, StateCache, type StateCacheStats } from './state-cache.js';
-import { stateKey } from './state-hash.js';
+import { stateFingerprint } from './state-hash.js';
 import { LIMITS } from '../limits.js';
 
 export interface ExploreOptions {
@@ -184,7 +184,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
     machine.restore(start);
     if ((options.mode ?? 'exhaustive') === 'exhaustive') {
       const bound = options.preemptions ?? 2;
-      const cache = usesStateCache(options) && bound < MAX_CACHED_BOUND ? new StateCache(options.stateCacheEntries ?? LIMITS.stateCacheEntries, (m) => stateKey(m, tables)) : null;
+      const cache = usesStateCache(options) && bound < MAX_CACHED_BOUND ? new StateCache(options.stateCacheEntries ?? LIMITS.stateCacheEntries, (m) => stateFingerprint(m, tables)) : null;
       try {
         exhaustiveSearch(machine, bound, space, control, share, cache);
       } finally {

@@ -24,6 +24,7 @@ import { checkAborts } from '../check/runtime.js';
 import type { Machine } from '../kernel/machine.js';
 import { copyMemory, type MemoryCopy } from '../kernel/memory-snapshot.js';
 import type { Thread } from '../kernel/thread.js';
+import { pendingAbort, type PendingAbort } from './pending-abort.js';
 
 /** Digests of whole address spaces, kept with the (immutable) copy they describe. */
 const memoryDigests = new WeakMap<MemoryCopy, Buffer>();
@@ -59,8 +60,21 @@ function threadFields(t: Thread): unknown[] {
   ];
 }
 
-/** The fingerprint of the machine's state (a SHA-1 digest, base64). */
-export function stateKey(machine: Machine, tables: RseqTables): string {
+export interface StateFingerprint {
+  /** A SHA-1 digest (base64) of the state, with the parts of pending aborts left out. */
+  key: string;
+  /** When `pending` is not empty: the digest of the state with those parts too. */
+  exact: string | null;
+  /** Threads hashed as about to abort (pending-abort.ts). */
+  pending: PendingAbort[];
+}
+
+/**
+ * The fingerprint of the machine's state. A thread about to abort (pending-abort.ts) is hashed as
+ * it will resume: at abort_ip, with its dead registers at fixed values, and its waiting events
+ * without the addresses they came at (the search offers deviations by the instruction it resumes at).
+ */
+export function stateFingerprint(machine: Machine, tables: RseqTables): StateFingerprint {
   const k = machine.kernelState();
   const threads = machine.allThreads();
   const attempts = new Map(threads.map((t) => [t.tid, t.attempt]));
@@ -76,15 +90,28 @@ export function stateKey(machine: Machine, tables: RseqTables): string {
   const open = new Set(k.awaiting.flatMap(([, rs]) => rs));
   const decided = machine.events().filter((e) => !open.has(e) && e.outcome === 'aborted');
   const aborts = new Set(decided.length ? checkAborts({ events: decided }, tables, machine.image).map((f) => f.message) : []);
+  const awaiting = new Map(k.awaiting);
+  const pending = threads.flatMap((t) => (t.notifyResume ? [pendingAbort(machine, tables, t, awaiting.get(t.tid) ?? [])] : [])).filter((p): p is PendingAbort => p !== null);
+  const normal = new Map(pending.map((p) => [p.tid, p]));
   const kernel = JSON.stringify([
     k.queues, k.policy,
-    k.awaiting.map(([tid, rs]) => [tid, rs.map((r) => [r.kind, r.spec, r.ip])]),
+    k.awaiting.map(([tid, rs]) => [tid, rs.map((r) => [r.kind, r.spec, normal.has(tid) ? 'abort' : r.ip])]),
+    pending.map((p) => [p.tid, p.descriptor, p.abortIp]),
     [...aborts].sort(), stores,
     machine.processes.map((p) => [p.pid, p.parent?.pid ?? null, [...p.sigactions].sort((a, b) => a[0] - b[0]), p.membarrierRseqRegistered, p.exitStatus, p.cids.save()]),
     threads.map(threadFields),
   ], big);
   const h = createHash('sha1').update(kernel);
   for (const p of machine.processes) h.update(memoryDigest(copyMemory(p.emu)));
-  for (const c of k.contexts) h.update(c);
-  return h.digest('base64');
+  threads.forEach((t, i) => {
+    const p = normal.get(t.tid);
+    h.update(p ? t.process.emu.editedContext(k.contexts[i]!, p.canonical) : k.contexts[i]!);
+  });
+  const key = h.digest('base64');
+  if (!pending.length) return { key, exact: null, pending };
+  // What the key left out: where each pending thread stands, its whole context and its events' addresses.
+  const e = createHash('sha1').update(key);
+  threads.forEach((t, i) => normal.has(t.tid) && e.update(k.contexts[i]!));
+  e.update(JSON.stringify(pending.map((p) => [p.ip, ...p.records.map((r) => machine.events()[r]!.ip)]), big));
+  return { key, exact: e.digest('base64'), pending };
 }

@@ -10,10 +10,13 @@ import { readRseqTables } from '../../src/abi/tables.js';
 import { explore, type ExploreOptions, type ExploreResult } from '../../src/explore/explorer.js';
 import { exploreParallel } from '../../src/explore/explore-workers.js';
 import { StateCache } from '../../src/explore/state-cache.js';
-import { stateKey } from '../../src/explore/state-hash.js';
+import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints } from '../../src/explore/deviations.js';
+import { exhaustiveSearch } from '../../src/explore/exhaustive.js';
+import { stateFingerprint, type StateFingerprint } from '../../src/explore/state-hash.js';
+import { parseSchedule } from '../../src/kernel/schedule.js';
 import type { Machine } from '../../src/kernel/machine.js';
 import { loadProgram } from '../../src/program.js';
-import { loadScenario, type Scenario } from '../../src/scenario/scenario.js';
+import { loadScenario, scenarioFromJson, type Scenario } from '../../src/scenario/scenario.js';
 import { instantiate } from '../../src/scenario/setup.js';
 import { bundledScenario, counterScenario, SCENARIOS } from './fixtures.js';
 
@@ -90,7 +93,7 @@ describe('state cache', function () {
       const { scenario, image } = await bundledScenario('counter.json');
       machine = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
       const tables = readRseqTables(image);
-      key = () => stateKey(machine, tables);
+      key = () => stateFingerprint(machine, tables).key;
       machine.begin();
     });
     afterEach(() => machine.close());
@@ -158,26 +161,137 @@ describe('state cache', function () {
     });
   });
 
+  describe('the fingerprint of a thread about to abort', () => {
+    // list.json's T1 is preempted inside list_push's section before the cpu compare (schedule A)
+    // and before the commit (B): both resume at the abort handler, whose path rewrites rax, r8, r9
+    // and the flags before reading them.
+    const at = async (schedule: string, edit?: (m: Machine) => void): Promise<StateFingerprint> => {
+      const { scenario, image } = await bundledScenario('list.json');
+      const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
+      try {
+        m.begin();
+        for (const item of parseSchedule(schedule)) m.step(item);
+        edit?.(m);
+        return stateFingerprint(m, readRseqTables(image));
+      } finally {
+        m.close();
+      }
+    };
+    const A = 'c0:7 T1:preempt';
+    const B = 'c0:10 T1:preempt';
+
+    it('is one state wherever in the section the event came, with the exact states still told apart', async () => {
+      const [a, b] = [await at(A), await at(B)];
+      assert.equal(a.pending.length, 1);
+      assert.equal(a.key, b.key);
+      assert.ok(a.exact !== null && b.exact !== null && a.exact !== b.exact);
+    });
+
+    it('keeps a register the abort handler reads', async () => {
+      const a = await at(A);
+      const bumped = await at(A, (m) => {
+        const t = m.allThreads()[0]!;
+        const live = m.registersOf(t);
+        t.process.emu.setReg('rdi', live.rdi + 8n); // list_push's heads argument, read after the retry
+      });
+      assert.notEqual(bumped.key, a.key);
+    });
+
+    it('leaves out a register the abort handler overwrites first', async () => {
+      const a = await at(A);
+      const bumped = await at(A, (m) => {
+        const t = m.allThreads()[0]!;
+        const live = m.registersOf(t);
+        t.process.emu.setReg('r9', live.r9 + 1n);
+      });
+      assert.equal(bumped.key, a.key);
+      assert.notEqual(bumped.exact, a.exact);
+    });
+
+    const rewritten = async () => {
+      const scenario = scenarioFromJson({
+        source: 'fixtures/rewritten_descriptor.s',
+        cpus: 2,
+        memory: { counters: { size: 16 } },
+        threads: [{ entry: 'add_one', args: ['counters'], cpu: 0 }, { entry: 'retarget', cpu: 0 }, { entry: 'add_one', args: ['counters'], cpu: 1 }],
+      }, fileURLToPath(new URL('./scenario.json', import.meta.url)));
+      return { scenario, image: await loadProgram(scenario.source) };
+    };
+
+    /** For each cache entry of a K = 2 search hashed with a pending abort: whether it was marked exact-only. */
+    const exactOnlyMarks = (scenario: Scenario, image: Image): boolean[] => {
+      const tables = readRseqTables(image);
+      const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
+      const marked: boolean[] = [];
+      class Spy extends StateCache {
+        override add(state: StateFingerprint, left: number, span: number, exactOnly: boolean): void {
+          if (state.pending.length) marked.push(exactOnly);
+          super.add(state, left, span, exactOnly);
+        }
+      }
+      try {
+        m.begin();
+        const space = { kinds: ALL_DEVIATIONS, switchPoints: sharedAccessPoints(image), splitPoints: splitPoints(image), flagsMatter: false };
+        exhaustiveSearch(m, 2, space, { leaf: () => true }, { part: 0, of: 1 }, new Spy(100_000, (x) => stateFingerprint(x, tables)));
+      } finally {
+        m.close();
+      }
+      return marked;
+    };
+
+    it('lets a state whose pending abort went elsewhere stand only for itself', async () => {
+      // A preempted add_one is hashed as headed for .Labort; below it, retarget runs first and the
+      // abort goes to .Labort2, so its entry must not cover the same preemption at another address.
+      const { scenario, image } = await rewritten();
+      assert.ok(exactOnlyMarks(scenario, image).includes(true));
+    });
+
+    it('lets a state whose pending aborts all went as predicted stand for every such state', async () => {
+      const { scenario, image } = await bundledScenario('list.json');
+      const marks = exactOnlyMarks(scenario, image);
+      assert.ok(marks.length > 0 && !marks.includes(true));
+    });
+
+    it('a search over a descriptor another thread rewrites reports what the search without the cache reports', async () => {
+      const { scenario, image } = await rewritten();
+      const { on, off } = bothWays(scenario, image, { preemptions: 2 });
+      assert.ok(off.violations.some((v) => /resumed at .*Labort2/.test(v.message)), 'the rewritten abort_ip is reported');
+      assert.deepEqual(reported(on), reported(off));
+    });
+
+    it('is not taken for an event outside the section', async () => {
+      assert.deepEqual((await at('c0:3 T1:preempt')).pending, []);
+    });
+  });
+
   describe('the cache', () => {
-    const none = () => 'unused';
+    const none = (): StateFingerprint => ({ key: 'unused', exact: null, pending: [] });
+    const state = (key: string, exact: string | null = null): StateFingerprint => ({ key, exact, pending: [] });
     it('covers a state explored with as many or more deviations left, not with fewer', () => {
       const c = new StateCache(10, none);
-      c.add('s', 1, 40);
-      assert.equal(c.covering('s', 1), 40);
-      assert.equal(c.covering('s', 0), 40);
-      assert.equal(c.covering('s', 2), null);
-      c.add('s', 2, 55);
-      assert.equal(c.covering('s', 2), 55);
-      c.add('s', 1, 10); // a smaller budget never replaces a larger one
-      assert.equal(c.covering('s', 2), 55);
+      c.add(state('s'), 1, 40, false);
+      assert.deepEqual(c.covering(state('s'), 1), { span: 40, anyPending: true });
+      assert.deepEqual(c.covering(state('s'), 0), { span: 40, anyPending: true });
+      assert.equal(c.covering(state('s'), 2), null);
+      c.add(state('s'), 2, 55, false);
+      assert.equal(c.covering(state('s'), 2)?.span, 55);
+      c.add(state('s'), 1, 10, false); // a smaller budget never replaces a larger one
+      assert.equal(c.covering(state('s'), 2)?.span, 55);
+    });
+
+    it('lets an entry whose pending aborts ended otherwise cover only its exact state', () => {
+      const c = new StateCache(10, none);
+      c.add(state('s', 'exact-1'), 1, 40, true);
+      assert.deepEqual(c.covering(state('s', 'exact-1'), 1), { span: 40, anyPending: false });
+      assert.equal(c.covering(state('s', 'exact-2'), 1), null);
     });
 
     it('stops remembering at its capacity and says so', () => {
       const c = new StateCache(2, none);
-      c.add('a', 1, 1);
-      c.add('b', 1, 1);
-      c.add('c', 1, 1);
-      assert.equal(c.covering('c', 1), null);
+      c.add(state('a'), 1, 1, false);
+      c.add(state('b'), 1, 1, false);
+      c.add(state('c'), 1, 1, false);
+      assert.equal(c.covering(state('c'), 1), null);
       assert.deepEqual(c.stats(), { hits: 0, entries: 2, full: true });
     });
 

@@ -1,0 +1,77 @@
+// A thread that will abort when it next returns to user space: preempted, migrated or signalled
+// inside a critical section, its notify-resume work still to run. What it does next is fixed — the
+// kernel moves it to abort_ip — so where in the section the event came, and the registers the
+// abort handler's path overwrites before reading (dead-registers.ts), cannot change the future.
+// The state hash leaves them out (state-hash.ts).
+//
+// That holds while the fix-up the thread will get is the one decided now. Memory can still change
+// before it runs (another thread rewriting the descriptor or this thread's rseq_cs): the search
+// therefore checks, at every leaf below a state hashed this way, that the thread's waiting events
+// did end as aborts through the same descriptor to the same abort_ip (`resolvedAsPredicted`), and a
+// state for which one did not may stand only for states equal in every bit (exhaustive.ts).
+//
+// Only the plain case is taken: a registered thread, runnable, not inside a split instruction, no
+// signal pending and no handler installed in its process (a handler would see the registers in
+// its frame), and an abort the judge finds nothing wrong with (its findings name the address).
+import type { RseqTables } from '../abi/tables.js';
+import type { Machine } from '../kernel/machine.js';
+import type { EventRecord } from '../kernel/outcome.js';
+import { decideFixup, fixupRules } from '../kernel/rseq-fixup.js';
+import type { Thread } from '../kernel/thread.js';
+import type { Address } from '../types.js';
+import { deadRegisters, registerNames } from './dead-registers.js';
+
+export interface PendingAbort {
+  tid: number;
+  /** Indices in machine.events() of the thread's events waiting for the fix-up. */
+  records: number[];
+  descriptor: Address;
+  abortIp: Address;
+  /** Where the thread stands now (left out of the hash). */
+  ip: Address;
+  /** Registers the abort handler's paths write before reading, with the values to hash them as. */
+  canonical: Record<string, bigint>;
+}
+
+/** The status flags (CF PF AF ZF SF OF); the rest of EFLAGS (DF, IF, …) is kept as it is. */
+const STATUS_FLAGS = 0x8d5n;
+
+/** The fix-up the thread's next return to user space will make, when it is an abort. */
+function predictedAbort(machine: Machine, t: Thread, rip: Address): { descriptor: Address; abortIp: Address } | null {
+  if (!t.rseq || !t.notifyResume || t.state !== 'runnable' || t.split) return null;
+  const d = decideFixup(t.process.emu, { area: t.rseq.area, sig: t.rseq.sig, ip: rip, eventMask: t.eventMask }, fixupRules(machine.profile));
+  return d.kind === 'abort' ? d : null;
+}
+
+/**
+ * Where the thread's next instruction is: abort_ip when its pending fix-up will abort it, else its
+ * RIP. The search offers deviations by the instruction a thread will really run (deviations.ts).
+ */
+export function resumeIp(machine: Machine, t: Thread, rip: Address): Address {
+  return predictedAbort(machine, t, rip)?.abortIp ?? rip;
+}
+
+export function pendingAbort(machine: Machine, tables: RseqTables, t: Thread, awaiting: readonly EventRecord[]): PendingAbort | null {
+  if (t.pendingSignals.length || t.process.sigactions.size) return null;
+  const regs = machine.registersOf(t);
+  const d = predictedAbort(machine, t, regs.rip);
+  // An abort the judge would report (an unlisted descriptor, or an abort_ip not the table's) names
+  // the address the event came at: such a thread is hashed as it stands.
+  if (!d || !tables.sections.some((s) => s.descriptor === d.descriptor && s.abortIp === d.abortIp)) return null;
+  const events = machine.events();
+  const canonical: Record<string, bigint> = { rip: d.abortIp };
+  for (const name of registerNames(deadRegisters(machine.image, d.abortIp))) {
+    if (name === 'eflags') canonical.eflags = regs.eflags & ~STATUS_FLAGS;
+    else canonical[name] = 0n;
+  }
+  return { tid: t.tid, records: awaiting.map((r) => events.indexOf(r)), descriptor: d.descriptor, abortIp: d.abortIp, ip: regs.rip, canonical };
+}
+
+/** Whether each waiting event of `p` has ended as the abort the hash assumed. */
+export function resolvedAsPredicted(machine: Machine, p: PendingAbort): boolean {
+  const events = machine.events();
+  return p.records.every((i) => {
+    const r = events[i];
+    return r !== undefined && r.outcome === 'aborted' && r.descriptor === p.descriptor && r.resumeIp === p.abortIp;
+  });
+}
