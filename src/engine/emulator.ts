@@ -591,6 +591,12 @@ export class Emulator {
     }
   }
 
+  /** Overwrites saved context `context` with bytes from exportContext (no allocation). */
+  writeContext(context: SavedContext, bytes: Uint8Array): void {
+    if (bytes.length !== this.contextSize()) throw new RseqEmuError('USAGE', `a context is ${this.contextSize()} bytes, not ${bytes.length}`);
+    new Uint8Array(koffi.view(this.contextPointer(context), bytes.length)).set(bytes);
+  }
+
   /** A new context of this emulator holding bytes from exportContext (of any x86-64 emulator). */
   importContext(bytes: Uint8Array): SavedContext {
     if (bytes.length !== this.contextSize()) throw new RseqEmuError('USAGE', `a context is ${this.contextSize()} bytes, not ${bytes.length}`);

@@ -6,14 +6,16 @@
 // without LOCK: offered only before such an instruction on shared memory, when another CPU has a
 // thread to run, as the pair `Tn:load cM:0`.
 //
-// Three reductions keep the space to deviations that can change an outcome:
+// Four reductions keep the space to deviations that can change an outcome:
 // - a switch only before an instruction that may touch shared memory or enter the kernel: moving it
 //   past register-only, stack or %fs (thread-private) accesses commutes with the other CPUs;
 // - no preempt or signal for a thread alone on its CPU whose rseq_cs is 0: the kernel would only
 //   rewrite the same cpu_id (kept on linux-5.x, where a stale event bit combines with
 //   NO_RESTART flags later);
 // - no signal where it equals a preempt: the thread alone on its CPU, no handler of its own (the
-//   emulator's stand-in returns at once) and a kernel without NO_RESTART flags.
+//   emulator's stand-in returns at once) and a kernel without NO_RESTART flags;
+// - no signal where it changes nothing: no handler of its own, rseq_cs 0 and a kernel without
+//   NO_RESTART flags (the thread keeps its CPU; the kernel rewrites the same cpu_id).
 import { disassembleSync } from '../asm/capstone.js';
 import { imageBytes, type Image } from '../asm/image.js';
 import { parseInstruction } from '../asm/operands.js';
@@ -93,8 +95,12 @@ export function deviationsAt(machine: Machine, cpu: CpuId, tid: number, space: D
   if (space.kinds.includes('migrate')) {
     for (let c = 0; c < machine.cpus; c++) if (c !== cpu && (t.affinity >> BigInt(c)) & 1n) out.push({ kind: 'event', tid, event: { kind: 'migrate', cpu: c } });
   }
-  const sameAsPreempt = alone && !space.flagsMatter && !t.process.sigactions.has(SIGUSR1);
-  if (space.kinds.includes('signal') && !inert && !(sameAsPreempt && space.kinds.includes('preempt'))) out.push({ kind: 'event', tid, event: { kind: 'signal', signal: SIGUSR1 } });
+  // A blocked signal stays pending until it is unblocked, wherever that is: never a no-op.
+  const noHandler = !t.process.sigactions.has(SIGUSR1) && ((t.sigmask >> BigInt(SIGUSR1 - 1)) & 1n) === 0n;
+  const sameAsPreempt = alone && !space.flagsMatter && noHandler;
+  // With no handler and rseq_cs 0, a signal changes nothing: no thread switch, no fix-up to make.
+  const signalInert = noHandler && !space.flagsMatter && machine.rseqCsPointer(t) === 0n;
+  if (space.kinds.includes('signal') && !inert && !signalInert && !(sameAsPreempt && space.kinds.includes('preempt'))) out.push({ kind: 'event', tid, event: { kind: 'signal', signal: SIGUSR1 } });
   // A thread about to abort runs abort_ip's instruction next, not the one at its RIP.
   const regs = machine.registersOf(t);
   const next = resumeIp(machine, t, regs.rip);

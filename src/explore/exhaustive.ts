@@ -10,6 +10,9 @@ import { resolvedAsPredicted, type PendingAbort } from './pending-abort.js';
 import type { StateCache } from './state-cache.js';
 import type { StateFingerprint } from './state-hash.js';
 
+/** A state met, the instruction count there, and its watch. */
+type Visit = [StateFingerprint, number, Watch | null];
+
 /** A visit hashed with pending aborts, while its subtree is explored: did each end as predicted? */
 interface Watch {
   pending: PendingAbort[];
@@ -69,18 +72,49 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       leaf();
     }
   };
+  /**
+   * Looks the machine's state up in the cache: true when an entry covers it (the caller skips the
+   * subtree); otherwise the visit, to be added once its subtree is explored, and its watch opened.
+   */
+  const visit = (c: StateCache, left: number): true | Visit => {
+    const state = c.fingerprint(machine);
+    const hit = c.covering(state, left);
+    if (hit !== null && machine.instructions + hit.span <= machine.maxInstructions) {
+      // The skipped subtree ended an open visit's pending abort as predicted only if its entry
+      // stood for pending states and this state holds that abort still pending.
+      const samePending = (p: PendingAbort) => hit.anyPending && state.pending.some((q) => q.tid === p.tid && q.descriptor === p.descriptor && q.abortIp === p.abortIp);
+      for (const w of watched) check(w, samePending);
+      c.hits++;
+      deepest = Math.max(deepest, machine.instructions + hit.span);
+      return true;
+    }
+    const w = state.pending.length ? { pending: state.pending, asPredicted: true } : null;
+    if (w) watched.push(w);
+    return [state, machine.instructions, w];
+  };
+  // Only a subtree explored to its end may stand for later visits.
+  const remember = (c: StateCache, left: number, visits: readonly Visit[]): void => {
+    if (go) for (const [state, at, w] of visits) c.add(state, left, deepest - at, w !== null && !w.asPredicted);
+  };
   const dfs = (left: number): void => {
     const top = left === bound;
-    if (left === 0) {
-      while (machine.step(null));
-      leaf();
-      return;
-    }
     const outer = deepest;
     deepest = 0;
     const mark = watched.length;
+    if (left === 0) {
+      // The one schedule left here: a state met before with its leaf judged needs no second run.
+      const v = cache && !top ? visit(cache, 0) : null;
+      if (v !== true) {
+        while (machine.step(null));
+        leaf();
+        if (v) remember(cache!, 0, [v]);
+      }
+      watched.length = mark;
+      deepest = Math.max(outer, deepest);
+      return;
+    }
     // States met along this path, each the root of everything explored after it here.
-    const visited: [StateFingerprint, number, Watch | null][] = [];
+    const visited: Visit[] = [];
     explore: for (;;) {
       const cpu = machine.defaultCpu();
       if (cpu === null) {
@@ -88,22 +122,13 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         endOfPath(top);
         break;
       }
-      // Top-level states are never met again with as many deviations left.
+      // Top-level states are never met again with as many deviations left. (Looking states up only
+      // where another thread takes over, not before every instruction, was measured: fewer lookups,
+      // but more schedules and more time on list.json at K = 3.)
       if (cache && !top) {
-        const state = cache.fingerprint(machine);
-        const hit = cache.covering(state, left);
-        if (hit !== null && machine.instructions + hit.span <= machine.maxInstructions) {
-          // The skipped subtree ended an open visit's pending abort as predicted only if its entry
-          // stood for pending states and this state holds that abort still pending.
-          const samePending = (p: PendingAbort) => hit.anyPending && state.pending.some((q) => q.tid === p.tid && q.descriptor === p.descriptor && q.abortIp === p.abortIp);
-          for (const w of watched) check(w, samePending);
-          cache.hits++;
-          deepest = Math.max(deepest, machine.instructions + hit.span);
-          break;
-        }
-        const w = state.pending.length ? { pending: state.pending, asPredicted: true } : null;
-        if (w) watched.push(w);
-        visited.push([state, machine.instructions, w]);
+        const v = visit(cache, left);
+        if (v === true) break;
+        visited.push(v);
       }
       const tid = machine.runningOn(cpu)!.tid;
       const here = machine.capture();
@@ -128,8 +153,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         break;
       }
     }
-    // Only a subtree explored to its end may stand for later visits.
-    if (go && cache) for (const [state, at, w] of visited) cache.add(state, left, deepest - at, w !== null && !w.asPredicted);
+    if (cache) remember(cache, left, visited);
     watched.length = mark;
     deepest = Math.max(outer, deepest);
   };

@@ -184,7 +184,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
     machine.restore(start);
     if ((options.mode ?? 'exhaustive') === 'exhaustive') {
       const bound = options.preemptions ?? 2;
-      const cache = usesStateCache(options) && bound < MAX_CACHED_BOUND ? new StateCache(options.stateCacheEntries ?? LIMITS.stateCacheEntries, (m) => stateFingerprint(m, tables)) : null;
+      const cache = usesStateCache(options) && bound < MAX_CACHED_BOUND ? new StateCache(options.stateCacheEntries ?? LIMITS.stateCacheEntries, (m) => stateFingerprint(m, tables), machine.timeSlice === 0 ? Infinity : machine.timeSlice) : null;
       try {
         exhaustiveSearch(machine, bound, space, control, share, cache);
       } finally {

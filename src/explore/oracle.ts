@@ -102,6 +102,8 @@ export class SerialOracle {
   private readonly ops: Op[][];
   /** Serial outcomes already computed, by the id choices they allow. */
   private readonly cache = new Map<string, { found: SerialOutcome[]; complete: boolean }>();
+  /** What one operation does from a state (operations run so far and shared memory), by placement. */
+  private readonly transitions = new Map<string, { returned: boolean; rax: bigint; memory: SharedMemory[] }>();
   private readonly observability: Observability;
   private readonly serialMasks = new WeakMap<SerialOutcome, (Uint8Array | null)[]>();
   private readonly probe: DeadByteProbe;
@@ -141,10 +143,11 @@ export class SerialOracle {
   }
 
   /**
-   * The same outcomes, computed only as far as the caller reads: a judge that finds a match early
-   * (most schedules) leaves the other orders unrun. What was computed is kept. An enumeration the
-   * caller abandoned is not kept suspended (it would hold a snapshot per level for every placement
-   * seen); a later caller that needs more runs it again and skips what is known, as the order is fixed.
+   * The same outcomes, computed only as far as the first caller reads: a judge that finds a match
+   * early leaves the other orders unrun (a small search may judge one schedule). What was computed
+   * is kept. An abandoned enumeration is not kept suspended (it would hold a snapshot per level for
+   * every placement seen): a later caller that needs more runs it to its end at once, skipping what
+   * is known, as the order is fixed.
    */
   private *serialOutcomes(placements: CallPlacements): Generator<SerialOutcome> {
     const cacheKey = placements.map((t) => t.map((c) => c.map((p) => `${p.cpu}/${p.mmCid}`).join(',')).join(';')).join('|');
@@ -153,12 +156,16 @@ export class SerialOracle {
     const known = entry.found.length;
     for (let i = 0; i < known; i++) yield entry.found[i]!;
     if (entry.complete) return;
-    let skip = known;
+    if (known > 0) {
+      // A second caller needing more than the first: the rest is enumerated whole now, so no later
+      // leaf runs the orders again (re-enumerating from the start took most of a judge's time).
+      let skip = known;
+      for (const s of this.enumerate(placements)) if (skip-- <= 0) entry.found.push(s);
+      entry.complete = true;
+      for (let i = known; i < entry.found.length; i++) yield entry.found[i]!;
+      return;
+    }
     for (const s of this.enumerate(placements)) {
-      if (skip > 0) {
-        skip--;
-        continue;
-      }
       entry.found.push(s);
       yield s;
     }
@@ -167,8 +174,13 @@ export class SerialOracle {
 
   /**
    * Depth-first over serial orders; states already explored with the same remaining work are
-   * skipped. Enumerations of different placements may interleave on the one machine: after each
-   * yield the machine is rewound from a snapshot before it is used again, so that is safe.
+   * skipped. A state is the operations run so far and the shared memory, and what one operation
+   * does from a state is kept across enumerations (`transitions`): placements differ from leaf to
+   * leaf, but they share most steps, and running each step once instead of once per placement
+   * took the judge's cost down by most of it. The machine is only brought to a state when a step
+   * from it is not known yet: from the deepest snapshot on the current path, replaying the steps
+   * after it. Enumerations of different placements may interleave on the one machine, which is
+   * safe because every step starts by restoring a snapshot.
    */
   private *enumerate(placements: CallPlacements): Generator<SerialOutcome> {
     const seen = new Set<string>();
@@ -178,41 +190,58 @@ export class SerialOracle {
     const visited = new Set<string>();
     const machine = this.machine;
     const ops = this.ops;
-    function* dfs(): Generator<SerialOutcome> {
-      const memory = sharedMemory(machine);
-      const stateKey = `${next.join(',')}#${key(memory)}#${returns.map((r) => r.join(',')).join(';')}`;
+    const transitions = this.transitions;
+    // The steps taken to the current state, and snapshots of the states along them (sparse).
+    const path: { op: Op; cpu: CpuId; mmCid: number }[] = [];
+    const snapshots: (MachineSnapshot | undefined)[] = [this.start];
+    const bring = (depth: number): void => {
+      let d = depth;
+      while (snapshots[d] === undefined) d--;
+      machine.restore(snapshots[d]!);
+      for (; d < depth; d++) machine.call(path[d]!.op.entry, path[d]!.op.args, { cpu: path[d]!.cpu, mmCid: path[d]!.mmCid });
+      snapshots[depth] = machine.capture();
+    };
+    function* dfs(memory: SharedMemory[], depth: number): Generator<SerialOutcome> {
+      const memoryKey = key(memory);
+      const stateKey = `${next.join(',')}#${memoryKey}#${returns.map((r) => r.join(',')).join(';')}`;
       if (visited.has(stateKey)) return;
       visited.add(stateKey);
       if (next.every((n, t) => n === ops[t]!.length)) {
-        const k = `${key(memory)}#${returns.map((r) => r.join(',')).join(';')}`;
+        const k = `${memoryKey}#${returns.map((r) => r.join(',')).join(';')}`;
         if (!seen.has(k)) {
           seen.add(k);
           yield { order: [...order], memory, returns: returns.map((r) => [...r]) };
         }
         return;
       }
-      const here = machine.capture();
       for (let t = 0; t < ops.length; t++) {
         const c = next[t]!;
         if (c === ops[t]!.length) continue;
         for (const { cpu, mmCid } of placements[t]?.[c] ?? ON_CPU0) {
           if (cpu >= machine.cpus) continue;
           const op = ops[t]![c]!;
-          machine.restore(here);
-          const out = machine.call(op.entry, op.args, { cpu, mmCid });
-          if (out.status !== 'returned') continue; // an operation that cannot complete alone gives no serial outcome
+          const stepKey = `${next.join(',')}#${memoryKey}#${t}#${cpu}#${mmCid}`;
+          let step = transitions.get(stepKey);
+          if (!step) {
+            bring(depth);
+            const out = machine.call(op.entry, op.args, { cpu, mmCid });
+            step = { returned: out.status === 'returned', rax: out.rax, memory: sharedMemory(machine) };
+            transitions.set(stepKey, step);
+          }
+          if (!step.returned) continue; // an operation that cannot complete alone gives no serial outcome
+          path[depth] = { op, cpu, mmCid };
+          snapshots.length = depth + 1; // states below were reached by another step
           next[t]!++;
           order.push({ thread: t, call: c, cpu, mmCid });
-          returns[t]!.push(out.rax);
-          yield* dfs();
+          returns[t]!.push(step.rax);
+          yield* dfs(step.memory, depth + 1);
           returns[t]!.pop();
           order.pop();
           next[t]!--;
         }
       }
     }
-    machine.restore(this.start);
-    yield* dfs();
+    yield* dfs(this.initial, 0);
   }
 
   /** Checks a concurrent outcome against every serial one; `excused` are bytes last stored by aborted attempts. */

@@ -7,13 +7,17 @@
 // The cache holds at most `capacity` entries; once full it stops adding (the search stays sound,
 // it only repeats more).
 //
+// Keys leave out how much of its time slice each thread has used: that decides only where the next
+// tick comes. An entry covers a visit with other slice counts when no tick can come in the span of
+// either (every count plus the span stays below the slice): then the runs below both are the same.
+//
 // A key may leave out the parts of a pending abort (pending-abort.ts). An entry whose subtree saw
 // such an abort end otherwise than predicted keeps its exact fingerprint and covers only visits
 // with the same one.
 import type { Machine } from '../kernel/machine.js';
 import type { StateFingerprint } from './state-hash.js';
 
-/** `left` must stay below this: it is packed with the span into one number per entry. */
+/** Searches with more deviations than this do not use the cache (deep bounds are never finished). */
 export const MAX_CACHED_BOUND = 256;
 
 export interface StateCacheStats {
@@ -24,27 +28,36 @@ export interface StateCacheStats {
   full: boolean;
 }
 
+interface Entry {
+  /** Deviations left when the state was explored. */
+  left: number;
+  /** The most instructions a leaf below ran past the state. */
+  span: number;
+  /** The state's slice counts (StateFingerprint.slices) and their largest. */
+  slices: string;
+  maxSlice: number;
+  /** Set when the entry stands only for the state with this exact fingerprint. */
+  exact?: string;
+}
+
 export class StateCache {
-  /** key → span * MAX_CACHED_BOUND + left: 77 bytes of heap an entry with its key (measured over 10^6). */
-  private readonly map = new Map<string, number>();
-  /** key → the exact fingerprint an entry may only cover. */
-  private readonly exactOnly = new Map<string, string>();
+  private readonly map = new Map<string, Entry>();
   hits = 0;
   full = false;
 
-  /** `key` fingerprints a machine's state (state-hash.ts). */
-  constructor(readonly capacity: number, readonly fingerprint: (machine: Machine) => StateFingerprint) {}
+  /** `sliceLength`: the machine's time slice in instructions (Infinity when slices are off). */
+  constructor(readonly capacity: number, readonly fingerprint: (machine: Machine) => StateFingerprint, readonly sliceLength = Infinity) {}
 
   /**
    * The entry that explored `state` with at least `left` deviations to spare: its span, and whether
    * it stands for every state with this key (not only the exact one). Null when there is none.
    */
   covering(state: StateFingerprint, left: number): { span: number; anyPending: boolean } | null {
-    const v = this.map.get(state.key);
-    if (v === undefined || v % MAX_CACHED_BOUND < left) return null;
-    const exact = this.exactOnly.get(state.key);
-    if (exact !== undefined && exact !== (state.exact ?? state.key)) return null;
-    return { span: Math.floor(v / MAX_CACHED_BOUND), anyPending: exact === undefined };
+    const e = this.map.get(state.key);
+    if (e === undefined || e.left < left) return null;
+    if (e.exact !== undefined && e.exact !== (state.exact ?? state.key)) return null;
+    if (e.slices !== state.slices && !(e.maxSlice + e.span < this.sliceLength && state.maxSlice + e.span < this.sliceLength)) return null;
+    return { span: e.span, anyPending: e.exact === undefined };
   }
 
   /**
@@ -52,15 +65,13 @@ export class StateCache {
    * instructions. `exactOnly`: its pending aborts did not all end as predicted.
    */
   add(state: StateFingerprint, left: number, span: number, exactOnly: boolean): void {
-    const v = this.map.get(state.key);
-    if (v !== undefined && v % MAX_CACHED_BOUND >= left) return;
-    if (v === undefined && this.map.size >= this.capacity) {
+    const e = this.map.get(state.key);
+    if (e !== undefined && e.left >= left) return;
+    if (e === undefined && this.map.size >= this.capacity) {
       this.full = true;
       return;
     }
-    this.map.set(state.key, span * MAX_CACHED_BOUND + left);
-    if (exactOnly) this.exactOnly.set(state.key, state.exact ?? state.key);
-    else this.exactOnly.delete(state.key);
+    this.map.set(state.key, { left, span, slices: state.slices, maxSlice: state.maxSlice, ...(exactOnly ? { exact: state.exact ?? state.key } : {}) });
   }
 
   stats(): StateCacheStats {

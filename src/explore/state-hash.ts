@@ -4,7 +4,7 @@
 //
 // Covered, besides what obviously decides the future (every page of every address space, every
 // thread's whole register file with SSE, its CPU, affinity, rseq registration and event mask,
-// signal mask and pending signals, time slice used, blocking state, the run queues, the default
+// signal mask and pending signals, blocking state, the run queues, the default
 // policy's position, each process's signal actions and mm_cid state), is the history the judge
 // reads at a leaf (judge.ts):
 // - each call's return value and the ids it observed (the serial oracle replays calls with them),
@@ -13,41 +13,96 @@
 //   open (the `table` kind);
 // - which shared bytes were last stored by an aborted attempt, or by the thread's current attempt
 //   that may still abort (the oracle excuses those bytes).
-// Left out, because neither the future nor the judge reads them: instruction counts (the budget is
-// handled by the cache, which compares the instructions left), the CPUs each call ran on (only
-// reported), the executed schedule, system call and output logs, the trace, and attempt numbers
+// Left out of the key: instruction counts (the cache compares the instructions left with the
+// budget instead) and the part of its time slice each thread has used (returned beside the key:
+// the cache compares them, see state-cache.ts); and, because neither the future nor the judge
+// reads them, the CPUs each call ran on (only reported), the executed schedule, system call and output logs, the trace, and attempt numbers
 // (only whether a store belongs to the current attempt matters). A run with user invariant
 // functions (`checks`, which may read anything) does not use the cache.
 import { createHash } from 'node:crypto';
 import type { RseqTables } from '../abi/tables.js';
 import { checkAborts } from '../check/runtime.js';
+import { canonicalText } from './canonical-text.js';
 import type { Machine } from '../kernel/machine.js';
-import { copyMemory, type MemoryCopy } from '../kernel/memory-snapshot.js';
+import { STACK_SIZE } from '../kernel/address-space.js';
+import { copyMemory, type MemoryCopy, type PageCopy } from '../kernel/memory-snapshot.js';
+import { PAGE_SIZE } from '../engine/index.js';
 import type { Thread } from '../kernel/thread.js';
+import type { Address } from '../types.js';
 import { pendingAbort, type PendingAbort } from './pending-abort.js';
 
 /** Digests of whole address spaces, kept with the (immutable) copy they describe. */
 const memoryDigests = new WeakMap<MemoryCopy, Buffer>();
 
-function memoryDigest(copy: MemoryCopy): Buffer {
-  let d = memoryDigests.get(copy);
+const pageDigest = (page: PageCopy): Uint8Array => (page.digest ??= createHash('sha1').update(page.bytes).digest());
+
+/**
+ * The digest of an address space with the bytes in `garbage` (disjoint [begin, end) ranges) left
+ * out: a page wholly inside one counts as absent, a page partly inside is hashed as its other
+ * bytes and the lengths of the gaps.
+ */
+function memoryDigest(copy: MemoryCopy, garbage: readonly [Address, Address][]): Buffer {
+  let d = garbage.length ? undefined : memoryDigests.get(copy);
   if (d) return d;
-  const h = createHash('sha1');
   const all = Buffer.allocUnsafe(copy.pages.size * 28);
   let at = 0;
   for (const [address, page] of copy.pages) {
-    page.digest ??= createHash('sha1').update(page.bytes).digest();
+    const end = address + PAGE;
+    let digest: Uint8Array | null = null;
+    let whole = false;
+    for (const [b, e] of garbage) {
+      if (b >= end || e <= address) continue;
+      if (b <= address && e >= end) whole = true;
+      else digest = maskedDigest(page.bytes, address, garbage);
+      break;
+    }
+    if (whole) continue;
     all.writeBigUInt64LE(address, at);
-    all.set(page.digest, at + 8);
+    all.set(digest ?? pageDigest(page), at + 8);
     at += 28;
   }
-  h.update(copy.layout).update(all);
-  d = h.digest();
-  memoryDigests.set(copy, d);
+  d = createHash('sha1').update(copy.layout).update(all.subarray(0, at)).digest();
+  if (!garbage.length) memoryDigests.set(copy, d);
   return d;
 }
 
-const big = (_k: string, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v);
+/** A page's digest with the bytes of `garbage` left out (each gap counted by its length). */
+function maskedDigest(bytes: Uint8Array, address: Address, garbage: readonly [Address, Address][]): Buffer {
+  const h = createHash('sha1');
+  const gaps = garbage
+    .filter(([b, e]) => b < address + PAGE && e > address)
+    .map(([b, e]) => [Number((b > address ? b : address) - address), Number((e < address + PAGE ? e : address + PAGE) - address)] as const)
+    .sort((x, y) => x[0] - y[0]);
+  let from = 0;
+  for (const [b, e] of gaps) {
+    h.update(bytes.subarray(from, b)).update(`<${e - b}>`);
+    from = e;
+  }
+  return h.update(bytes.subarray(from)).digest();
+}
+
+/** The x86-64 ABI's red zone: below the stack pointer, only these bytes are the code's own. */
+const RED_ZONE = 128n;
+
+/**
+ * Each live thread's stack below its red zone, where signal frames and returned calls leave bytes
+ * that no correct program reads (Linux may overwrite them at any instruction, by delivering a
+ * signal): states that differ only there are one state. Stacks the machine did not allocate (a
+ * clone child's, in user memory) are kept whole.
+ */
+function deadStack(machine: Machine, process: Machine['processes'][number]): [Address, Address][] {
+  const out: [Address, Address][] = [];
+  for (const t of machine.allThreads()) {
+    if (t.process !== process || !t.ownsMemory || t.state === 'exited') continue;
+    const bottom = t.stackTop - STACK_SIZE;
+    const below = machine.registersOf(t).rsp - RED_ZONE;
+    if (below > bottom && below <= t.stackTop) out.push([bottom, below]);
+  }
+  return out;
+}
+
+const PAGE = BigInt(PAGE_SIZE);
+
 
 /** A thread's fields that matter, in a fixed order (see the file comment for what is left out). */
 function threadFields(t: Thread): unknown[] {
@@ -56,7 +111,7 @@ function threadFields(t: Thread): unknown[] {
     t.tid, t.process.pid, t.cpu, t.affinity, t.rseq, t.eventMask, t.notifyResume, t.lastIds, t.lastMmCid, t.pinnedMmCid,
     t.sigmask, t.pendingSignals, t.standInFrames, t.fsBase, t.stackTop, t.ownsMemory, t.state, t.wait, t.inKvmRun,
     p && [p.entry, p.args, p.repeat, p.returns, p.callIds, p.idsThisCall],
-    t.end, t.sliceUsed, t.clearChildTid, [...new Set(t.attemptStores)].sort(), t.split ?? null,
+    t.end, t.clearChildTid, [...new Set(t.attemptStores)].sort(), t.split ?? null,
   ];
 }
 
@@ -67,6 +122,10 @@ export interface StateFingerprint {
   exact: string | null;
   /** Threads hashed as about to abort (pending-abort.ts). */
   pending: PendingAbort[];
+  /** The part of its time slice each thread has used (left out of `key`; state-cache.ts compares them). */
+  slices: string;
+  /** The largest of them. */
+  maxSlice: number;
 }
 
 /**
@@ -93,25 +152,28 @@ export function stateFingerprint(machine: Machine, tables: RseqTables): StateFin
   const awaiting = new Map(k.awaiting);
   const pending = threads.flatMap((t) => (t.notifyResume ? [pendingAbort(machine, tables, t, awaiting.get(t.tid) ?? [])] : [])).filter((p): p is PendingAbort => p !== null);
   const normal = new Map(pending.map((p) => [p.tid, p]));
-  const kernel = JSON.stringify([
+  const parts = [
     k.queues, k.policy,
     k.awaiting.map(([tid, rs]) => [tid, rs.map((r) => [r.kind, r.spec, normal.has(tid) ? 'abort' : r.ip])]),
     pending.map((p) => [p.tid, p.descriptor, p.abortIp]),
     [...aborts].sort(), stores,
     machine.processes.map((p) => [p.pid, p.parent?.pid ?? null, [...p.sigactions].sort((a, b) => a[0] - b[0]), p.membarrierRseqRegistered, p.exitStatus, p.cids.save()]),
     threads.map(threadFields),
-  ], big);
+  ];
+  const kernel = canonicalText(parts);
   const h = createHash('sha1').update(kernel);
-  for (const p of machine.processes) h.update(memoryDigest(copyMemory(p.emu)));
+  for (const p of machine.processes) h.update(memoryDigest(copyMemory(p.emu), deadStack(machine, p)));
   threads.forEach((t, i) => {
     const p = normal.get(t.tid);
     h.update(p ? t.process.emu.editedContext(k.contexts[i]!, p.canonical) : k.contexts[i]!);
   });
   const key = h.digest('base64');
-  if (!pending.length) return { key, exact: null, pending };
+  const slices = threads.map((t) => t.sliceUsed).join(',');
+  const maxSlice = threads.reduce((m, t) => Math.max(m, t.sliceUsed), 0);
+  if (!pending.length) return { key, exact: null, pending, slices, maxSlice };
   // What the key left out: where each pending thread stands, its whole context and its events' addresses.
   const e = createHash('sha1').update(key);
   threads.forEach((t, i) => normal.has(t.tid) && e.update(k.contexts[i]!));
-  e.update(JSON.stringify(pending.map((p) => [p.ip, ...p.records.map((r) => machine.events()[r]!.ip)]), big));
-  return { key, exact: e.digest('base64'), pending };
+  e.update(canonicalText(pending.map((p) => [p.ip, ...p.records.map((r) => machine.events()[r]!.ip)])));
+  return { key, exact: e.digest('base64'), pending, slices, maxSlice };
 }

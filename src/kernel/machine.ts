@@ -384,7 +384,14 @@ export class Machine implements KernelServices {
   /** Puts the machine back exactly as it was when `s` was captured; `s` can be restored again later. */
   restore(s: MachineSnapshot): void {
     const live = new Map(this.processes.map((p) => [p.pid, p]));
-    for (const t of this.threads) t.process.emu.freeContext(t.context);
+    // A thread's saved context is overwritten in place when the thread lives on in the same
+    // process; the others are freed (allocating contexts was a fifth of a rewind's cost).
+    const contexts = new Map<number, Thread>();
+    const stays = new Set(s.threads.map((st) => `${st.fields.tid}:${st.pid}`));
+    for (const t of this.threads) {
+      if (stays.has(`${t.tid}:${t.process.pid}`)) contexts.set(t.tid, t);
+      else t.process.emu.freeContext(t.context);
+    }
     for (const p of this.processes) if (!s.processes.some((x) => x.pid === p.pid)) p.emu.close();
     const processes = s.processes.map((sp) => {
       let p = live.get(sp.pid);
@@ -404,7 +411,9 @@ export class Machine implements KernelServices {
     this.processes.splice(0, this.processes.length, ...processes);
     this.threads = s.threads.map((st) => {
       const process = byPid(st.pid);
-      return { ...structuredClone(st.fields), process, context: process.emu.importContext(st.context) };
+      const kept = contexts.get(st.fields.tid)?.context;
+      if (kept) process.emu.writeContext(kept, st.context);
+      return { ...structuredClone(st.fields), process, context: kept ?? process.emu.importContext(st.context) };
     });
     this.index.reset(this.threads, this.processes);
     const byTidMap = new Map(this.threads.map((t) => [t.tid, t]));

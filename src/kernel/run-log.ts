@@ -121,7 +121,7 @@ export class RunLog {
 
   save(): SavedRunLog {
     return {
-      events: structuredClone(this.events),
+      events: this.events.map(copyRecord),
       awaiting: [...this.awaiting].map(([tid, rs]) => [tid, rs.map((r) => this.events.indexOf(r))]),
       syscalls: structuredClone(this.syscalls),
       output: [...this.output], // entries are never changed once written
@@ -137,7 +137,7 @@ export class RunLog {
 
   static load(s: SavedRunLog): RunLog {
     const log = new RunLog();
-    log.events = structuredClone(s.events);
+    log.events = s.events.map(copyRecord);
     for (const [tid, idx] of s.awaiting) log.awaiting.set(tid, idx.map((i) => log.events[i]!));
     log.syscalls = structuredClone(s.syscalls);
     log.output = [...s.output];
@@ -151,3 +151,6 @@ export class RunLog {
     return log;
   }
 }
+
+/** Event records hold only primitive fields: a spread copies one, for less than structuredClone. */
+const copyRecord = (r: EventRecord): EventRecord => ({ ...r });
