@@ -3,7 +3,7 @@
 // violations, under the same remaining deviations (state-cache.ts).
 //
 // Covered, besides what obviously decides the future (every page of every address space, every
-// thread's whole register file with SSE, its CPU, affinity, rseq registration and event mask,
+// live thread's whole register file with SSE (an exited thread's is never read again), its CPU, affinity, rseq registration and event mask,
 // signal mask and pending signals, blocking state, the run queues, the default
 // policy's position, each process's signal actions and mm_cid state), is the history the judge
 // reads at a leaf (judge.ts):
@@ -165,7 +165,9 @@ export function stateFingerprint(machine: Machine, tables: RseqTables): StateFin
   for (const p of machine.processes) h.update(memoryDigest(copyMemory(p.emu), deadStack(machine, p)));
   threads.forEach((t, i) => {
     const p = normal.get(t.tid);
-    h.update(p ? t.process.emu.editedContext(k.contexts[i]!, p.canonical) : k.contexts[i]!);
+    // An exited thread's registers are never read again (the judge reads what its calls returned).
+    if (t.state === 'exited') h.update('exited');
+    else h.update(p ? t.process.emu.editedContext(k.contexts[i]!, p.canonical) : k.contexts[i]!);
   });
   const key = h.digest('base64');
   const slices = threads.map((t) => t.sliceUsed).join(',');
