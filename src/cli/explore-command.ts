@@ -20,7 +20,7 @@ const SPEC = {
   preemptions: { value: true }, depth: { value: true }, runs: { value: true }, seed: { value: true }, kinds: { value: true },
   'max-schedules': { value: true }, 'schedule-budget': { value: true }, timeout: { value: true }, 'stop-at-first': {}, 'max-insns': { value: true }, 'time-slice': { value: true }, traces: { value: true }, workers: { value: true }, json: {}, shard: { value: true },
   html: { value: true },
-  'no-state-cache': {}, 'state-cache-entries': { value: true },
+  'state-cache': {}, 'no-state-cache': {}, 'state-cache-entries': { value: true },
 };
 
 
@@ -43,6 +43,7 @@ export function progressLine(done: number, seconds: number, total: number | null
 export async function exploreCommand(argv: readonly string[], print: (s: string) => void, progress: (s: string) => void): Promise<number> {
   const a = parseArgs(argv, SPEC);
   if (a.positionals.length !== 1) throw usageError(positionalProblem(a.positionals, 'SCENARIO.json or FILE.s'));
+  if (a.flags.has('state-cache') && a.flags.has('no-state-cache')) throw usageError('--state-cache and --no-state-cache exclude each other');
   const mode = one(a, 'mode') ?? 'exhaustive';
   if (mode !== 'exhaustive' && mode !== 'pct') throw usageError(`--mode must be exhaustive or pct, not '${mode}'`);
   for (const opt of mode === 'pct' ? ['preemptions'] : ['depth', 'runs', 'seed']) if (a.options.has(opt)) throw usageError(`--${opt} does not apply to --mode ${mode}`);
@@ -67,7 +68,7 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
     seed: integerOption(one(a, 'seed'), 'seed', 1, 0, 2 ** 32 - 1),
     maxSchedules: integerOption(one(a, 'max-schedules'), 'max-schedules', 1_000_000, 1, 1_000_000_000),
     stopAtFirst: a.flags.has('stop-at-first'),
-    stateCache: !a.flags.has('no-state-cache'),
+    ...(a.flags.has('state-cache') ? { stateCache: true } : a.flags.has('no-state-cache') ? { stateCache: false } : {}),
     ...(a.options.has('state-cache-entries') ? { stateCacheEntries: integerOption(one(a, 'state-cache-entries'), 'state-cache-entries', 0, 1, LIMITS.stateCacheEntries) } : {}),
     ...(a.options.has('timeout') ? { timeout: integerOption(one(a, 'timeout'), 'timeout', 0, 1, 86_400) } : {}),
     ...(a.options.has('schedule-budget') ? { scheduleBudget: integerOption(one(a, 'schedule-budget'), 'schedule-budget', 0, 1, 1_000_000_000) } : {}),

@@ -1,4 +1,4 @@
-// `explore --no-state-cache` and `--state-cache-entries N` (issue 14).
+// `explore --state-cache`, `--no-state-cache` and `--state-cache-entries N` (issue 14).
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +15,8 @@ const EXPLORE = ['explore', 'examples/scenarios/counter-commit-outside.json', '-
 describe('explore and the state cache', function () {
   this.timeout(240_000);
 
-  it('reports the cache in --json by default, and no cache with --no-state-cache, with the same verdict and violations', () => {
-    const on = JSON.parse(cli(...EXPLORE).stdout);
+  it('reports the cache in --json with --state-cache, and none with --no-state-cache, with the same verdict and violations', () => {
+    const on = JSON.parse(cli(...EXPLORE, '--state-cache').stdout);
     const off = JSON.parse(cli(...EXPLORE, '--no-state-cache').stdout);
     assert.equal(typeof on.stateCache.hits, 'number');
     assert.equal(typeof on.stateCache.entries, 'number');
@@ -26,8 +26,20 @@ describe('explore and the state cache', function () {
     assert.deepEqual(found(on), found(off));
   });
 
+  it('uses the cache by default from K = 3 on, and not below', () => {
+    const at = (k: string) => JSON.parse(cli('explore', 'examples/scenarios/counter-commit-outside.json', '--preemptions', k, '--workers', '1', '--stop-at-first', '--json').stdout);
+    assert.equal(typeof at('3').stateCache?.hits, 'number');
+    assert.equal(at('2').stateCache, undefined);
+  });
+
+  it('refuses --state-cache with --no-state-cache, with one line and exit 2', () => {
+    const r = cli('explore', 'examples/scenarios/counter.json', '--state-cache', '--no-state-cache');
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  });
+
   it('says so in the text report when --state-cache-entries caps the cache', () => {
-    const r = cli('explore', 'examples/scenarios/counter-two-threads.json', '--preemptions', '2', '--workers', '1', '--state-cache-entries', '1');
+    const r = cli('explore', 'examples/scenarios/counter-two-threads.json', '--preemptions', '2', '--workers', '1', '--state-cache', '--state-cache-entries', '1');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^pass: .*; \d+ explored states? skipped \(state cache full\)$/m);
   });

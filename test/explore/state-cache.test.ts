@@ -335,8 +335,8 @@ describe('state cache on worker threads', function () {
   this.timeout(300_000);
   it('two workers, each with its own cache, report the verdict and violations one thread reports', async () => {
     const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
-    const one = explore(image, scenario, { keepViolations: 1_000_000 });
-    const two = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0, keepViolations: 1_000_000 });
+    const one = explore(image, scenario, { keepViolations: 1_000_000, stateCache: true });
+    const two = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0, keepViolations: 1_000_000, stateCache: true });
     assert.equal(two.workers, 2);
     assert.deepEqual(reported(two), reported(one));
     assert.equal(typeof two.stateCache?.hits, 'number');
