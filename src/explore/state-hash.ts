@@ -3,10 +3,10 @@
 // violations, under the same remaining deviations (state-cache.ts).
 //
 // Covered, besides what obviously decides the future (every page of every address space, every
-// live thread's whole register file with SSE (an exited thread's is never read again), its CPU, affinity, rseq registration and event mask,
-// signal mask and pending signals, blocking state, the run queues, the default
-// policy's position, each process's signal actions and mm_cid state), is the history the judge
-// reads at a leaf (judge.ts):
+// live thread's whole register file with SSE — an exited thread's is never read again —, its CPU,
+// affinity, rseq registration and event mask, signal mask and pending signals, blocking state, the
+// run queues, the default policy's position, each process's signal actions and mm_cid state), is
+// the history the judge reads at a leaf (judge.ts):
 // - each call's return value and the ids it observed (the serial oracle replays calls with them),
 //   and how ended threads ended (the `signal` kind);
 // - the findings checkAborts makes of the aborts so far, and the events whose outcome is still
@@ -14,9 +14,11 @@
 // - which shared bytes were last stored by an aborted attempt, or by the thread's current attempt
 //   that may still abort (the oracle excuses those bytes).
 // Left out of the key: instruction counts (the cache compares the instructions left with the
-// budget instead) and the part of its time slice each thread has used (returned beside the key:
-// the cache compares them, see state-cache.ts); and, because neither the future nor the judge
-// reads them, the CPUs each call ran on (only reported), the executed schedule, system call and output logs, the trace, and attempt numbers
+// budget instead), the part of its time slice each thread has used (returned beside the key: the
+// cache compares them, see state-cache.ts), stack bytes below the red zone (deadStack) and the
+// parts of a thread about to abort that cannot decide anything (pending-abort.ts); and, because
+// neither the future nor the judge reads them, the CPUs each call ran on (only reported), the
+// executed schedule, system call and output logs, the trace, and attempt numbers
 // (only whether a store belongs to the current attempt matters). A run with user invariant
 // functions (`checks`, which may read anything) does not use the cache.
 import { createHash } from 'node:crypto';
@@ -102,7 +104,6 @@ function deadStack(machine: Machine, process: Machine['processes'][number]): [Ad
 }
 
 const PAGE = BigInt(PAGE_SIZE);
-
 
 /** A thread's fields that matter, in a fixed order (see the file comment for what is left out). */
 function threadFields(t: Thread): unknown[] {
