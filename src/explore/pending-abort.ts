@@ -18,6 +18,7 @@ import type { Machine } from '../kernel/machine.js';
 import type { EventRecord } from '../kernel/outcome.js';
 import { decideFixup, fixupRules } from '../kernel/rseq-fixup.js';
 import type { Thread } from '../kernel/thread.js';
+import type { RegisterFile } from '../engine/index.js';
 import type { Address } from '../types.js';
 import { deadRegisters, registerNames } from './dead-registers.js';
 
@@ -52,9 +53,9 @@ export function resumeIp(machine: Machine, t: Thread, rip: Address): Address {
   return predictedAbort(machine, t, rip)?.abortIp ?? rip;
 }
 
-export function pendingAbort(machine: Machine, tables: RseqTables, t: Thread, awaiting: readonly EventRecord[]): PendingAbort | null {
-  if (t.pendingSignals.length || t.process.sigactions.size || t.eventMask === 0) return null;
-  const regs = machine.registersOf(t);
+/** `regs`: the thread's registers (machine.registersOf), read once by the caller. */
+export function pendingAbort(machine: Machine, tables: RseqTables, t: Thread, regs: RegisterFile, awaiting: readonly EventRecord[]): PendingAbort | null {
+  if (t.pendingSignals.length || t.process.sigactions.size) return null;
   const d = predictedAbort(machine, t, regs.rip);
   // An abort the judge would report (an unlisted descriptor, or an abort_ip not the table's) names
   // the address the event came at: such a thread is hashed as it stands.

@@ -31,6 +31,7 @@ import { copyMemory, type MemoryCopy, type PageCopy } from '../kernel/memory-sna
 import { PAGE_SIZE } from '../engine/index.js';
 import type { Thread } from '../kernel/thread.js';
 import type { Address } from '../types.js';
+import type { RegisterFile } from '../engine/index.js';
 import { pendingAbort, type PendingAbort } from './pending-abort.js';
 
 /** Digests of whole address spaces, kept with the (immutable) copy they describe. */
@@ -92,12 +93,12 @@ const RED_ZONE = 128n;
  * signal): states that differ only there are one state. Stacks the machine did not allocate (a
  * clone child's, in user memory) are kept whole.
  */
-function deadStack(machine: Machine, process: Machine['processes'][number]): [Address, Address][] {
+function deadStack(threads: readonly Thread[], process: Machine['processes'][number], regsOf: (t: Thread) => RegisterFile): [Address, Address][] {
   const out: [Address, Address][] = [];
-  for (const t of machine.allThreads()) {
+  for (const t of threads) {
     if (t.process !== process || !t.ownsMemory || t.state === 'exited') continue;
     const bottom = t.stackTop - STACK_SIZE;
-    const below = machine.registersOf(t).rsp - RED_ZONE;
+    const below = regsOf(t).rsp - RED_ZONE;
     if (below > bottom && below <= t.stackTop) out.push([bottom, below]);
   }
   return out;
@@ -151,7 +152,11 @@ export function stateFingerprint(machine: Machine, tables: RseqTables): StateFin
   const decided = machine.events().filter((e) => !open.has(e) && e.outcome === 'aborted');
   const aborts = new Set(decided.length ? checkAborts({ events: decided }, tables, machine.image).map((f) => f.message) : []);
   const awaiting = new Map(k.awaiting);
-  const pending = threads.flatMap((t) => (t.notifyResume ? [pendingAbort(machine, tables, t, awaiting.get(t.tid) ?? [])] : [])).filter((p): p is PendingAbort => p !== null);
+  // Reading a thread's registers loads its context into the CPU: once per thread per fingerprint.
+  const registers = new Map<Thread, RegisterFile>();
+  const regsOf = (t: Thread): RegisterFile => registers.get(t) ?? registers.set(t, machine.registersOf(t)).get(t)!;
+  // Only a thread with an event waiting for its return to user space can be about to abort.
+  const pending = threads.flatMap((t) => (t.notifyResume && t.eventMask !== 0 ? [pendingAbort(machine, tables, t, regsOf(t), awaiting.get(t.tid) ?? [])] : [])).filter((p): p is PendingAbort => p !== null);
   const normal = new Map(pending.map((p) => [p.tid, p]));
   const parts = [
     k.queues, k.policy,
@@ -163,7 +168,7 @@ export function stateFingerprint(machine: Machine, tables: RseqTables): StateFin
   ];
   const kernel = canonicalText(parts);
   const h = createHash('sha1').update(kernel);
-  for (const p of machine.processes) h.update(memoryDigest(copyMemory(p.emu), deadStack(machine, p)));
+  for (const p of machine.processes) h.update(memoryDigest(copyMemory(p.emu), deadStack(threads, p, regsOf)));
   threads.forEach((t, i) => {
     const p = normal.get(t.tid);
     // An exited thread's registers are never read again (the judge reads what its calls returned).

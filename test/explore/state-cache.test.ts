@@ -130,6 +130,16 @@ describe('state cache', function () {
       assert.equal(key(), before);
     });
 
+    it('ignores the registers of a thread that has exited', () => {
+      const t = machine.allThreads()[0]!;
+      machine.step({ kind: 'run', cpu: 0, count: null }); // T1 runs its call to the end
+      assert.equal(t.state, 'exited');
+      const before = key();
+      const live = machine.registersOf(t);
+      t.process.emu.setReg('r15', live.r15 + 1n);
+      assert.equal(key(), before);
+    });
+
     it('changes with one register of a thread that is not running', () => {
       machine.step({ kind: 'run', cpu: 0, count: 2 });
       const before = key();
@@ -305,6 +315,14 @@ describe('state cache', function () {
       c.add(state('t', null, [70, 0]), 1, 40, false);
       assert.equal(c.covering(state('t', null, [0, 0]), 1), null); // the entry's own run reached a tick
       assert.equal(c.covering(state('t', null, [70, 0]), 1)?.span, 40); // the same counts always match
+    });
+
+    it('skips a schedule whose last deviation leaves it in a state already run to its end', async () => {
+      // At K = 1 every state the cache meets is one a deviation left with no deviation to spare.
+      const { scenario, image } = await bundledScenario('counter.json');
+      const r = explore(image, scenario, { preemptions: 1, stateCache: true });
+      assert.ok((r.stateCache?.hits ?? 0) > 0);
+      assert.ok(r.schedules < explore(image, scenario, { preemptions: 1, stateCache: false }).schedules);
     });
 
     it('stops remembering at its capacity and says so', () => {
