@@ -1,6 +1,7 @@
 // The rseq user/kernel ABI: constants and the two structs (include/uapi/linux/rseq.h), read and
 // written through a small memory interface so the same code serves images and live memory.
 import type { Address } from '../types.js';
+import { getI32, getU32, getU64, setU32, setU64 } from './little-endian.js';
 
 export const RSEQ_SIG = 0x53053053;
 export const NR_RSEQ = 334;
@@ -50,69 +51,63 @@ export interface RseqArea {
   mmCid: number;
 }
 
-const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
-
 export function decodeRseqCs(bytes: Uint8Array): RseqCs {
-  const v = view(bytes);
   return {
-    version: v.getUint32(RseqCsField.version, true),
-    flags: v.getUint32(RseqCsField.flags, true),
-    startIp: v.getBigUint64(RseqCsField.startIp, true),
-    postCommitOffset: v.getBigUint64(RseqCsField.postCommitOffset, true),
-    abortIp: v.getBigUint64(RseqCsField.abortIp, true),
+    version: getU32(bytes, RseqCsField.version),
+    flags: getU32(bytes, RseqCsField.flags),
+    startIp: getU64(bytes, RseqCsField.startIp),
+    postCommitOffset: getU64(bytes, RseqCsField.postCommitOffset),
+    abortIp: getU64(bytes, RseqCsField.abortIp),
   };
 }
 
 export function encodeRseqCs(cs: RseqCs): Uint8Array {
   const out = new Uint8Array(RSEQ_CS_SIZE);
-  const v = view(out);
-  v.setUint32(RseqCsField.version, cs.version, true);
-  v.setUint32(RseqCsField.flags, cs.flags, true);
-  v.setBigUint64(RseqCsField.startIp, cs.startIp, true);
-  v.setBigUint64(RseqCsField.postCommitOffset, cs.postCommitOffset, true);
-  v.setBigUint64(RseqCsField.abortIp, cs.abortIp, true);
+  setU32(out, RseqCsField.version, cs.version);
+  setU32(out, RseqCsField.flags, cs.flags);
+  setU64(out, RseqCsField.startIp, cs.startIp);
+  setU64(out, RseqCsField.postCommitOffset, cs.postCommitOffset);
+  setU64(out, RseqCsField.abortIp, cs.abortIp);
   return out;
 }
 
 export function readRseqArea(mem: MemoryReader, address: Address): RseqArea {
-  const v = view(mem.read(address, RSEQ_AREA_SIZE));
+  const b = mem.read(address, RSEQ_AREA_SIZE);
   return {
-    cpuIdStart: v.getUint32(RseqField.cpuIdStart, true),
-    cpuId: v.getInt32(RseqField.cpuId, true),
-    rseqCs: v.getBigUint64(RseqField.rseqCs, true),
-    flags: v.getUint32(RseqField.flags, true),
-    nodeId: v.getUint32(RseqField.nodeId, true),
-    mmCid: v.getUint32(RseqField.mmCid, true),
+    cpuIdStart: getU32(b, RseqField.cpuIdStart),
+    cpuId: getI32(b, RseqField.cpuId),
+    rseqCs: getU64(b, RseqField.rseqCs),
+    flags: getU32(b, RseqField.flags),
+    nodeId: getU32(b, RseqField.nodeId),
+    mmCid: getU32(b, RseqField.mmCid),
   };
 }
 
 export function encodeRseqArea(a: RseqArea): Uint8Array {
   const out = new Uint8Array(RSEQ_AREA_SIZE);
-  const v = view(out);
-  v.setUint32(RseqField.cpuIdStart, a.cpuIdStart, true);
-  v.setInt32(RseqField.cpuId, a.cpuId, true);
-  v.setBigUint64(RseqField.rseqCs, a.rseqCs, true);
-  v.setUint32(RseqField.flags, a.flags, true);
-  v.setUint32(RseqField.nodeId, a.nodeId, true);
-  v.setUint32(RseqField.mmCid, a.mmCid, true);
+  setU32(out, RseqField.cpuIdStart, a.cpuIdStart);
+  setU32(out, RseqField.cpuId, a.cpuId);
+  setU64(out, RseqField.rseqCs, a.rseqCs);
+  setU32(out, RseqField.flags, a.flags);
+  setU32(out, RseqField.nodeId, a.nodeId);
+  setU32(out, RseqField.mmCid, a.mmCid);
   return out;
 }
 
 export const u32 = (value: number): Uint8Array => {
   const b = new Uint8Array(4);
-  view(b).setUint32(0, value >>> 0, true);
+  setU32(b, 0, value);
   return b;
 };
 export const u64 = (value: bigint): Uint8Array => {
   const b = new Uint8Array(8);
-  view(b).setBigUint64(0, BigInt.asUintN(64, value), true);
+  setU64(b, 0, value);
   return b;
 };
 /** The little-endian u64 words of a byte array (a trailing partial word is ignored). */
 export function u64Words(bytes: Uint8Array): bigint[] {
-  const v = view(bytes);
-  return Array.from({ length: bytes.length >> 3 }, (_, i) => v.getBigUint64(i * 8, true));
+  return Array.from({ length: bytes.length >> 3 }, (_, i) => getU64(bytes, i * 8));
 }
 
-export const readU32 = (mem: MemoryReader, address: Address): number => view(mem.read(address, 4)).getUint32(0, true);
-export const readU64 = (mem: MemoryReader, address: Address): bigint => view(mem.read(address, 8)).getBigUint64(0, true);
+export const readU32 = (mem: MemoryReader, address: Address): number => getU32(mem.read(address, 4), 0);
+export const readU64 = (mem: MemoryReader, address: Address): bigint => getU64(mem.read(address, 8), 0);

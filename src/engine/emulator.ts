@@ -188,6 +188,9 @@ export class Emulator {
   private uc: NativePointer | undefined;
   private readonly hooks = new Map<HookHandle, InstalledHook>();
   private readonly contexts = new Map<SavedContext, NativePointer>();
+  /** A view of each saved context's bytes, made once: a koffi view per export cost more than the copy. */
+  private readonly contextViews = new Map<SavedContext, Uint8Array>();
+  private contextBytes?: number;
   private regions_: { begin: Address; end: Address; prot: Protection }[] = [];
   /** user_data of the hooks the emulator installs for itself. */
   private readonly internalCallbacks: NativePointer[] = [];
@@ -248,6 +251,7 @@ export class Emulator {
     if (this.running) throw new RseqEmuError('ENGINE', 'close() called from inside a hook');
     for (const context of this.contexts.values()) this.lib.uc_context_free(context);
     this.contexts.clear();
+    this.contextViews.clear();
     this.lib.uc_close(this.uc);
     if (this.batch) koffi.free(this.batch.native);
     this.batch = undefined;
@@ -568,7 +572,7 @@ export class Emulator {
    * included), so a snapshot can outlive the context or move it to another emulator.
    */
   exportContext(context: SavedContext): Uint8Array {
-    return new Uint8Array(koffi.view(this.contextPointer(context), this.contextSize())).slice();
+    return this.contextView(context).slice();
   }
 
   /**
@@ -594,25 +598,35 @@ export class Emulator {
   /** Overwrites saved context `context` with bytes from exportContext (no allocation). */
   writeContext(context: SavedContext, bytes: Uint8Array): void {
     if (bytes.length !== this.contextSize()) throw new RseqEmuError('USAGE', `a context is ${this.contextSize()} bytes, not ${bytes.length}`);
-    new Uint8Array(koffi.view(this.contextPointer(context), bytes.length)).set(bytes);
+    this.contextView(context).set(bytes);
   }
 
   /** A new context of this emulator holding bytes from exportContext (of any x86-64 emulator). */
   importContext(bytes: Uint8Array): SavedContext {
     if (bytes.length !== this.contextSize()) throw new RseqEmuError('USAGE', `a context is ${this.contextSize()} bytes, not ${bytes.length}`);
     const context = this.saveContext();
-    new Uint8Array(koffi.view(this.contextPointer(context), bytes.length)).set(bytes);
+    this.contextView(context).set(bytes);
     return context;
   }
 
   private contextSize(): number {
-    return Number(this.lib.uc_context_size(this.handle()));
+    return (this.contextBytes ??= Number(this.lib.uc_context_size(this.handle())));
+  }
+
+  private contextView(context: SavedContext): Uint8Array {
+    let view = this.contextViews.get(context);
+    if (view === undefined) {
+      view = new Uint8Array(koffi.view(this.contextPointer(context), this.contextSize()));
+      this.contextViews.set(context, view);
+    }
+    return view;
   }
 
   /** Frees a context before close() would. */
   freeContext(context: SavedContext): void {
     this.lib.uc_context_free(this.contextPointer(context));
     this.contexts.delete(context);
+    this.contextViews.delete(context);
   }
 
   // ---- internals ----------------------------------------------------------------------

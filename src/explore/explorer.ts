@@ -66,7 +66,7 @@ export interface ExploreOptions {
   shard?: Shard;
   /**
    * Exhaustive: skip states already explored with at least as many deviations left. Same verdict
-   * and violations, fewer schedules. Default: on from K = 3 (STATE_CACHE_FROM_BOUND), off below
+   * and violations, fewer schedules. Default: on from K = 2 (STATE_CACHE_FROM_BOUND), off below
    * and with `checks`, which may read anything.
    */
   stateCache?: boolean;
@@ -214,17 +214,16 @@ export function mergeViolations<V extends { unit: number }>(lists: readonly (rea
   return stopAtFirst ? all.slice(0, 1) : all.slice(0, keep);
 }
 
-/** Whether an exhaustive search with these options may skip states it explored already. */
 /**
  * Whether an exhaustive search with these options may skip states it explored already. By default
- * from K = 3 on: measured on the bundled scenarios (README, State cache figures), every whole K = 3
- * space took 1.5–3.7× less CPU with the cache, while at K = 2 the spaces are too small for its
- * fingerprints to pay (0.70–1.20× the time, most of them slower).
+ * from K = 2 on: measured on the bundled scenarios (README, State cache figures), every whole
+ * K = 2 and K = 3 space took less CPU with the cache. Below, it would look nothing up (states at
+ * the top level and those a last deviation leaves are never looked up).
  */
 export const usesStateCache = (options: ExploreOptions): boolean => options.stateCache ?? (!(options.checks?.length) && (options.preemptions ?? 2) >= STATE_CACHE_FROM_BOUND);
 
 /** The smallest deviation bound whose search uses the state cache unless told otherwise. */
-export const STATE_CACHE_FROM_BOUND = 3;
+export const STATE_CACHE_FROM_BOUND = 2;
 
 /** Merges shares in the order the sequential search meets their units. */
 export function mergeShares(parts: ShareResult[], scenario: Scenario, options: ExploreOptions, seconds: number, workers: number): ExploreResult {

@@ -34,8 +34,14 @@ import type { Address } from '../types.js';
 import type { RegisterFile } from '../engine/index.js';
 import { pendingAbort, type PendingAbort } from './pending-abort.js';
 
-/** Digests of whole address spaces, kept with the (immutable) copy they describe. */
-const memoryDigests = new WeakMap<MemoryCopy, Buffer>();
+/**
+ * Digests of whole address spaces, kept with the (immutable) copy they describe, for the dead
+ * ranges they were made with: consecutive states often share both (an instruction that stores
+ * nothing and moves no stack pointer).
+ */
+const memoryDigests = new WeakMap<MemoryCopy, { garbage: string; digest: Buffer }>();
+/** The same for pages partly inside a dead range (a stack's page), whose digest leaves bytes out. */
+const maskedDigests = new WeakMap<PageCopy, { garbage: string; digest: Buffer }>();
 
 const pageDigest = (page: PageCopy): Uint8Array => (page.digest ??= createHash('sha1').update(page.bytes).digest());
 
@@ -45,8 +51,9 @@ const pageDigest = (page: PageCopy): Uint8Array => (page.digest ??= createHash('
  * bytes and the lengths of the gaps.
  */
 function memoryDigest(copy: MemoryCopy, garbage: readonly [Address, Address][]): Buffer {
-  let d = garbage.length ? undefined : memoryDigests.get(copy);
-  if (d) return d;
+  const key = garbage.join(';');
+  const known = memoryDigests.get(copy);
+  if (known?.garbage === key) return known.digest;
   const all = Buffer.allocUnsafe(copy.pages.size * 28);
   let at = 0;
   for (const [address, page] of copy.pages) {
@@ -56,7 +63,7 @@ function memoryDigest(copy: MemoryCopy, garbage: readonly [Address, Address][]):
     for (const [b, e] of garbage) {
       if (b >= end || e <= address) continue;
       if (b <= address && e >= end) whole = true;
-      else digest = maskedDigest(page.bytes, address, garbage);
+      else digest = maskedDigest(page, address, garbage);
       break;
     }
     if (whole) continue;
@@ -64,24 +71,29 @@ function memoryDigest(copy: MemoryCopy, garbage: readonly [Address, Address][]):
     all.set(digest ?? pageDigest(page), at + 8);
     at += 28;
   }
-  d = createHash('sha1').update(copy.layout).update(all.subarray(0, at)).digest();
-  if (!garbage.length) memoryDigests.set(copy, d);
-  return d;
+  const digest = createHash('sha1').update(copy.layout).update(all.subarray(0, at)).digest();
+  memoryDigests.set(copy, { garbage: key, digest });
+  return digest;
 }
 
 /** A page's digest with the bytes of `garbage` left out (each gap counted by its length). */
-function maskedDigest(bytes: Uint8Array, address: Address, garbage: readonly [Address, Address][]): Buffer {
-  const h = createHash('sha1');
+function maskedDigest(page: PageCopy, address: Address, garbage: readonly [Address, Address][]): Buffer {
   const gaps = garbage
     .filter(([b, e]) => b < address + PAGE && e > address)
     .map(([b, e]) => [Number((b > address ? b : address) - address), Number((e < address + PAGE ? e : address + PAGE) - address)] as const)
     .sort((x, y) => x[0] - y[0]);
+  const key = gaps.join(';');
+  const known = maskedDigests.get(page);
+  if (known?.garbage === key) return known.digest;
+  const h = createHash('sha1');
   let from = 0;
   for (const [b, e] of gaps) {
-    h.update(bytes.subarray(from, b)).update(`<${e - b}>`);
+    h.update(page.bytes.subarray(from, b)).update(`<${e - b}>`);
     from = e;
   }
-  return h.update(bytes.subarray(from)).digest();
+  const digest = h.update(page.bytes.subarray(from)).digest();
+  maskedDigests.set(page, { garbage: key, digest });
+  return digest;
 }
 
 /** The x86-64 ABI's red zone: below the stack pointer, only these bytes are the code's own. */

@@ -36,6 +36,7 @@ import { resumeSplit, splitLoad } from './split-rmw.js';
 import { ThreadIndex } from './thread-index.js';
 import { layoutRegions } from './region-layout.js';
 import { RseqEvent, type Process, type SigAction, type Thread, type ThreadEnd, type WaitReason } from './thread.js';
+import { copyCallIds, copyProgram, copyThreadFields, threadFrom } from './thread-copy.js';
 
 const NR_RT_SIGRETURN = 15;
 /** Data regions the user asks for are mapped from here up. */
@@ -358,16 +359,12 @@ export class Machine implements KernelServices {
   /** Captures the whole state between two steps, so exploration can rewind instead of re-running. */
   capture(): MachineSnapshot {
     for (const [p, t] of this.loaded) p.emu.saveContext(t.context);
-    const copyThread = (t: Thread): Omit<Thread, 'process' | 'context'> => {
-      const { process: _p, context: _c, ...fields } = t;
-      return structuredClone(fields);
-    };
     return {
       processes: this.processes.map((p) => ({
         pid: p.pid, parentPid: p.parent?.pid ?? null, sigactions: [...p.sigactions].map(([k, v]) => [k, { ...v }]),
         membarrier: p.membarrierRseqRegistered, exitStatus: p.exitStatus, memory: copyMemory(p.emu), cids: p.cids.save(),
       })),
-      threads: this.threads.map((t) => ({ fields: copyThread(t), pid: t.process.pid, context: t.process.emu.exportContext(t.context) })),
+      threads: this.threads.map((t) => ({ fields: copyThreadFields(t), pid: t.process.pid, context: t.process.emu.exportContext(t.context) })),
       loaded: [...this.loaded].map(([p, t]) => [p.pid, t.tid]),
       queues: this.queues.save(),
       policy: this.policy.save(),
@@ -413,7 +410,7 @@ export class Machine implements KernelServices {
       const process = byPid(st.pid);
       const kept = contexts.get(st.fields.tid)?.context;
       if (kept) process.emu.writeContext(kept, st.context);
-      return { ...structuredClone(st.fields), process, context: kept ?? process.emu.importContext(st.context) };
+      return threadFrom(st.fields, process, kept ?? process.emu.importContext(st.context));
     });
     this.index.reset(this.threads, this.processes);
     const byTidMap = new Map(this.threads.map((t) => [t.tid, t]));
@@ -533,7 +530,7 @@ export class Machine implements KernelServices {
     return {
       status,
       threads: this.threads.map((t) => ({
-        tid: t.tid, pid: t.process.pid, cpu: t.cpu, end: t.end, returns: [...(t.program?.returns ?? [])], callCpus: [...(t.program?.callCpus ?? [])], callIds: structuredClone(t.program?.callIds ?? []), instructions: t.executed,
+        tid: t.tid, pid: t.process.pid, cpu: t.cpu, end: t.end, returns: [...(t.program?.returns ?? [])], callCpus: [...(t.program?.callCpus ?? [])], callIds: copyCallIds(t.program?.callIds ?? []), instructions: t.executed,
         registers: this.registersOf(t),
       })),
       instructions: this.executed,
@@ -1086,7 +1083,7 @@ export class Machine implements KernelServices {
     const child = this.newThread(process, tid, regs, {
       cpu, affinity: parent.affinity, fsBase: regs.fs_base, ownsMemory: false, rseq: inherited,
       // A fork child is a copy of the whole process: it goes on with the parent's calls of the entry function.
-      stackTop: thread ? regs.rsp : parent.stackTop, program: !thread && parent.program ? structuredClone(parent.program) : null,
+      stackTop: thread ? regs.rsp : parent.stackTop, program: !thread && parent.program ? copyProgram(parent.program) : null,
       eventMask: inherited ? parent.eventMask | (fixed ? RseqEvent.migrate : 0) : 0, // rseq_migrate is unconditional there
       notifyResume: inherited !== null && fixed, lastIds: inherited ? parent.lastIds : null, sigmask: parent.sigmask,
     });

@@ -4,6 +4,7 @@
 // order of checks. `applyFixup` carries the decision out. Keeping them apart lets tests name each
 // check, and lets the checker and the explorer ask "what would happen here" without running.
 import { RSEQ_CS_FLAG_NO_RESTART_ON_MIGRATE, RSEQ_CS_FLAG_NO_RESTART_ON_PREEMPT, RSEQ_CS_FLAG_NO_RESTART_ON_SIGNAL, RseqField, RSEQ_CS_SIZE, TASK_SIZE, decodeRseqCs, readU32, readU64, u64, type MemoryReader, type MemoryWriter, type RseqCs } from '../abi/rseq.js';
+import { setU32 } from '../abi/little-endian.js';
 import { hex, type Address } from '../types.js';
 import type { Profile } from './profile.js';
 
@@ -166,13 +167,11 @@ export function applyFixup(mem: MemoryWriter, area: Address, d: FixupDecision): 
 /** rseq_update_cpu_node_id: written on every pass, even when unchanged. */
 export function cpuIdFields(cpu: number, nodeId: number, mmCid: number): { offset: number; bytes: Uint8Array }[] {
   const b = new Uint8Array(8);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, cpu, true);
-  v.setUint32(4, cpu, true);
+  setU32(b, 0, cpu);
+  setU32(b, 4, cpu);
   const tail = new Uint8Array(8);
-  const t = new DataView(tail.buffer);
-  t.setUint32(0, nodeId, true);
-  t.setUint32(4, mmCid, true);
+  setU32(tail, 0, nodeId);
+  setU32(tail, 4, mmCid);
   return [
     { offset: RseqField.cpuIdStart, bytes: b },
     { offset: RseqField.nodeId, bytes: tail },

@@ -123,15 +123,15 @@ export class RunLog {
     return {
       events: this.events.map(copyRecord),
       awaiting: [...this.awaiting].map(([tid, rs]) => [tid, rs.map((r) => this.events.indexOf(r))]),
-      syscalls: structuredClone(this.syscalls),
+      syscalls: [...this.syscalls], // a record is complete when its call returns, and never changed after
       output: [...this.output], // entries are never changed once written
       trace: [...this.trace],
       traceCut: this.traceCut,
       outputBytes: this.outputBytes,
       outputCut: this.outputCut,
       warnings: [...this.warnings],
-      items: structuredClone(this.items),
-      runMeta: structuredClone(this.runMeta),
+      items: this.items.map(copyItem),
+      runMeta: this.runMeta.map(copyMeta),
     };
   }
 
@@ -139,18 +139,22 @@ export class RunLog {
     const log = new RunLog();
     log.events = s.events.map(copyRecord);
     for (const [tid, idx] of s.awaiting) log.awaiting.set(tid, idx.map((i) => log.events[i]!));
-    log.syscalls = structuredClone(s.syscalls);
+    log.syscalls = [...s.syscalls];
     log.output = [...s.output];
     log.trace = [...s.trace];
     log.traceCut = s.traceCut;
     log.outputBytes = s.outputBytes;
     log.outputCut = s.outputCut;
     log.warnings = [...s.warnings];
-    log.items = structuredClone(s.items);
-    log.runMeta = structuredClone(s.runMeta);
+    log.items = s.items.map(copyItem);
+    log.runMeta = s.runMeta.map(copyMeta);
     return log;
   }
 }
 
 /** Event records hold only primitive fields: a spread copies one, for less than structuredClone. */
 const copyRecord = (r: EventRecord): EventRecord => ({ ...r });
+
+/** recordRun extends the last run item and its meta in place: copies of both, not shared objects (events are never changed). */
+const copyItem = (i: ScheduleItem): ScheduleItem => ({ ...i });
+const copyMeta = (m: { tid: number; open: boolean } | undefined) => m && { ...m };

@@ -26,10 +26,10 @@ describe('explore and the state cache', function () {
     assert.deepEqual(found(on), found(off));
   });
 
-  it('uses the cache by default from K = 3 on, and not below', () => {
+  it('uses the cache by default from K = 2 on, and not below', () => {
     const at = (k: string) => JSON.parse(cli('explore', 'examples/scenarios/counter-commit-outside.json', '--preemptions', k, '--workers', '1', '--stop-at-first', '--json').stdout);
-    assert.equal(typeof at('3').stateCache?.hits, 'number');
-    assert.equal(at('2').stateCache, undefined);
+    assert.equal(typeof at('2').stateCache?.hits, 'number');
+    assert.equal(at('1').stateCache, undefined);
   });
 
   it('refuses --state-cache with --no-state-cache, with one line and exit 2', () => {
