@@ -35,6 +35,21 @@ export interface Share {
   of: number;
   /** Skip the top-level branches before this one (a pilot search on the calling thread did them). */
   from?: number;
+  /**
+   * Shared by searches on several threads that all walk this share: each branch goes to the first
+   * of them to reach it (work stealing, so a thread never waits while another has branches left).
+   * Element 0 counts the share's branches taken so far (from `from` on). Exhaustive search only.
+   */
+  claims?: Int32Array;
+}
+
+/**
+ * The first thread to reach the share's `ordinal`-th branch takes it. Every thread walks the same
+ * branches in the same order and settles each before the next, so when one reaches a branch the
+ * counter stands at it (nobody took it yet) or past it (another thread did).
+ */
+function claim(claims: Int32Array, ordinal: number): boolean {
+  return Atomics.load(claims, 0) === ordinal && Atomics.compareExchange(claims, 0, ordinal, ordinal + 1) === ordinal;
 }
 
 /**
@@ -48,6 +63,13 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
   let go = true;
   let unit = 0;
   const from = share.from ?? 0;
+  // Which of the share's branches this is, counted from `from` (for `claims`).
+  let ordinal = 0;
+  /** Whether top-level branch `u` is this search's: called once per branch, in order. */
+  const takes = (u: number): boolean => {
+    if (u < from || shareOf(u, share.of) !== share.part) return false;
+    return share.claims ? claim(share.claims, ordinal++) : true;
+  };
   const placed: Address[] = [];
   // The most instructions a leaf of the subtree being explored ran (for the cache's budget check).
   let deepest = 0;
@@ -67,7 +89,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
    * so exactly one share reports it.
    */
   const endOfPath = (top: boolean): void => {
-    if (!top || (unit >= from && shareOf(unit, share.of) === share.part)) {
+    if (!top || takes(unit)) {
       if (top) control.unit?.(unit);
       leaf();
     }
@@ -133,7 +155,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       const rip = deviations.length ? machine.registersOf(machine.runningOn(cpu)!).rip : 0n;
       for (const d of deviations) {
         if (top) {
-          const mine = unit >= from && shareOf(unit, share.of) === share.part;
+          const mine = takes(unit);
           unit++;
           if (!mine) continue;
           control.unit?.(unit - 1);
