@@ -1,4 +1,4 @@
-// `node --import tsx bench/versus.bench.ts OTHER_CHECKOUT [K] [--no-state-cache] [scenario ...]`: the whole exhaustive
+// `npm run bench:versus -- OTHER_CHECKOUT [K] [--no-state-cache] [scenario ...]`: the whole exhaustive
 // space of each bundled scenario, searched by this checkout and by another (an earlier commit in a
 // `git worktree`, its node_modules linked), one after the other in child processes, alternating
 // which goes first, three pairs each; prints schedules and median CPU seconds of each, and the
