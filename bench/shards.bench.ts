@@ -29,7 +29,8 @@ function cli(args: string[]): Promise<{ stdout: string; cpu: number }> {
 
 const scenario = process.argv[2] ?? 'examples/scenarios/list.json';
 const bound = process.argv[3] ?? '2';
-const search = ['explore', scenario, '--preemptions', bound, '--workers', '1', '--json'];
+// Without the state cache, so every split runs the same schedules and the figures compare.
+const search = ['explore', scenario, '--preemptions', bound, '--workers', '1', '--no-state-cache', '--json'];
 try {
   let t = performance.now();
   const w = await cli(search);
