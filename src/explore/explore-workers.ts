@@ -93,7 +93,7 @@ export async function exploreParallel(scenario: Scenario, options: ParallelOptio
   // counter.json at K = 3, a fixed split left one worker 30 % longer than the other); PCT runs
   // split by number.
   const claims = new Int32Array(new SharedArrayBuffer(4));
-  const shareOf = (part: number): Share => ((options.mode ?? 'exhaustive') === 'exhaustive' ? { ...shardShare(shard), from, claims } : shareWithin(shard, part, workers, from));
-  const parts = await Promise.all(Array.from({ length: workers }, (_, part) => runShare(scenario, rest, shareOf(part), progress)));
+  const shareFor = (part: number): Share => ((options.mode ?? 'exhaustive') === 'exhaustive' ? { ...shardShare(shard), from, claims } : shareWithin(shard, part, workers, from));
+  const parts = await Promise.all(Array.from({ length: workers }, (_, part) => runShare(scenario, rest, shareFor(part), progress)));
   return mergeShares([base, ...parts], scenario, options, clock() - t0, workers);
 }
