@@ -35,4 +35,19 @@ describe('exploring the cpu_opv fallback ops', function () {
       assert.equal(r.complete, true);
     });
   }
+  it("counter-cpu-opv.json: a section running on the CPU another thread's cpu_opv takes aborts, so no update is lost", async () => {
+    const { scenario, image } = await bundledScenario('counter-cpu-opv.json');
+    const m = instantiate(image, scenario);
+    const oracle = new SerialOracle(image, scenario, m.profile);
+    try {
+      // T1 aborts twice and calls cpu_opv for CPU 0 from CPU 1 while T2 is inside its section on CPU 0.
+      const out = m.run({ schedule: parseSchedule('c0:5 T1:signal:SIGUSR1 c0:8 T1:migrate:1 c1:12 c0:9 c1:0 c1:21 c0:3 c0:7') });
+      assert.deepEqual(out.syscalls.filter((s) => s.name === 'cpu_opv').map((s) => [s.tid, s.ret]), [[1, 0n]]);
+      const violations = judgeRun({ machine: m, outcome: out, oracle, image, tables: readRseqTables(image), invariants: scenario.invariants, checks: [] });
+      assert.deepEqual(violations, []);
+    } finally {
+      m.close();
+      oracle.close();
+    }
+  });
 });

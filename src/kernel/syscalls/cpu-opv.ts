@@ -4,7 +4,8 @@
 // under the `proposal-cpu-opv` profile. Order of checks as the RFC's SYSCALL_DEFINE4: flags, cpu,
 // count, copy of the vector, per-op check and total length, access check of every operand (all
 // before any operation runs), then the move to `cpu` and the operations. A system call is atomic
-// in this model (nothing interleaves with it), which is what "preemption off on that CPU" gives.
+// in this model (nothing interleaves with it), which is what "preemption off on that CPU" gives;
+// the thread that CPU was running is switched out for it, with the preempt event that brings.
 import type { MemoryReader, MemoryWriter } from '../../abi/rseq.js';
 import { Emulator } from '../../engine/index.js';
 import type { Address } from '../../types.js';
@@ -163,6 +164,12 @@ function sysCpuOpv(ctx: SyscallContext): SyscallResult {
     if (!((t.affinity >> BigInt(cpu)) & 1n)) return returns(fail(EAGAIN));
     ctx.kernel.migrate(t, cpu);
   }
+  // Running the ops on `cpu` with preemption off means that CPU runs the caller: the thread it was
+  // running is switched out (rseq_preempt in the context switch), so a critical section it is in
+  // aborts instead of committing over what the ops stored. (Found by explore at K = 3: without it,
+  // counter-cpu-opv.json lost an update to a section interrupted on the CPU the ops ran on.)
+  const current = ctx.kernel.runningOn(cpu);
+  if (current && current !== t) ctx.kernel.rseqIpi(current);
   return returns(BigInt(runCpuOps(ctx.mem, ops)));
 }
 

@@ -36,7 +36,7 @@ export interface KernelServices {
   clone(parent: Thread, req: CloneRequest): Thread;
   /** Live threads and the processes they belong to (clone and fork refuse past the limits). */
   tasks(): { threads: number; processes: number; processesEver: number };
-  /** membarrier's RSEQ IPI: a preempt event for a running thread. */
+  /** A preempt event for a running thread (membarrier's RSEQ IPI; the switch cpu_opv forces). */
   rseqIpi(t: Thread): void;
   /** rt_sigreturn: restores the frame at the thread's stack; false when it cannot be read. */
   sigreturn(t: Thread): boolean;
