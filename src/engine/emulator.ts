@@ -355,16 +355,16 @@ export class Emulator {
     return this.scratchView.getBigUint64(0, true);
   }
 
+  // Through the scratch buffer, as readU32/readU64 are: a DataView over a fresh small array makes
+  // V8 move the array off its heap (the trap src/abi/little-endian.ts explains).
   writeU32(address: Address, value: number): void {
-    const bytes = new Uint8Array(4);
-    view(bytes).setUint32(0, value, true);
-    this.write(address, bytes);
+    this.scratchView.setUint32(0, value, true);
+    this.write(address, this.scratch.subarray(0, 4));
   }
 
   writeU64(address: Address, value: bigint): void {
-    const bytes = new Uint8Array(8);
-    view(bytes).setBigUint64(0, toU64('writeU64', value), true);
-    this.write(address, bytes);
+    this.scratchView.setBigUint64(0, toU64('writeU64', value), true);
+    this.write(address, this.scratch.subarray(0, 8));
   }
 
   // ---- registers ----------------------------------------------------------------------
@@ -812,6 +812,3 @@ function u64(value: number | bigint): bigint {
   return BigInt.asUintN(64, BigInt(value));
 }
 
-function view(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
