@@ -9,6 +9,8 @@ const PAGE_MASK = ~BigInt(PAGE_SIZE - 1);
 
 export class PageTracker {
   private dirty = new Set<Address>();
+  /** Writes seen so far, guest and host (never reset): equal counts mean nothing was written between. */
+  writes = 0;
   /** The layout version of the emulator when the dirty set was last taken. */
   private layout: number;
 
@@ -16,6 +18,7 @@ export class PageTracker {
   constructor(private readonly emu: Emulator) {
     this.layout = emu.layoutVersion;
     const note = (address: Address, length: number): void => {
+      this.writes++;
       const first = address & PAGE_MASK;
       this.dirty.add(first);
       const last = (address + BigInt(Math.max(1, length) - 1)) & PAGE_MASK;

@@ -7,6 +7,8 @@ import type { Machine } from '../kernel/machine.js';
 import type { Address } from '../types.js';
 import { deviationsAt, type DeviationSpace } from './deviations.js';
 import { resolvedAsPredicted, type PendingAbort } from './pending-abort.js';
+import type { AbortTwins } from './abort-twins.js';
+import type { ScheduleItem } from '../kernel/schedule.js';
 import type { StateCache } from './state-cache.js';
 import type { StateFingerprint } from './state-hash.js';
 
@@ -59,7 +61,14 @@ function claim(claims: Int32Array, ordinal: number): boolean {
  */
 export const shareOf = (index: number, of: number): number => (Math.imul(index + 1, 0x9e3779b1) >>> 0) % of;
 
-export function exhaustiveSearch(machine: Machine, bound: number, space: DeviationSpace, control: SearchControl, share: Share = { part: 0, of: 1 }, cache: StateCache | null = null): boolean {
+/** With the state cache: its table, and the abort twins of last deviations (abort-twins.ts). */
+export interface SearchCache {
+  states: StateCache;
+  twins?: AbortTwins;
+}
+
+export function exhaustiveSearch(machine: Machine, bound: number, space: DeviationSpace, control: SearchControl, share: Share = { part: 0, of: 1 }, caches: SearchCache | null = null): boolean {
+  const cache = caches?.states ?? null;
   let go = true;
   let unit = 0;
   const from = share.from ?? 0;
@@ -134,6 +143,10 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
     }
     // States met along this path, each the root of everything explored after it here.
     const visited: Visit[] = [];
+    // Where the deviations are the last ones, events that abort alike run once (not at the top,
+    // whose branches the shares divide).
+    const twins = left === 1 && !top ? caches?.twins ?? null : null;
+    twins?.reset();
     explore: for (;;) {
       const cpu = machine.defaultCpu();
       if (cpu === null) {
@@ -161,13 +174,33 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
           control.unit?.(unit - 1);
         }
         for (const item of [d].flat()) machine.step(item);
+        const twin = twins && !Array.isArray(d) ? twins.keyAfter(d as ScheduleItem) : null;
+        const span = twin ? twins!.covering(twin) : null;
+        if (span !== null) {
+          cache!.hits++;
+          deepest = Math.max(deepest, machine.instructions + span);
+          machine.restore(here);
+          continue;
+        }
+        // The twin stands for others only if its abort ends as predicted (as a cache entry's).
+        const w = twin ? { pending: [twin.pending], asPredicted: true } : null;
+        if (w) watched.push(w);
+        const at = machine.instructions;
+        const outerDeepest = deepest;
+        deepest = 0;
         placed.push(rip);
         dfs(left - 1);
         placed.pop();
+        if (w) watched.pop();
+        if (twin && go && w!.asPredicted) twins!.remember(twin, deepest - at);
+        deepest = Math.max(outerDeepest, deepest);
         machine.restore(here);
         if (!go) break explore;
       }
-      if (!machine.step({ kind: 'run', cpu, count: 1 })) {
+      twins?.beforeStep(machine.runningOn(cpu)!, cpu);
+      const stepped = machine.step({ kind: 'run', cpu, count: 1 });
+      twins?.afterStep();
+      if (!stepped) {
         endOfPath(top);
         break;
       }

@@ -605,6 +605,17 @@ export class Machine implements KernelServices {
     return this.log.schedule();
   }
 
+  /** The bytes of `t`'s saved context as it stands (exportContext), without the other threads'. */
+  contextOf(t: Thread): Uint8Array {
+    if (this.loaded.get(t.process) === t) t.process.emu.saveContext(t.context);
+    return t.process.emu.exportContext(t.context);
+  }
+
+  /** The events of `t` waiting for its return to user space. */
+  awaitingOf(t: Thread): readonly EventRecord[] {
+    return this.log.awaitingOf(t.tid);
+  }
+
   registersOf(t: Thread): RegisterFile {
     return this.activate(t).readRegisters();
   }

@@ -71,7 +71,7 @@ function fullRestore(emu: Emulator, copy: MemoryCopy): void {
 
 /** An emulator's memory as of its last copy or rewind, and the pages written since. */
 class TrackedMemory {
-  private readonly tracker: PageTracker;
+  readonly tracker: PageTracker;
   private current: MemoryCopy | null = null;
   /** Pages written by the last rewind: the measure of what it cost (tests and benches read it). */
   lastRestoredPages = 0;
@@ -145,6 +145,11 @@ export function trackMemory(emu: Emulator): void {
 /** Pages the last restoreMemory of `emu` wrote (every page of the copy when untracked). */
 export function lastRestoredPages(emu: Emulator): number {
   return tracked.get(emu)?.lastRestoredPages ?? 0;
+}
+
+/** Writes to `emu` seen so far (guest stores and host writes, rewinds included); null when untracked. */
+export function memoryWrites(emu: Emulator): number | null {
+  return tracked.get(emu)?.tracker.writes ?? null;
 }
 
 export function copyMemory(emu: Emulator): MemoryCopy {

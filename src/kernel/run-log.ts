@@ -115,6 +115,11 @@ export class RunLog {
   }
 
   /** The events still waiting for their thread's return to user space, by thread. */
+  /** The events of thread `tid` waiting for its return to user space. */
+  awaitingOf(tid: number): readonly EventRecord[] {
+    return this.awaiting.get(tid) ?? [];
+  }
+
   awaitingRecords(): [number, readonly EventRecord[]][] {
     return [...this.awaiting];
   }

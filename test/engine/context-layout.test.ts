@@ -1,0 +1,43 @@
+import { strict as assert } from 'node:assert';
+import { equalBesides, probeRegisterBlock, registerBlock } from '../../src/engine/context-layout.js';
+import { X86_REGISTERS } from '../../src/engine/index.js';
+import { useEmulator } from './fixture.js';
+
+describe('engine: where a saved context keeps the registers', () => {
+  const emu = useEmulator();
+  const exported = (): Uint8Array => {
+    const c = emu().saveContext();
+    try {
+      return emu().exportContext(c);
+    } finally {
+      emu().freeContext(c);
+    }
+  };
+
+  it('finds the block of the general registers, RIP and the flags by probing', () => {
+    const block = registerBlock(emu());
+    assert.ok(block !== null);
+    assert.equal(block.end - block.begin, 176);
+  });
+
+  it('leaves the registers as they were after probing', () => {
+    emu().setReg('rax', 7n);
+    emu().setReg('rip', 0x1000n);
+    probeRegisterBlock(emu());
+    assert.deepEqual([emu().reg('rax'), emu().reg('rip')], [7n, 0x1000n]);
+  });
+
+  it('keeps every general register, RIP and the flags inside the block', () => {
+    const block = registerBlock(emu())!;
+    const before = exported();
+    for (const name of X86_REGISTERS.filter((n) => n !== 'fs_base' && n !== 'gs_base')) emu().setReg(name, name === 'eflags' ? 0x8d7n : 0x5a5a_0000n);
+    assert.ok(equalBesides(before, exported(), block));
+  });
+
+  it('tells contexts apart that differ outside the block', () => {
+    const block = registerBlock(emu())!;
+    const before = exported();
+    emu().setReg('fs_base', 0x7000_0000n);
+    assert.ok(!equalBesides(before, exported(), block));
+  });
+});

@@ -1,0 +1,161 @@
+// Abort twins (src/explore/abort-twins.ts): where the search has one deviation left, an event
+// that aborts a section into a state it already left runs no second schedule.
+import { strict as assert } from 'node:assert';
+import { readRseqTables } from '../../src/abi/tables.js';
+import type { Image } from '../../src/asm/image.js';
+import { AbortTwins, type TwinState } from '../../src/explore/abort-twins.js';
+import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints } from '../../src/explore/deviations.js';
+import { exhaustiveSearch } from '../../src/explore/exhaustive.js';
+import { StateCache } from '../../src/explore/state-cache.js';
+import { stateFingerprint } from '../../src/explore/state-hash.js';
+import type { Machine } from '../../src/kernel/machine.js';
+import { parseSchedule, type ScheduleItem } from '../../src/kernel/schedule.js';
+import type { Scenario } from '../../src/scenario/scenario.js';
+import { instantiate } from '../../src/scenario/setup.js';
+import { bundledScenario } from './fixtures.js';
+
+// list.json's T1, 7 instructions in, is at list_push's cpu compare, the section's first
+// instruction; 3 instructions later (compare, branch, compare: flags only) it is at the branch
+// before the commit. The abort handler's path rewrites rax, r8, r9 and the flags before reading.
+const AT_START = 'c0:7';
+const PREEMPT_T1: ScheduleItem = { kind: 'event', tid: 1, event: { kind: 'preempt' } };
+
+async function withScenario<T>(name: string, schedule: string, body: (m: Machine, twins: AbortTwins) => T): Promise<T> {
+  const { scenario, image } = await bundledScenario(name);
+  const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
+  try {
+    m.begin();
+    for (const item of parseSchedule(schedule)) m.step(item);
+    return body(m, new AbortTwins(m, readRseqTables(image), Infinity));
+  } finally {
+    m.close();
+  }
+}
+
+const withList = <T>(body: (m: Machine, twins: AbortTwins) => T): Promise<T> => withScenario('list.json', AT_START, body);
+
+/** What a preemption of T1 here leaves, the machine put back as it was. */
+function stateHere(m: Machine, twins: AbortTwins): TwinState | null {
+  const here = m.capture();
+  m.step(PREEMPT_T1);
+  const state = twins.keyAfter(PREEMPT_T1);
+  m.restore(here);
+  return state;
+}
+
+/** One default step of T1 on CPU 0, watched by `twins`. */
+function step(m: Machine, twins: AbortTwins): void {
+  twins.beforeStep(m.runningOn(0)!, 0);
+  m.step({ kind: 'run', cpu: 0, count: 1 });
+  twins.afterStep();
+}
+
+describe('abort twins', () => {
+  it('give an event the same key wherever in a section it comes, when only dead registers changed between', async () => {
+    await withList((m, twins) => {
+      const first = stateHere(m, twins);
+      for (let i = 0; i < 3; i++) step(m, twins);
+      assert.ok(first !== null);
+      assert.equal(stateHere(m, twins)?.key, first.key);
+    });
+  });
+
+  it('give a different key when a register the abort handler reads changed', async () => {
+    await withList((m, twins) => {
+      const first = stateHere(m, twins);
+      const t = m.allThreads()[0]!;
+      t.process.emu.setReg('rdi', m.registersOf(t).rdi + 8n); // list_push's heads argument, read after the retry
+      assert.notEqual(stateHere(m, twins)?.key, first?.key);
+    });
+  });
+
+  it('have no key for an event outside a section, which does not abort', async () => {
+    await withScenario('list.json', 'c0:1', (m, twins) => assert.equal(stateHere(m, twins), null));
+  });
+
+  it('cover a later point after steps that wrote nothing', async () => {
+    await withList((m, twins) => {
+      twins.remember(stateHere(m, twins)!, 40);
+      for (let i = 0; i < 3; i++) step(m, twins);
+      assert.equal(twins.covering(stateHere(m, twins)!), 40);
+    });
+  });
+
+  it('forget what they saw after a step that wrote memory', async () => {
+    // 14 instructions in, buffer_push's next one stores the item into its slot (the try-store); the
+    // abort handler's path overwrites every register it changed.
+    await withScenario('buffer.json', 'c0:14', (m, twins) => {
+      const before = stateHere(m, twins)!;
+      twins.remember(before, 40);
+      step(m, twins);
+      const after = stateHere(m, twins)!;
+      assert.equal(after.key, before.key);
+      assert.equal(twins.covering(after), null);
+    });
+  });
+
+  it('do not cover a point whose budget cannot fit the twin\'s run', async () => {
+    await withList((m, twins) => {
+      const state = stateHere(m, twins)!;
+      twins.remember(state, m.maxInstructions);
+      assert.equal(twins.covering(state), null);
+    });
+  });
+
+  it('do not cover a point whose slice count differs when a tick could come within the run', async () => {
+    await withList((m) => {
+      const twins = new AbortTwins(m, readRseqTables(m.image), 100);
+      const state = stateHere(m, twins)!;
+      twins.remember({ ...state, slice: 50 }, 60);
+      assert.equal(twins.covering({ ...state, slice: 0 }), null);
+      twins.reset();
+      twins.remember({ ...state, slice: 5 }, 10);
+      assert.equal(twins.covering({ ...state, slice: 0 }), 10);
+    });
+  });
+
+  it('do not cover a state whose context differs outside the registers', async () => {
+    await withList((m, twins) => {
+      const state = stateHere(m, twins)!;
+      twins.remember(state, 40);
+      const other = Uint8Array.from(state.context);
+      other[other.length - 1] ^= 1;
+      assert.equal(twins.covering({ ...state, context: other }), null);
+      assert.equal(twins.covering({ ...state, context: Uint8Array.from(state.context) }), 40);
+    });
+  });
+
+  describe('in a search', () => {
+    /** Every leaf's final shared memory and return values, with the number of leaves. */
+    const leaves = (scenario: Scenario, image: Image, twins: boolean): { count: number; outcomes: Set<string> } => {
+      const tables = readRseqTables(image);
+      const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
+      const outcomes = new Set<string>();
+      let count = 0;
+      try {
+        m.begin();
+        const space = { kinds: ALL_DEVIATIONS, switchPoints: sharedAccessPoints(image), splitPoints: splitPoints(image), flagsMatter: false };
+        const states = new StateCache(100_000, (x) => stateFingerprint(x, tables));
+        const leaf = () => {
+          count++;
+          const memory = [...m.regions].map(([name, r]) => `${name}=${Buffer.from(m.processes[0]!.emu.read(r.address, r.size)).toString("hex")}`);
+          outcomes.add([...memory, ...m.allThreads().map((t) => t.program?.returns.join(','))].join(' '));
+          return true;
+        };
+        exhaustiveSearch(m, 2, space, { leaf }, { part: 0, of: 1 }, { states, ...(twins ? { twins: new AbortTwins(m, tables, m.timeSlice) } : {}) });
+      } finally {
+        m.close();
+      }
+      return { count, outcomes };
+    };
+
+    for (const name of ['list.json', 'counter.json', 'buffer.json']) {
+      it(`runs fewer schedules over ${name} at K = 2 and reaches the same final states`, async () => {
+        const { scenario, image } = await bundledScenario(name);
+        const [on, off] = [leaves(scenario, image, true), leaves(scenario, image, false)];
+        assert.ok(on.count < off.count, `${on.count} schedules with twins, ${off.count} without`);
+        assert.deepEqual([...on.outcomes].sort(), [...off.outcomes].sort());
+      });
+    }
+  });
+});
