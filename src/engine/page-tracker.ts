@@ -28,6 +28,11 @@ export class PageTracker {
     emu.hostWriteListener = note;
   }
 
+  /** The pages written since the last take(), without clearing them. */
+  peek(): { pages: ReadonlySet<Address>; layoutChanged: boolean } {
+    return { pages: this.dirty, layoutChanged: this.emu.layoutVersion !== this.layout };
+  }
+
   /**
    * The pages written since the last call, and whether mappings changed meanwhile (then the
    * caller must not trust its copy of the layout). Clears both.

@@ -7,7 +7,7 @@ import type { Machine } from '../kernel/machine.js';
 import type { Address } from '../types.js';
 import { deviationsAt, type DeviationSpace } from './deviations.js';
 import { resolvedAsPredicted, type PendingAbort } from './pending-abort.js';
-import type { AbortTwins } from './abort-twins.js';
+import type { EventTwins } from './event-twins.js';
 import type { ScheduleItem } from '../kernel/schedule.js';
 import type { StateCache } from './state-cache.js';
 import type { StateFingerprint } from './state-hash.js';
@@ -61,10 +61,10 @@ function claim(claims: Int32Array, ordinal: number): boolean {
  */
 export const shareOf = (index: number, of: number): number => (Math.imul(index + 1, 0x9e3779b1) >>> 0) % of;
 
-/** With the state cache: its table, and the abort twins of last deviations (abort-twins.ts). */
+/** With the state cache: its table, and the twins of last deviations (event-twins.ts). */
 export interface SearchCache {
   states: StateCache;
-  twins?: AbortTwins;
+  twins?: EventTwins;
 }
 
 export function exhaustiveSearch(machine: Machine, bound: number, space: DeviationSpace, control: SearchControl, share: Share = { part: 0, of: 1 }, caches: SearchCache | null = null): boolean {
@@ -143,8 +143,8 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
     }
     // States met along this path, each the root of everything explored after it here.
     const visited: Visit[] = [];
-    // Where the deviations are the last ones, events that abort alike run once (not at the top,
-    // whose branches the shares divide).
+    // Where the deviations are the last ones, events that leave one state run once (not at the
+    // top, whose branches the shares divide).
     const twins = left === 1 && !top ? caches?.twins ?? null : null;
     twins?.reset();
     explore: for (;;) {
@@ -166,6 +166,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       const here = machine.capture();
       const deviations = deviationsAt(machine, cpu, tid, space);
       const rip = deviations.length ? machine.registersOf(machine.runningOn(cpu)!).rip : 0n;
+      const looping = twins !== null && deviations.length > 0 && twins.looping(rip);
       for (const d of deviations) {
         if (top) {
           const mine = takes(unit);
@@ -174,7 +175,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
           control.unit?.(unit - 1);
         }
         for (const item of [d].flat()) machine.step(item);
-        const twin = twins && !Array.isArray(d) ? twins.keyAfter(d as ScheduleItem) : null;
+        const twin = twins && !Array.isArray(d) ? twins.keyAfter(d as ScheduleItem, looping) : null;
         const span = twin ? twins!.covering(twin) : null;
         if (span !== null) {
           cache!.hits++;
@@ -182,8 +183,8 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
           machine.restore(here);
           continue;
         }
-        // The twin stands for others only if its abort ends as predicted (as a cache entry's).
-        const w = twin ? { pending: [twin.pending], asPredicted: true } : null;
+        // A twin that aborts stands for others only if its abort ends as predicted (as a cache entry).
+        const w = twin?.pending ? { pending: [twin.pending], asPredicted: true } : null;
         if (w) watched.push(w);
         const at = machine.instructions;
         const outerDeepest = deepest;
@@ -192,12 +193,12 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         dfs(left - 1);
         placed.pop();
         if (w) watched.pop();
-        if (twin && go && w!.asPredicted) twins!.remember(twin, deepest - at);
+        if (twin && go && (w?.asPredicted ?? true)) twins!.remember(twin, deepest - at);
         deepest = Math.max(outerDeepest, deepest);
         machine.restore(here);
         if (!go) break explore;
       }
-      twins?.beforeStep(machine.runningOn(cpu)!, cpu);
+      twins?.beforeStep(machine.runningOn(cpu)!, cpu, here);
       const stepped = machine.step({ kind: 'run', cpu, count: 1 });
       twins?.afterStep();
       if (!stepped) {

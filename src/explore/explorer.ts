@@ -11,7 +11,7 @@ import type { Scenario } from '../scenario/scenario.js';
 import type { Address } from '../types.js';
 import { instantiate } from '../scenario/setup.js';
 import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints, type DeviationKind, type DeviationSpace } from './deviations.js';
-import { AbortTwins } from './abort-twins.js';
+import { EventTwins } from './event-twins.js';
 import { exhaustiveSearch, type Share } from './exhaustive.js';
 import { HeatCounter, mergeHeat, type HeatCell } from './heat.js';
 import { judgeRun, type InvariantFn, type Violation } from './judge.js';
@@ -188,7 +188,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
       const bound = options.preemptions ?? 2;
       const cache = usesStateCache(options) && bound < MAX_CACHED_BOUND ? new StateCache(options.stateCacheEntries ?? LIMITS.stateCacheEntries, (m) => stateFingerprint(m, tables), machine.timeSlice === 0 ? Infinity : machine.timeSlice) : null;
       try {
-        exhaustiveSearch(machine, bound, space, control, share, cache && { states: cache, twins: new AbortTwins(machine, tables, cache.sliceLength) });
+        exhaustiveSearch(machine, bound, space, control, share, cache && { states: cache, twins: new EventTwins(machine, tables, cache.sliceLength) });
       } finally {
         if (cache) out.stateCache = cache.stats();
       }

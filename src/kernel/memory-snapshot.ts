@@ -152,6 +152,11 @@ export function memoryWrites(emu: Emulator): number | null {
   return tracked.get(emu)?.tracker.writes ?? null;
 }
 
+/** Pages of `emu` written since its last copy or rewind (null when untracked). */
+export function writtenSinceCopy(emu: Emulator): { pages: ReadonlySet<Address>; layoutChanged: boolean } | null {
+  return tracked.get(emu)?.tracker.peek() ?? null;
+}
+
 export function copyMemory(emu: Emulator): MemoryCopy {
   return tracked.get(emu)?.copy() ?? fullCopy(emu);
 }

@@ -11,7 +11,7 @@ import { explore, type ExploreOptions, type ExploreResult } from '../../src/expl
 import { exploreParallel } from '../../src/explore/explore-workers.js';
 import { StateCache } from '../../src/explore/state-cache.js';
 import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints } from '../../src/explore/deviations.js';
-import { AbortTwins } from '../../src/explore/abort-twins.js';
+import { EventTwins } from '../../src/explore/event-twins.js';
 import { exhaustiveSearch } from '../../src/explore/exhaustive.js';
 import { stateFingerprint, type StateFingerprint } from '../../src/explore/state-hash.js';
 import { parseSchedule } from '../../src/kernel/schedule.js';
@@ -254,7 +254,7 @@ describe('state cache', function () {
       try {
         m.begin();
         const space = { kinds: ALL_DEVIATIONS, switchPoints: sharedAccessPoints(image), splitPoints: splitPoints(image), flagsMatter: false };
-        exhaustiveSearch(m, 2, space, { leaf: () => true }, { part: 0, of: 1 }, { states: new Spy(100_000, (x) => stateFingerprint(x, tables)), twins: new AbortTwins(m, tables, Infinity) });
+        exhaustiveSearch(m, 2, space, { leaf: () => true }, { part: 0, of: 1 }, { states: new Spy(100_000, (x) => stateFingerprint(x, tables)), twins: new EventTwins(m, tables, Infinity) });
       } finally {
         m.close();
       }

@@ -1,9 +1,9 @@
-// Abort twins (src/explore/abort-twins.ts): where the search has one deviation left, an event
-// that aborts a section into a state it already left runs no second schedule.
+// Event twins (src/explore/event-twins.ts): where the search has one deviation left, an event
+// that leaves a state an earlier point of the same pure stretch already left runs no second schedule.
 import { strict as assert } from 'node:assert';
 import { readRseqTables } from '../../src/abi/tables.js';
 import type { Image } from '../../src/asm/image.js';
-import { AbortTwins, type TwinState } from '../../src/explore/abort-twins.js';
+import { EventTwins, type TwinState } from '../../src/explore/event-twins.js';
 import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints } from '../../src/explore/deviations.js';
 import { exhaustiveSearch } from '../../src/explore/exhaustive.js';
 import { StateCache } from '../../src/explore/state-cache.js';
@@ -20,37 +20,37 @@ import { bundledScenario } from './fixtures.js';
 const AT_START = 'c0:7';
 const PREEMPT_T1: ScheduleItem = { kind: 'event', tid: 1, event: { kind: 'preempt' } };
 
-async function withScenario<T>(name: string, schedule: string, body: (m: Machine, twins: AbortTwins) => T): Promise<T> {
+async function withScenario<T>(name: string, schedule: string, body: (m: Machine, twins: EventTwins) => T): Promise<T> {
   const { scenario, image } = await bundledScenario(name);
   const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
   try {
     m.begin();
     for (const item of parseSchedule(schedule)) m.step(item);
-    return body(m, new AbortTwins(m, readRseqTables(image), Infinity));
+    return body(m, new EventTwins(m, readRseqTables(image), Infinity));
   } finally {
     m.close();
   }
 }
 
-const withList = <T>(body: (m: Machine, twins: AbortTwins) => T): Promise<T> => withScenario('list.json', AT_START, body);
+const withList = <T>(body: (m: Machine, twins: EventTwins) => T): Promise<T> => withScenario('list.json', AT_START, body);
 
 /** What a preemption of T1 here leaves, the machine put back as it was. */
-function stateHere(m: Machine, twins: AbortTwins): TwinState | null {
+function stateHere(m: Machine, twins: EventTwins): TwinState | null {
   const here = m.capture();
   m.step(PREEMPT_T1);
-  const state = twins.keyAfter(PREEMPT_T1);
+  const state = twins.keyAfter(PREEMPT_T1, false);
   m.restore(here);
   return state;
 }
 
 /** One default step of T1 on CPU 0, watched by `twins`. */
-function step(m: Machine, twins: AbortTwins): void {
-  twins.beforeStep(m.runningOn(0)!, 0);
+function step(m: Machine, twins: EventTwins): void {
+  twins.beforeStep(m.runningOn(0)!, 0, m.capture());
   m.step({ kind: 'run', cpu: 0, count: 1 });
   twins.afterStep();
 }
 
-describe('abort twins', () => {
+describe('event twins', () => {
   it('give an event the same key wherever in a section it comes, when only dead registers changed between', async () => {
     await withList((m, twins) => {
       const first = stateHere(m, twins);
@@ -73,24 +73,62 @@ describe('abort twins', () => {
     await withScenario('list.json', 'c0:1', (m, twins) => assert.equal(stateHere(m, twins), null));
   });
 
+  /** A state standing for any event at this point (the purity tests need no real one). */
+  const anyState = (m: Machine): TwinState => {
+    const t = m.runningOn(0)!;
+    return { key: 'k', context: m.contextOf(t), slice: t.sliceUsed, pending: null, thread: t };
+  };
+
   it('cover a later point after steps that wrote nothing', async () => {
     await withList((m, twins) => {
-      twins.remember(stateHere(m, twins)!, 40);
-      for (let i = 0; i < 3; i++) step(m, twins);
-      assert.equal(twins.covering(stateHere(m, twins)!), 40);
+      twins.remember(anyState(m), 40);
+      step(m, twins);
+      assert.equal(twins.covering(anyState(m)), 40);
     });
   });
 
-  it('forget what they saw after a step that wrote memory', async () => {
-    // 14 instructions in, buffer_push's next one stores the item into its slot (the try-store); the
-    // abort handler's path overwrites every register it changed.
+  it('forget what they saw after a step that wrote shared memory', async () => {
+    // 14 instructions in, buffer_push's next one stores the item into its slot (the try-store).
     await withScenario('buffer.json', 'c0:14', (m, twins) => {
-      const before = stateHere(m, twins)!;
-      twins.remember(before, 40);
+      twins.remember(anyState(m), 40);
       step(m, twins);
-      const after = stateHere(m, twins)!;
-      assert.equal(after.key, before.key);
-      assert.equal(twins.covering(after), null);
+      assert.equal(twins.covering(anyState(m)), null);
+    });
+  });
+
+  it('forget what they saw after a step that stored a new value in the thread\'s own TLS', async () => {
+    // 9 instructions in, buffer_push's next one points rseq_cs at its descriptor (0 until then).
+    await withScenario('buffer.json', 'c0:9', (m, twins) => {
+      twins.remember(anyState(m), 40);
+      step(m, twins);
+      assert.equal(twins.covering(anyState(m)), null);
+    });
+  });
+
+  it('give an event in a spin loop the state of the same event an iteration earlier', async () => {
+    // T1 takes CPU 0's lock (its 9th instruction stores 1) and is preempted; T2 then spins on CPU 0,
+    // storing the same rseq_cs pointer every iteration.
+    await withScenario('spinlock.json', 'c0:9 T1:preempt c0:20', (m, twins) => {
+      const preemptT2: ScheduleItem = { kind: 'event', tid: 2, event: { kind: 'preempt' } };
+      const here = (): TwinState => {
+        const rip = m.registersOf(m.runningOn(0)!).rip;
+        const looping = twins.looping(rip);
+        const snapshot = m.capture();
+        m.step(preemptT2);
+        const state = twins.keyAfter(preemptT2, looping);
+        m.restore(snapshot);
+        return state!;
+      };
+      let covered = 0;
+      for (let i = 0; i < 30; i++) {
+        const state = here();
+        if (state && twins.covering(state) !== null) covered++;
+        else if (state) twins.remember(state, 100);
+        step(m, twins);
+      }
+      // Each point of the loop's first pass is remembered (from its second pass on, a loop is
+      // seen), and every point after that is covered.
+      assert.ok(covered >= 30 - 2 * 9, `${covered} of 30 covered`);
     });
   });
 
@@ -104,7 +142,7 @@ describe('abort twins', () => {
 
   it('do not cover a point whose slice count differs when a tick could come within the run', async () => {
     await withList((m) => {
-      const twins = new AbortTwins(m, readRseqTables(m.image), 100);
+      const twins = new EventTwins(m, readRseqTables(m.image), 100);
       const state = stateHere(m, twins)!;
       twins.remember({ ...state, slice: 50 }, 60);
       assert.equal(twins.covering({ ...state, slice: 0 }), null);
@@ -142,12 +180,20 @@ describe('abort twins', () => {
           outcomes.add([...memory, ...m.allThreads().map((t) => t.program?.returns.join(','))].join(' '));
           return true;
         };
-        exhaustiveSearch(m, 2, space, { leaf }, { part: 0, of: 1 }, { states, ...(twins ? { twins: new AbortTwins(m, tables, m.timeSlice) } : {}) });
+        exhaustiveSearch(m, 2, space, { leaf }, { part: 0, of: 1 }, { states, ...(twins ? { twins: new EventTwins(m, tables, m.timeSlice) } : {}) });
       } finally {
         m.close();
       }
       return { count, outcomes };
     };
+
+    it('runs fewer schedules over spinlock.json at K = 2 and reaches the same final states (a 100-instruction slice, shorter spins)', async () => {
+      const { scenario, image } = await bundledScenario('spinlock.json');
+      const short = { ...scenario, timeSlice: 100 };
+      const [on, off] = [leaves(short, image, true), leaves(short, image, false)];
+      assert.ok(on.count < off.count, `${on.count} schedules with twins, ${off.count} without`);
+      assert.deepEqual([...on.outcomes].sort(), [...off.outcomes].sort());
+    });
 
     for (const name of ['list.json', 'counter.json', 'buffer.json']) {
       it(`runs fewer schedules over ${name} at K = 2 and reaches the same final states`, async () => {

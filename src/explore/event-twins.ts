@@ -1,0 +1,190 @@
+// Last deviations that leave a state an earlier point already left ("event twins") run once.
+//
+// Where the search has one deviation left, it walks the default path an instruction at a time and
+// runs one schedule per deviation offered at each point. Two points of one walk whose default
+// steps between them were all pure (`afterStep`: the same thread ran one instruction that entered
+// no kernel, ended no slice, closed no attempt, returned from no call, and wrote no memory or only
+// its own stack and TLS bytes with the values they held) differ only in that thread's registers,
+// its slice count and the instruction count. The same kernel event for that thread then leaves
+// equal states when its registers come out equal, which happens two ways:
+// - the event aborts the thread's critical section: it resumes at abort_ip with the registers the
+//   abort handler's paths overwrite before reading at fixed values (pending-abort.ts), so events
+//   anywhere in one attempt leave one state. The state cache finds the same, but it does not look
+//   states up here (a fingerprint cost more than the runs it saved; exhaustive.ts);
+// - the thread is in a loop that wrote nothing new (a spin on a lock): a point whose address the
+//   stretch already passed may hold the registers of an earlier iteration.
+// Registers compare through the register API and the rest of the context byte for byte
+// (context-layout.ts). The slice counts must be equal, or no tick in reach of either (the state
+// cache's rule); the budget must fit the twin's run; and a twin that aborted stands for others
+// only when its abort ended as predicted, as a cache entry does.
+import { createHash } from 'node:crypto';
+import { sectionContaining, type RseqTables } from '../abi/tables.js';
+import { equalBesides, registerBlock } from '../engine/context-layout.js';
+import { PAGE_SIZE, X86_REGISTERS } from '../engine/index.js';
+import { SHARED_MEMORY_END } from '../kernel/address-space.js';
+import type { Machine } from '../kernel/machine.js';
+import type { MachineSnapshot } from '../kernel/machine-types.js';
+import { memoryWrites, writtenSinceCopy } from '../kernel/memory-snapshot.js';
+import type { ScheduleItem } from '../kernel/schedule.js';
+import type { Thread } from '../kernel/thread.js';
+import type { Address } from '../types.js';
+import { pendingAbort, type PendingAbort } from './pending-abort.js';
+
+/** What a default step must leave as it was (besides the running thread's registers and counts). */
+interface StepMark {
+  writes: number;
+  syscalls: number;
+  events: number;
+  instructions: number;
+  thread: Thread;
+  cpu: number;
+  attempt: number;
+  returns: number;
+  eventMask: number;
+}
+
+/** The state an event left, as far as a twin can differ from it. */
+export interface TwinState {
+  key: string;
+  /** The event's thread's exported context (compared outside the register block). */
+  context: Uint8Array;
+  /** Its slice count. */
+  slice: number;
+  /** The abort the event will make, when it aborts. */
+  pending: PendingAbort | null;
+  thread: Thread;
+}
+
+interface Twin {
+  /** Instructions the schedule ran after the event. */
+  span: number;
+  slice: number;
+  context: Uint8Array;
+}
+
+/** A deviation's identity (a schedule item's fields): only the same event makes twins. */
+const identity = (item: ScheduleItem): string | null => (item.kind === 'event' ? `${item.tid}:${item.event.kind}:${'cpu' in item.event ? item.event.cpu : ''}` : null);
+
+export class EventTwins {
+  private readonly seen = new Map<string, Twin>();
+  /** Addresses the pure stretch has passed: one met again is a loop. */
+  private readonly passed = new Set<Address>();
+  private mark: StepMark | null = null;
+  private snapshot: MachineSnapshot | null = null;
+
+  constructor(private readonly machine: Machine, private readonly tables: RseqTables, private readonly sliceLength: number) {}
+
+  /** A new walk begins (a new frame, or after an impure step): earlier points are no twins of later ones. */
+  reset(): void {
+    this.seen.clear();
+    this.passed.clear();
+    this.mark = null;
+    this.snapshot = null;
+  }
+
+  /**
+   * A point of the walk, at instruction `rip`: whether the stretch passed it before (then events
+   * that do not abort may have twins too).
+   */
+  looping(rip: Address): boolean {
+    if (this.passed.has(rip)) return true;
+    this.passed.add(rip);
+    return false;
+  }
+
+  /** Before the walk's default step: `t` is about to run one instruction on `cpu`; `here` is the machine now. */
+  beforeStep(t: Thread, cpu: number, here: MachineSnapshot): void {
+    // Work waiting for the return to user space, or a signal to deliver, makes the step impure.
+    this.mark = t.notifyResume || t.pendingSignals.length || t.split ? null : this.markOf(t, cpu);
+    this.snapshot = here;
+  }
+
+  /** After it: keeps what the stretch saw only when the step was pure. */
+  afterStep(): void {
+    const before = this.mark;
+    const t = before?.thread;
+    const after = t ? this.markOf(t, t.cpu) : null;
+    const pure = before !== null && after !== null && !this.machine.stepEndedSlice && t!.state === 'runnable' && !t!.notifyResume && !t!.pendingSignals.length && !t!.split && this.machine.runningOn(before.cpu) === t
+      && after.instructions === before.instructions + 1
+      && after.syscalls === before.syscalls && after.events === before.events && after.cpu === before.cpu
+      && after.attempt === before.attempt && after.returns === before.returns && after.eventMask === before.eventMask
+      && (after.writes === before.writes || this.wroteOnlySameValues());
+    if (!pure) this.reset();
+    this.mark = null;
+    this.snapshot = null;
+  }
+
+  /**
+   * After deviation `item` was applied at a point (`looping`: see looping()): the state it left,
+   * when it can have twins; null otherwise.
+   */
+  keyAfter(item: ScheduleItem, looping: boolean): TwinState | null {
+    const id = identity(item);
+    if (id === null || item.kind !== 'event') return null;
+    const t = this.machine.thread(item.tid);
+    if (!t) return null;
+    // pendingAbort takes only aborts through a listed descriptor, whose section holds the thread.
+    const mayAbort = t.notifyResume && t.eventMask !== 0;
+    if (!mayAbort && !looping) return null;
+    const regs = this.machine.registersOf(t);
+    const pending = mayAbort && sectionContaining(this.tables.sections, regs.rip) ? pendingAbort(this.machine, this.tables, t, regs, this.machine.awaitingOf(t)) : null;
+    if (!pending && !looping) return null;
+    const edits: Record<string, bigint> = pending?.canonical ?? {};
+    const context = this.machine.contextOf(t);
+    const registers = X86_REGISTERS.map((name) => (edits[name] ?? regs[name]).toString(16)).join(',');
+    // Without the block's place, the whole context with the edits written is the key (slower).
+    const whole = registerBlock(t.process.emu) ? '' : `:${createHash('sha1').update(t.process.emu.editedContext(context, edits)).digest('base64')}`;
+    return { key: `${id}:${pending ? 'abort' : 'on'}:${registers}${whole}`, context, slice: t.sliceUsed, pending, thread: t };
+  }
+
+  /**
+   * When a twin of `state` ran: the instructions that schedule ran, which this one need not run
+   * again. Null when there is none.
+   */
+  covering(state: TwinState): number | null {
+    const twin = this.seen.get(state.key);
+    if (!twin || this.machine.instructions + twin.span > this.machine.maxInstructions) return null;
+    if (twin.slice !== state.slice && !(twin.slice + twin.span < this.sliceLength && state.slice + twin.span < this.sliceLength)) return null;
+    const block = registerBlock(state.thread.process.emu);
+    if (block && !equalBesides(twin.context, state.context, block)) return null;
+    return twin.span;
+  }
+
+  /** The schedule below `state` ran to its end, `span` instructions (and its abort, if any, ended as predicted). */
+  remember(state: TwinState, span: number): void {
+    if (!this.seen.has(state.key)) this.seen.set(state.key, { span, slice: state.slice, context: state.context });
+  }
+
+  /**
+   * Whether the step's writes all went to thread-private memory (stacks and TLS, above shared
+   * memory: no store record there) and left every byte as it was: a spin loop's store of its
+   * rseq_cs pointer, again and again.
+   */
+  private wroteOnlySameValues(): boolean {
+    const snapshot = this.snapshot;
+    if (!snapshot) return false;
+    return this.machine.processes.every((p, i) => {
+      const written = writtenSinceCopy(p.emu);
+      const copy = snapshot.processes[i]?.pid === p.pid ? snapshot.processes[i]!.memory : null;
+      if (!written || written.layoutChanged || !copy) return false;
+      for (const page of written.pages) {
+        const old = copy.pages.get(page);
+        if (page < SHARED_MEMORY_END || !old || !Buffer.from(p.emu.read(page, PAGE_SIZE)).equals(old.bytes)) return false;
+      }
+      return true;
+    });
+  }
+
+  private markOf(t: Thread, cpu: number): StepMark | null {
+    let writes = 0;
+    for (const p of this.machine.processes) {
+      const n = memoryWrites(p.emu);
+      if (n === null) return null;
+      writes += n;
+    }
+    return {
+      writes, syscalls: this.machine.syscalls().length, events: this.machine.events().length, instructions: this.machine.instructions,
+      thread: t, cpu, attempt: t.attempt, returns: t.program?.returns.length ?? 0, eventMask: t.eventMask,
+    };
+  }
+}
