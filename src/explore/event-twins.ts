@@ -58,6 +58,8 @@ export interface TwinState {
 interface Twin {
   /** Instructions the schedule ran after the event. */
   span: number;
+  /** Whether every abort the search watched at its leaf ended as predicted. */
+  resolved: boolean;
   slice: number;
   context: Uint8Array;
 }
@@ -139,20 +141,23 @@ export class EventTwins {
 
   /**
    * When a twin of `state` ran: the instructions that schedule ran, which this one need not run
-   * again. Null when there is none.
+   * again, and whether the aborts watched at its leaf ended as predicted. Null when there is none.
    */
-  covering(state: TwinState): number | null {
+  covering(state: TwinState): { span: number; resolved: boolean } | null {
     const twin = this.seen.get(state.key);
     if (!twin || this.machine.instructions + twin.span > this.machine.maxInstructions) return null;
     if (twin.slice !== state.slice && !(twin.slice + twin.span < this.sliceLength && state.slice + twin.span < this.sliceLength)) return null;
     const block = registerBlock(state.thread.process.emu);
     if (block && !equalBesides(twin.context, state.context, block)) return null;
-    return twin.span;
+    return { span: twin.span, resolved: twin.resolved };
   }
 
-  /** The schedule below `state` ran to its end, `span` instructions (and its abort, if any, ended as predicted). */
-  remember(state: TwinState, span: number): void {
-    if (!this.seen.has(state.key)) this.seen.set(state.key, { span, slice: state.slice, context: state.context });
+  /**
+   * The schedule below `state` ran to its end, `span` instructions (and its abort, if any, ended as
+   * predicted); `resolved`: so did every other abort watched at its leaf.
+   */
+  remember(state: TwinState, span: number, resolved = true): void {
+    if (!this.seen.has(state.key)) this.seen.set(state.key, { span, resolved, slice: state.slice, context: state.context });
   }
 
   /**

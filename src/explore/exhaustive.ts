@@ -87,9 +87,15 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
   const check = (w: Watch, still: (p: PendingAbort) => boolean) => {
     if (w.asPredicted && !w.pending.every((p) => resolvedAsPredicted(machine, p) || still(p))) w.asPredicted = false;
   };
+  // Leaves so far at which some open watch's abort did not end as predicted (for twins, which
+  // stand for leaves that open watches never saw).
+  let unresolved = 0;
   const leaf = (): void => {
     deepest = Math.max(deepest, machine.instructions);
-    for (const w of watched) check(w, () => false);
+    if (!watched.every((w) => w.pending.every((p) => resolvedAsPredicted(machine, p)))) {
+      unresolved++;
+      for (const w of watched) check(w, () => false);
+    }
     go = control.leaf(placed);
   };
   /**
@@ -176,8 +182,12 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         }
         for (const item of [d].flat()) machine.step(item);
         const twin = twins && !Array.isArray(d) ? twins.keyAfter(d as ScheduleItem, looping) : null;
-        const span = twin ? twins!.covering(twin) : null;
+        const covering = twin ? twins!.covering(twin) : null;
+        const span = covering?.span ?? null;
         if (span !== null) {
+          // Watches opened after the twin ran never saw its leaf, which this one repeats: when
+          // some abort there did not end as predicted, no open watch may count on it.
+          if (!covering!.resolved) for (const w of watched) w.asPredicted = false;
           cache!.hits++;
           deepest = Math.max(deepest, machine.instructions + span);
           machine.restore(here);
@@ -187,13 +197,14 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         const w = twin?.pending ? { pending: [twin.pending], asPredicted: true } : null;
         if (w) watched.push(w);
         const at = machine.instructions;
+        const unresolvedBefore = unresolved;
         const outerDeepest = deepest;
         deepest = 0;
         placed.push(rip);
         dfs(left - 1);
         placed.pop();
         if (w) watched.pop();
-        if (twin && go && (w?.asPredicted ?? true)) twins!.remember(twin, deepest - at);
+        if (twin && go && (w?.asPredicted ?? true)) twins!.remember(twin, deepest - at, unresolved === unresolvedBefore);
         deepest = Math.max(outerDeepest, deepest);
         machine.restore(here);
         if (!go) break explore;

@@ -83,7 +83,7 @@ describe('event twins', () => {
     await withList((m, twins) => {
       twins.remember(anyState(m), 40);
       step(m, twins);
-      assert.equal(twins.covering(anyState(m)), 40);
+      assert.equal(twins.covering(anyState(m))?.span, 40);
     });
   });
 
@@ -132,6 +132,13 @@ describe('event twins', () => {
     });
   });
 
+  it('pass on whether the aborts watched at the twin\'s leaf ended as predicted', async () => {
+    await withList((m, twins) => {
+      twins.remember(anyState(m), 40, false);
+      assert.deepEqual(twins.covering(anyState(m)), { span: 40, resolved: false });
+    });
+  });
+
   it('do not cover a point whose budget cannot fit the twin\'s run', async () => {
     await withList((m, twins) => {
       const state = stateHere(m, twins)!;
@@ -148,7 +155,7 @@ describe('event twins', () => {
       assert.equal(twins.covering({ ...state, slice: 0 }), null);
       twins.reset();
       twins.remember({ ...state, slice: 5 }, 10);
-      assert.equal(twins.covering({ ...state, slice: 0 }), 10);
+      assert.equal(twins.covering({ ...state, slice: 0 })?.span, 10);
     });
   });
 
@@ -159,7 +166,7 @@ describe('event twins', () => {
       const other = Uint8Array.from(state.context);
       other[other.length - 1] ^= 1;
       assert.equal(twins.covering({ ...state, context: other }), null);
-      assert.equal(twins.covering({ ...state, context: Uint8Array.from(state.context) }), 40);
+      assert.equal(twins.covering({ ...state, context: Uint8Array.from(state.context) })?.span, 40);
     });
   });
 
