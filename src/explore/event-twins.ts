@@ -18,9 +18,9 @@
 // cache's rule); the budget must fit the twin's run; and a twin that aborted stands for others
 // only when its abort ended as predicted, as a cache entry does.
 import { createHash } from 'node:crypto';
-import { sectionContaining, type RseqTables } from '../abi/tables.js';
+import { sectionContaining, type CriticalSection, type RseqTables } from '../abi/tables.js';
 import { equalBesides, registerBlock } from '../engine/context-layout.js';
-import { PAGE_SIZE, X86_REGISTERS } from '../engine/index.js';
+import { PAGE_SIZE, X86_REGISTERS, type RegisterFile } from '../engine/index.js';
 import { SHARED_MEMORY_END } from '../kernel/address-space.js';
 import type { Machine } from '../kernel/machine.js';
 import type { MachineSnapshot } from '../kernel/machine-types.js';
@@ -28,7 +28,7 @@ import { memoryWrites, writtenSinceCopy } from '../kernel/memory-snapshot.js';
 import type { ScheduleItem } from '../kernel/schedule.js';
 import type { Thread } from '../kernel/thread.js';
 import type { Address } from '../types.js';
-import { pendingAbort, type PendingAbort } from './pending-abort.js';
+import { pendingAbort, pendingAt, type PendingAbort } from './pending-abort.js';
 
 /** What a default step must leave as it was (besides the running thread's registers and counts). */
 interface StepMark {
@@ -73,6 +73,11 @@ export class EventTwins {
   private readonly passed = new Set<Address>();
   private mark: StepMark | null = null;
   private snapshot: MachineSnapshot | null = null;
+  /**
+   * The aborts decided in this stretch, by thread, event mask, section and event count: memory
+   * does not change within a stretch, so an event anywhere in one section gets the same fix-up.
+   */
+  private readonly aborts = new Map<string, PendingAbort>();
 
   constructor(private readonly machine: Machine, private readonly tables: RseqTables, private readonly sliceLength: number) {}
 
@@ -80,6 +85,7 @@ export class EventTwins {
   reset(): void {
     this.seen.clear();
     this.passed.clear();
+    this.aborts.clear();
     this.mark = null;
     this.snapshot = null;
   }
@@ -129,7 +135,8 @@ export class EventTwins {
     const mayAbort = t.notifyResume && t.eventMask !== 0;
     if (!mayAbort && !looping) return null;
     const regs = this.machine.registersOf(t);
-    const pending = mayAbort && sectionContaining(this.tables.sections, regs.rip) ? pendingAbort(this.machine, this.tables, t, regs, this.machine.awaitingOf(t)) : null;
+    const section = mayAbort ? sectionContaining(this.tables.sections, regs.rip) : undefined;
+    const pending = section ? this.abortOf(t, regs, section) : null;
     if (!pending && !looping) return null;
     const edits: Record<string, bigint> = pending?.canonical ?? {};
     const context = this.machine.contextOf(t);
@@ -158,6 +165,17 @@ export class EventTwins {
    */
   remember(state: TwinState, span: number, resolved = true): void {
     if (!this.seen.has(state.key)) this.seen.set(state.key, { span, resolved, slice: state.slice, context: state.context });
+  }
+
+  /** pendingAbort, decided once per section in a stretch when the abort goes through that section's descriptor. */
+  private abortOf(t: Thread, regs: RegisterFile, section: CriticalSection): PendingAbort | null {
+    const memo = `${t.tid}:${t.eventMask}:${section.startIp}:${this.machine.events().length}`;
+    const known = this.aborts.get(memo);
+    if (known) return pendingAt(known, regs);
+    const p = pendingAbort(this.machine, this.tables, t, regs, this.machine.awaitingOf(t));
+    // Another descriptor's range may hold some of the section's addresses and not others.
+    if (p && p.descriptor === section.descriptor) this.aborts.set(memo, p);
+    return p;
   }
 
   /**

@@ -2,7 +2,9 @@
 // differs from the default policy in at most K places, a place being a kernel event or a CPU
 // switch before any instruction a thread executes. Depth-first; the machine is rewound with
 // snapshots at each branching point instead of re-running the prefix. With a state cache, a state
-// already explored with at least as many deviations left is not explored again (state-cache.ts).
+// already explored with at least as many deviations left is not explored again (state-cache.ts),
+// and where the last deviation is spent, an event that leaves a state an earlier point of the same
+// pure stretch left runs once (event-twins.ts).
 import type { Machine } from '../kernel/machine.js';
 import type { Address } from '../types.js';
 import { deviationsAt, type DeviationSpace } from './deviations.js';

@@ -69,6 +69,17 @@ export function pendingAbort(machine: Machine, tables: RseqTables, t: Thread, re
   return { tid: t.tid, records: awaiting.map((r) => events.indexOf(r)), descriptor: d.descriptor, abortIp: d.abortIp, ip: regs.rip, canonical };
 }
 
+/**
+ * `p` for its thread standing elsewhere in the same attempt with registers `regs`, when nothing
+ * else changed (event-twins.ts: the fix-up decided, the dead registers and the waiting events are
+ * the same; only where it stands and its flags differ).
+ */
+export function pendingAt(p: PendingAbort, regs: RegisterFile): PendingAbort {
+  const canonical = { ...p.canonical };
+  if (canonical.eflags !== undefined) canonical.eflags = regs.eflags & ~STATUS_FLAGS;
+  return { ...p, ip: regs.rip, canonical };
+}
+
 /** Whether each waiting event of `p` has ended as the abort the hash assumed. */
 export function resolvedAsPredicted(machine: Machine, p: PendingAbort): boolean {
   const events = machine.events();
