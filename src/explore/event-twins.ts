@@ -78,6 +78,8 @@ export class EventTwins {
    * does not change within a stretch, so an event anywhere in one section gets the same fix-up.
    */
   private readonly aborts = new Map<string, PendingAbort>();
+  /** The registers of a key, as bytes (cheaper than twenty hexadecimal strings). */
+  private readonly words = new BigUint64Array(X86_REGISTERS.length);
 
   constructor(private readonly machine: Machine, private readonly tables: RseqTables, private readonly sliceLength: number) {}
 
@@ -123,10 +125,10 @@ export class EventTwins {
   }
 
   /**
-   * After deviation `item` was applied at a point (`looping`: see looping()): the state it left,
-   * when it can have twins; null otherwise.
+   * After deviation `item` was applied at a point (`looping`: see looping(); `here`: the machine
+   * before it): the state it left, when it can have twins; null otherwise.
    */
-  keyAfter(item: ScheduleItem, looping: boolean): TwinState | null {
+  keyAfter(item: ScheduleItem, looping: boolean, here: MachineSnapshot): TwinState | null {
     const id = identity(item);
     if (id === null || item.kind !== 'event') return null;
     const t = this.machine.thread(item.tid);
@@ -139,8 +141,11 @@ export class EventTwins {
     const pending = section ? this.abortOf(t, regs, section) : null;
     if (!pending && !looping) return null;
     const edits: Record<string, bigint> = pending?.canonical ?? {};
-    const context = this.machine.contextOf(t);
-    const registers = X86_REGISTERS.map((name) => (edits[name] ?? regs[name]).toString(16)).join(',');
+    // A kernel event writes no register of its thread (the fix-up comes at its return to user
+    // space), so its context outside the register block is the one captured before it.
+    const context = here.threads.find((s) => s.fields.tid === t.tid && s.pid === t.process.pid)?.context ?? this.machine.contextOf(t);
+    X86_REGISTERS.forEach((name, i) => (this.words[i] = edits[name] ?? regs[name]));
+    const registers = Buffer.from(this.words.buffer).toString('latin1');
     // Without the block's place, the whole context with the edits written is the key (slower).
     const whole = registerBlock(t.process.emu) ? '' : `:${createHash('sha1').update(t.process.emu.editedContext(context, edits)).digest('base64')}`;
     return { key: `${id}:${pending ? 'abort' : 'on'}:${registers}${whole}`, context, slice: t.sliceUsed, pending, thread: t };

@@ -183,7 +183,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
           control.unit?.(unit - 1);
         }
         for (const item of [d].flat()) machine.step(item);
-        const twin = twins && !Array.isArray(d) ? twins.keyAfter(d as ScheduleItem, looping) : null;
+        const twin = twins && !Array.isArray(d) ? twins.keyAfter(d as ScheduleItem, looping, here) : null;
         const covering = twin ? twins!.covering(twin) : null;
         const span = covering?.span ?? null;
         if (span !== null) {

@@ -38,7 +38,7 @@ const withList = <T>(body: (m: Machine, twins: EventTwins) => T): Promise<T> => 
 function stateHere(m: Machine, twins: EventTwins): TwinState | null {
   const here = m.capture();
   m.step(PREEMPT_T1);
-  const state = twins.keyAfter(PREEMPT_T1, false);
+  const state = twins.keyAfter(PREEMPT_T1, false, here);
   m.restore(here);
   return state;
 }
@@ -115,7 +115,7 @@ describe('event twins', () => {
         const looping = twins.looping(rip);
         const snapshot = m.capture();
         m.step(preemptT2);
-        const state = twins.keyAfter(preemptT2, looping);
+        const state = twins.keyAfter(preemptT2, looping, snapshot);
         m.restore(snapshot);
         return state!;
       };
