@@ -72,6 +72,8 @@ export class EventTwins {
   /** Addresses the pure stretch has passed: one met again is a loop. */
   private readonly passed = new Set<Address>();
   private mark: StepMark | null = null;
+  /** The thread whose stretch this is. */
+  private tid: number | null = null;
   private snapshot: MachineSnapshot | null = null;
   /**
    * The aborts decided in this stretch, by thread, event mask, section and event count: memory
@@ -88,15 +90,21 @@ export class EventTwins {
     this.seen.clear();
     this.passed.clear();
     this.aborts.clear();
+    this.tid = null;
     this.mark = null;
     this.snapshot = null;
   }
 
   /**
-   * A point of the walk, at instruction `rip`: whether the stretch passed it before (then events
-   * that do not abort may have twins too).
+   * A point of the walk, where thread `tid` is about to run the instruction at `rip`: whether the
+   * stretch passed it before (then events that do not abort may have twins too).
    */
-  looping(rip: Address): boolean {
+  looping(rip: Address, tid: number): boolean {
+    // A stretch is one thread's: purity holds everything else still.
+    if (this.tid !== tid) {
+      this.reset();
+      this.tid = tid;
+    }
     if (this.passed.has(rip)) return true;
     this.passed.add(rip);
     return false;
@@ -130,7 +138,8 @@ export class EventTwins {
    */
   keyAfter(item: ScheduleItem, looping: boolean, here: MachineSnapshot): TwinState | null {
     const id = identity(item);
-    if (id === null || item.kind !== 'event') return null;
+    // Only the stretch's own thread changed between its points (the search offers it the events).
+    if (id === null || item.kind !== 'event' || item.tid !== this.tid) return null;
     const t = this.machine.thread(item.tid);
     if (!t) return null;
     // pendingAbort takes only aborts through a listed descriptor, whose section holds the thread.

@@ -174,7 +174,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       const here = machine.capture();
       const deviations = deviationsAt(machine, cpu, tid, space);
       const rip = deviations.length ? machine.registersOf(machine.runningOn(cpu)!).rip : 0n;
-      const looping = twins !== null && deviations.length > 0 && twins.looping(rip);
+      const looping = twins !== null && deviations.length > 0 && twins.looping(rip, tid);
       for (const d of deviations) {
         if (top) {
           const mine = takes(unit);

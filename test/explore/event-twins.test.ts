@@ -36,6 +36,7 @@ const withList = <T>(body: (m: Machine, twins: EventTwins) => T): Promise<T> => 
 
 /** What a preemption of T1 here leaves, the machine put back as it was. */
 function stateHere(m: Machine, twins: EventTwins): TwinState | null {
+  twins.looping(m.registersOf(m.allThreads()[0]!).rip, 1);
   const here = m.capture();
   m.step(PREEMPT_T1);
   const state = twins.keyAfter(PREEMPT_T1, false, here);
@@ -66,6 +67,15 @@ describe('event twins', () => {
       const t = m.allThreads()[0]!;
       t.process.emu.setReg('rdi', m.registersOf(t).rdi + 8n); // list_push's heads argument, read after the retry
       assert.notEqual(stateHere(m, twins)?.key, first?.key);
+    });
+  });
+
+  it('have no key for an event of a thread other than the one whose stretch it is', async () => {
+    await withList((m, twins) => {
+      twins.looping(m.registersOf(m.allThreads()[0]!).rip, 3);
+      const here = m.capture();
+      m.step(PREEMPT_T1);
+      assert.equal(twins.keyAfter(PREEMPT_T1, true, here), null);
     });
   });
 
@@ -112,7 +122,7 @@ describe('event twins', () => {
       const preemptT2: ScheduleItem = { kind: 'event', tid: 2, event: { kind: 'preempt' } };
       const here = (): TwinState => {
         const rip = m.registersOf(m.runningOn(0)!).rip;
-        const looping = twins.looping(rip);
+        const looping = twins.looping(rip, 2);
         const snapshot = m.capture();
         m.step(preemptT2);
         const state = twins.keyAfter(preemptT2, looping, snapshot);
