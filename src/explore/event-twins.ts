@@ -25,10 +25,11 @@ import { SHARED_MEMORY_END } from '../kernel/address-space.js';
 import type { Machine } from '../kernel/machine.js';
 import type { MachineSnapshot } from '../kernel/machine-types.js';
 import { memoryWrites, writtenSinceCopy } from '../kernel/memory-snapshot.js';
-import type { ScheduleItem } from '../kernel/schedule.js';
+import { formatItem, type ScheduleItem } from '../kernel/schedule.js';
 import type { Thread } from '../kernel/thread.js';
 import type { Address } from '../types.js';
 import { pendingAbort, pendingAt, type PendingAbort } from './pending-abort.js';
+import { noTickWithin } from './state-cache.js';
 
 /** What a default step must leave as it was (besides the running thread's registers and counts). */
 interface StepMark {
@@ -64,8 +65,6 @@ interface Twin {
   context: Uint8Array;
 }
 
-/** A deviation's identity (a schedule item's fields): only the same event makes twins. */
-const identity = (item: ScheduleItem): string | null => (item.kind === 'event' ? `${item.tid}:${item.event.kind}:${'cpu' in item.event ? item.event.cpu : ''}` : null);
 
 export class EventTwins {
   private readonly seen = new Map<string, Twin>();
@@ -137,9 +136,10 @@ export class EventTwins {
    * before it): the state it left, when it can have twins; null otherwise.
    */
   keyAfter(item: ScheduleItem, looping: boolean, here: MachineSnapshot): TwinState | null {
-    const id = identity(item);
     // Only the stretch's own thread changed between its points (the search offers it the events).
-    if (id === null || item.kind !== 'event' || item.tid !== this.tid) return null;
+    if (item.kind !== 'event' || item.tid !== this.tid) return null;
+    // Only the same event makes twins (its schedule text names all of it, a signal's number too).
+    const id = formatItem(item);
     const t = this.machine.thread(item.tid);
     if (!t) return null;
     // pendingAbort takes only aborts through a listed descriptor, whose section holds the thread.
@@ -167,7 +167,8 @@ export class EventTwins {
   covering(state: TwinState): { span: number; resolved: boolean } | null {
     const twin = this.seen.get(state.key);
     if (!twin || this.machine.instructions + twin.span > this.machine.maxInstructions) return null;
-    if (twin.slice !== state.slice && !(twin.slice + twin.span < this.sliceLength && state.slice + twin.span < this.sliceLength)) return null;
+    // Only the event's thread ran in the stretch: the other threads' slice counts are equal.
+    if (twin.slice !== state.slice && !noTickWithin(twin.slice, state.slice, twin.span, this.sliceLength)) return null;
     const block = registerBlock(state.thread.process.emu);
     if (block && !equalBesides(twin.context, state.context, block)) return null;
     return { span: twin.span, resolved: twin.resolved };

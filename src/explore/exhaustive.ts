@@ -94,10 +94,13 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
   let unresolved = 0;
   const leaf = (): void => {
     deepest = Math.max(deepest, machine.instructions);
-    if (!watched.every((w) => w.pending.every((p) => resolvedAsPredicted(machine, p)))) {
-      unresolved++;
-      for (const w of watched) check(w, () => false);
+    let resolved = true;
+    for (const w of watched) {
+      if (w.pending.every((p) => resolvedAsPredicted(machine, p))) continue;
+      resolved = false;
+      w.asPredicted = false;
     }
+    if (!resolved) unresolved++;
     go = control.leaf(placed);
   };
   /**
@@ -135,7 +138,8 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
   const remember = (c: StateCache, left: number, visits: readonly Visit[]): void => {
     if (go) for (const [state, at, w] of visits) c.add(state, left, deepest - at, w !== null && !w.asPredicted);
   };
-  const dfs = (left: number): void => {
+  /** Explores the subtree here; returns the most instructions a leaf of it ran. */
+  const dfs = (left: number): number => {
     const top = left === bound;
     const outer = deepest;
     deepest = 0;
@@ -146,8 +150,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       // (a fingerprint costs about a third of a schedule, and 29 % of these states hit).
       while (machine.step(null));
       leaf();
-      deepest = Math.max(outer, deepest);
-      return;
+      return settle(outer);
     }
     // States met along this path, each the root of everything explored after it here.
     const visited: Visit[] = [];
@@ -200,14 +203,11 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         if (w) watched.push(w);
         const at = machine.instructions;
         const unresolvedBefore = unresolved;
-        const outerDeepest = deepest;
-        deepest = 0;
         placed.push(rip);
-        dfs(left - 1);
+        const reached = dfs(left - 1);
         placed.pop();
         if (w) watched.pop();
-        if (twin && go && (w?.asPredicted ?? true)) twins!.remember(twin, deepest - at, unresolved === unresolvedBefore);
-        deepest = Math.max(outerDeepest, deepest);
+        if (twin && go && (w?.asPredicted ?? true)) twins!.remember(twin, reached - at, unresolved === unresolvedBefore);
         machine.restore(here);
         if (!go) break explore;
       }
@@ -221,7 +221,13 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
     }
     if (cache) remember(cache, left, visited);
     watched.length = mark;
-    deepest = Math.max(outer, deepest);
+    return settle(outer);
+  };
+  /** Ends a subtree: returns its deepest leaf and folds it into the enclosing one's (`outer`). */
+  const settle = (outer: number): number => {
+    const reached = deepest;
+    deepest = Math.max(outer, reached);
+    return reached;
   };
   dfs(bound);
   return go;

@@ -17,6 +17,12 @@
 import type { Machine } from '../kernel/machine.js';
 import type { StateFingerprint } from './state-hash.js';
 
+/**
+ * Whether states whose largest slice counts are `a` and `b` run alike for `span` instructions:
+ * no tick can come within the span of either (every count plus the span stays below the slice).
+ */
+export const noTickWithin = (a: number, b: number, span: number, sliceLength: number): boolean => a + span < sliceLength && b + span < sliceLength;
+
 /** Searches with more deviations than this do not use the cache (deep bounds are never finished). */
 export const MAX_CACHED_BOUND = 256;
 
@@ -56,7 +62,7 @@ export class StateCache {
     const e = this.map.get(state.key);
     if (e === undefined || e.left < left) return null;
     if (e.exact !== undefined && e.exact !== (state.exact ?? state.key)) return null;
-    if (e.slices !== state.slices && !(e.maxSlice + e.span < this.sliceLength && state.maxSlice + e.span < this.sliceLength)) return null;
+    if (e.slices !== state.slices && !noTickWithin(e.maxSlice, state.maxSlice, e.span, this.sliceLength)) return null;
     return { span: e.span, anyPending: e.exact === undefined };
   }
 
