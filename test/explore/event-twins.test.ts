@@ -149,6 +149,24 @@ describe('event twins', () => {
     });
   });
 
+  it('give two signals of different numbers different keys', async () => {
+    // T2 spins on CPU 0 (see above), where events that do not abort have keys too.
+    await withScenario('spinlock.json', 'c0:9 T1:preempt c0:20', (m, twins) => {
+      twins.looping(m.registersOf(m.runningOn(0)!).rip, 2);
+      const keyOf = (signal: number): string | undefined => {
+        const item: ScheduleItem = { kind: 'event', tid: 2, event: { kind: 'signal', signal } };
+        const here = m.capture();
+        m.step(item);
+        const key = twins.keyAfter(item, true, here)?.key;
+        m.restore(here);
+        return key;
+      };
+      const [usr1, usr2] = [keyOf(10), keyOf(12)];
+      assert.ok(usr1 !== undefined && usr2 !== undefined);
+      assert.notEqual(usr1, usr2);
+    });
+  });
+
   it('do not cover a point whose budget cannot fit the twin\'s run', async () => {
     await withList((m, twins) => {
       const state = stateHere(m, twins)!;
