@@ -3,6 +3,7 @@
 // recognised here (for any register) and shown the way GNU objdump shows it: `ud1 0x53053053(%rip), %edi`.
 import { createRequire } from 'node:module';
 import type { Address } from '../types.js';
+import { imageBytes, type Image } from './image.js';
 
 const require = createRequire(import.meta.url);
 
@@ -95,5 +96,15 @@ function decodeOne(h: CapstoneHandle, bytes: Uint8Array, at: Address): ReturnTyp
   } catch (e) {
     if (typeof e === 'string') return undefined;
     throw e;
+  }
+}
+
+/** Each instruction line of `image`, decoded (a line whose bytes cannot be read is left out). */
+export function* imageInstructions(image: Image): Generator<DecodedInstruction> {
+  for (const line of image.lines) {
+    if (line.kind !== 'instruction') continue;
+    const bytes = imageBytes(image, line.address, line.size);
+    const [d] = bytes ? disassembleSync(bytes, line.address, 1) : [];
+    if (d) yield d;
   }
 }

@@ -16,7 +16,7 @@
 //   emulator's stand-in returns at once) and a kernel without NO_RESTART flags;
 // - no signal where it changes nothing: no handler of its own, rseq_cs 0 and a kernel without
 //   NO_RESTART flags (the thread keeps its CPU; the kernel rewrites the same cpu_id).
-import { disassembleSync } from '../asm/capstone.js';
+import { imageInstructions } from '../asm/capstone.js';
 import { imageBytes, type Image } from '../asm/image.js';
 import { parseInstruction } from '../asm/operands.js';
 import type { Machine } from '../kernel/machine.js';
@@ -38,22 +38,18 @@ const IMPLICIT_SHARED = /^(rep|repe|repne|repz|repnz)?\s*(movs|stos|lods|cmps|sc
 /** Instruction addresses of the image where a CPU switch can matter. */
 export function sharedAccessPoints(image: Image): Set<Address> {
   const out = new Set<Address>();
-  for (const line of image.lines) {
-    if (line.kind !== 'instruction') continue;
-    const bytes = imageBytes(image, line.address, line.size);
-    const [d] = bytes ? disassembleSync(bytes, line.address, 1) : [];
-    if (!d) continue;
+  for (const d of imageInstructions(image)) {
     const text = `${d.mnemonic} ${d.operands}`.trim();
     if (IMPLICIT_SHARED.test(text)) {
-      out.add(line.address);
+      out.add(d.address);
       continue;
     }
     try {
       const ops = parseInstruction(text, 'att').operands;
       const shared = ops.some((op) => op.kind === 'mem' && op.seg !== 'fs' && op.base !== 'rsp' && !(op.base === 'rip' && op.seg === null && /^lea/.test(d.mnemonic)));
-      if (shared && !/^lea/.test(d.mnemonic)) out.add(line.address);
+      if (shared && !/^lea/.test(d.mnemonic)) out.add(d.address);
     } catch {
-      out.add(line.address); // when in doubt, keep the switch point
+      out.add(d.address); // when in doubt, keep the switch point
     }
   }
   return out;

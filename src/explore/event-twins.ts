@@ -17,6 +17,11 @@
 // (context-layout.ts). The slice counts must be equal, or no tick in reach of either (the state
 // cache's rule); the budget must fit the twin's run; and a twin that aborted stands for others
 // only when its abort ended as predicted, as a cache entry does.
+//
+// A third kind of twin is one instruction apart: a preempt or migrate just after a register-only
+// instruction, where the kernel's fix-up aborts nothing, leads to the leaves the same event just
+// before it led to (commuting.ts). That schedule stands for this one when its leaf was judged
+// clean (a violation's text may name where the event came), with one instruction fewer to run.
 import { createHash } from 'node:crypto';
 import { sectionContaining, type CriticalSection, type RseqTables } from '../abi/tables.js';
 import { equalBesides, registerBlock } from '../engine/context-layout.js';
@@ -30,6 +35,7 @@ import type { Thread } from '../kernel/thread.js';
 import type { Address } from '../types.js';
 import { pendingAbort, pendingAt, type PendingAbort } from './pending-abort.js';
 import { noTickWithin } from './state-cache.js';
+import { commutable, fixupClears } from './commuting.js';
 
 /** What a default step must leave as it was (besides the running thread's registers and counts). */
 interface StepMark {
@@ -56,6 +62,14 @@ export interface TwinState {
   thread: Thread;
 }
 
+/** A commutable event's schedule at a point, standing for the same event at the next point. */
+interface Commuted {
+  span: number;
+  resolved: boolean;
+  /** The largest slice count of any thread at the point. */
+  maxSlice: number;
+}
+
 interface Twin {
   /** Instructions the schedule ran after the event. */
   span: number;
@@ -79,16 +93,27 @@ export class EventTwins {
    * does not change within a stretch, so an event anywhere in one section gets the same fix-up.
    */
   private readonly aborts = new Map<string, PendingAbort>();
+  /** Commutable events explored (or stood for) at this point, and at the previous one when the step between touched registers only. */
+  private commuting = new Map<string, Commuted>();
+  private previous = new Map<string, Commuted>();
+  /** This point's address and largest slice count; the address the walk's step starts from. */
+  private pointRip: Address | null = null;
+  private pointMaxSlice = 0;
+  private stepRip: Address | null = null;
   /** The registers of a key, as bytes (cheaper than twenty hexadecimal strings). */
   private readonly words = new BigUint64Array(X86_REGISTERS.length);
 
-  constructor(private readonly machine: Machine, private readonly tables: RseqTables, private readonly sliceLength: number) {}
+  /** `registerOnly`: addresses of instructions an event commutes with (commuting.ts; none: no such twins). */
+  constructor(private readonly machine: Machine, private readonly tables: RseqTables, private readonly sliceLength: number, private readonly registerOnly: ReadonlySet<Address> = new Set()) {}
 
   /** A new walk begins (a new frame, or after an impure step): earlier points are no twins of later ones. */
   reset(): void {
     this.seen.clear();
     this.passed.clear();
     this.aborts.clear();
+    this.commuting.clear();
+    this.previous.clear();
+    this.pointRip = null;
     this.tid = null;
     this.mark = null;
     this.snapshot = null;
@@ -104,6 +129,8 @@ export class EventTwins {
       this.reset();
       this.tid = tid;
     }
+    this.pointRip = rip;
+    this.pointMaxSlice = this.machine.allThreads().reduce((m, t) => Math.max(m, t.sliceUsed), 0);
     if (this.passed.has(rip)) return true;
     this.passed.add(rip);
     return false;
@@ -114,6 +141,7 @@ export class EventTwins {
     // Work waiting for the return to user space, or a signal to deliver, makes the step impure.
     this.mark = t.notifyResume || t.pendingSignals.length || t.split ? null : this.markOf(t, cpu);
     this.snapshot = here;
+    this.stepRip = this.pointRip;
   }
 
   /** After it: keeps what the stretch saw only when the step was pure. */
@@ -127,8 +155,44 @@ export class EventTwins {
       && after.attempt === before.attempt && after.returns === before.returns && after.eventMask === before.eventMask
       && (after.writes === before.writes || this.wroteOnlySameValues());
     if (!pure) this.reset();
+    else {
+      // Events at the next point commute with this step only when it touched registers alone.
+      this.previous = this.stepRip !== null && this.registerOnly.has(this.stepRip) ? this.commuting : new Map();
+      this.commuting = new Map();
+    }
     this.mark = null;
     this.snapshot = null;
+    this.pointRip = null;
+  }
+
+  /**
+   * After commutable event `item` was applied at this point: when the same event at the previous
+   * point stands for it (see the file comment), the instructions its schedule would run and whether
+   * the aborts watched at that leaf ended as predicted; null otherwise.
+   */
+  commuted(item: ScheduleItem): { span: number; resolved: boolean } | null {
+    if (!commutable(item) || item.kind !== 'event' || item.tid !== this.tid || this.pointRip === null) return null;
+    const id = formatItem(item);
+    const before = this.previous.get(id);
+    const t = this.machine.thread(item.tid);
+    if (!before || !t || !fixupClears(this.machine, t, this.pointRip)) return null;
+    const span = before.span - 1;
+    if (this.machine.instructions + span > this.machine.maxInstructions) return null;
+    // No tick in either run: slice counts, which differ by the moved instruction, decide nothing.
+    if (!noTickWithin(before.maxSlice, this.pointMaxSlice, before.span, this.sliceLength)) return null;
+    this.commuting.set(id, { span, resolved: before.resolved, maxSlice: this.pointMaxSlice });
+    return { span, resolved: before.resolved };
+  }
+
+  /**
+   * The schedule after commutable event `item` at this point ran `span` instructions; `resolved`:
+   * every abort watched at its leaf ended as predicted; `clean`: its leaf was judged without a
+   * violation. Called with the machine back at the point.
+   */
+  explored(item: ScheduleItem, span: number, resolved: boolean, clean: boolean): void {
+    if (!clean || !commutable(item) || item.kind !== 'event' || item.tid !== this.tid || this.pointRip === null) return;
+    const t = this.machine.thread(item.tid);
+    if (t && fixupClears(this.machine, t, this.pointRip)) this.commuting.set(formatItem(item), { span, resolved, maxSlice: this.pointMaxSlice });
   }
 
   /**

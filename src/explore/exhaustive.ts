@@ -31,6 +31,8 @@ export interface SearchControl {
   leaf(placed?: readonly Address[]): boolean;
   /** The top-level branch the following leaves belong to (for merging parallel results in order). */
   unit?(index: number): void;
+  /** Violations found so far (event twins one instruction apart stand only for clean leaves). */
+  found?(): number;
 }
 
 /** Which top-level branches this search explores (worker `part` of `of`). */
@@ -186,8 +188,9 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
           control.unit?.(unit - 1);
         }
         for (const item of [d].flat()) machine.step(item);
-        const twin = twins && !Array.isArray(d) ? twins.keyAfter(d as ScheduleItem, looping, here) : null;
-        const covering = twin ? twins!.covering(twin) : null;
+        const item = Array.isArray(d) ? null : (d as ScheduleItem);
+        const twin = twins && item ? twins.keyAfter(item, looping, here) : null;
+        const covering = (twin ? twins!.covering(twin) : null) ?? (twins && item && !twin?.pending ? twins.commuted(item) : null);
         const span = covering?.span ?? null;
         if (span !== null) {
           // Watches opened after the twin ran never saw its leaf, which this one repeats: when
@@ -203,12 +206,14 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         if (w) watched.push(w);
         const at = machine.instructions;
         const unresolvedBefore = unresolved;
+        const foundBefore = control.found?.() ?? null;
         placed.push(rip);
         const reached = dfs(left - 1);
         placed.pop();
         if (w) watched.pop();
         if (twin && go && (w?.asPredicted ?? true)) twins!.remember(twin, reached - at, unresolved === unresolvedBefore);
         machine.restore(here);
+        if (twins && item && go) twins.explored(item, reached - at, unresolved === unresolvedBefore, foundBefore !== null && control.found!() === foundBefore);
         if (!go) break explore;
       }
       twins?.beforeStep(machine.runningOn(cpu)!, cpu, here);

@@ -6,8 +6,9 @@ import { loadProgram } from '../program.js';
 import type { Scenario } from '../scenario/scenario.js';
 import type { Share } from './exhaustive.js';
 import { exploreShare, type ExploreOptions } from './explorer.js';
+import type { StateTableMemory } from './state-table.js';
 
-const { scenario, options, share, limits } = workerData as { scenario: Scenario; options: ExploreOptions; share: Share; limits: typeof LIMITS };
+const { scenario, options, share, table, limits } = workerData as { scenario: Scenario; options: ExploreOptions; share: Share; table?: StateTableMemory; limits: typeof LIMITS };
 applyLimits(limits); // the same limits as the command that started the search
 const image = await loadProgram(scenario.source);
 let last = 0;
@@ -19,6 +20,6 @@ const result = exploreShare(image, scenario, {
       last = schedules;
     }
   },
-}, share);
+}, share, undefined, table);
 parentPort!.postMessage({ type: 'progress', schedules: result.schedules - last });
 parentPort!.postMessage({ type: 'done', result });

@@ -10,7 +10,8 @@ import type { Image } from '../asm/image.js';
 import type { Share } from './exhaustive.js';
 import { processClock } from '../clock.js';
 import { shardShare, shareWithin, WHOLE } from './shard.js';
-import { explore, exploreShare, mergeShares, type ExploreOptions, type ExploreResult, type ShareResult } from './explorer.js';
+import { explore, exploreShare, mergeShares, stateCacheEntries, usesStateCache, type ExploreOptions, type ExploreResult, type ShareResult } from './explorer.js';
+import { createStateTableMemory, type StateTableMemory } from './state-table.js';
 
 export interface ParallelOptions extends ExploreOptions {
   /** Worker threads (default: one per core); 1 runs on the calling thread. */
@@ -36,11 +37,11 @@ export const PILOT_SECONDS = 1;
  */
 const WORKER_MODULE = new URL(import.meta.url.endsWith('.ts') ? './explore-worker-entry.mjs' : './explore-worker.js', import.meta.url);
 
-function runShare(scenario: Scenario, options: ExploreOptions, share: Share, progress: (n: number) => void): Promise<ShareResult> {
+function runShare(scenario: Scenario, options: ExploreOptions, share: Share, table: StateTableMemory | undefined, progress: (n: number) => void): Promise<ShareResult> {
   // Functions cannot cross to a worker; the options a worker needs are plain data.
   const { onProgress: _p, clock: _c, checks: _k, ...plain } = options;
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_MODULE, { workerData: { scenario, options: plain, share, limits: { ...LIMITS } } });
+    const worker = new Worker(WORKER_MODULE, { workerData: { scenario, options: plain, share, table, limits: { ...LIMITS } } });
     worker.on('message', (m: { type: 'progress'; schedules: number } | { type: 'done'; result: ShareResult }) => {
       if (m.type === 'progress') progress(m.schedules);
       else resolve(m.result);
@@ -70,12 +71,15 @@ export async function exploreParallel(scenario: Scenario, options: ParallelOptio
   let from = 0;
   // In a shard (--shard), the pilot searches the shard's share and the workers split it further.
   const shard = options.shard ?? WHOLE;
+  // One state table for the pilot and all workers: none explores a state another finished.
+  const exhaustive = (options.mode ?? 'exhaustive') === 'exhaustive';
+  const table = exhaustive && usesStateCache(options) ? createStateTableMemory(stateCacheEntries(options)) : undefined;
   if (pilotSeconds > 0) {
-    const pilot = exploreShare(image, scenario, options, shardShare(shard), pilotSeconds);
+    const pilot = exploreShare(image, scenario, options, shardShare(shard), pilotSeconds, table);
     if (!pilot.resume) return mergeShares([pilot], scenario, options, clock() - t0, 1);
     // Keep what the pilot found before the branch it was in; the workers redo that branch.
     const r = pilot.resume;
-    base = { schedules: r.schedules, violations: pilot.violations.slice(0, r.kept), violationCount: r.violationCount, stopped: false, heat: r.heat };
+    base = { schedules: r.schedules, violations: pilot.violations.slice(0, r.kept), violationCount: r.violationCount, stopped: false, heat: r.heat, ...(pilot.stateCache ? { stateCache: pilot.stateCache } : {}) };
     from = r.unit;
   }
   let schedules = base.schedules;
@@ -93,7 +97,7 @@ export async function exploreParallel(scenario: Scenario, options: ParallelOptio
   // counter.json at K = 3, a fixed split left one worker 30 % longer than the other); PCT runs
   // split by number.
   const claims = new Int32Array(new SharedArrayBuffer(4));
-  const shareFor = (part: number): Share => ((options.mode ?? 'exhaustive') === 'exhaustive' ? { ...shardShare(shard), from, claims } : shareWithin(shard, part, workers, from));
-  const parts = await Promise.all(Array.from({ length: workers }, (_, part) => runShare(scenario, rest, shareFor(part), progress)));
+  const shareFor = (part: number): Share => (exhaustive ? { ...shardShare(shard), from, claims } : shareWithin(shard, part, workers, from));
+  const parts = await Promise.all(Array.from({ length: workers }, (_, part) => runShare(scenario, rest, shareFor(part), table, progress)));
   return mergeShares([base, ...parts], scenario, options, clock() - t0, workers);
 }

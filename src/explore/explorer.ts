@@ -12,6 +12,7 @@ import type { Address } from '../types.js';
 import { instantiate } from '../scenario/setup.js';
 import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints, type DeviationKind, type DeviationSpace } from './deviations.js';
 import { EventTwins } from './event-twins.js';
+import { registerOnlyPoints } from './commuting.js';
 import { exhaustiveSearch, type Share } from './exhaustive.js';
 import { HeatCounter, mergeHeat, type HeatCell } from './heat.js';
 import { judgeRun, type InvariantFn, type Violation } from './judge.js';
@@ -20,6 +21,7 @@ import { SerialOracle } from './oracle.js';
 import { pctSearch } from './pct.js';
 import { shardShare, WHOLE, type Shard } from './shard.js';
 import { MAX_CACHED_BOUND, StateCache, type StateCacheStats } from './state-cache.js';
+import { StateTable, type StateTableMemory } from './state-table.js';
 import { stateFingerprint } from './state-hash.js';
 import { LIMITS } from '../limits.js';
 
@@ -71,7 +73,7 @@ export interface ExploreOptions {
    * and with `checks`, which may read anything.
    */
   stateCache?: boolean;
-  /** At most this many remembered states per worker (default: the `stateCacheEntries` limit). */
+  /** At most this many remembered states, shared by the workers (default: the `stateCacheEntries` limit). */
   stateCacheEntries?: number;
 }
 
@@ -119,8 +121,11 @@ export interface ShareResult {
 const BUDGET_FACTOR = 10;
 const MIN_SCHEDULE_BUDGET = 100_000;
 
-/** One share of a search; `pilot` (seconds) stops it early with `resume` set, for explore-workers.ts. */
-export function exploreShare(image: Image, scenario: Scenario, options: ExploreOptions, share: Share, pilot?: number): ShareResult {
+/**
+ * One share of a search; `pilot` (seconds) stops it early with `resume` set, for explore-workers.ts.
+ * `table`: the state cache's table, shared by the threads that search the other shares.
+ */
+export function exploreShare(image: Image, scenario: Scenario, options: ExploreOptions, share: Share, pilot?: number, table?: StateTableMemory): ShareResult {
   const profile = options.profile ?? parseProfile(scenario.profile ?? 'linux');
   const clock = options.clock ?? processClock;
   const space: DeviationSpace = {
@@ -138,6 +143,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
   const out: ShareResult = { schedules: 0, violations: [], violationCount: 0, stopped: false, heat: [] };
   let unit = 0;
   let before = { unit: 0, schedules: 0, violationCount: 0, kept: 0 };
+  let cache: StateCache | null = null;
   // Heat of the finished units, and of the unit in progress (a pilot's resume drops the latter).
   const heat = new HeatCounter();
   const unitHeat = new HeatCounter();
@@ -147,6 +153,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
       before = { unit: u, schedules: out.schedules, violationCount: out.violationCount, kept: out.violations.length };
       heat.merge(unitHeat.cellsByAddress());
       unitHeat.clear();
+      cache?.publish();
     },
     leaf: (placed: readonly Address[] = []): boolean => {
       out.schedules++;
@@ -166,6 +173,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
       }
       return !out.stopped;
     },
+    found: () => out.violationCount,
   };
   try {
     machine.begin();
@@ -186,9 +194,14 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
     machine.restore(start);
     if ((options.mode ?? 'exhaustive') === 'exhaustive') {
       const bound = options.preemptions ?? 2;
-      const cache = usesStateCache(options) && bound < MAX_CACHED_BOUND ? new StateCache(options.stateCacheEntries ?? LIMITS.stateCacheEntries, (m) => stateFingerprint(m, tables), machine.timeSlice === 0 ? Infinity : machine.timeSlice) : null;
+      if (usesStateCache(options) && bound < MAX_CACHED_BOUND) {
+        const sliceLength = machine.timeSlice === 0 ? Infinity : machine.timeSlice;
+        // A pilot holds each top-level branch's states back until the branch is done: workers redo
+        // the one it stops in, and must not skip what it explored there.
+        cache = new StateCache(table ? new StateTable(table) : stateCacheEntries(options), (m) => stateFingerprint(m, tables), sliceLength, pilot !== undefined);
+      }
       try {
-        exhaustiveSearch(machine, bound, space, control, share, cache && { states: cache, twins: new EventTwins(machine, tables, cache.sliceLength) });
+        exhaustiveSearch(machine, bound, space, control, share, cache && { states: cache, twins: new EventTwins(machine, tables, cache.sliceLength, registerOnlyPoints(image)) });
       } finally {
         if (cache) out.stateCache = cache.stats();
       }
@@ -222,6 +235,9 @@ export function mergeViolations<V extends { unit: number }>(lists: readonly (rea
  * the top level and those a last deviation leaves are never looked up).
  */
 export const usesStateCache = (options: ExploreOptions): boolean => options.stateCache ?? (!(options.checks?.length) && (options.preemptions ?? 2) >= STATE_CACHE_FROM_BOUND);
+
+/** The state cache's capacity. */
+export const stateCacheEntries = (options: ExploreOptions): number => options.stateCacheEntries ?? LIMITS.stateCacheEntries;
 
 /** The smallest deviation bound whose search uses the state cache unless told otherwise. */
 export const STATE_CACHE_FROM_BOUND = 2;

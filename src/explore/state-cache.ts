@@ -4,8 +4,9 @@
 // subset of those already judged. One caveat is the per-schedule instruction budget, which the hash
 // leaves out: an entry remembers how many more instructions its deepest leaf ran (`span`), and a
 // visit that has used more of the budget than that leaves room for is explored again.
-// The cache holds at most `capacity` entries; once full it stops adding (the search stays sound,
-// it only repeats more).
+// The cache holds at most its table's capacity of entries; once full it stops adding (the search
+// stays sound, it only repeats more). The worker threads of one search share the table
+// (state-table.ts): a state one of them explored to the end is skipped by all.
 //
 // Keys leave out how much of its time slice each thread has used: that decides only where the next
 // tick comes. An entry covers a visit with other slice counts when no tick can come in the span of
@@ -16,6 +17,7 @@
 // with the same one.
 import type { Machine } from '../kernel/machine.js';
 import type { StateFingerprint } from './state-hash.js';
+import { createStateTableMemory, StateTable, textDigest, type StateRecord } from './state-table.js';
 
 /**
  * Whether states whose largest slice counts are `a` and `b` run alike for `span` instructions:
@@ -34,36 +36,44 @@ export interface StateCacheStats {
   full: boolean;
 }
 
-interface Entry {
-  /** Deviations left when the state was explored. */
-  left: number;
-  /** The most instructions a leaf below ran past the state. */
-  span: number;
-  /** The state's slice counts (StateFingerprint.slices) and their largest. */
-  slices: string;
-  maxSlice: number;
-  /** Set when the entry stands only for the state with this exact fingerprint. */
-  exact?: string;
+/** The first 64 bits of a base64 digest, as two words. */
+function digestWords(digest: string): [number, number] {
+  const b = Buffer.from(digest, 'base64');
+  return [b.readInt32LE(0), b.readInt32LE(4)];
 }
 
 export class StateCache {
-  private readonly map = new Map<string, Entry>();
+  readonly table: StateTable;
   hits = 0;
-  full = false;
+  /** Entries this search added (the table may be shared with other threads). */
+  private added = 0;
+  /** Entries held back until `publish` (see `deferred`). */
+  private readonly held = new Map<string, StateRecord>();
 
-  /** `sliceLength`: the machine's time slice in instructions (Infinity when slices are off). */
-  constructor(readonly capacity: number, readonly fingerprint: (machine: Machine) => StateFingerprint, readonly sliceLength = Infinity) {}
+  /**
+   * `table`: a capacity for a table of its own, or one shared with the other threads of the search.
+   * `sliceLength`: the machine's time slice in instructions (Infinity when slices are off).
+   * `deferred`: hold entries back until `publish` — for a share whose unfinished top-level branch
+   * other threads redo (explore-workers.ts), so that they never skip a state whose violations are
+   * dropped with that branch.
+   */
+  constructor(table: number | StateTable, readonly fingerprint: (machine: Machine) => StateFingerprint, readonly sliceLength = Infinity, private readonly deferred = false) {
+    this.table = typeof table === 'number' ? new StateTable(createStateTableMemory(table)) : table;
+  }
 
   /**
    * The entry that explored `state` with at least `left` deviations to spare: its span, and whether
    * it stands for every state with this key (not only the exact one). Null when there is none.
    */
   covering(state: StateFingerprint, left: number): { span: number; anyPending: boolean } | null {
-    const e = this.map.get(state.key);
-    if (e === undefined || e.left < left) return null;
-    if (e.exact !== undefined && e.exact !== (state.exact ?? state.key)) return null;
-    if (e.slices !== state.slices && !noTickWithin(e.maxSlice, state.maxSlice, e.span, this.sliceLength)) return null;
-    return { span: e.span, anyPending: e.exact === undefined };
+    const e = this.held.get(state.key) ?? this.table.get(Buffer.from(state.key, 'base64'));
+    if (e === null || e.left < left) return null;
+    if (e.exact !== null) {
+      const [a, b] = digestWords(state.exact ?? state.key);
+      if (e.exact[0] !== a || e.exact[1] !== b) return null;
+    }
+    if (!sameWords(e.slices, textDigest(state.slices)) && !noTickWithin(e.maxSlice, state.maxSlice, e.span, this.sliceLength)) return null;
+    return { span: e.span, anyPending: e.exact === null };
   }
 
   /**
@@ -71,16 +81,24 @@ export class StateCache {
    * instructions. `exactOnly`: its pending aborts did not all end as predicted.
    */
   add(state: StateFingerprint, left: number, span: number, exactOnly: boolean): void {
-    const e = this.map.get(state.key);
-    if (e !== undefined && e.left >= left) return;
-    if (e === undefined && this.map.size >= this.capacity) {
-      this.full = true;
-      return;
-    }
-    this.map.set(state.key, { left, span, slices: state.slices, maxSlice: state.maxSlice, ...(exactOnly ? { exact: state.exact ?? state.key } : {}) });
+    const record: StateRecord = { left, span, slices: textDigest(state.slices), maxSlice: state.maxSlice, exact: exactOnly ? digestWords(state.exact ?? state.key) : null };
+    if (this.deferred) {
+      const e = this.held.get(state.key) ?? this.table.get(Buffer.from(state.key, 'base64'));
+      if (e !== null && e.left >= left) return;
+      if (!this.held.has(state.key) && e === null) this.added++;
+      this.held.set(state.key, record);
+    } else if (this.table.put(Buffer.from(state.key, 'base64'), record)) this.added++;
+  }
+
+  /** Publishes the entries held back so far (a deferred cache, at the end of a top-level branch). */
+  publish(): void {
+    for (const [key, record] of this.held) this.table.put(Buffer.from(key, 'base64'), record);
+    this.held.clear();
   }
 
   stats(): StateCacheStats {
-    return { hits: this.hits, entries: this.map.size, full: this.full };
+    return { hits: this.hits, entries: this.added, full: this.table.full };
   }
 }
+
+const sameWords = (a: readonly [number, number], b: readonly [number, number]): boolean => a[0] === b[0] && a[1] === b[1];

@@ -81,7 +81,7 @@ describe('exploration', function () {
     assert.equal(a.schedules, 200);
   });
 
-  // Each worker keeps a state cache of its own, so schedule counts match only without it.
+  // The workers share one state table, but which meets a state first depends on timing: schedule counts match only without it.
   it('finds the same violations in the same order on two worker threads as on one', async () => {
     const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
     const one = explore(image, scenario, { stateCache: false });

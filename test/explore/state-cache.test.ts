@@ -3,11 +3,13 @@
 // and every broken twin; the fingerprint tells apart states that differ in anything the future or
 // the judge reads; and the cache's own rules (deviations left, budget, capacity).
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Image } from '../../src/asm/image.js';
 import { readRseqTables, type RseqTables } from '../../src/abi/tables.js';
-import { explore, type ExploreOptions, type ExploreResult } from '../../src/explore/explorer.js';
+import { explore, exploreShare, type ExploreOptions, type ExploreResult } from '../../src/explore/explorer.js';
+import { createStateTableMemory, StateTable } from '../../src/explore/state-table.js';
 import { exploreParallel } from '../../src/explore/explore-workers.js';
 import { StateCache } from '../../src/explore/state-cache.js';
 import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints } from '../../src/explore/deviations.js';
@@ -288,7 +290,9 @@ describe('state cache', function () {
 
   describe('the cache', () => {
     const none = (): StateFingerprint => state('unused');
-    const state = (key: string, exact: string | null = null, slices = [0, 0]): StateFingerprint => ({ key, exact, pending: [], slices: slices.join(','), maxSlice: Math.max(...slices) });
+    // Fingerprints carry SHA-1 digests: these stand for the states named.
+    const digest = (name: string) => createHash('sha1').update(name).digest('base64');
+    const state = (key: string, exact: string | null = null, slices = [0, 0]): StateFingerprint => ({ key: digest(key), exact: exact && digest(exact), pending: [], slices: slices.join(','), maxSlice: Math.max(...slices) });
     it('covers a state explored with as many or more deviations left, not with fewer', () => {
       const c = new StateCache(10, none);
       c.add(state('s'), 1, 40, false);
@@ -326,6 +330,17 @@ describe('state cache', function () {
       assert.equal(r.schedules, explore(image, scenario, { preemptions: 1, stateCache: false }).schedules);
     });
 
+    it('holds a deferred cache\'s entries back from the others sharing its table until it publishes them', () => {
+      const table = new StateTable(createStateTableMemory(10));
+      const pilot = new StateCache(table, none, Infinity, true);
+      const worker = new StateCache(table, none);
+      pilot.add(state('s'), 1, 40, false);
+      assert.equal(pilot.covering(state('s'), 1)?.span, 40, 'its own entries count at once');
+      assert.equal(worker.covering(state('s'), 1), null);
+      pilot.publish();
+      assert.equal(worker.covering(state('s'), 1)?.span, 40);
+    });
+
     it('stops remembering at its capacity and says so', () => {
       const c = new StateCache(2, none);
       c.add(state('a'), 1, 1, false);
@@ -352,12 +367,45 @@ describe('state cache', function () {
 
 describe('state cache on worker threads', function () {
   this.timeout(300_000);
-  it('two workers, each with its own cache, report the verdict and violations one thread reports', async () => {
+  it('two workers sharing one table report the verdict and violations one thread reports', async () => {
     const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
     const one = explore(image, scenario, { keepViolations: 1_000_000, stateCache: true });
     const two = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0, keepViolations: 1_000_000, stateCache: true });
     assert.equal(two.workers, 2);
     assert.deepEqual(reported(two), reported(one));
     assert.equal(typeof two.stateCache?.hits, 'number');
+  });
+
+  it('lets a share skip the states another share explored into the same table', async () => {
+    const { scenario, image } = await bundledScenario('counter.json');
+    const options = { preemptions: 2, stateCache: true };
+    const table = createStateTableMemory(100_000);
+    exploreShare(image, scenario, options, { part: 0, of: 2 }, undefined, table);
+    const after = exploreShare(image, scenario, options, { part: 1, of: 2 }, undefined, table);
+    const alone = exploreShare(image, scenario, options, { part: 1, of: 2 });
+    assert.ok(after.schedules < alone.schedules, `${after.schedules} schedules after the other share, ${alone.schedules} alone`);
+  });
+
+  // The workers redo the branch a pilot stopped in and keep only their own results of it: had the
+  // pilot published that branch's states, they would skip them and lose its violations.
+  it('a pilot stopped inside a branch publishes none of its states, and the workers still find every violation', async () => {
+    // K = 3: a top-level branch holds whole subtrees, which its states stand for once explored.
+    const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s', {
+      threads: [{ entry: 'counter_add', args: ['counters', 1], cpu: 0 }, { entry: 'counter_add', args: ['counters', 10], cpu: 0 }],
+    });
+    const options = { preemptions: 3, keepViolations: 1_000_000, stateCache: true };
+    // A clock read once per schedule, passing the pilot's deadline at the 150th.
+    const cut = () => {
+      let reads = 0;
+      return () => (reads++ > 150 ? 2 : 0);
+    };
+    const table = createStateTableMemory(100_000);
+    const pilot = exploreShare(image, scenario, { ...options, clock: cut() }, { part: 0, of: 1 }, 1, table);
+    assert.ok(pilot.resume, 'the pilot stopped');
+    const published = new StateTable(table).size;
+    assert.ok(published < pilot.stateCache!.entries, `${published} states published of the ${pilot.stateCache!.entries} the pilot explored`);
+    const r = await exploreParallel(scenario, { ...options, workers: 2, pilotSeconds: 1, clock: cut() }, image);
+    assert.equal(r.workers, 2);
+    assert.deepEqual(reported(r), reported(explore(image, scenario, options)));
   });
 });

@@ -1,0 +1,220 @@
+// The state cache's table (state-cache.ts) in shared memory, so that the worker threads of one
+// search — and the pilot that ran before them — skip the states any of them explored, instead of
+// each repeating the others' work. Measured before it (bench:workers): with a table per worker,
+// two workers ran 25–37 % more schedules than one thread and took longer on most bundled K = 3
+// searches.
+//
+// Layout: dense entries, appended as states are remembered, and an open-addressing index of
+// entry numbers (linear probing, at most half full). No lock: an entry is written before its
+// number is published in the index with a compare-and-swap, and an entry updated in place (a
+// visit with more deviations left) is guarded by a sequence number that readers check before and
+// after (a seqlock). A reader that meets a write in progress counts a miss, which only costs work.
+import { RseqEmuError } from '../errors.js';
+
+/** The shared memory of one table: what crosses to worker threads. */
+export interface StateTableMemory {
+  /** [entries allocated, full flag]. */
+  header: SharedArrayBuffer;
+  /** Entry number + 1 per slot (0: empty). */
+  index: SharedArrayBuffer;
+  /** ENTRY_WORDS words per entry; grown as entries are appended. */
+  entries: GrowableSharedArrayBuffer;
+  capacity: number;
+}
+
+/** A growable SharedArrayBuffer: ES2024, in Node 20's V8, missing from TypeScript's ES2022 library. */
+interface GrowableSharedArrayBuffer extends SharedArrayBuffer {
+  readonly maxByteLength: number;
+  grow(byteLength: number): void;
+}
+const GrowableSharedArrayBuffer = SharedArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => GrowableSharedArrayBuffer;
+
+/** What an entry remembers besides its key. */
+export interface StateRecord {
+  /** Deviations left when the state was explored. */
+  left: number;
+  /** The most instructions a leaf below ran past the state. */
+  span: number;
+  /** A 64-bit digest of the state's slice counts (two words) and their largest. */
+  slices: readonly [number, number];
+  maxSlice: number;
+  /** Set when the entry stands only for the state whose exact digest starts with these 64 bits. */
+  exact: readonly [number, number] | null;
+}
+
+// Entry words: sequence (even: stable, odd: being rewritten), key (96 bits), exact (64), slices
+// (64), maxSlice, span, left, flags.
+const SEQ = 0;
+const KEY = 1;
+const EXACT = 4;
+const SLICES = 6;
+const MAX_SLICE = 8;
+const SPAN = 9;
+const LEFT = 10;
+const FLAGS = 11;
+const ENTRY_WORDS = 12;
+const ENTRY_BYTES = ENTRY_WORDS * 4;
+const HAS_EXACT = 1;
+/** The entries grow by this many at a time. */
+const GROWTH = 1 << 14;
+/** A growable SharedArrayBuffer may not exceed this (V8). */
+const MAX_BUFFER_BYTES = 2 ** 32 - 2 ** 16;
+/** The largest capacity a table can hold. */
+export const MAX_TABLE_CAPACITY = Math.floor(MAX_BUFFER_BYTES / ENTRY_BYTES);
+
+/** Key bits a table compares: 96 bits of a SHA-1 digest leave no collision among 50 million states worth counting (n² / 2⁹⁷ < 10⁻¹³). */
+export const KEY_BYTES = 12;
+
+export function createStateTableMemory(capacity: number): StateTableMemory {
+  if (!(Number.isInteger(capacity) && capacity >= 1 && capacity <= MAX_TABLE_CAPACITY)) throw new RseqEmuError('USAGE', `a state table holds 1 to ${MAX_TABLE_CAPACITY} entries, not ${capacity}`);
+  let slots = 1;
+  while (slots < 2 * capacity) slots *= 2;
+  const maxBytes = capacity * ENTRY_BYTES;
+  return {
+    header: new SharedArrayBuffer(8),
+    // Pages of shared memory are mapped zeroed and cost nothing until touched.
+    index: new SharedArrayBuffer(slots * 4),
+    entries: new GrowableSharedArrayBuffer(Math.min(maxBytes, GROWTH * ENTRY_BYTES), { maxByteLength: maxBytes }),
+    capacity,
+  };
+}
+
+export class StateTable {
+  private readonly header: Int32Array;
+  private readonly index: Int32Array;
+  private readonly words: Int32Array;
+  private readonly mask: number;
+
+  constructor(readonly memory: StateTableMemory = createStateTableMemory(1 << 16)) {
+    this.header = new Int32Array(memory.header);
+    this.index = new Int32Array(memory.index);
+    // Without a length the view tracks the buffer as it grows (in every thread).
+    this.words = new Int32Array(memory.entries);
+    this.mask = this.index.length - 1;
+  }
+
+  /** Entries remembered so far (by every thread). */
+  get size(): number {
+    return Math.min(Atomics.load(this.header, 0), this.memory.capacity);
+  }
+
+  /** Whether an entry was refused because the table was at its capacity. */
+  get full(): boolean {
+    return Atomics.load(this.header, 1) !== 0;
+  }
+
+  /** The record of `key` (at least KEY_BYTES of a digest), or null; null also when it is being rewritten. */
+  get(key: Uint8Array): StateRecord | null {
+    const [k0, k1, k2] = keyWords(key);
+    for (let slot = k0 & this.mask; ; slot = (slot + 1) & this.mask) {
+      const n = Atomics.load(this.index, slot);
+      if (n === 0) return null;
+      const at = (n - 1) * ENTRY_WORDS;
+      if (this.words[at + KEY] === k0 && this.words[at + KEY + 1] === k1 && this.words[at + KEY + 2] === k2) return this.read(at);
+    }
+  }
+
+  /**
+   * Remembers `record` for `key` unless an entry for it has at least as many deviations left;
+   * returns whether a new entry was added. Silently drops the record when another thread is
+   * rewriting the same entry, or when the table is full (then `full` says so).
+   */
+  put(key: Uint8Array, record: StateRecord): boolean {
+    const [k0, k1, k2] = keyWords(key);
+    let entry = -1;
+    for (let slot = k0 & this.mask; ; slot = (slot + 1) & this.mask) {
+      const n = Atomics.load(this.index, slot);
+      if (n !== 0) {
+        const at = (n - 1) * ENTRY_WORDS;
+        if (this.words[at + KEY] !== k0 || this.words[at + KEY + 1] !== k1 || this.words[at + KEY + 2] !== k2) continue;
+        this.update(at, record);
+        return false;
+      }
+      if (entry < 0) {
+        if (this.full) return false;
+        entry = Atomics.add(this.header, 0, 1);
+        if (entry >= this.memory.capacity) {
+          Atomics.store(this.header, 1, 1);
+          return false;
+        }
+        this.reserve(entry + 1);
+        const at = entry * ENTRY_WORDS;
+        this.words[at + KEY] = k0;
+        this.words[at + KEY + 1] = k1;
+        this.words[at + KEY + 2] = k2;
+        this.write(at, record);
+        this.words[at + SEQ] = 2;
+      }
+      // Publishing the number makes the entry's words visible to any thread that reads it.
+      if (Atomics.compareExchange(this.index, slot, 0, entry + 1) === 0) return true;
+      slot = (slot - 1) & this.mask; // another thread took the slot first: look at what it put there
+    }
+  }
+
+  private read(at: number): StateRecord | null {
+    const seq = Atomics.load(this.words, at + SEQ);
+    if (seq & 1) return null;
+    const w = this.words;
+    const record: StateRecord = {
+      left: w[at + LEFT]!,
+      span: w[at + SPAN]!,
+      slices: [w[at + SLICES]!, w[at + SLICES + 1]!],
+      maxSlice: w[at + MAX_SLICE]!,
+      exact: w[at + FLAGS]! & HAS_EXACT ? [w[at + EXACT]!, w[at + EXACT + 1]!] : null,
+    };
+    return Atomics.load(this.words, at + SEQ) === seq ? record : null;
+  }
+
+  private update(at: number, record: StateRecord): void {
+    const seq = Atomics.load(this.words, at + SEQ);
+    if (seq & 1 || this.words[at + LEFT]! >= record.left) return;
+    if (Atomics.compareExchange(this.words, at + SEQ, seq, seq + 1) !== seq) return;
+    this.write(at, record);
+    Atomics.store(this.words, at + SEQ, seq + 2);
+  }
+
+  private write(at: number, r: StateRecord): void {
+    const w = this.words;
+    w[at + LEFT] = r.left;
+    w[at + SPAN] = r.span;
+    w[at + SLICES] = r.slices[0];
+    w[at + SLICES + 1] = r.slices[1];
+    w[at + MAX_SLICE] = r.maxSlice;
+    w[at + EXACT] = r.exact?.[0] ?? 0;
+    w[at + EXACT + 1] = r.exact?.[1] ?? 0;
+    w[at + FLAGS] = r.exact ? HAS_EXACT : 0;
+  }
+
+  /** Grows the entries to hold `count` of them (several threads may grow it at once). */
+  private reserve(count: number): void {
+    const buffer = this.memory.entries;
+    const need = count * ENTRY_BYTES;
+    while (buffer.byteLength < need) {
+      const want = Math.min(buffer.maxByteLength, Math.ceil(count / GROWTH) * GROWTH * ENTRY_BYTES);
+      try {
+        buffer.grow(want);
+      } catch {
+        // Another thread grew it past `want` meanwhile (a grow never shrinks); anything else is a bug.
+        if (buffer.byteLength < need) throw new RseqEmuError('ENGINE', `state table could not grow to ${need} bytes`);
+      }
+    }
+  }
+}
+
+function keyWords(key: Uint8Array): [number, number, number] {
+  if (key.length < KEY_BYTES) throw new RseqEmuError('ENGINE', `state key of ${key.length} bytes, fewer than ${KEY_BYTES}`);
+  const v = new DataView(key.buffer, key.byteOffset, KEY_BYTES);
+  return [v.getInt32(0, true), v.getInt32(4, true), v.getInt32(8, true)];
+}
+
+/** A 64-bit digest of a short text as two words (FNV-1a with two offsets): for slice counts. */
+export function textDigest(text: string): [number, number] {
+  let a = 0x811c9dc5 | 0;
+  let b = 0x050c5d1f | 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000197) ^ (b >>> 15);
+  }
+  return [a, b];
+}
