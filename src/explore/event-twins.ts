@@ -171,11 +171,9 @@ export class EventTwins {
    * the aborts watched at that leaf ended as predicted; null otherwise.
    */
   commuted(item: ScheduleItem): { span: number; resolved: boolean } | null {
-    if (!commutable(item) || item.kind !== 'event' || item.tid !== this.tid || this.pointRip === null) return null;
     const id = formatItem(item);
     const before = this.previous.get(id);
-    const t = this.machine.thread(item.tid);
-    if (!before || !t || !fixupClears(this.machine, t, this.pointRip)) return null;
+    if (!before || !this.commutesHere(item)) return null;
     const span = before.span - 1;
     if (this.machine.instructions + span > this.machine.maxInstructions) return null;
     // No tick in either run: slice counts, which differ by the moved instruction, decide nothing.
@@ -190,9 +188,14 @@ export class EventTwins {
    * violation. Called with the machine back at the point.
    */
   explored(item: ScheduleItem, span: number, resolved: boolean, clean: boolean): void {
-    if (!clean || !commutable(item) || item.kind !== 'event' || item.tid !== this.tid || this.pointRip === null) return;
+    if (clean && this.commutesHere(item)) this.commuting.set(formatItem(item), { span, resolved, maxSlice: this.pointMaxSlice });
+  }
+
+  /** Whether `item` is a commutable event of the stretch's thread whose fix-up here aborts nothing. */
+  private commutesHere(item: ScheduleItem): boolean {
+    if (!commutable(item) || item.kind !== 'event' || item.tid !== this.tid || this.pointRip === null) return false;
     const t = this.machine.thread(item.tid);
-    if (t && fixupClears(this.machine, t, this.pointRip)) this.commuting.set(formatItem(item), { span, resolved, maxSlice: this.pointMaxSlice });
+    return t !== undefined && fixupClears(this.machine, t, this.pointRip);
   }
 
   /**

@@ -36,9 +36,12 @@ export interface StateCacheStats {
   full: boolean;
 }
 
+/** A fingerprint's key (a base64 digest) as the bytes a table compares. */
+const keyBytes = (key: string): Buffer => Buffer.from(key, 'base64');
+
 /** The first 64 bits of a base64 digest, as two words. */
 function digestWords(digest: string): [number, number] {
-  const b = Buffer.from(digest, 'base64');
+  const b = keyBytes(digest);
   return [b.readInt32LE(0), b.readInt32LE(4)];
 }
 
@@ -66,7 +69,7 @@ export class StateCache {
    * it stands for every state with this key (not only the exact one). Null when there is none.
    */
   covering(state: StateFingerprint, left: number): { span: number; anyPending: boolean } | null {
-    const e = this.held.get(state.key) ?? this.table.get(Buffer.from(state.key, 'base64'));
+    const e = this.find(state.key);
     if (e === null || e.left < left) return null;
     if (e.exact !== null) {
       const [a, b] = digestWords(state.exact ?? state.key);
@@ -83,17 +86,21 @@ export class StateCache {
   add(state: StateFingerprint, left: number, span: number, exactOnly: boolean): void {
     const record: StateRecord = { left, span, slices: textDigest(state.slices), maxSlice: state.maxSlice, exact: exactOnly ? digestWords(state.exact ?? state.key) : null };
     if (this.deferred) {
-      const e = this.held.get(state.key) ?? this.table.get(Buffer.from(state.key, 'base64'));
+      const e = this.find(state.key);
       if (e !== null && e.left >= left) return;
       if (!this.held.has(state.key) && e === null) this.added++;
       this.held.set(state.key, record);
-    } else if (this.table.put(Buffer.from(state.key, 'base64'), record)) this.added++;
+    } else if (this.table.put(keyBytes(state.key), record)) this.added++;
   }
 
   /** Publishes the entries held back so far (a deferred cache, at the end of a top-level branch). */
   publish(): void {
-    for (const [key, record] of this.held) this.table.put(Buffer.from(key, 'base64'), record);
+    for (const [key, record] of this.held) this.table.put(keyBytes(key), record);
     this.held.clear();
+  }
+
+  private find(key: string): StateRecord | null {
+    return this.held.get(key) ?? this.table.get(keyBytes(key));
   }
 
   stats(): StateCacheStats {
