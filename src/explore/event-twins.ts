@@ -99,6 +99,8 @@ export class EventTwins {
   /** This point's address and largest slice count; the address the walk's step starts from. */
   private pointRip: Address | null = null;
   private pointMaxSlice = 0;
+  /** Whether the fix-up of the stretch's thread aborts nothing at this point (fixupClears), once known. */
+  private pointClears: boolean | null = null;
   private stepRip: Address | null = null;
   /** The registers of a key, as bytes (cheaper than twenty hexadecimal strings). */
   private readonly words = new BigUint64Array(X86_REGISTERS.length);
@@ -130,6 +132,7 @@ export class EventTwins {
       this.tid = tid;
     }
     this.pointRip = rip;
+    this.pointClears = null;
     this.pointMaxSlice = this.machine.allThreads().reduce((m, t) => Math.max(m, t.sliceUsed), 0);
     if (this.passed.has(rip)) return true;
     this.passed.add(rip);
@@ -194,8 +197,12 @@ export class EventTwins {
   /** Whether `item` is a commutable event of the stretch's thread whose fix-up here aborts nothing. */
   private commutesHere(item: ScheduleItem): boolean {
     if (!commutable(item) || item.kind !== 'event' || item.tid !== this.tid || this.pointRip === null) return false;
-    const t = this.machine.thread(item.tid);
-    return t !== undefined && fixupClears(this.machine, t, this.pointRip);
+    // Every event here meets the same memory (an event writes none; explored() runs after the rewind).
+    if (this.pointClears === null) {
+      const t = this.machine.thread(item.tid);
+      this.pointClears = t !== undefined && fixupClears(this.machine, t, this.pointRip);
+    }
+    return this.pointClears;
   }
 
   /**
