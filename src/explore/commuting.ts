@@ -1,22 +1,29 @@
-// Where a kernel event commutes with the instruction before it (event-twins.ts uses this): a
-// preempt or migrate of thread T just before instruction I, and the same event just after it,
-// lead to the same leaves when
+// Events one instruction apart: a preempt or migrate of thread T just before instruction I, and
+// the same event just after it, lead to equivalent leaves when
 // - I touches registers only (no memory, no stack, nothing that reads the CPU, the clock or
 //   thread-private bases) — then nothing another thread or the kernel does while T is off its
 //   CPU can see whether I ran before or after;
 // - the event's return to user space does the same either way: the kernel's rseq fix-up clears
 //   rseq_cs without an abort at both addresses (`decideFixup` says 'clear');
-// - and the step over I was pure (event-twins.ts: nothing else changed).
-// The earlier event's schedule then stands for the later one. Signals are left out: a handler
-// reads the frame, which holds the registers.
+// - and the step over I was pure (pure-step.ts: nothing else changed).
+// Every schedule below the later event then has an equivalent below the earlier one, with as many
+// deviations: the same items, T running I first when it next runs (I touches nothing the others
+// or the kernel see; a deviation placed just before T's next instruction comes right after I
+// instead, where the machine is as it was). So the earlier event's subtree stands for the later
+// one's, at every level of the search but the top (whose branches the threads divide), when
+// - it was explored without a violation (a violation's text may name where the event came);
+// - no tick can come in either (slice counts differ by the moved instruction; state-cache.ts);
+// - and its deepest leaf, one instruction further along, still fits the budget.
+// Signals are left out: a handler reads the frame, which holds the registers.
 import { imageInstructions } from '../asm/capstone.js';
 import type { Image } from '../asm/image.js';
 import { parseInstruction } from '../asm/operands.js';
 import type { Machine } from '../kernel/machine.js';
 import { decideFixup, fixupRules } from '../kernel/rseq-fixup.js';
-import type { ScheduleItem } from '../kernel/schedule.js';
+import { formatItem, type ScheduleItem } from '../kernel/schedule.js';
 import type { Thread } from '../kernel/thread.js';
 import type { Address } from '../types.js';
+import { noTickWithin } from './state-cache.js';
 
 /**
  * Mnemonics (any size suffix) that read or write more than registers without a memory operand in
@@ -48,4 +55,82 @@ export const commutable = (item: ScheduleItem): boolean => item.kind === 'event'
 export function fixupClears(machine: Machine, t: Thread, ip: Address): boolean {
   if (!t.rseq) return true;
   return decideFixup(t.process.emu, { area: t.rseq.area, sig: t.rseq.sig, ip, eventMask: 1 }, fixupRules(machine.profile)).kind === 'clear';
+}
+
+/** A commutable event's subtree at a point, standing for the same event at the next point. */
+interface Commuted {
+  span: number;
+  resolved: boolean;
+  /** The largest slice count of any thread at the point. */
+  maxSlice: number;
+}
+
+/** One walk of the search along the default path (one frame), and the events it explored at its last two points. */
+export class CommutingWalk {
+  /** Commutable events explored (or stood for) at this point, and at the previous one when the step between touched registers only. */
+  private commuting = new Map<string, Commuted>();
+  private previous = new Map<string, Commuted>();
+  /** The thread at this point, its address and the largest slice count. */
+  private tid: number | null = null;
+  private rip: Address | null = null;
+  private maxSlice = 0;
+  /** Whether the fix-up of the point's thread aborts nothing there (fixupClears), once known. */
+  private clears: boolean | null = null;
+
+  /** `registerOnly`: addresses of instructions events commute with (registerOnlyPoints). */
+  constructor(private readonly machine: Machine, private readonly sliceLength: number, private readonly registerOnly: ReadonlySet<Address>) {}
+
+  /** A point of the walk: thread `tid` is about to run the instruction at `rip`. */
+  point(rip: Address, tid: number): void {
+    // Events commute only with their own thread's instruction.
+    if (tid !== this.tid) this.previous.clear();
+    this.tid = tid;
+    this.rip = rip;
+    this.clears = null;
+    this.maxSlice = this.machine.allThreads().reduce((m, t) => Math.max(m, t.sliceUsed), 0);
+  }
+
+  /** After the walk's default step from the point: `pure` as pure-step.ts decides. */
+  stepped(pure: boolean): void {
+    // Events at the next point commute with this step only when it touched registers alone.
+    this.previous = pure && this.rip !== null && this.registerOnly.has(this.rip) ? this.commuting : new Map();
+    this.commuting = new Map();
+    this.rip = null;
+  }
+
+  /**
+   * After commutable event `item` was applied at this point: when the same event at the previous
+   * point stands for it (see the file comment), the instructions its deepest leaf would run and
+   * whether the aborts watched at its leaves ended as predicted; null otherwise.
+   */
+  commuted(item: ScheduleItem): { span: number; resolved: boolean } | null {
+    const id = formatItem(item);
+    const before = this.previous.get(id);
+    if (!before || !this.commutesHere(item)) return null;
+    const span = before.span - 1;
+    if (this.machine.instructions + span > this.machine.maxInstructions) return null;
+    if (!noTickWithin(before.maxSlice, this.maxSlice, before.span, this.sliceLength)) return null;
+    this.commuting.set(id, { span, resolved: before.resolved, maxSlice: this.maxSlice });
+    return { span, resolved: before.resolved };
+  }
+
+  /**
+   * The subtree after commutable event `item` at this point ran at most `span` instructions;
+   * `resolved`: every abort watched at its leaves ended as predicted; `clean`: no violation was
+   * found in it. Called with the machine back at the point.
+   */
+  explored(item: ScheduleItem, span: number, resolved: boolean, clean: boolean): void {
+    if (clean && this.commutesHere(item)) this.commuting.set(formatItem(item), { span, resolved, maxSlice: this.maxSlice });
+  }
+
+  /** Whether `item` is a commutable event of the point's thread whose fix-up here aborts nothing. */
+  private commutesHere(item: ScheduleItem): boolean {
+    if (!commutable(item) || item.kind !== 'event' || item.tid !== this.tid || this.rip === null) return false;
+    // Every event here meets the same memory (an event writes none; explored() runs after the rewind).
+    if (this.clears === null) {
+      const t = this.machine.thread(item.tid);
+      this.clears = t !== undefined && fixupClears(this.machine, t, this.rip);
+    }
+    return this.clears;
+  }
 }

@@ -3,13 +3,16 @@
 // switch before any instruction a thread executes. Depth-first; the machine is rewound with
 // snapshots at each branching point instead of re-running the prefix. With a state cache, a state
 // already explored with at least as many deviations left is not explored again (state-cache.ts),
-// and where the last deviation is spent, an event that leaves a state an earlier point of the same
-// pure stretch left runs once (event-twins.ts).
+// where the last deviation is spent, an event that leaves a state an earlier point of the same
+// pure stretch left runs once (event-twins.ts), and at every level, an event just after a
+// register-only instruction is stood for by the same event just before it (commuting.ts).
 import type { Machine } from '../kernel/machine.js';
 import type { Address } from '../types.js';
 import { deviationsAt, type DeviationSpace } from './deviations.js';
 import { resolvedAsPredicted, type PendingAbort } from './pending-abort.js';
 import type { EventTwins } from './event-twins.js';
+import type { CommutingWalk } from './commuting.js';
+import { PureStep } from './pure-step.js';
 import type { ScheduleItem } from '../kernel/schedule.js';
 import type { StateCache } from './state-cache.js';
 import type { StateFingerprint } from './state-hash.js';
@@ -39,12 +42,10 @@ export interface SearchControl {
 export interface Share {
   part: number;
   of: number;
-  /** Skip the top-level branches before this one (a pilot search on the calling thread did them). */
-  from?: number;
   /**
-   * Shared by searches on several threads that all walk this share: each branch goes to the first
-   * of them to reach it (work stealing, so a thread never waits while another has branches left).
-   * Element 0 counts the share's branches taken so far (from `from` on). Exhaustive search only.
+   * Shared by searches on several threads that all walk this share: each branch (or PCT run) goes
+   * to the first of them to reach it (work stealing, so a thread never waits while another has
+   * branches left). Element 0 counts the share's branches taken so far.
    */
   claims?: Int32Array;
 }
@@ -54,7 +55,7 @@ export interface Share {
  * branches in the same order and settles each before the next, so when one reaches a branch the
  * counter stands at it (nobody took it yet) or past it (another thread did).
  */
-function claim(claims: Int32Array, ordinal: number): boolean {
+export function claim(claims: Int32Array, ordinal: number): boolean {
   return Atomics.load(claims, 0) === ordinal && Atomics.compareExchange(claims, 0, ordinal, ordinal + 1) === ordinal;
 }
 
@@ -65,25 +66,30 @@ function claim(claims: Int32Array, ordinal: number): boolean {
  */
 export const shareOf = (index: number, of: number): number => (Math.imul(index + 1, 0x9e3779b1) >>> 0) % of;
 
-/** With the state cache: its table, and the twins of last deviations (event-twins.ts). */
+/**
+ * With a state cache: its table, the twins of last deviations (event-twins.ts), and a new walk for
+ * each frame below the top with `left` deviations to spare, to find events one register-only
+ * instruction apart (commuting.ts).
+ */
 export interface SearchCache {
   states: StateCache;
   twins?: EventTwins;
+  walk?: (left: number) => CommutingWalk;
 }
 
 export function exhaustiveSearch(machine: Machine, bound: number, space: DeviationSpace, control: SearchControl, share: Share = { part: 0, of: 1 }, caches: SearchCache | null = null): boolean {
   const cache = caches?.states ?? null;
   let go = true;
   let unit = 0;
-  const from = share.from ?? 0;
-  // Which of the share's branches this is, counted from `from` (for `claims`).
+  // Which of the share's branches this is (for `claims`).
   let ordinal = 0;
   /** Whether top-level branch `u` is this search's: called once per branch, in order. */
   const takes = (u: number): boolean => {
-    if (u < from || shareOf(u, share.of) !== share.part) return false;
+    if (shareOf(u, share.of) !== share.part) return false;
     return share.claims ? claim(share.claims, ordinal++) : true;
   };
   const placed: Address[] = [];
+  const pureStep = new PureStep(machine);
   // The most instructions a leaf of the subtree being explored ran (for the cache's budget check).
   let deepest = 0;
   // Open visits with pending aborts, innermost last (a stack: each dfs call pops its own).
@@ -160,6 +166,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
     // top, whose branches the shares divide).
     const twins = left === 1 && !top ? caches?.twins ?? null : null;
     twins?.reset();
+    const walk = !top ? caches?.walk?.(left) ?? null : null;
     explore: for (;;) {
       const cpu = machine.defaultCpu();
       if (cpu === null) {
@@ -180,6 +187,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       const deviations = deviationsAt(machine, cpu, tid, space);
       const rip = deviations.length ? machine.registersOf(machine.runningOn(cpu)!).rip : 0n;
       const looping = twins !== null && deviations.length > 0 && twins.looping(rip, tid);
+      if (walk && deviations.length) walk.point(rip, tid);
       for (const d of deviations) {
         if (top) {
           const mine = takes(unit);
@@ -190,7 +198,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         for (const item of [d].flat()) machine.step(item);
         const item = Array.isArray(d) ? null : (d as ScheduleItem);
         const twin = twins && item ? twins.keyAfter(item, looping, here) : null;
-        const covering = (twin ? twins!.covering(twin) : null) ?? (twins && item && !twin?.pending ? twins.commuted(item) : null);
+        const covering = (twin ? twins!.covering(twin) : null) ?? (walk && item && !twin?.pending ? walk.commuted(item) : null);
         const span = covering?.span ?? null;
         if (span !== null) {
           // Watches opened after the twin ran never saw its leaf, which this one repeats: when
@@ -213,12 +221,16 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         if (w) watched.pop();
         if (twin && go && (w?.asPredicted ?? true)) twins!.remember(twin, reached - at, unresolved === unresolvedBefore);
         machine.restore(here);
-        if (twins && item && go) twins.explored(item, reached - at, unresolved === unresolvedBefore, foundBefore !== null && control.found!() === foundBefore);
+        if (walk && item && go) walk.explored(item, reached - at, unresolved === unresolvedBefore, foundBefore !== null && control.found!() === foundBefore);
         if (!go) break explore;
       }
-      twins?.beforeStep(machine.runningOn(cpu)!, cpu, here);
+      if (twins || walk) pureStep.before(machine.runningOn(cpu)!, cpu, here);
       const stepped = machine.step({ kind: 'run', cpu, count: 1 });
-      twins?.afterStep();
+      if (twins || walk) {
+        const pure = pureStep.after();
+        twins?.stepped(pure);
+        walk?.stepped(pure);
+      }
       if (!stepped) {
         endOfPath(top);
         break;

@@ -12,8 +12,8 @@ import type { Address } from '../types.js';
 import { instantiate } from '../scenario/setup.js';
 import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints, type DeviationKind, type DeviationSpace } from './deviations.js';
 import { EventTwins } from './event-twins.js';
-import { registerOnlyPoints } from './commuting.js';
-import { exhaustiveSearch, type Share } from './exhaustive.js';
+import { CommutingWalk, registerOnlyPoints } from './commuting.js';
+import { exhaustiveSearch, type SearchCache, type Share } from './exhaustive.js';
 import { HeatCounter, mergeHeat, type HeatCell } from './heat.js';
 import { judgeRun, type InvariantFn, type Violation } from './judge.js';
 import type { ObserveSpec } from './observable.js';
@@ -109,23 +109,25 @@ export interface ShareResult {
   stopped: boolean;
   /** Deviation counts per instruction (of the schedules counted in `schedules`). */
   heat: HeatCell[];
-  /**
-   * Set when the share stopped at its `pilot` deadline (and for no other reason): what it had found
-   * before the top-level unit it was in, where workers resume.
-   */
-  resume?: { unit: number; schedules: number; violationCount: number; kept: number; heat: HeatCell[] };
   stateCache?: StateCacheStats;
+}
+
+/** What the threads of one parallel search (explore-workers.ts) share besides their options. */
+export interface Joint {
+  /** The state cache's table: a state one thread explored to the end, the others skip. */
+  table?: StateTableMemory;
+  /** Element 0: schedules run so far by all the threads (`maxSchedules` and progress count them all). */
+  tally?: BigInt64Array;
+  /** Called once, after the first schedule that ends `after` seconds into the search: start the other threads. */
+  helpers?: { after: number; start: () => void };
 }
 
 /** Per-schedule budgets: ten times the default schedule's length, and never below this. */
 const BUDGET_FACTOR = 10;
 const MIN_SCHEDULE_BUDGET = 100_000;
 
-/**
- * One share of a search; `pilot` (seconds) stops it early with `resume` set, for explore-workers.ts.
- * `table`: the state cache's table, shared by the threads that search the other shares.
- */
-export function exploreShare(image: Image, scenario: Scenario, options: ExploreOptions, share: Share, pilot?: number, table?: StateTableMemory): ShareResult {
+/** One share of a search; `joint`: what it shares with the threads that search alongside it. */
+export function exploreShare(image: Image, scenario: Scenario, options: ExploreOptions, share: Share, joint: Joint = {}): ShareResult {
   const profile = options.profile ?? parseProfile(scenario.profile ?? 'linux');
   const clock = options.clock ?? processClock;
   const space: DeviationSpace = {
@@ -142,34 +144,30 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
   const tables = readRseqTables(image);
   const out: ShareResult = { schedules: 0, violations: [], violationCount: 0, stopped: false, heat: [] };
   let unit = 0;
-  let before = { unit: 0, schedules: 0, violationCount: 0, kept: 0 };
   let cache: StateCache | null = null;
-  // Heat of the finished units, and of the unit in progress (a pilot's resume drops the latter).
   const heat = new HeatCounter();
-  const unitHeat = new HeatCounter();
+  let helpers = joint.helpers;
   const control = {
     unit: (u: number) => {
       unit = u;
-      before = { unit: u, schedules: out.schedules, violationCount: out.violationCount, kept: out.violations.length };
-      heat.merge(unitHeat.cellsByAddress());
-      unitHeat.clear();
-      cache?.publish();
     },
     leaf: (placed: readonly Address[] = []): boolean => {
       out.schedules++;
+      const total = joint.tally ? Number(Atomics.add(joint.tally, 0, 1n)) + 1 : out.schedules;
       const outcome = machine.result();
       const found = judgeRun({ machine, outcome, oracle, image, tables, invariants: scenario.invariants, checks: options.checks ?? [] });
-      unitHeat.add(placed, found.length > 0);
+      heat.add(placed, found.length > 0);
       out.violationCount += found.length;
       for (const v of found) if (out.violations.length < keep) out.violations.push({ ...v, unit });
-      options.onProgress?.(out.schedules, clock() - t0);
+      const seconds = clock() - t0;
+      options.onProgress?.(total, seconds);
       // A schedule that exhausts its budget is reported once: the next ones would mostly burn theirs too.
       const livelock = outcome.status === 'limit' && found.some((v) => v.kind === 'livelock');
-      const late = options.timeout !== undefined && clock() - t0 > options.timeout;
-      out.stopped = livelock || late || (options.stopAtFirst === true && found.length > 0) || out.schedules >= maxSchedules;
-      if (!out.stopped && pilot !== undefined && clock() - t0 > pilot) {
-        out.resume = { ...before, heat: heat.cellsByAddress() };
-        return false;
+      const late = options.timeout !== undefined && seconds > options.timeout;
+      out.stopped = livelock || late || (options.stopAtFirst === true && found.length > 0) || total >= maxSchedules;
+      if (helpers && seconds > helpers.after && !out.stopped) {
+        helpers.start();
+        helpers = undefined;
       }
       return !out.stopped;
     },
@@ -194,14 +192,15 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
     machine.restore(start);
     if ((options.mode ?? 'exhaustive') === 'exhaustive') {
       const bound = options.preemptions ?? 2;
+      let caches: SearchCache | null = null;
       if (usesStateCache(options) && bound < MAX_CACHED_BOUND) {
         const sliceLength = machine.timeSlice === 0 ? Infinity : machine.timeSlice;
-        // A pilot holds each top-level branch's states back until the branch is done: workers redo
-        // the one it stops in, and must not skip what it explored there.
-        cache = new StateCache(table ? new StateTable(table) : stateCacheEntries(options), (m) => stateFingerprint(m, tables), sliceLength, pilot !== undefined);
+        const registerOnly = registerOnlyPoints(image);
+        cache = new StateCache(joint.table ? new StateTable(joint.table) : stateCacheEntries(options), (m) => stateFingerprint(m, tables), sliceLength);
+        caches = { states: cache, twins: new EventTwins(machine, tables, sliceLength), walk: () => new CommutingWalk(machine, sliceLength, registerOnly) };
       }
       try {
-        exhaustiveSearch(machine, bound, space, control, share, cache && { states: cache, twins: new EventTwins(machine, tables, cache.sliceLength, registerOnlyPoints(image)) });
+        exhaustiveSearch(machine, bound, space, control, share, caches);
       } finally {
         if (cache) out.stateCache = cache.stats();
       }
@@ -211,7 +210,6 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
     }
     return out;
   } finally {
-    heat.merge(unitHeat.cellsByAddress());
     out.heat = heat.cellsByAddress();
     machine.close();
     oracle.close();

@@ -1,6 +1,6 @@
 // Where a search placed its deviations: per instruction address, how many explored schedules put a
 // deviation (an event, a switch or a split) before that instruction, and how many of those ended in
-// a violation. Counts merge across shares by addition, so workers and the pilot add up exactly.
+// a violation. Counts merge across shares by addition, so the threads of a search add up exactly.
 import type { Address } from '../types.js';
 
 export interface HeatCell {
@@ -31,10 +31,6 @@ export class HeatCounter {
       c.violations += x.violations;
       this.cells.set(x.address, c);
     }
-  }
-
-  clear(): void {
-    this.cells.clear();
   }
 
   /** By address: plain data that crosses to and from worker threads. */

@@ -9,7 +9,7 @@ import type { ScheduleItem } from '../kernel/schedule.js';
 import type { Address } from '../types.js';
 import { deviationsAt, type Deviation, type DeviationSpace } from './deviations.js';
 import { Rng } from './rng.js';
-import type { SearchControl, Share } from './exhaustive.js';
+import { claim, type SearchControl, type Share } from './exhaustive.js';
 
 export interface PctOptions {
   depth: number;
@@ -20,8 +20,9 @@ export interface PctOptions {
 
 /** Each run has its own generator, seeded from (seed, run), so runs can be split among workers. */
 export function pctSearch(machine: Machine, start: MachineSnapshot, opts: PctOptions, space: DeviationSpace, seed: number, control: SearchControl, share: Share = { part: 0, of: 1 }): boolean {
+  let ordinal = 0;
   for (let run = share.part; run < opts.runs; run += share.of) {
-    if (run < (share.from ?? 0)) continue;
+    if (share.claims && !claim(share.claims, ordinal++)) continue;
     const rng = Rng.forRun(seed, run);
     control.unit?.(run);
     machine.restore(start);

@@ -41,8 +41,8 @@ export const WHOLE: Shard = { index: 1, count: 1 };
  * W inside the shard instead would correlate the two splits (with n = W = 2, worker 1 of shard 0
  * would get nothing).
  */
-export function shareWithin(shard: Shard, part: number, of: number, from?: number): Share {
-  return { part: shard.index - 1 + shard.count * part, of: shard.count * of, ...(from !== undefined ? { from } : {}) };
+export function shareWithin(shard: Shard, part: number, of: number): Share {
+  return { part: shard.index - 1 + shard.count * part, of: shard.count * of };
 }
 
 /** The shard's own share, searched by one thread. */

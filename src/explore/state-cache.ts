@@ -50,17 +50,12 @@ export class StateCache {
   hits = 0;
   /** Entries this search added (the table may be shared with other threads). */
   private added = 0;
-  /** Entries held back until `publish` (see `deferred`). */
-  private readonly held = new Map<string, StateRecord>();
 
   /**
    * `table`: a capacity for a table of its own, or one shared with the other threads of the search.
    * `sliceLength`: the machine's time slice in instructions (Infinity when slices are off).
-   * `deferred`: hold entries back until `publish` — for a share whose unfinished top-level branch
-   * other threads redo (explore-workers.ts), so that they never skip a state whose violations are
-   * dropped with that branch.
    */
-  constructor(table: number | StateTable, readonly fingerprint: (machine: Machine) => StateFingerprint, readonly sliceLength = Infinity, private readonly deferred = false) {
+  constructor(table: number | StateTable, readonly fingerprint: (machine: Machine) => StateFingerprint, readonly sliceLength = Infinity) {
     this.table = typeof table === 'number' ? new StateTable(createStateTableMemory(table)) : table;
   }
 
@@ -69,7 +64,7 @@ export class StateCache {
    * it stands for every state with this key (not only the exact one). Null when there is none.
    */
   covering(state: StateFingerprint, left: number): { span: number; anyPending: boolean } | null {
-    const e = this.find(state.key);
+    const e = this.table.get(keyBytes(state.key));
     if (e === null || e.left < left) return null;
     if (e.exact !== null) {
       const [a, b] = digestWords(state.exact ?? state.key);
@@ -85,22 +80,7 @@ export class StateCache {
    */
   add(state: StateFingerprint, left: number, span: number, exactOnly: boolean): void {
     const record: StateRecord = { left, span, slices: textDigest(state.slices), maxSlice: state.maxSlice, exact: exactOnly ? digestWords(state.exact ?? state.key) : null };
-    if (this.deferred) {
-      const e = this.find(state.key);
-      if (e !== null && e.left >= left) return;
-      if (!this.held.has(state.key) && e === null) this.added++;
-      this.held.set(state.key, record);
-    } else if (this.table.put(keyBytes(state.key), record)) this.added++;
-  }
-
-  /** Publishes the entries held back so far (a deferred cache, at the end of a top-level branch). */
-  publish(): void {
-    for (const [key, record] of this.held) this.table.put(keyBytes(key), record);
-    this.held.clear();
-  }
-
-  private find(key: string): StateRecord | null {
-    return this.held.get(key) ?? this.table.get(keyBytes(key));
+    if (this.table.put(keyBytes(state.key), record)) this.added++;
   }
 
   stats(): StateCacheStats {

@@ -1,5 +1,5 @@
 // The state cache's table (state-cache.ts) in shared memory, so that the worker threads of one
-// search — and the pilot that ran before them — skip the states any of them explored, instead of
+// search skip the states any of them explored, instead of
 // each repeating the others' work. Measured before it (bench:workers): with a table per worker,
 // two workers ran 25–37 % more schedules than one thread and took longer on most bundled K = 3
 // searches.

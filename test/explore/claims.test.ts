@@ -2,9 +2,28 @@
 // search that reaches it, through a shared counter.
 import { strict as assert } from 'node:assert';
 import { exploreShare } from '../../src/explore/explorer.js';
+import type { Image } from '../../src/asm/image.js';
+import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints } from '../../src/explore/deviations.js';
+import { exhaustiveSearch } from '../../src/explore/exhaustive.js';
+import type { Scenario } from '../../src/scenario/scenario.js';
+import { instantiate } from '../../src/scenario/setup.js';
 import { bundledScenario } from './fixtures.js';
 
 const claims = () => new Int32Array(new SharedArrayBuffer(4));
+
+/** The schedules of each top-level branch of the K = 1 search, in order. */
+function leavesPerBranch(image: Image, scenario: Scenario): number[] {
+  const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
+  const counts: number[] = [];
+  try {
+    m.begin();
+    const space = { kinds: ALL_DEVIATIONS, switchPoints: sharedAccessPoints(image), splitPoints: splitPoints(image), flagsMatter: false };
+    exhaustiveSearch(m, 1, space, { unit: (u) => void (counts[u] = 0), leaf: () => (counts[counts.length - 1]!++, true) });
+  } finally {
+    m.close();
+  }
+  return counts;
+}
 const OPTIONS = { preemptions: 1, stateCache: false };
 
 describe('claimed branches', () => {
@@ -22,8 +41,9 @@ describe('claimed branches', () => {
     const shared = claims();
     shared[0] = 5; // another search took the first five
     const rest = exploreShare(image, scenario, OPTIONS, { part: 0, of: 1, claims: shared });
-    assert.equal(rest.schedules, exploreShare(image, scenario, OPTIONS, { part: 0, of: 1, from: 5 }).schedules);
-    assert.ok(rest.schedules > 0);
+    const perBranch = leavesPerBranch(image, scenario);
+    assert.equal(rest.schedules, perBranch.slice(5).reduce((a, b) => a + b, 0));
+    assert.ok(rest.schedules > 0 && perBranch.slice(0, 5).some((n) => n > 0));
   });
 
   it('are counted within the share: a search of share 1 of 2 takes only that share\'s branches', async () => {

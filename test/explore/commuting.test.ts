@@ -1,9 +1,17 @@
 // Where a kernel event commutes with the instruction before it (src/explore/commuting.ts).
 import { strict as assert } from 'node:assert';
-import { commutable, fixupClears, registerOnlyPoints } from '../../src/explore/commuting.js';
-import { parseSchedule } from '../../src/kernel/schedule.js';
+import { readRseqTables, type RseqTables } from '../../src/abi/tables.js';
+import { CommutingWalk, commutable, fixupClears, registerOnlyPoints } from '../../src/explore/commuting.js';
+import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints, type DeviationSpace } from '../../src/explore/deviations.js';
+import { EventTwins } from '../../src/explore/event-twins.js';
+import { exhaustiveSearch } from '../../src/explore/exhaustive.js';
+import { StateCache } from '../../src/explore/state-cache.js';
+import { stateFingerprint } from '../../src/explore/state-hash.js';
+import type { Machine, MachineSnapshot } from '../../src/kernel/machine.js';
+import { formatItem, parseSchedule, type ScheduleItem } from '../../src/kernel/schedule.js';
 import { assembleSource } from '../../src/program.js';
 import { instantiate } from '../../src/scenario/setup.js';
+import type { Address } from '../../src/types.js';
 import { bundledScenario } from './fixtures.js';
 
 const SOURCE = `
@@ -54,6 +62,80 @@ describe('commuting events', () => {
       assert.equal(fixupClears(m, t, m.registersOf(t).rip), false);
     } finally {
       m.close();
+    }
+  });
+
+  describe('in a search', function () {
+    this.timeout(300_000);
+
+    /** The final state of every schedule from here with at most `left` deviations, by no reduction; the machine put back. */
+    function leavesBelow(m: Machine, space: DeviationSpace, tables: RseqTables, left: number): Set<string> {
+      const here = m.capture();
+      const keys = new Set<string>();
+      exhaustiveSearch(m, left, space, { leaf: () => (keys.add(stateFingerprint(m, tables).key), true) });
+      m.restore(here);
+      return keys;
+    }
+
+    /**
+     * A walk that, for each event it lets the same event one instruction earlier stand for, runs
+     * both subtrees whole and requires every final state of its own among the other's.
+     */
+    class Checked extends CommutingWalk {
+      static checked = new Map<number, number>();
+      /** Per event, where it was explored (or stood for) at this point and at the last. */
+      private here = new Map<string, MachineSnapshot>();
+      private before = new Map<string, MachineSnapshot>();
+      constructor(private readonly m: Machine, registerOnly: ReadonlySet<Address>, private readonly left: number, private readonly space: DeviationSpace, private readonly tables: RseqTables) {
+        super(m, m.timeSlice, registerOnly);
+      }
+      override stepped(pure: boolean): void {
+        super.stepped(pure);
+        this.before = this.here;
+        this.here = new Map();
+      }
+      override explored(item: ScheduleItem, span: number, resolved: boolean, clean: boolean): void {
+        super.explored(item, span, resolved, clean);
+        this.here.set(formatItem(item), this.m.capture());
+      }
+      override commuted(item: ScheduleItem): { span: number; resolved: boolean } | null {
+        const r = super.commuted(item);
+        if (!r) return r;
+        const now = this.m.capture();
+        const own = leavesBelow(this.m, this.space, this.tables, this.left - 1);
+        const point = this.before.get(formatItem(item))!;
+        this.m.restore(point);
+        this.m.step(item);
+        const standing = leavesBelow(this.m, this.space, this.tables, this.left - 1);
+        this.m.restore(now);
+        const missing = [...own].filter((k) => !standing.has(k));
+        assert.deepEqual(missing, [], `${formatItem(item)} at ${this.m.instructions}, ${this.left} deviations left`);
+        this.here.set(formatItem(item), point);
+        Checked.checked.set(this.left, (Checked.checked.get(this.left) ?? 0) + 1);
+        return r;
+      }
+    }
+
+    // spinlock.json with a 100-instruction slice: ticks come within the runs.
+    for (const [name, bound, slice] of [['counter.json', 2], ['list.json', 2], ['slab-stack.json', 2], ['mm-cid-counter.json', 2], ['spinlock.json', 2, 100], ['counter-two-threads.json', 3]] as const) {
+      it(`stand an event over ${name}${slice ? ` (a ${slice}-instruction slice)` : ''} at K = ${bound} only for subtrees whose final states all are among the standing event's`, async () => {
+        const bundled = await bundledScenario(name);
+        const image = bundled.image;
+        const scenario = slice ? { ...bundled.scenario, timeSlice: slice } : bundled.scenario;
+        const tables = readRseqTables(image);
+        const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
+        Checked.checked.clear();
+        try {
+          m.begin();
+          const space = { kinds: ALL_DEVIATIONS, switchPoints: sharedAccessPoints(image), splitPoints: splitPoints(image), flagsMatter: false };
+          const registerOnly = registerOnlyPoints(image);
+          const caches = { states: new StateCache(100_000, (x) => stateFingerprint(x, tables)), twins: new EventTwins(m, tables, m.timeSlice), walk: (left: number) => new Checked(m, registerOnly, left, space, tables) };
+          exhaustiveSearch(m, bound, space, { leaf: () => true, found: () => 0 }, { part: 0, of: 1 }, caches);
+          for (let left = 1; left < bound; left++) assert.ok((Checked.checked.get(left) ?? 0) > 0, `no event stood for another with ${left} deviations left`);
+        } finally {
+          m.close();
+        }
+      });
     }
   });
 });

@@ -9,8 +9,8 @@ import { exhaustiveSearch } from '../../src/explore/exhaustive.js';
 import { StateCache } from '../../src/explore/state-cache.js';
 import { stateFingerprint } from '../../src/explore/state-hash.js';
 import type { Machine } from '../../src/kernel/machine.js';
-import { formatItem, parseSchedule, type ScheduleItem } from '../../src/kernel/schedule.js';
-import { registerOnlyPoints } from '../../src/explore/commuting.js';
+import { parseSchedule, type ScheduleItem } from '../../src/kernel/schedule.js';
+import { PureStep } from '../../src/explore/pure-step.js';
 import type { Scenario } from '../../src/scenario/scenario.js';
 import { instantiate } from '../../src/scenario/setup.js';
 import { bundledScenario } from './fixtures.js';
@@ -47,9 +47,10 @@ function stateHere(m: Machine, twins: EventTwins): TwinState | null {
 
 /** One default step of T1 on CPU 0, watched by `twins`. */
 function step(m: Machine, twins: EventTwins): void {
-  twins.beforeStep(m.runningOn(0)!, 0, m.capture());
+  const pure = new PureStep(m);
+  pure.before(m.runningOn(0)!, 0, m.capture());
   m.step({ kind: 'run', cpu: 0, count: 1 });
-  twins.afterStep();
+  twins.stepped(pure.after());
 }
 
 describe('event twins', () => {
@@ -230,71 +231,6 @@ describe('event twins', () => {
       assert.ok(on.count < off.count, `${on.count} schedules with twins, ${off.count} without`);
       assert.deepEqual([...on.outcomes].sort(), [...off.outcomes].sort());
     });
-
-    /**
-     * A search whose twins one instruction apart (commuting.ts) run each schedule they stand for
-     * anyway and compare its final state and length with the schedule standing for it.
-     */
-    class Checked extends EventTwins {
-      /** The final state of the last leaf; per event, the final state it led to at this point and the last. */
-      leafKey = '';
-      private here = new Map<string, string>();
-      private before = new Map<string, string>();
-      checked = 0;
-      constructor(private readonly run: Machine, private readonly rseqTables: ReturnType<typeof readRseqTables>, image: Image) {
-        super(run, rseqTables, run.timeSlice, registerOnlyPoints(image));
-      }
-      override reset(): void {
-        super.reset();
-        this.here = new Map();
-        this.before = new Map();
-      }
-      override afterStep(): void {
-        super.afterStep();
-        this.before = this.here;
-        this.here = new Map();
-      }
-      override explored(item: ScheduleItem, span: number, resolved: boolean, clean: boolean): void {
-        super.explored(item, span, resolved, clean);
-        this.here.set(formatItem(item), this.leafKey);
-      }
-      override commuted(item: ScheduleItem): { span: number; resolved: boolean } | null {
-        const r = super.commuted(item);
-        if (!r) return r;
-        const at = this.run.instructions;
-        while (this.run.step(null));
-        const stoodFor = this.before.get(formatItem(item));
-        assert.equal(stateFingerprint(this.run, this.rseqTables).key, stoodFor, `${formatItem(item)} at ${at}`);
-        assert.equal(this.run.instructions, at + r.span);
-        this.here.set(formatItem(item), stoodFor!);
-        this.checked++;
-        return r;
-      }
-    }
-
-    // spinlock.json with a 100-instruction slice: ticks come within the runs.
-    for (const [name, slice] of [['counter.json'], ['list.json'], ['slab-stack.json'], ['mm-cid-counter.json'], ['spinlock.json', 100]] as const) {
-      it(`one instruction apart, stand over ${name}${slice ? ` (a ${slice}-instruction slice)` : ''} at K = 2 only for schedules that end in the state and at the length of the one standing for them`, async () => {
-        const bundled = await bundledScenario(name);
-        const image = bundled.image;
-        const scenario = slice ? { ...bundled.scenario, timeSlice: slice } : bundled.scenario;
-        const tables = readRseqTables(image);
-        const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
-        try {
-          m.begin();
-          const space = { kinds: ALL_DEVIATIONS, switchPoints: sharedAccessPoints(image), splitPoints: splitPoints(image), flagsMatter: false };
-          const twins = new Checked(m, tables, image);
-          const leaf = () => {
-            twins.leafKey = stateFingerprint(m, tables).key;
-            return true;
-          };
-          exhaustiveSearch(m, 2, space, { leaf, found: () => 0 }, { part: 0, of: 1 }, { states: new StateCache(100_000, (x) => stateFingerprint(x, tables)), twins });
-          assert.ok(twins.checked > 0, 'no twin one instruction apart was met');
-        } finally {
-          m.close();
-        }
-      });
-    }
 
     for (const name of ['list.json', 'counter.json', 'buffer.json']) {
       it(`runs fewer schedules over ${name} at K = 2 and reaches the same final states`, async () => {

@@ -91,7 +91,7 @@ describe('exploration', function () {
     assert.deepEqual(two.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));
   });
 
-  it('finishes a search shorter than the pilot on the calling thread, with the sequential result', async () => {
+  it('finishes a search that ends before the workers are due on the calling thread alone, with the sequential result', async () => {
     const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
     const one = explore(image, scenario, {});
     const r = await exploreParallel(scenario, { workers: 2, pilotSeconds: 1000 });
@@ -100,7 +100,7 @@ describe('exploration', function () {
     assert.deepEqual(r.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));
   });
 
-  it('goes on in workers from the branch the pilot stopped in, with the same schedules and violations in the same order', async () => {
+  it('is joined partway by a worker thread that takes the branches not reached yet: the same schedules and violations in the same order', async () => {
     const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
     const one = explore(image, scenario, { stateCache: false });
     let t = 0;
@@ -111,7 +111,7 @@ describe('exploration', function () {
     assert.deepEqual(r.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));
   });
 
-  it('resumes a PCT search after its pilot with the same runs and violations as on one thread', async () => {
+  it('shares the PCT runs not reached yet with a worker thread that joins partway: the same runs and violations as on one thread', async () => {
     const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
     const one = explore(image, scenario, { mode: 'pct', runs: 200, seed: 7 });
     let t = 0;

@@ -76,6 +76,19 @@ describe('state cache', function () {
     }
   });
 
+  // From K = 3 on, events one register-only instruction apart stand for each other below the top
+  // level too (commuting.ts), where they stand for whole subtrees.
+  for (const twin of ['counter_add.bug-late-rseq-cs.s', 'counter_add.bug-no-cpu-compare.s', 'counter_add.bug-commit-outside.s']) {
+    it(`${twin} at K = 3, two threads on one CPU: same verdict and violations`, async () => {
+      const { scenario, image } = await counterScenario(twin, {
+        threads: [{ entry: 'counter_add', args: ['counters', 1], cpu: 0 }, { entry: 'counter_add', args: ['counters', 10], cpu: 0 }],
+      });
+      const { on, off } = bothWays(scenario, image, { preemptions: 3 });
+      assert.equal(off.verdict, 'fail', `${twin} is not found without the cache`);
+      assert.deepEqual(reported(on), reported(off));
+    });
+  }
+
   it('finds every twin of counter_add first within the schedule budgets explore.test.ts holds', async () => {
     const budgets: [string, number][] = [
       ['counter_add.bug-wrong-signature.s', 50], ['counter_add.bug-no-signature.s', 50], ['counter_add.bug-abort-inside.s', 50], ['counter_add.bug-version-1.s', 50],
@@ -330,17 +343,6 @@ describe('state cache', function () {
       assert.equal(r.schedules, explore(image, scenario, { preemptions: 1, stateCache: false }).schedules);
     });
 
-    it('holds a deferred cache\'s entries back from the others sharing its table until it publishes them', () => {
-      const table = new StateTable(createStateTableMemory(10));
-      const pilot = new StateCache(table, none, Infinity, true);
-      const worker = new StateCache(table, none);
-      pilot.add(state('s'), 1, 40, false);
-      assert.equal(pilot.covering(state('s'), 1)?.span, 40, 'its own entries count at once');
-      assert.equal(worker.covering(state('s'), 1), null);
-      pilot.publish();
-      assert.equal(worker.covering(state('s'), 1)?.span, 40);
-    });
-
     it('stops remembering at its capacity and says so', () => {
       const c = new StateCache(2, none);
       c.add(state('a'), 1, 1, false);
@@ -380,31 +382,23 @@ describe('state cache on worker threads', function () {
     const { scenario, image } = await bundledScenario('counter.json');
     const options = { preemptions: 2, stateCache: true };
     const table = createStateTableMemory(100_000);
-    exploreShare(image, scenario, options, { part: 0, of: 2 }, undefined, table);
-    const after = exploreShare(image, scenario, options, { part: 1, of: 2 }, undefined, table);
+    exploreShare(image, scenario, options, { part: 0, of: 2 }, { table });
+    const after = exploreShare(image, scenario, options, { part: 1, of: 2 }, { table });
     const alone = exploreShare(image, scenario, options, { part: 1, of: 2 });
     assert.ok(after.schedules < alone.schedules, `${after.schedules} schedules after the other share, ${alone.schedules} alone`);
   });
 
-  // The workers redo the branch a pilot stopped in and keep only their own results of it: had the
-  // pilot published that branch's states, they would skip them and lose its violations.
-  it('a pilot stopped inside a branch publishes none of its states, and the workers still find every violation', async () => {
+  // A worker that joins late starts with the table the calling thread filled so far, with the
+  // states of a branch that thread is still inside missing: it must not lose that branch's violations.
+  it('a worker that joins a K = 3 search inside a branch still finds every violation', async () => {
     // K = 3: a top-level branch holds whole subtrees, which its states stand for once explored.
     const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s', {
       threads: [{ entry: 'counter_add', args: ['counters', 1], cpu: 0 }, { entry: 'counter_add', args: ['counters', 10], cpu: 0 }],
     });
     const options = { preemptions: 3, keepViolations: 1_000_000, stateCache: true };
-    // A clock read once per schedule, passing the pilot's deadline at the 150th.
-    const cut = () => {
-      let reads = 0;
-      return () => (reads++ > 150 ? 2 : 0);
-    };
-    const table = createStateTableMemory(100_000);
-    const pilot = exploreShare(image, scenario, { ...options, clock: cut() }, { part: 0, of: 1 }, 1, table);
-    assert.ok(pilot.resume, 'the pilot stopped');
-    const published = new StateTable(table).size;
-    assert.ok(published < pilot.stateCache!.entries, `${published} states published of the ${pilot.stateCache!.entries} the pilot explored`);
-    const r = await exploreParallel(scenario, { ...options, workers: 2, pilotSeconds: 1, clock: cut() }, image);
+    // A clock read once per schedule, passing the time the worker is called at the 150th.
+    let reads = 0;
+    const r = await exploreParallel(scenario, { ...options, workers: 2, pilotSeconds: 1, clock: () => (reads++ > 150 ? 2 : 0) }, image);
     assert.equal(r.workers, 2);
     assert.deepEqual(reported(r), reported(explore(image, scenario, options)));
   });
