@@ -10,7 +10,8 @@
 // deviations: the same items, T running I first when it next runs (I touches nothing the others
 // or the kernel see; a deviation placed just before T's next instruction comes right after I
 // instead, where the machine is as it was). So the earlier event's subtree stands for the later
-// one's, at every level of the search but the top (whose branches the threads divide), when
+// one's, at every level of the search (at the top, whose branches the threads divide, when the
+// same thread explored both), when
 // - it was explored without a violation (a violation's text may name where the event came);
 // - no tick can come in either (slice counts differ by the moved instruction; state-cache.ts);
 // - and its deepest leaf, one instruction further along, still fits the budget.

@@ -5,7 +5,8 @@
 // already explored with at least as many deviations left is not explored again (state-cache.ts),
 // where the last deviation is spent, an event that leaves a state an earlier point of the same
 // pure stretch left runs once (event-twins.ts), and at every level, an event just after a
-// register-only instruction is stood for by the same event just before it (commuting.ts).
+// register-only instruction is stood for by the same event just before it (commuting.ts; at the
+// top only when this search explored that one itself).
 import type { Machine } from '../kernel/machine.js';
 import type { Address } from '../types.js';
 import { deviationsAt, type DeviationSpace } from './deviations.js';
@@ -68,8 +69,8 @@ export const shareOf = (index: number, of: number): number => (Math.imul(index +
 
 /**
  * With a state cache: its table, the twins of last deviations (event-twins.ts), and a new walk for
- * each frame below the top with `left` deviations to spare, to find events one register-only
- * instruction apart (commuting.ts).
+ * each frame with `left` deviations to spare, to find events one register-only instruction apart
+ * (commuting.ts).
  */
 export interface SearchCache {
   states: StateCache;
@@ -126,8 +127,8 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
    * Looks the machine's state up in the cache: true when an entry covers it (the caller skips the
    * subtree); otherwise the visit, to be added once its subtree is explored, and its watch opened.
    */
-  const visit = (c: StateCache, left: number): true | Visit => {
-    const state = c.fingerprint(machine);
+  const visit = (c: StateCache, left: number, before: StateFingerprint | null): true | Visit => {
+    const state = c.fingerprint(machine, before);
     const hit = c.covering(state, left);
     if (hit !== null && machine.instructions + hit.span <= machine.maxInstructions) {
       // The skipped subtree ended an open visit's pending abort as predicted only if its entry
@@ -162,11 +163,13 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
     }
     // States met along this path, each the root of everything explored after it here.
     const visited: Visit[] = [];
+    // The state at the last point, when the step from there was pure (its fingerprint's kernel part holds).
+    let before: StateFingerprint | null = null;
     // Where the deviations are the last ones, events that leave one state run once (not at the
     // top, whose branches the shares divide).
     const twins = left === 1 && !top ? caches?.twins ?? null : null;
     twins?.reset();
-    const walk = !top ? caches?.walk?.(left) ?? null : null;
+    const walk = caches?.walk?.(left) ?? null;
     explore: for (;;) {
       const cpu = machine.defaultCpu();
       if (cpu === null) {
@@ -178,9 +181,10 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       // where another thread takes over, not before every instruction, was measured: fewer lookups,
       // but more schedules and more time on list.json at K = 3.)
       if (cache && !top) {
-        const v = visit(cache, left);
+        const v = visit(cache, left, before);
         if (v === true) break;
         visited.push(v);
+        before = v[0];
       }
       const tid = machine.runningOn(cpu)!.tid;
       const here = machine.capture();
@@ -230,7 +234,8 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         const pure = pureStep.after();
         twins?.stepped(pure);
         walk?.stepped(pure);
-      }
+        if (!pure) before = null;
+      } else before = null;
       if (!stepped) {
         endOfPath(top);
         break;

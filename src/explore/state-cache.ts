@@ -55,7 +55,8 @@ export class StateCache {
    * `table`: a capacity for a table of its own, or one shared with the other threads of the search.
    * `sliceLength`: the machine's time slice in instructions (Infinity when slices are off).
    */
-  constructor(table: number | StateTable, readonly fingerprint: (machine: Machine) => StateFingerprint, readonly sliceLength = Infinity) {
+  /** `fingerprint`: stateFingerprint, given the fingerprint of the state one pure step before when there is one. */
+  constructor(table: number | StateTable, readonly fingerprint: (machine: Machine, before?: StateFingerprint | null) => StateFingerprint, readonly sliceLength = Infinity) {
     this.table = typeof table === 'number' ? new StateTable(createStateTableMemory(table)) : table;
   }
 

@@ -132,6 +132,8 @@ function threadFields(t: Thread): unknown[] {
 export interface StateFingerprint {
   /** A SHA-1 digest (base64) of the state, with the parts of pending aborts left out. */
   key: string;
+  /** The kernel's part of the state, as hashed (a fingerprint one pure step later reuses it). */
+  kernel: KernelPart;
   /** When `pending` is not empty: the digest of the state with those parts too. */
   exact: string | null;
   /** Threads hashed as about to abort (pending-abort.ts). */
@@ -142,13 +144,48 @@ export interface StateFingerprint {
   maxSlice: number;
 }
 
+/** Everything but memory and registers, as text, and the threads about to abort. */
+export interface KernelPart {
+  text: string;
+  pending: PendingAbort[];
+}
+
 /**
  * The fingerprint of the machine's state. A thread about to abort (pending-abort.ts) is hashed as
  * it will resume: at abort_ip, with its dead registers at fixed values, and its waiting events
  * without the addresses they came at (the search offers deviations by the instruction it resumes at).
+ * `before`: the fingerprint of the state one pure step ago (pure-step.ts), whose kernel part this
+ * state shares (a pure step changes one thread's registers and counts, nothing the part holds).
  */
-export function stateFingerprint(machine: Machine, tables: RseqTables): StateFingerprint {
+export function stateFingerprint(machine: Machine, tables: RseqTables, before?: StateFingerprint | null): StateFingerprint {
   const k = machine.kernelState();
+  const threads = machine.allThreads();
+  // Reading a thread's registers loads its context into the CPU: once per thread per fingerprint.
+  const registers = new Map<Thread, RegisterFile>();
+  const regsOf = (t: Thread): RegisterFile => registers.get(t) ?? registers.set(t, machine.registersOf(t)).get(t)!;
+  const kernel = before?.kernel ?? kernelPart(machine, tables, k, regsOf);
+  const { pending } = kernel;
+  const normal = new Map(pending.map((p) => [p.tid, p]));
+  const h = createHash('sha1').update(kernel.text);
+  for (const p of machine.processes) h.update(memoryDigest(copyMemory(p.emu), deadStack(threads, p, regsOf)));
+  threads.forEach((t, i) => {
+    const p = normal.get(t.tid);
+    // An exited thread's registers are never read again (the judge reads what its calls returned).
+    if (t.state === 'exited') h.update('exited');
+    else h.update(p ? t.process.emu.editedContext(k.contexts[i]!, p.canonical) : k.contexts[i]!);
+  });
+  const key = h.digest('base64');
+  const slices = threads.map((t) => t.sliceUsed).join(',');
+  const maxSlice = threads.reduce((m, t) => Math.max(m, t.sliceUsed), 0);
+  if (!pending.length) return { key, kernel, exact: null, pending, slices, maxSlice };
+  // What the key left out: where each pending thread stands, its whole context and its events' addresses.
+  const e = createHash('sha1').update(key);
+  threads.forEach((t, i) => normal.has(t.tid) && e.update(k.contexts[i]!));
+  e.update(canonicalText(pending.map((p) => [p.ip, ...p.records.map((r) => machine.events()[r]!.ip)])));
+  return { key, kernel, exact: e.digest('base64'), pending, slices, maxSlice };
+}
+
+function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine['kernelState']>, regsOf: (t: Thread) => RegisterFile): KernelPart {
   const threads = machine.allThreads();
   const attempts = new Map(threads.map((t) => [t.tid, t.attempt]));
   // The last store to each shared byte, reduced to what can still change a verdict: aborted, or
@@ -164,9 +201,6 @@ export function stateFingerprint(machine: Machine, tables: RseqTables): StateFin
   const decided = machine.events().filter((e) => !open.has(e) && e.outcome === 'aborted');
   const aborts = new Set(decided.length ? checkAborts({ events: decided }, tables, machine.image).map((f) => f.message) : []);
   const awaiting = new Map(k.awaiting);
-  // Reading a thread's registers loads its context into the CPU: once per thread per fingerprint.
-  const registers = new Map<Thread, RegisterFile>();
-  const regsOf = (t: Thread): RegisterFile => registers.get(t) ?? registers.set(t, machine.registersOf(t)).get(t)!;
   // Only a thread with an event waiting for its return to user space can be about to abort.
   const pending = threads.flatMap((t) => (t.notifyResume && t.eventMask !== 0 ? [pendingAbort(machine, tables, t, regsOf(t), awaiting.get(t.tid) ?? [])] : [])).filter((p): p is PendingAbort => p !== null);
   const normal = new Map(pending.map((p) => [p.tid, p]));
@@ -178,22 +212,5 @@ export function stateFingerprint(machine: Machine, tables: RseqTables): StateFin
     machine.processes.map((p) => [p.pid, p.parent?.pid ?? null, [...p.sigactions].sort((a, b) => a[0] - b[0]), p.membarrierRseqRegistered, p.exitStatus, p.cids.save()]),
     threads.map(threadFields),
   ];
-  const kernel = canonicalText(parts);
-  const h = createHash('sha1').update(kernel);
-  for (const p of machine.processes) h.update(memoryDigest(copyMemory(p.emu), deadStack(threads, p, regsOf)));
-  threads.forEach((t, i) => {
-    const p = normal.get(t.tid);
-    // An exited thread's registers are never read again (the judge reads what its calls returned).
-    if (t.state === 'exited') h.update('exited');
-    else h.update(p ? t.process.emu.editedContext(k.contexts[i]!, p.canonical) : k.contexts[i]!);
-  });
-  const key = h.digest('base64');
-  const slices = threads.map((t) => t.sliceUsed).join(',');
-  const maxSlice = threads.reduce((m, t) => Math.max(m, t.sliceUsed), 0);
-  if (!pending.length) return { key, exact: null, pending, slices, maxSlice };
-  // What the key left out: where each pending thread stands, its whole context and its events' addresses.
-  const e = createHash('sha1').update(key);
-  threads.forEach((t, i) => normal.has(t.tid) && e.update(k.contexts[i]!));
-  e.update(canonicalText(pending.map((p) => [p.ip, ...p.records.map((r) => machine.events()[r]!.ip)])));
-  return { key, exact: e.digest('base64'), pending, slices, maxSlice };
+  return { text: canonicalText(parts), pending };
 }
