@@ -45,15 +45,17 @@ export interface WorkerInput {
   limits: typeof LIMITS;
 }
 
-function runShare(input: Omit<WorkerInput, 'limits'>): Promise<ShareResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_MODULE, { workerData: { ...input, limits: { ...LIMITS } } satisfies WorkerInput });
-    worker.on('message', (result: ShareResult) => resolve(result));
+/** A worker searching `input.share`, and its result to come. */
+function runShare(input: Omit<WorkerInput, 'limits'>): { worker: Worker; result: Promise<ShareResult> } {
+  const worker = new Worker(WORKER_MODULE, { workerData: { ...input, limits: { ...LIMITS } } satisfies WorkerInput });
+  const result = new Promise<ShareResult>((resolve, reject) => {
+    worker.on('message', (r: ShareResult) => resolve(r));
     worker.on('error', (e) => reject(e instanceof RseqEmuError ? e : new RseqEmuError('ENGINE', `exploration worker failed: ${e.message}`)));
     worker.on('exit', (code) => {
       if (code !== 0) reject(new RseqEmuError('ENGINE', `exploration worker exited with code ${code}`));
     });
   });
+  return { worker, result };
 }
 
 /**
@@ -77,7 +79,7 @@ export async function exploreParallel(scenario: Scenario, options: ParallelOptio
     tally: new BigInt64Array(new SharedArrayBuffer(8)),
   };
   const share: Share = { ...shardShare(options.shard ?? WHOLE), claims: new Int32Array(new SharedArrayBuffer(4)) };
-  const helpers: Promise<ShareResult>[] = [];
+  const helpers: ReturnType<typeof runShare>[] = [];
   const start = () => {
     const elapsed = clock() - t0;
     // Functions cannot cross to a worker; the options a worker needs are plain data.
@@ -85,12 +87,22 @@ export async function exploreParallel(scenario: Scenario, options: ParallelOptio
     const rest = { ...plain, ...(options.timeout !== undefined ? { timeout: Math.max(0, options.timeout - elapsed) } : {}) };
     for (let i = 1; i < workers; i++) helpers.push(runShare({ scenario, options: rest, share, joint }));
   };
-  const own = exploreShare(image, scenario, options, share, { ...joint, helpers: { after: options.pilotSeconds ?? HELPERS_AFTER_SECONDS, start } });
+  let own: ShareResult;
+  try {
+    own = exploreShare(image, scenario, options, share, { ...joint, helpers: { after: options.pilotSeconds ?? HELPERS_AFTER_SECONDS, start } });
+  } catch (e) {
+    // Workers would otherwise search on, and keep the process alive, for a search that failed.
+    for (const h of helpers) {
+      h.result.catch(() => {});
+      void h.worker.terminate();
+    }
+    throw e;
+  }
   if (!helpers.length) return mergeShares([own], scenario, options, clock() - t0, 1);
   // The calling thread is done; the workers' schedules still count in the progress shown.
   const tick = setInterval(() => options.onProgress?.(Number(Atomics.load(joint.tally!, 0)), clock() - t0), 250);
   try {
-    const parts = await Promise.all(helpers);
+    const parts = await Promise.all(helpers.map((h) => h.result));
     return mergeShares([own, ...parts], scenario, options, clock() - t0, workers);
   } finally {
     clearInterval(tick);

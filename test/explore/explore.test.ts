@@ -2,6 +2,7 @@
 // finding; every broken twin is found, by each strategy, within a stated number of schedules; and
 // every finding replays exactly from its schedule string.
 import { strict as assert } from 'node:assert';
+import { Worker } from 'node:worker_threads';
 import { explore } from '../../src/explore/explorer.js';
 import { exploreParallel } from '../../src/explore/explore-workers.js';
 import { judgeRun } from '../../src/explore/judge.js';
@@ -119,6 +120,28 @@ describe('exploration', function () {
     assert.equal(r.workers, 2);
     assert.equal(r.schedules, 200);
     assert.deepEqual(r.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));
+  });
+
+  it('fails with the calling thread\'s error after its worker started, and stops the worker', async () => {
+    // memcpy-buffer's K = 2 space takes the worker half a minute: long enough to be caught running.
+    const { scenario } = await bundledScenario('memcpy-buffer.json');
+    let calls = 0;
+    const onProgress = () => {
+      if (++calls === 50) throw new Error('progress display failed');
+    };
+    const terminate = Worker.prototype.terminate;
+    const exits: Promise<number>[] = [];
+    Worker.prototype.terminate = function (this: Worker) {
+      exits.push(terminate.call(this));
+      return exits.at(-1)!;
+    };
+    try {
+      await assert.rejects(exploreParallel(scenario, { preemptions: 2, workers: 2, pilotSeconds: 0, onProgress }), /progress display failed/);
+    } finally {
+      Worker.prototype.terminate = terminate;
+    }
+    assert.equal(exits.length, 1, 'the worker was not stopped');
+    await Promise.all(exits);
   });
 
   it('stops early with stopAtFirst and maxSchedules, and says the space was not finished', async () => {
