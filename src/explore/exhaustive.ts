@@ -15,11 +15,11 @@ import type { EventTwins } from './event-twins.js';
 import type { CommutingWalk } from './commuting.js';
 import { PureStep } from './pure-step.js';
 import type { ScheduleItem } from '../kernel/schedule.js';
-import type { StateCache } from './state-cache.js';
+import type { Loop, StateCache } from './state-cache.js';
 import type { StateFingerprint } from './state-hash.js';
 
-/** A state met, the instruction count there, and its watch. */
-type Visit = [StateFingerprint, number, Watch | null];
+/** A state met, the instruction count there, its watch, and the loop its walk went round (state-cache.ts). */
+type Visit = [StateFingerprint, number, Watch | null, Loop | null];
 
 /** A visit hashed with pending aborts, while its subtree is explored: did each end as predicted? */
 interface Watch {
@@ -127,9 +127,9 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
    * Looks the machine's state up in the cache: true when an entry covers it (the caller skips the
    * subtree); otherwise the visit, to be added once its subtree is explored, and its watch opened.
    */
-  const visit = (c: StateCache, left: number, before: StateFingerprint | null): true | Visit => {
+  const visit = (c: StateCache, left: number, before: StateFingerprint | null, runner: number): true | Visit => {
     const state = c.fingerprint(machine, before);
-    const hit = c.covering(state, left);
+    const hit = c.covering(state, left, runner);
     if (hit !== null && machine.instructions + hit.span <= machine.maxInstructions) {
       // The skipped subtree ended an open visit's pending abort as predicted only if its entry
       // stood for pending states and this state holds that abort still pending.
@@ -141,11 +141,26 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
     }
     const w = state.pending.length ? { pending: state.pending, asPredicted: true } : null;
     if (w) watched.push(w);
-    return [state, machine.instructions, w];
+    return [state, machine.instructions, w, null];
+  };
+  /**
+   * A visit's key met before in this walk with only pure steps between (`round`: the first visit of
+   * each key since the last impure step): only the running thread's count can differ, and when it
+   * grew, the walk went round a loop from there.
+   */
+  const loopBack = (round: Map<string, Visit>, v: Visit, runner: number): void => {
+    const [state] = v;
+    const first = round.get(state.key);
+    if (!first) {
+      round.set(state.key, v);
+      return;
+    }
+    const period = state.counts[runner]! - first[0].counts[runner]!;
+    if (first[3] === null && period > 0 && state.counts.every((c, i) => i === runner || c === first[0].counts[i])) first[3] = { runner, period };
   };
   // Only a subtree explored to its end may stand for later visits.
   const remember = (c: StateCache, left: number, visits: readonly Visit[]): void => {
-    if (go) for (const [state, at, w] of visits) c.add(state, left, deepest - at, w !== null && !w.asPredicted);
+    if (go) for (const [state, at, w, loop] of visits) c.add(state, left, deepest - at, w !== null && !w.asPredicted, loop);
   };
   /** Explores the subtree here; returns the most instructions a leaf of it ran. */
   const dfs = (left: number): number => {
@@ -165,6 +180,8 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
     const visited: Visit[] = [];
     // The state at the last point, when the step from there was pure (its fingerprint's kernel part holds).
     let before: StateFingerprint | null = null;
+    // The first visit of each key since the last impure step (for loops).
+    const round = new Map<string, Visit>();
     // Where the deviations are the last ones, events that leave one state run once (not at the
     // top, whose branches the shares divide).
     const twins = left === 1 && !top ? caches?.twins ?? null : null;
@@ -181,9 +198,11 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       // where another thread takes over, not before every instruction, was measured: fewer lookups,
       // but more schedules and more time on list.json at K = 3.)
       if (cache && !top) {
-        const v = visit(cache, left, before);
+        const runner = machine.allThreads().indexOf(machine.runningOn(cpu)!);
+        const v = visit(cache, left, before, runner);
         if (v === true) break;
         visited.push(v);
+        loopBack(round, v, runner);
         before = v[0];
       }
       const tid = machine.runningOn(cpu)!.tid;
@@ -234,8 +253,14 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         const pure = pureStep.after();
         twins?.stepped(pure);
         walk?.stepped(pure);
-        if (!pure) before = null;
-      } else before = null;
+        if (!pure) {
+          before = null;
+          round.clear();
+        }
+      } else {
+        before = null;
+        round.clear();
+      }
       if (!stepped) {
         endOfPath(top);
         break;

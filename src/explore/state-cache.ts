@@ -12,12 +12,25 @@
 // tick comes. An entry covers a visit with other slice counts when no tick can come in the span of
 // either (every count plus the span stays below the slice): then the runs below both are the same.
 //
+// A loop covers more. When the walk from an entry's state went round a loop — the running thread
+// came back to the same key after `period` pure steps (pure-step.ts), with only its own slice count
+// grown — the state is a function of the key and that count, so the walk goes on meeting the key
+// every `period` instructions until the tick: it passes through the same state with the running
+// thread's count first + period, first + 2·period, … up to the slice's last instruction. A visit
+// with one of those counts (and every other count the entry's) lies on the entry's own default
+// path, with as many deviations left, so its leaves are among the entry's: a spin loop met again
+// after another thread ran (a CPU switch at each iteration of it) is explored once, not once per
+// iteration. Its span is the entry's less the instructions between. A loop entered at another
+// phase (the thread came to it with another count) passes the key at other counts: each phase
+// (the count modulo the period) has an entry of its own, under a key of its own.
+//
 // A key may leave out the parts of a pending abort (pending-abort.ts). An entry whose subtree saw
 // such an abort end otherwise than predicted keeps its exact fingerprint and covers only visits
 // with the same one.
+import { createHash } from 'node:crypto';
 import type { Machine } from '../kernel/machine.js';
 import type { StateFingerprint } from './state-hash.js';
-import { createStateTableMemory, StateTable, textDigest, type StateRecord } from './state-table.js';
+import { createStateTableMemory, StateTable, textDigest, type LoopRecord, type StateRecord } from './state-table.js';
 
 /**
  * Whether states whose largest slice counts are `a` and `b` run alike for `span` instructions:
@@ -27,6 +40,26 @@ export const noTickWithin = (a: number, b: number, span: number, sliceLength: nu
 
 /** Searches with more deviations than this do not use the cache (deep bounds are never finished). */
 export const MAX_CACHED_BOUND = 256;
+
+/** A loop the walk from a state went round: the running thread (its index among the threads) and the steps between two visits of the key. */
+export interface Loop {
+  runner: number;
+  period: number;
+}
+
+/** The table key of one phase of a loop through the state with key `key`. */
+const phaseKey = (key: string, phase: number): Buffer => createHash('sha1').update(key).update(`@${phase}`).digest();
+
+/** A digest of slice counts with the runner's left out. */
+const otherCounts = (counts: readonly number[], runner: number): [number, number] => textDigest(counts.map((c, i) => (i === runner ? '*' : c)).join(','));
+
+/** An entry covering a visit: see StateCache.covering. */
+export interface Covering {
+  span: number;
+  anyPending: boolean;
+  /** When the visit lies on a loop of the entry's walk: how many instructions after the entry's state. */
+  ahead?: number;
+}
 
 export interface StateCacheStats {
   /** Visits skipped because an explored state covered them. */
@@ -63,25 +96,45 @@ export class StateCache {
   /**
    * The entry that explored `state` with at least `left` deviations to spare: its span, and whether
    * it stands for every state with this key (not only the exact one). Null when there is none.
+   * `runner`: the index of the thread about to run, for loops; then `ahead` says how far along the
+   * entry's walk the visit lies.
    */
-  covering(state: StateFingerprint, left: number): { span: number; anyPending: boolean } | null {
+  covering(state: StateFingerprint, left: number, runner: number | null = null): Covering | null {
     const e = this.table.get(keyBytes(state.key));
     if (e === null || e.left < left) return null;
     if (e.exact !== null) {
       const [a, b] = digestWords(state.exact ?? state.key);
       if (e.exact[0] !== a || e.exact[1] !== b) return null;
     }
-    if (!sameWords(e.slices, textDigest(state.slices)) && !noTickWithin(e.maxSlice, state.maxSlice, e.span, this.sliceLength)) return null;
-    return { span: e.span, anyPending: e.exact === null };
+    const anyPending = e.exact === null;
+    if (sameWords(e.slices, textDigest(state.slices)) || noTickWithin(e.maxSlice, state.maxSlice, e.span, this.sliceLength)) return { span: e.span, anyPending };
+    if (!e.loop || runner !== e.loop.runner) return null;
+    const ahead = this.aroundLoop(e.loop, state.counts, e.span);
+    if (ahead !== null) return { span: e.span - ahead, anyPending, ahead };
+    // Another phase of the same loop.
+    const p = this.table.get(phaseKey(state.key, state.counts[runner]! % e.loop.period));
+    if (p === null || p.left < left || !p.loop || p.loop.runner !== runner || (p.exact !== null && !sameWords(p.exact, digestWords(state.exact ?? state.key)))) return null;
+    const later = this.aroundLoop(p.loop, state.counts, p.span);
+    return later === null ? null : { span: p.span - later, anyPending: p.exact === null, ahead: later };
+  }
+
+  /** How many instructions after the entry's state its walk met a state whose slice counts are `counts` (see the file comment), or null. */
+  private aroundLoop(loop: LoopRecord, counts: readonly number[], span: number): number | null {
+    const ahead = (counts[loop.runner] ?? -1) - loop.first;
+    if (ahead <= 0 || ahead % loop.period !== 0 || ahead > span || loop.first + ahead >= this.sliceLength) return null;
+    return sameWords(loop.others, otherCounts(counts, loop.runner)) ? ahead : null;
   }
 
   /**
    * `state` was explored to the end with `left` deviations; its leaves ran at most `span` more
-   * instructions. `exactOnly`: its pending aborts did not all end as predicted.
+   * instructions. `exactOnly`: its pending aborts did not all end as predicted. `loop`: the walk
+   * from it went round that loop.
    */
-  add(state: StateFingerprint, left: number, span: number, exactOnly: boolean): void {
-    const record: StateRecord = { left, span, slices: textDigest(state.slices), maxSlice: state.maxSlice, exact: exactOnly ? digestWords(state.exact ?? state.key) : null };
+  add(state: StateFingerprint, left: number, span: number, exactOnly: boolean, loop: Loop | null = null): void {
+    const around: LoopRecord | null = loop && { runner: loop.runner, first: state.counts[loop.runner]!, period: loop.period, others: otherCounts(state.counts, loop.runner) };
+    const record: StateRecord = { left, span, slices: textDigest(state.slices), maxSlice: state.maxSlice, exact: exactOnly ? digestWords(state.exact ?? state.key) : null, loop: around };
     if (this.table.put(keyBytes(state.key), record)) this.added++;
+    if (around && this.table.put(phaseKey(state.key, around.first % around.period), record)) this.added++;
   }
 
   stats(): StateCacheStats {

@@ -15,7 +15,7 @@
 //   that may still abort (the oracle excuses those bytes).
 // Left out of the key: instruction counts (the cache compares the instructions left with the
 // budget instead), the part of its time slice each thread has used (returned beside the key: the
-// cache compares them, see state-cache.ts), stack bytes below the red zone (deadStack) and the
+// cache compares them, see state-cache.ts; none for an exited thread or the last live one), stack bytes below the red zone (deadStack) and the
 // parts of a thread about to abort that cannot decide anything (pending-abort.ts); and, because
 // neither the future nor the judge reads them, the CPUs each call ran on (only reported), the
 // executed schedule, system call and output logs, the trace, and attempt numbers
@@ -140,6 +140,8 @@ export interface StateFingerprint {
   pending: PendingAbort[];
   /** The part of its time slice each thread has used (left out of `key`; state-cache.ts compares them). */
   slices: string;
+  /** The same counts, thread by thread. */
+  counts: readonly number[];
   /** The largest of them. */
   maxSlice: number;
 }
@@ -175,14 +177,18 @@ export function stateFingerprint(machine: Machine, tables: RseqTables, before?: 
     else h.update(p ? t.process.emu.editedContext(k.contexts[i]!, p.canonical) : k.contexts[i]!);
   });
   const key = h.digest('base64');
-  const slices = threads.map((t) => t.sliceUsed).join(',');
-  const maxSlice = threads.reduce((m, t) => Math.max(m, t.sliceUsed), 0);
-  if (!pending.length) return { key, kernel, exact: null, pending, slices, maxSlice };
+  // An exited thread never runs again: the count it left does not decide anything. Nor does the
+  // count of the last live thread: nothing can come to share its CPU, so its ticks switch nothing.
+  const alone = threads.filter((t) => t.state !== 'exited').length === 1;
+  const counts = threads.map((t) => (t.state === 'exited' || alone ? 0 : t.sliceUsed));
+  const slices = counts.join(',');
+  const maxSlice = Math.max(0, ...counts);
+  if (!pending.length) return { key, kernel, exact: null, pending, slices, counts, maxSlice };
   // What the key left out: where each pending thread stands, its whole context and its events' addresses.
   const e = createHash('sha1').update(key);
   threads.forEach((t, i) => normal.has(t.tid) && e.update(k.contexts[i]!));
   e.update(canonicalText(pending.map((p) => [p.ip, ...p.records.map((r) => machine.events()[r]!.ip)])));
-  return { key, kernel, exact: e.digest('base64'), pending, slices, maxSlice };
+  return { key, kernel, exact: e.digest('base64'), pending, slices, counts, maxSlice };
 }
 
 function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine['kernelState']>, regsOf: (t: Thread) => RegisterFile): KernelPart {

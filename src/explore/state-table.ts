@@ -40,10 +40,24 @@ export interface StateRecord {
   maxSlice: number;
   /** Set when the entry stands only for the state whose exact digest starts with these 64 bits. */
   exact: readonly [number, number] | null;
+  /** Set when the walk from the state went round a loop of pure steps (state-cache.ts). */
+  loop: LoopRecord | null;
+}
+
+/**
+ * A loop the walk from an entry's state went round: the running thread came back to the same key
+ * after `period` pure steps. `first`: its slice count at the state; `others`: a digest of the
+ * slice counts with the running thread's (at index `runner`) left out.
+ */
+export interface LoopRecord {
+  runner: number;
+  first: number;
+  period: number;
+  others: readonly [number, number];
 }
 
 // Entry words: sequence (even: stable, odd: being rewritten), key (96 bits), exact (64), slices
-// (64), maxSlice, span, left, flags.
+// (64), maxSlice, span, left, flags, and a loop's runner, first count, period and other counts (64).
 const SEQ = 0;
 const KEY = 1;
 const EXACT = 4;
@@ -52,9 +66,14 @@ const MAX_SLICE = 8;
 const SPAN = 9;
 const LEFT = 10;
 const FLAGS = 11;
-const ENTRY_WORDS = 12;
+const LOOP_RUNNER = 12;
+const LOOP_FIRST = 13;
+const LOOP_PERIOD = 14;
+const LOOP_OTHERS = 15;
+const ENTRY_WORDS = 17;
 const ENTRY_BYTES = ENTRY_WORDS * 4;
 const HAS_EXACT = 1;
+const HAS_LOOP = 2;
 /** The entries grow by this many at a time. */
 const GROWTH = 1 << 14;
 /** A growable SharedArrayBuffer may not exceed this (V8). */
@@ -161,6 +180,7 @@ export class StateTable {
       slices: [w[at + SLICES]!, w[at + SLICES + 1]!],
       maxSlice: w[at + MAX_SLICE]!,
       exact: w[at + FLAGS]! & HAS_EXACT ? [w[at + EXACT]!, w[at + EXACT + 1]!] : null,
+      loop: w[at + FLAGS]! & HAS_LOOP ? { runner: w[at + LOOP_RUNNER]!, first: w[at + LOOP_FIRST]!, period: w[at + LOOP_PERIOD]!, others: [w[at + LOOP_OTHERS]!, w[at + LOOP_OTHERS + 1]!] } : null,
     };
     return Atomics.load(this.words, at + SEQ) === seq ? record : null;
   }
@@ -182,7 +202,12 @@ export class StateTable {
     w[at + MAX_SLICE] = r.maxSlice;
     w[at + EXACT] = r.exact?.[0] ?? 0;
     w[at + EXACT + 1] = r.exact?.[1] ?? 0;
-    w[at + FLAGS] = r.exact ? HAS_EXACT : 0;
+    w[at + LOOP_RUNNER] = r.loop?.runner ?? 0;
+    w[at + LOOP_FIRST] = r.loop?.first ?? 0;
+    w[at + LOOP_PERIOD] = r.loop?.period ?? 0;
+    w[at + LOOP_OTHERS] = r.loop?.others[0] ?? 0;
+    w[at + LOOP_OTHERS + 1] = r.loop?.others[1] ?? 0;
+    w[at + FLAGS] = (r.exact ? HAS_EXACT : 0) | (r.loop ? HAS_LOOP : 0);
   }
 
   /** Grows the entries to hold `count` of them (several threads may grow it at once). */

@@ -209,6 +209,28 @@ describe('state cache', function () {
       assert.equal(after.maxSlice, before.maxSlice + 1);
     });
 
+    it('counts no time slice for a thread that has exited, which never runs again', () => {
+      const [t1, t2] = machine.allThreads();
+      machine.step({ kind: 'run', cpu: 0, count: null }); // T1 runs its call to the end
+      assert.equal(t1!.state, 'exited');
+      const before = stateFingerprint(machine, tables);
+      t1!.sliceUsed += 5;
+      assert.deepEqual(stateFingerprint(machine, tables).counts, before.counts);
+      t2!.sliceUsed += 5; // a live thread's count still counts
+      assert.notDeepEqual(stateFingerprint(machine, tables).counts, before.counts);
+    });
+
+    it('counts no time slice for the last live thread: no thread is left to share its CPU', () => {
+      const threads = machine.allThreads();
+      machine.step({ kind: 'run', cpu: 0, count: null });
+      machine.step({ kind: 'run', cpu: 0, count: null });
+      assert.deepEqual(threads.map((t) => t.state), ['exited', 'exited', 'runnable']);
+      const before = stateFingerprint(machine, tables);
+      threads[2]!.sliceUsed += 5;
+      assert.deepEqual(stateFingerprint(machine, tables).counts, before.counts);
+      assert.deepEqual(before.counts, [0, 0, 0]);
+    });
+
     it('changes with what a call returned and which ids it observed, which the judge reads', () => {
       const t = machine.allThreads()[0]!;
       const before = key();
@@ -334,7 +356,7 @@ describe('state cache', function () {
     const none = (): StateFingerprint => state('unused');
     // Fingerprints carry SHA-1 digests: these stand for the states named.
     const digest = (name: string) => createHash('sha1').update(name).digest('base64');
-    const state = (key: string, exact: string | null = null, slices = [0, 0]): StateFingerprint => ({ key: digest(key), kernel: { text: key, pending: [] }, exact: exact && digest(exact), pending: [], slices: slices.join(','), maxSlice: Math.max(...slices) });
+    const state = (key: string, exact: string | null = null, slices = [0, 0]): StateFingerprint => ({ key: digest(key), kernel: { text: key, pending: [] }, exact: exact && digest(exact), pending: [], slices: slices.join(','), counts: slices, maxSlice: Math.max(...slices) });
     it('covers a state explored with as many or more deviations left, not with fewer', () => {
       const c = new StateCache(10, none);
       c.add(state('s'), 1, 40, false);
@@ -362,6 +384,36 @@ describe('state cache', function () {
       c.add(state('t', null, [70, 0]), 1, 40, false);
       assert.equal(c.covering(state('t', null, [0, 0]), 1), null); // the entry's own run reached a tick
       assert.equal(c.covering(state('t', null, [70, 0]), 1)?.span, 40); // the same counts always match
+    });
+
+    it('covers the states a loop the entry\'s walk went round passes through, one period apart, up to the tick', () => {
+      const c = new StateCache(10, none, 100);
+      // Thread 1 (the runner) came back to key s every 9 instructions from count 20; thread 0 waits at 5.
+      c.add(state('s', null, [5, 20]), 1, 500, false, { runner: 1, period: 9 });
+      assert.deepEqual(c.covering(state('s', null, [5, 38]), 1, 1), { span: 482, anyPending: true, ahead: 18 });
+      assert.equal(c.covering(state('s', null, [5, 92]), 1, 1)?.span, 428);
+      assert.equal(c.covering(state('s', null, [5, 37]), 1, 1), null); // not a whole number of rounds
+      assert.equal(c.covering(state('s', null, [5, 11]), 1, 1), null); // before the entry's state
+      assert.equal(c.covering(state('s', null, [5, 101]), 1, 1), null); // past the tick
+      assert.equal(c.covering(state('s', null, [6, 38]), 1, 1), null); // another thread's count differs
+      assert.equal(c.covering(state('s', null, [5, 38]), 1, 0), null); // another thread about to run
+      assert.equal(c.covering(state('s', null, [5, 38]), 2, 1), null); // more deviations left
+    });
+
+    it('keeps each phase of a loop apart: a walk that met the key at another count modulo the period covers its own', () => {
+      const c = new StateCache(10, none, 100);
+      c.add(state('s', null, [5, 20]), 1, 500, false, { runner: 1, period: 9 });
+      assert.equal(c.covering(state('s', null, [5, 33]), 1, 1), null);
+      c.add(state('s', null, [5, 24]), 1, 300, false, { runner: 1, period: 9 });
+      assert.equal(c.covering(state('s', null, [5, 33]), 1, 1)?.span, 291);
+      assert.equal(c.covering(state('s', null, [5, 38]), 1, 1)?.span, 482); // the first phase still
+    });
+
+    it('does not cover more than the entry\'s span: a loop left before the count was met proves nothing', () => {
+      const c = new StateCache(10, none, 60);
+      c.add(state('s', null, [0, 20]), 1, 30, false, { runner: 1, period: 9 });
+      assert.equal(c.covering(state('s', null, [0, 47]), 1, 1)?.span, 3);
+      assert.equal(c.covering(state('s', null, [0, 56]), 1, 1), null);
     });
 
     it('looks up no state a schedule\'s last deviation leaves, where a fingerprint costs more than the run it saves', async () => {
@@ -394,6 +446,76 @@ describe('state cache', function () {
     const { scenario, image } = await bundledScenario('counter.json');
     const r = explore(image, scenario, { preemptions: 1, checks: [() => null] });
     assert.equal(r.stateCache, undefined);
+  });
+});
+
+describe('state cache over loops', function () {
+  this.timeout(300_000);
+  // percpu_spinlock.s with its lock released before the new count is stored (a lost update), two
+  // threads on CPU 0 and a 40-instruction slice: one spins while the other holds the lock, and
+  // ticks come within the runs.
+  async function brokenSpinlock(): Promise<{ scenario: Scenario; image: Image }> {
+    const scenario = scenarioFromJson({
+      source: 'test/asm/fixtures/percpu_spinlock.bug-release-early.s',
+      cpus: 2,
+      timeSlice: 40,
+      memory: { locks: { size: 16 }, counts: { size: 16 } },
+      threads: [
+        { entry: 'spinlock_add', args: ['locks', 'counts', 1], cpu: 0 },
+        { entry: 'spinlock_add', args: ['locks', 'counts', 10], cpu: 0 },
+      ],
+      invariants: [{ region: 'counts', sum64: 11 }, { region: 'locks', equals64: [0, 0] }],
+    }, fileURLToPath(new URL('../../scenario.json', import.meta.url)));
+    return { scenario, image: await loadProgram(scenario.source) };
+  }
+
+  it('lets a loop entry cover only states its own walk passes through, with its deviations left', async () => {
+    const { scenario, image } = await brokenSpinlock();
+    const tables = readRseqTables(image);
+    const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
+    // Every state fingerprinted, by key and slice counts, to walk from when an entry covers a visit.
+    const states = new Map<string, ReturnType<Machine['capture']>>();
+    const at = (key: string, counts: readonly number[]) => `${key}|${counts.join(',')}`;
+    let checked = 0;
+    class Checked extends StateCache {
+      override covering(state: StateFingerprint, left: number, runner: number | null = null) {
+        const hit = super.covering(state, left, runner);
+        if (hit?.ahead === undefined) return hit;
+        const first = state.counts.map((c, i) => (i === runner ? c - hit.ahead! : c));
+        const from = states.get(at(state.key, first));
+        assert.ok(from, `no state met with key ${state.key} and counts ${first.join(',')}`);
+        const now = m.capture();
+        m.restore(from);
+        for (let i = 0; i < hit.ahead; i++) m.step({ kind: 'run', cpu: m.defaultCpu()!, count: 1 });
+        const reached = stateFingerprint(m, tables);
+        m.restore(now);
+        assert.equal(at(reached.key, reached.counts), at(state.key, state.counts), `${hit.ahead} default steps from the entry's state`);
+        checked++;
+        return hit;
+      }
+    }
+    try {
+      m.begin();
+      const fingerprint = (x: Machine) => {
+        const f = stateFingerprint(x, tables);
+        states.set(at(f.key, f.counts), x.capture());
+        return f;
+      };
+      const space = { kinds: ALL_DEVIATIONS, switchPoints: sharedAccessPoints(image), splitPoints: splitPoints(image), flagsMatter: false };
+      const registerOnly = registerOnlyPoints(image);
+      const caches = { states: new Checked(100_000, fingerprint, m.timeSlice), twins: new EventTwins(m, tables, m.timeSlice), walk: () => new CommutingWalk(m, m.timeSlice, registerOnly) };
+      exhaustiveSearch(m, 3, space, { leaf: () => true, found: () => 0 }, { part: 0, of: 1 }, caches);
+      assert.ok(checked > 0, 'no loop entry covered a visit');
+    } finally {
+      m.close();
+    }
+  });
+
+  it('reports over a spin loop what the search without the cache reports (K = 3)', async () => {
+    const { scenario, image } = await brokenSpinlock();
+    const { on, off } = bothWays(scenario, image, { preemptions: 3 });
+    assert.equal(off.verdict, 'fail');
+    assert.deepEqual(reported(on), reported(off));
   });
 });
 
