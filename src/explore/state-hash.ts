@@ -15,7 +15,8 @@
 //   that may still abort (the oracle excuses those bytes).
 // Left out of the key: instruction counts (the cache compares the instructions left with the
 // budget instead), the part of its time slice each thread has used (returned beside the key: the
-// cache compares them, see state-cache.ts; none for an exited thread or the last live one), stack bytes below the red zone (deadStack) and the
+// cache compares them, see state-cache.ts; none for an exited thread, or for the last live one
+// where the code makes no system call), stack bytes below the red zone (deadStack) and the
 // parts of a thread about to abort that cannot decide anything (pending-abort.ts); and, because
 // neither the future nor the judge reads them, the CPUs each call ran on (only reported), the
 // executed schedule, system call and output logs, the trace, and attempt numbers
@@ -24,6 +25,8 @@
 import { createHash } from 'node:crypto';
 import type { RseqTables } from '../abi/tables.js';
 import { checkAborts } from '../check/runtime.js';
+import { imageInstructions } from '../asm/capstone.js';
+import type { Image } from '../asm/image.js';
 import { canonicalText } from './canonical-text.js';
 import type { Machine } from '../kernel/machine.js';
 import { STACK_SIZE } from '../kernel/address-space.js';
@@ -118,6 +121,18 @@ function deadStack(threads: readonly Thread[], process: Machine['processes'][num
 
 const PAGE = BigInt(PAGE_SIZE);
 
+/** Whether an image holds an instruction that enters the kernel (a system call could start a thread). */
+const kernelEntries = new WeakMap<Image, boolean>();
+function entersKernel(image: Image): boolean {
+  let yes = kernelEntries.get(image);
+  if (yes === undefined) {
+    yes = false;
+    for (const d of imageInstructions(image)) if (/^(syscall|sysenter|int)\b/.test(d.mnemonic)) yes = true;
+    kernelEntries.set(image, yes);
+  }
+  return yes;
+}
+
 /** A thread's fields that matter, in a fixed order (see the file comment for what is left out). */
 function threadFields(t: Thread): unknown[] {
   const p = t.program;
@@ -178,8 +193,9 @@ export function stateFingerprint(machine: Machine, tables: RseqTables, before?: 
   });
   const key = h.digest('base64');
   // An exited thread never runs again: the count it left does not decide anything. Nor does the
-  // count of the last live thread: nothing can come to share its CPU, so its ticks switch nothing.
-  const alone = threads.filter((t) => t.state !== 'exited').length === 1;
+  // count of the last live thread when its code enters no kernel (no clone can start another):
+  // nothing can come to share its CPU, so its ticks switch nothing.
+  const alone = threads.filter((t) => t.state !== 'exited').length === 1 && !entersKernel(machine.image);
   const counts = threads.map((t) => (t.state === 'exited' || alone ? 0 : t.sliceUsed));
   const slices = counts.join(',');
   const maxSlice = Math.max(0, ...counts);

@@ -19,7 +19,7 @@ import { exhaustiveSearch } from '../../src/explore/exhaustive.js';
 import { stateFingerprint, type StateFingerprint } from '../../src/explore/state-hash.js';
 import { parseSchedule } from '../../src/kernel/schedule.js';
 import type { Machine } from '../../src/kernel/machine.js';
-import { loadProgram } from '../../src/program.js';
+import { assembleSource, loadProgram } from '../../src/program.js';
 import { loadScenario, scenarioFromJson, type Scenario } from '../../src/scenario/scenario.js';
 import { instantiate } from '../../src/scenario/setup.js';
 import { bundledScenario, counterScenario, SCENARIOS } from './fixtures.js';
@@ -229,6 +229,23 @@ describe('state cache', function () {
       threads[2]!.sliceUsed += 5;
       assert.deepEqual(stateFingerprint(machine, tables).counts, before.counts);
       assert.deepEqual(before.counts, [0, 0, 0]);
+    });
+
+    it('keeps the count of the last live thread when its code can enter the kernel (a clone would bring another)', async () => {
+      const image = await assembleSource('\t.text\n\t.globl quick\nquick:\n\tret\n\t.globl slow\nslow:\n\tnop\n\tmovl $39, %eax\n\tsyscall\n\tret\n', 'slow.s');
+      const scenario = scenarioFromJson({ source: 'slow.s', cpus: 1, threads: [{ entry: 'quick', cpu: 0 }, { entry: 'slow', cpu: 0 }] }, fileURLToPath(new URL('./scenario.json', import.meta.url)));
+      const m = instantiate(image, scenario);
+      try {
+        m.begin();
+        const threads = m.allThreads();
+        m.step({ kind: 'run', cpu: 0, count: null });
+        assert.deepEqual(threads.map((t) => t.state), ['exited', 'runnable']);
+        const before = stateFingerprint(m, readRseqTables(image));
+        threads[1]!.sliceUsed += 1;
+        assert.notDeepEqual(stateFingerprint(m, readRseqTables(image)).counts, before.counts);
+      } finally {
+        m.close();
+      }
     });
 
     it('changes with what a call returned and which ids it observed, which the judge reads', () => {
