@@ -249,15 +249,11 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       }
       if (twins || walk) pureStep.before(machine.runningOn(cpu)!, cpu, here);
       const stepped = machine.step({ kind: 'run', cpu, count: 1 });
-      if (twins || walk) {
-        const pure = pureStep.after();
-        twins?.stepped(pure);
-        walk?.stepped(pure);
-        if (!pure) {
-          before = null;
-          round.clear();
-        }
-      } else {
+      // Without twins or walks no step is known to be pure.
+      const pure = twins || walk ? pureStep.after() : false;
+      twins?.stepped(pure);
+      walk?.stepped(pure);
+      if (!pure) {
         before = null;
         round.clear();
       }

@@ -101,27 +101,25 @@ export class StateCache {
    */
   covering(state: StateFingerprint, left: number, runner: number | null = null): Covering | null {
     const e = this.table.get(keyBytes(state.key));
-    if (e === null || e.left < left) return null;
-    if (e.exact !== null) {
-      const [a, b] = digestWords(state.exact ?? state.key);
-      if (e.exact[0] !== a || e.exact[1] !== b) return null;
-    }
-    const anyPending = e.exact === null;
-    if (sameWords(e.slices, textDigest(state.slices)) || noTickWithin(e.maxSlice, state.maxSlice, e.span, this.sliceLength)) return { span: e.span, anyPending };
+    if (!admits(e, state, left)) return null;
+    if (sameWords(e.slices, textDigest(state.slices)) || noTickWithin(e.maxSlice, state.maxSlice, e.span, this.sliceLength)) return { span: e.span, anyPending: e.exact === null };
     if (!e.loop || runner !== e.loop.runner) return null;
-    const ahead = this.aroundLoop(e.loop, state.counts, e.span);
-    if (ahead !== null) return { span: e.span - ahead, anyPending, ahead };
-    // Another phase of the same loop.
-    const p = this.table.get(phaseKey(state.key, state.counts[runner]! % e.loop.period));
-    if (p === null || p.left < left || !p.loop || p.loop.runner !== runner || (p.exact !== null && !sameWords(p.exact, digestWords(state.exact ?? state.key)))) return null;
-    const later = this.aroundLoop(p.loop, state.counts, p.span);
-    return later === null ? null : { span: p.span - later, anyPending: p.exact === null, ahead: later };
+    let r = e;
+    let ahead = this.alongLoop(e, e.loop, state.counts);
+    if (ahead === null) {
+      // Another phase of the same loop, under an entry of its own.
+      const p = this.table.get(phaseKey(state.key, state.counts[runner]! % e.loop.period));
+      if (!admits(p, state, left) || !p.loop || p.loop.runner !== runner) return null;
+      r = p;
+      ahead = this.alongLoop(p, p.loop, state.counts);
+    }
+    return ahead === null ? null : { span: r.span - ahead, anyPending: r.exact === null, ahead };
   }
 
-  /** How many instructions after the entry's state its walk met a state whose slice counts are `counts` (see the file comment), or null. */
-  private aroundLoop(loop: LoopRecord, counts: readonly number[], span: number): number | null {
+  /** How many instructions after entry `r`'s state its walk round `loop` met a state whose slice counts are `counts` (see the file comment), or null. */
+  private alongLoop(r: StateRecord, loop: LoopRecord, counts: readonly number[]): number | null {
     const ahead = (counts[loop.runner] ?? -1) - loop.first;
-    if (ahead <= 0 || ahead % loop.period !== 0 || ahead > span || loop.first + ahead >= this.sliceLength) return null;
+    if (ahead <= 0 || ahead % loop.period !== 0 || ahead > r.span || loop.first + ahead >= this.sliceLength) return null;
     return sameWords(loop.others, otherCounts(counts, loop.runner)) ? ahead : null;
   }
 
@@ -143,3 +141,8 @@ export class StateCache {
 }
 
 const sameWords = (a: readonly [number, number], b: readonly [number, number]): boolean => a[0] === b[0] && a[1] === b[1];
+
+/** Whether entry `r` was explored with at least `left` deviations to spare and, if it stands only for its exact state, that is `state`. */
+function admits(r: StateRecord | null, state: StateFingerprint, left: number): r is StateRecord {
+  return r !== null && r.left >= left && (r.exact === null || sameWords(r.exact, digestWords(state.exact ?? state.key)));
+}

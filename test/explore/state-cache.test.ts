@@ -4,7 +4,7 @@
 // the judge reads; and the cache's own rules (deviations left, budget, capacity).
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Image } from '../../src/asm/image.js';
 import { readRseqTables, type RseqTables } from '../../src/abi/tables.js';
@@ -426,6 +426,14 @@ describe('state cache', function () {
       assert.equal(c.covering(state('s', null, [5, 38]), 1, 1)?.span, 482); // the first phase still
     });
 
+    it('lets another phase\'s entry cover only visits with no more deviations left than it was explored with', () => {
+      const c = new StateCache(10, none, 100);
+      c.add(state('s', null, [5, 20]), 2, 500, false, { runner: 1, period: 9 });
+      c.add(state('s', null, [5, 24]), 1, 300, false, { runner: 1, period: 9 });
+      assert.equal(c.covering(state('s', null, [5, 33]), 1, 1)?.span, 291);
+      assert.equal(c.covering(state('s', null, [5, 33]), 2, 1), null);
+    });
+
     it('does not cover more than the entry\'s span: a loop left before the count was met proves nothing', () => {
       const c = new StateCache(10, none, 60);
       c.add(state('s', null, [0, 20]), 1, 30, false, { runner: 1, period: 9 });
@@ -472,8 +480,13 @@ describe('state cache over loops', function () {
   // threads on CPU 0 and a 40-instruction slice: one spins while the other holds the lock, and
   // ticks come within the runs.
   async function brokenSpinlock(): Promise<{ scenario: Scenario; image: Image }> {
+    const correct = readFileSync(ASM + 'percpu_spinlock.s', 'utf8');
+    const store = '\tmovq %r9, (%rsi,%r8,8)\n';
+    const release = '\tmovq $0, (%rdi,%r8,8)\n';
+    const broken = correct.replace(store + release, release + store);
+    assert.notEqual(broken, correct, 'percpu_spinlock.s stores the count, then releases the lock');
     const scenario = scenarioFromJson({
-      source: 'test/asm/fixtures/percpu_spinlock.bug-release-early.s',
+      source: 'asm/percpu_spinlock.s',
       cpus: 2,
       timeSlice: 40,
       memory: { locks: { size: 16 }, counts: { size: 16 } },
@@ -483,7 +496,7 @@ describe('state cache over loops', function () {
       ],
       invariants: [{ region: 'counts', sum64: 11 }, { region: 'locks', equals64: [0, 0] }],
     }, fileURLToPath(new URL('../../scenario.json', import.meta.url)));
-    return { scenario, image: await loadProgram(scenario.source) };
+    return { scenario, image: await assembleSource(broken, 'percpu_spinlock.bug-release-early.s') };
   }
 
   it('lets a loop entry cover only states its own walk passes through, with its deviations left', async () => {
