@@ -4,7 +4,8 @@
 // one attempt, whose registers differ only in what the retry recomputes, are one state.
 //
 // The analysis is deliberately small and conservative. Instructions it knows (moves, lea, two-operand
-// arithmetic and logic, compares, push/pop, direct jumps and conditional branches, nop) read and
+// arithmetic and logic, adc/sbb, shifts by a constant or %cl, inc/dec/not/neg, two- and three-operand
+// imul, setcc, cmovcc, compares, push/pop, direct jumps and conditional branches, nop, pause) read and
 // write what they name; anything else — calls, returns, indirect jumps, system calls, string and
 // locked instructions, any mnemonic not listed — counts as reading every register, so an unknown
 // instruction only ever keeps values. A path longer than MAX_STEPS instructions keeps what is
@@ -69,6 +70,11 @@ const MOVES = /^(mov[bwlq]?|movabs[bwlq]?|movz[bwlq]{2}|movs[bwlq]{2}|movslq)$/;
 const ARITH = /^(add|sub|and|or|xor)[bwlq]?$/;
 const COMPARE = /^(cmp|test)[bwlq]?$/;
 const CONDITIONAL = /^j(?!mp)/;
+const SHIFTS = /^(shl|sal|shr|sar)[bwlq]?$/;
+/** Read-modify-writes of one operand: `inc` and `dec` keep the carry flag, `not` every flag; `neg` sets them all. */
+const UNARY = /^(inc|dec|not|neg)[bwlq]?$/;
+/** Instructions that read the status flags and write all of them (from the operands and the carry). */
+const WITH_CARRY = /^(adc|sbb)[bwlq]?$/;
 
 function effectOf(image: Image, address: Address): Effect {
   const section = sectionAt(image, address);
@@ -85,7 +91,8 @@ function effectOf(image: Image, address: Address): Effect {
   if (parsed.prefixes.length) return UNKNOWN;
   const m = parsed.mnemonic.toLowerCase();
   const ops = parsed.operands;
-  if (/^(nop[wlq]?|endbr64)$/.test(m)) return { reads: 0, kills: 0, next: [next] };
+  // pause is a spin-wait hint: it touches no register or flag.
+  if (/^(nop[wlq]?|endbr64|pause)$/.test(m)) return { reads: 0, kills: 0, next: [next] };
   if (BRANCH_MNEMONIC.test(m) && m.startsWith("j") && ops.length === 1 && ops[0]!.kind === 'target') {
     const expr = ops[0]!.expr;
     if (expr.kind !== 'num') return UNKNOWN;
@@ -109,6 +116,25 @@ function effectOf(image: Image, address: Address): Effect {
     return { reads: zeroing ? 0 : src.read | dst.read, kills: dst.kill | FLAGS, next: [next] };
   }
   if (COMPARE.test(m) && ops.length === 2) return { reads: operandUse(ops[0]!).read | operandUse(ops[1]!).read, kills: FLAGS, next: [next] };
+  if (WITH_CARRY.test(m) && ops.length === 2) return { reads: operandUse(ops[0]!).read | operandUse(ops[1]!).read | FLAGS, kills: FLAGS, next: [next] };
+  if (SHIFTS.test(m) && (ops.length === 1 || ops.length === 2)) {
+    const dst = operandUse(ops[ops.length - 1]!);
+    const count = ops.length === 1 ? { kind: 'imm' as const, expr: { kind: 'num' as const, value: 1n } } : ops[0]!;
+    // A count of zero (after masking) leaves the flags as they were; a count in %cl may be zero.
+    const flags = count.kind === 'imm' && count.expr.kind === 'num' && (count.expr.value & 31n) !== 0n ? FLAGS : 0;
+    if (count.kind !== 'imm' && !(count.kind === 'reg' && count.reg === 'cl')) return UNKNOWN;
+    return { reads: dst.read | (count.kind === 'reg' ? registerBit('rcx')[0] : 0), kills: flags, next: [next] };
+  }
+  if (UNARY.test(m) && ops.length === 1) return { reads: operandUse(ops[0]!).read, kills: m.startsWith('neg') ? FLAGS : 0, next: [next] };
+  if (/^imul[wlq]?$/.test(m) && (ops.length === 2 || ops.length === 3)) {
+    // `imul src, dst` reads both; `imul $imm, src, dst` overwrites dst. The flags come from the product.
+    const dst = operandUse(ops[ops.length - 1]!);
+    const reads = ops.length === 2 ? operandUse(ops[0]!).read | dst.read : operandUse(ops[1]!).read | dst.readOnWrite;
+    return { reads, kills: (ops.length === 3 ? dst.kill : 0) | FLAGS, next: [next] };
+  }
+  // setcc writes one byte (the rest of the register stays); cmovcc may not write at all.
+  if (/^set[a-z]+$/.test(m) && ops.length === 1) return { reads: FLAGS | operandUse(ops[0]!).readOnWrite, kills: 0, next: [next] };
+  if (/^cmov[a-z]+$/.test(m) && ops.length === 2) return { reads: FLAGS | operandUse(ops[0]!).read | operandUse(ops[1]!).read, kills: 0, next: [next] };
   if (/^push[wq]?$/.test(m) && ops.length === 1) return { reads: operandUse(ops[0]!).read, kills: 0, next: [next] };
   if (/^pop[wq]?$/.test(m) && ops.length === 1) {
     const dst = operandUse(ops[0]!);

@@ -16,7 +16,7 @@ import type { CommutingWalk } from './commuting.js';
 import { PureStep } from './pure-step.js';
 import type { ScheduleItem } from '../kernel/schedule.js';
 import type { Loop, StateCache } from './state-cache.js';
-import type { StateFingerprint } from './state-hash.js';
+import type { PureStepFrom, StateFingerprint } from './state-hash.js';
 
 /** A state met, the instruction count there, its watch, and the loop its walk went round (state-cache.ts). */
 type Visit = [StateFingerprint, number, Watch | null, Loop | null];
@@ -127,8 +127,8 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
    * Looks the machine's state up in the cache: true when an entry covers it (the caller skips the
    * subtree); otherwise the visit, to be added once its subtree is explored, and its watch opened.
    */
-  const visit = (c: StateCache, left: number, before: StateFingerprint | null, runner: number): true | Visit => {
-    const state = c.fingerprint(machine, before);
+  const visit = (c: StateCache, left: number, from: PureStepFrom | null, runner: number): true | Visit => {
+    const state = c.fingerprint(machine, from);
     const hit = c.covering(state, left, runner);
     if (hit !== null && machine.instructions + hit.span <= machine.maxInstructions) {
       // The skipped subtree ended an open visit's pending abort as predicted only if its entry
@@ -178,8 +178,8 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
     }
     // States met along this path, each the root of everything explored after it here.
     const visited: Visit[] = [];
-    // The state at the last point, when the step from there was pure (its fingerprint's kernel part holds).
-    let before: StateFingerprint | null = null;
+    // The state at the last point and its thread, when the step from there was pure (the fingerprint reuses what it holds).
+    let before: PureStepFrom | null = null;
     // The first visit of each key since the last impure step (for loops).
     const round = new Map<string, Visit>();
     // Where the deviations are the last ones, events that leave one state run once (not at the
@@ -203,7 +203,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         if (v === true) break;
         visited.push(v);
         loopBack(round, v, runner);
-        before = v[0];
+        before = { state: v[0], tid: machine.runningOn(cpu)!.tid };
       }
       const tid = machine.runningOn(cpu)!.tid;
       const here = machine.capture();

@@ -196,7 +196,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
       if (usesStateCache(options) && bound < MAX_CACHED_BOUND) {
         const sliceLength = machine.timeSlice === 0 ? Infinity : machine.timeSlice;
         const registerOnly = registerOnlyPoints(image);
-        cache = new StateCache(joint.table ? new StateTable(joint.table) : stateCacheEntries(options), (m, before) => stateFingerprint(m, tables, before), sliceLength);
+        cache = new StateCache(joint.table ? new StateTable(joint.table) : stateCacheEntries(options), (m, from) => stateFingerprint(m, tables, from), sliceLength);
         caches = { states: cache, twins: new EventTwins(machine, tables, sliceLength), walk: () => new CommutingWalk(machine, sliceLength, registerOnly) };
       }
       try {

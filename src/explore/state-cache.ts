@@ -29,7 +29,7 @@
 // with the same one.
 import { createHash } from 'node:crypto';
 import type { Machine } from '../kernel/machine.js';
-import type { StateFingerprint } from './state-hash.js';
+import type { PureStepFrom, StateFingerprint } from './state-hash.js';
 import { createStateTableMemory, StateTable, textDigest, type LoopRecord, type StateRecord } from './state-table.js';
 
 /**
@@ -88,8 +88,8 @@ export class StateCache {
    * `table`: a capacity for a table of its own, or one shared with the other threads of the search.
    * `sliceLength`: the machine's time slice in instructions (Infinity when slices are off).
    */
-  /** `fingerprint`: stateFingerprint, given the fingerprint of the state one pure step before when there is one. */
-  constructor(table: number | StateTable, readonly fingerprint: (machine: Machine, before?: StateFingerprint | null) => StateFingerprint, readonly sliceLength = Infinity) {
+  /** `fingerprint`: stateFingerprint, given the state one pure step before and the thread that stepped, when there is one. */
+  constructor(table: number | StateTable, readonly fingerprint: (machine: Machine, from?: PureStepFrom | null) => StateFingerprint, readonly sliceLength = Infinity) {
     this.table = typeof table === 'number' ? new StateTable(createStateTableMemory(table)) : table;
   }
 

@@ -108,12 +108,12 @@ const RED_ZONE = 128n;
  * signal): states that differ only there are one state. Stacks the machine did not allocate (a
  * clone child's, in user memory) are kept whole.
  */
-function deadStack(threads: readonly Thread[], process: Machine['processes'][number], regsOf: (t: Thread) => RegisterFile): [Address, Address][] {
+function deadStack(threads: readonly Thread[], process: Machine['processes'][number], rsps: readonly (Address | null)[]): [Address, Address][] {
   const out: [Address, Address][] = [];
-  for (const t of threads) {
-    if (t.process !== process || !t.ownsMemory || t.state === 'exited') continue;
+  for (const [i, t] of threads.entries()) {
+    if (t.process !== process || !t.ownsMemory || rsps[i] === null) continue;
     const bottom = t.stackTop - STACK_SIZE;
-    const below = regsOf(t).rsp - RED_ZONE;
+    const below = rsps[i]! - RED_ZONE;
     if (below > bottom && below <= t.stackTop) out.push([bottom, below]);
   }
   return out;
@@ -149,6 +149,10 @@ export interface StateFingerprint {
   key: string;
   /** The kernel's part of the state, as hashed (a fingerprint one pure step later reuses it). */
   kernel: KernelPart;
+  /** Each thread's context as hashed (a fingerprint one pure step later reuses the others'). */
+  contexts: readonly ContextDigest[];
+  /** The address spaces as hashed (a fingerprint one pure step later reuses them when the stack pointers stayed). */
+  memory: MemoryPart;
   /** When `pending` is not empty: the digest of the state with those parts too. */
   exact: string | null;
   /** Threads hashed as about to abort (pending-abort.ts). */
@@ -161,36 +165,63 @@ export interface StateFingerprint {
   maxSlice: number;
 }
 
-/** Everything but memory and registers, as text, and the threads about to abort. */
+/**
+ * A thread's context: its digest as the key hashes it (as it will resume, when about to abort) and
+ * the digest of its bytes as they stand (for `exact`). Null for an exited thread.
+ */
+type ContextDigest = { key: Buffer; raw: Buffer } | null;
+
+/** The fingerprint of the state one pure step before, and the thread that took the step (pure-step.ts). */
+export interface PureStepFrom {
+  state: StateFingerprint;
+  tid: number;
+}
+
+/** Everything but memory and registers, digested, and the threads about to abort. */
 export interface KernelPart {
-  text: string;
+  digest: Buffer;
   pending: PendingAbort[];
+}
+
+/** The digest of every address space, and each thread's stack pointer its dead stack was cut at (null: exited). */
+export interface MemoryPart {
+  digest: Buffer;
+  rsps: readonly (Address | null)[];
 }
 
 /**
  * The fingerprint of the machine's state. A thread about to abort (pending-abort.ts) is hashed as
  * it will resume: at abort_ip, with its dead registers at fixed values, and its waiting events
  * without the addresses they came at (the search offers deviations by the instruction it resumes at).
- * `before`: the fingerprint of the state one pure step ago (pure-step.ts), whose kernel part this
- * state shares (a pure step changes one thread's registers and counts, nothing the part holds).
+ * `from`: the fingerprint of the state one pure step ago and the thread that stepped. A pure step
+ * changes that thread's registers and counts only: this state shares the earlier one's kernel part,
+ * every other thread's context (contexts are 5.5 KB each; exporting and hashing them was a quarter
+ * of a fingerprint's cost) and, unless its stack pointer moved, the memory digest.
  */
-export function stateFingerprint(machine: Machine, tables: RseqTables, before?: StateFingerprint | null): StateFingerprint {
-  const k = machine.kernelState();
+export function stateFingerprint(machine: Machine, tables: RseqTables, from?: PureStepFrom | null): StateFingerprint {
   const threads = machine.allThreads();
+  const k = from ? null : machine.kernelState();
   // Reading a thread's registers loads its context into the CPU: once per thread per fingerprint.
   const registers = new Map<Thread, RegisterFile>();
   const regsOf = (t: Thread): RegisterFile => registers.get(t) ?? registers.set(t, machine.registersOf(t)).get(t)!;
-  const kernel = before?.kernel ?? kernelPart(machine, tables, k, regsOf);
+  const kernel = from?.state.kernel ?? kernelPart(machine, tables, k!, regsOf);
   const { pending } = kernel;
   const normal = new Map(pending.map((p) => [p.tid, p]));
-  const h = createHash('sha1').update(kernel.text);
-  for (const p of machine.processes) h.update(memoryDigest(copyMemory(p.emu), deadStack(threads, p, regsOf)));
-  threads.forEach((t, i) => {
-    const p = normal.get(t.tid);
+  // Whether thread i's part is the one `from` hashed.
+  const kept = (t: Thread): boolean => !!from && t.tid !== from.tid && from.state.contexts.length === threads.length;
+  const rsps = threads.map((t, i) => (kept(t) ? from!.state.memory.rsps[i]! : t.state === 'exited' ? null : regsOf(t).rsp));
+  const memory = from && rsps.every((r, i) => r === from.state.memory.rsps[i]) ? from.state.memory : memoryPart(machine, rsps);
+  const h = createHash('sha1').update(kernel.digest).update(memory.digest);
+  const contexts = threads.map((t, i): ContextDigest => {
+    if (kept(t)) return from!.state.contexts[i]!;
     // An exited thread's registers are never read again (the judge reads what its calls returned).
-    if (t.state === 'exited') h.update('exited');
-    else h.update(p ? t.process.emu.editedContext(k.contexts[i]!, p.canonical) : k.contexts[i]!);
+    if (t.state === 'exited') return null;
+    const bytes = k ? k.contexts[i]! : machine.contextOf(t);
+    const raw = createHash('sha1').update(bytes).digest();
+    const p = normal.get(t.tid);
+    return { key: p ? createHash('sha1').update(t.process.emu.editedContext(bytes, p.canonical)).digest() : raw, raw };
   });
+  for (const c of contexts) h.update(c ? c.key : 'exited');
   const key = h.digest('base64');
   // An exited thread never runs again: the count it left does not decide anything. Nor does the
   // count of the last live thread when its code enters no kernel (no clone can start another):
@@ -199,12 +230,18 @@ export function stateFingerprint(machine: Machine, tables: RseqTables, before?: 
   const counts = threads.map((t) => (t.state === 'exited' || alone ? 0 : t.sliceUsed));
   const slices = counts.join(',');
   const maxSlice = Math.max(0, ...counts);
-  if (!pending.length) return { key, kernel, exact: null, pending, slices, counts, maxSlice };
+  if (!pending.length) return { key, kernel, contexts, memory, exact: null, pending, slices, counts, maxSlice };
   // What the key left out: where each pending thread stands, its whole context and its events' addresses.
   const e = createHash('sha1').update(key);
-  threads.forEach((t, i) => normal.has(t.tid) && e.update(k.contexts[i]!));
+  threads.forEach((t, i) => normal.has(t.tid) && e.update(contexts[i]!.raw));
   e.update(canonicalText(pending.map((p) => [p.ip, ...p.records.map((r) => machine.events()[r]!.ip)])));
-  return { key, kernel, exact: e.digest('base64'), pending, slices, counts, maxSlice };
+  return { key, kernel, contexts, memory, exact: e.digest('base64'), pending, slices, counts, maxSlice };
+}
+
+function memoryPart(machine: Machine, rsps: readonly (Address | null)[]): MemoryPart {
+  const h = createHash('sha1');
+  for (const p of machine.processes) h.update(memoryDigest(copyMemory(p.emu), deadStack(machine.allThreads(), p, rsps)));
+  return { digest: h.digest(), rsps };
 }
 
 function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine['kernelState']>, regsOf: (t: Thread) => RegisterFile): KernelPart {
@@ -234,5 +271,5 @@ function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine[
     machine.processes.map((p) => [p.pid, p.parent?.pid ?? null, [...p.sigactions].sort((a, b) => a[0] - b[0]), p.membarrierRseqRegistered, p.exitStatus, p.cids.save()]),
     threads.map(threadFields),
   ];
-  return { text: canonicalText(parts), pending };
+  return { digest: createHash('sha1').update(canonicalText(parts)).digest(), pending };
 }

@@ -16,7 +16,7 @@ import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints } from '../../src/explo
 import { EventTwins } from '../../src/explore/event-twins.js';
 import { CommutingWalk, registerOnlyPoints } from '../../src/explore/commuting.js';
 import { exhaustiveSearch } from '../../src/explore/exhaustive.js';
-import { stateFingerprint, type StateFingerprint } from '../../src/explore/state-hash.js';
+import { stateFingerprint, type PureStepFrom, type StateFingerprint } from '../../src/explore/state-hash.js';
 import { parseSchedule } from '../../src/kernel/schedule.js';
 import type { Machine } from '../../src/kernel/machine.js';
 import { assembleSource, loadProgram } from '../../src/program.js';
@@ -103,33 +103,46 @@ describe('state cache', function () {
     }
   });
 
-  // The search passes each fingerprint the one of the state a pure step before, whose kernel part it reuses.
+  // The search passes each fingerprint the one of the state a pure step before and the thread that
+  // stepped: it reuses the kernel part, every other thread's context and, unless the stack pointer
+  // moved, the memory digest.
+  /** Searches `scenario` at K = `bound`, requiring every fingerprint made from an earlier one to be the one made afresh. */
+  function reusedAsFresh(image: Image, scenario: Scenario, bound: number): void {
+    const tables = readRseqTables(image);
+    const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
+    let reused = 0;
+    const fingerprint = (x: Machine, from?: PureStepFrom | null): StateFingerprint => {
+      const fresh = stateFingerprint(x, tables);
+      if (!from) return fresh;
+      const made = stateFingerprint(x, tables, from);
+      assert.deepEqual({ key: made.key, exact: made.exact }, { key: fresh.key, exact: fresh.exact }, `at ${x.instructions}: ${x.schedule()}`);
+      reused++;
+      return made;
+    };
+    try {
+      m.begin();
+      const space = { kinds: ALL_DEVIATIONS, switchPoints: sharedAccessPoints(image), splitPoints: splitPoints(image), flagsMatter: false };
+      const registerOnly = registerOnlyPoints(image);
+      const walk = () => new CommutingWalk(m, m.timeSlice, registerOnly);
+      exhaustiveSearch(m, bound, space, { leaf: () => true }, { part: 0, of: 1 }, { states: new StateCache(100_000, fingerprint), twins: new EventTwins(m, tables, m.timeSlice), walk });
+      assert.ok(reused > 0, 'no fingerprint was made from an earlier one');
+    } finally {
+      m.close();
+    }
+  }
   for (const [name, bound] of [['counter.json', 2], ['list.json', 2], ['spinlock.json', 2], ['mm-cid-counter.json', 2], ['counter-two-threads.json', 3]] as const) {
     it(`over ${name} at K = ${bound}, a fingerprint made from the one a pure step before is the one made afresh`, async () => {
       const { scenario, image } = await bundledScenario(name);
-      const tables = readRseqTables(image);
-      const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
-      let reused = 0;
-      const fingerprint = (x: Machine, before?: StateFingerprint | null): StateFingerprint => {
-        const fresh = stateFingerprint(x, tables);
-        if (!before) return fresh;
-        const made = stateFingerprint(x, tables, before);
-        assert.deepEqual({ key: made.key, exact: made.exact }, { key: fresh.key, exact: fresh.exact }, `at ${x.instructions}: ${x.schedule()}`);
-        reused++;
-        return made;
-      };
-      try {
-        m.begin();
-        const space = { kinds: ALL_DEVIATIONS, switchPoints: sharedAccessPoints(image), splitPoints: splitPoints(image), flagsMatter: false };
-        const registerOnly = registerOnlyPoints(image);
-        const walk = () => new CommutingWalk(m, m.timeSlice, registerOnly);
-        exhaustiveSearch(m, bound, space, { leaf: () => true }, { part: 0, of: 1 }, { states: new StateCache(100_000, fingerprint), twins: new EventTwins(m, tables, m.timeSlice), walk });
-        assert.ok(reused > 0, 'no fingerprint was made from an earlier one');
-      } finally {
-        m.close();
-      }
+      reusedAsFresh(image, scenario, bound);
     });
   }
+  it('makes the same fingerprint from the one a pure step before when that step moved the stack pointer (the dead stack moves)', async () => {
+    // Two threads on two CPUs open and close a frame with register-only steps between stores.
+    const source = '\t.text\n\t.globl frame\nframe:\n\tmovq %rsi, (%rdi)\n\tsubq $48, %rsp\n\taddq $1, %rax\n\taddq $48, %rsp\n\tmovq (%rdi), %rax\n\tret\n';
+    const image = await assembleSource(source, 'frame.s');
+    const scenario = scenarioFromJson({ source: 'frame.s', cpus: 2, memory: { cell: { size: 8 } }, threads: [{ entry: 'frame', args: ['cell', 1], cpu: 0 }, { entry: 'frame', args: ['cell', 2], cpu: 1 }] }, fileURLToPath(new URL('./scenario.json', import.meta.url)));
+    reusedAsFresh(image, scenario, 2);
+  });
 
   describe('the fingerprint', () => {
     let machine: Machine;
@@ -373,7 +386,7 @@ describe('state cache', function () {
     const none = (): StateFingerprint => state('unused');
     // Fingerprints carry SHA-1 digests: these stand for the states named.
     const digest = (name: string) => createHash('sha1').update(name).digest('base64');
-    const state = (key: string, exact: string | null = null, slices = [0, 0]): StateFingerprint => ({ key: digest(key), kernel: { text: key, pending: [] }, exact: exact && digest(exact), pending: [], slices: slices.join(','), counts: slices, maxSlice: Math.max(...slices) });
+    const state = (key: string, exact: string | null = null, slices = [0, 0]): StateFingerprint => ({ key: digest(key), kernel: { digest: Buffer.from(key), pending: [] }, contexts: [], memory: { digest: Buffer.alloc(0), rsps: [] }, exact: exact && digest(exact), pending: [], slices: slices.join(','), counts: slices, maxSlice: Math.max(...slices) });
     it('covers a state explored with as many or more deviations left, not with fewer', () => {
       const c = new StateCache(10, none);
       c.add(state('s'), 1, 40, false);
