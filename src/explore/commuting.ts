@@ -18,7 +18,8 @@
 // Signals are left out: a handler reads the frame, which holds the registers.
 import { imageInstructions } from '../asm/capstone.js';
 import type { Image } from '../asm/image.js';
-import { parseInstruction } from '../asm/operands.js';
+import { parseInstruction, type Operand } from '../asm/operands.js';
+import { entersKernel } from '../asm/kernel-entries.js';
 import type { Machine } from '../kernel/machine.js';
 import { decideFixup, fixupRules } from '../kernel/rseq-fixup.js';
 import { formatItem, type ScheduleItem } from '../kernel/schedule.js';
@@ -33,8 +34,17 @@ import { noTickWithin } from './state-cache.js';
  */
 const NOT_REGISTER_ONLY = /^(lock|push|pusha|pushf|pop|popa|popf|call|ret|retf|leave|enter|in|out|xlat|xlatb|cpuid|rdtsc|rdtscp|rdpid|rdrand|rdseed|rdfsbase|rdgsbase|wrfsbase|wrgsbase|rdpkru|wrpkru|xgetbv|syscall|sysenter|int|int1|int3|into|ud0|ud1|ud2|hlt|iret|sysret|swapgs|xbegin|xend|xabort|xtest|monitor|mwait|clflush|clflushopt|clwb|cli|sti|clac|stac)[bwlq]?$/;
 
-/** Addresses of the image's instructions that touch registers only. */
-export function registerOnlyPoints(image: Image): Set<Address> {
+/** Loads and compares whose memory operands are only read (a mov's is its source, into a register). */
+const LOADS = /^(mov[bwlq]?|movabs[bwlq]?|movz[bwlq]{2}|movs[bwlq]{2}|movslq|cmp[bwlq]?|test[bwlq]?)$/;
+
+/** [begin, end) of memory whose bytes no instruction or kernel work can change during a run. */
+export type ConstantRange = readonly [Address, Address];
+
+/**
+ * Addresses of the image's instructions that touch registers only, or besides registers only read
+ * `constant` memory (constantMemory): such a load reads the same bytes before an event and after it.
+ */
+export function registerOnlyPoints(image: Image, constant: readonly ConstantRange[] = []): Set<Address> {
   const out = new Set<Address>();
   for (const d of imageInstructions(image)) {
     if (d.mnemonic.split(/\s+/).some((word) => NOT_REGISTER_ONLY.test(word))) continue;
@@ -42,11 +52,37 @@ export function registerOnlyPoints(image: Image): Set<Address> {
       const ops = parseInstruction(`${d.mnemonic} ${d.operands}`.trim(), 'att').operands;
       // lea computes an address and a long nop names one; neither reads it.
       if (ops.every((op) => op.kind !== 'mem') || /^(lea|nop)/.test(d.mnemonic)) out.add(d.address);
+      else if (constant.length && readsOnlyConstant(d.mnemonic, ops, d.address + BigInt(d.size), constant)) out.add(d.address);
     } catch {
       // unparsed: not known to be register-only
     }
   }
   return out;
+}
+
+/** Whether the instruction (ending at `next`) is a load or compare whose one memory operand lies in `constant`. */
+function readsOnlyConstant(mnemonic: string, ops: readonly Operand[], next: Address, constant: readonly ConstantRange[]): boolean {
+  if (!LOADS.test(mnemonic)) return false;
+  const mems = ops.filter((op) => op.kind === 'mem');
+  if (mems.length !== 1) return false;
+  // A mov writes its last operand: the memory one must be the source, the destination a register.
+  if (mnemonic.startsWith('mov') && (ops[0]!.kind !== 'mem' || ops[1]?.kind !== 'reg')) return false;
+  const m = mems[0]!;
+  if (m.kind !== 'mem' || m.seg !== null || m.index !== null || (m.base !== null && m.base !== 'rip')) return false;
+  const disp = m.disp === null ? 0n : m.disp.kind === 'num' ? m.disp.value : m.disp.kind === 'unary' && m.disp.op === '-' && m.disp.arg.kind === 'num' ? -m.disp.arg.value : null;
+  if (disp === null) return false;
+  const at = BigInt.asUintN(64, (m.base === 'rip' ? next : 0n) + disp);
+  // Eight bytes cover any of these operands.
+  return constant.some(([begin, end]) => at >= begin && at + 8n <= end);
+}
+
+/**
+ * Memory no run can change: the read-only pages of the main process, when its code enters no kernel
+ * (user stores to them fault; the model's system calls could write them, and fork and clone make new ones).
+ */
+export function constantMemory(machine: Machine): ConstantRange[] {
+  if (entersKernel(machine.image) || machine.processes.length !== 1) return [];
+  return machine.processes[0]!.emu.regions().filter((r) => !r.prot.write).map((r) => [r.begin, r.end] as const);
 }
 
 /** Whether `item` is an event that can commute with an instruction before it. */

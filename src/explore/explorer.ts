@@ -12,7 +12,7 @@ import type { Address } from '../types.js';
 import { instantiate } from '../scenario/setup.js';
 import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints, type DeviationKind, type DeviationSpace } from './deviations.js';
 import { EventTwins } from './event-twins.js';
-import { CommutingWalk, registerOnlyPoints } from './commuting.js';
+import { CommutingWalk, constantMemory, registerOnlyPoints } from './commuting.js';
 import { exhaustiveSearch, type SearchCache, type Share } from './exhaustive.js';
 import { HeatCounter, mergeHeat, type HeatCell } from './heat.js';
 import { judgeRun, type InvariantFn, type Violation } from './judge.js';
@@ -195,7 +195,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
       let caches: SearchCache | null = null;
       if (usesStateCache(options) && bound < MAX_CACHED_BOUND) {
         const sliceLength = machine.timeSlice === 0 ? Infinity : machine.timeSlice;
-        const registerOnly = registerOnlyPoints(image);
+        const registerOnly = registerOnlyPoints(image, constantMemory(machine));
         cache = new StateCache(joint.table ? new StateTable(joint.table) : stateCacheEntries(options), (m, from) => stateFingerprint(m, tables, from), sliceLength);
         caches = { states: cache, twins: new EventTwins(machine, tables, sliceLength), walk: () => new CommutingWalk(machine, sliceLength, registerOnly) };
       }

@@ -25,7 +25,7 @@
 import { createHash } from 'node:crypto';
 import type { RseqTables } from '../abi/tables.js';
 import { checkAborts } from '../check/runtime.js';
-import { imageInstructions } from '../asm/capstone.js';
+import { entersKernel } from '../asm/kernel-entries.js';
 import type { Image } from '../asm/image.js';
 import { canonicalText } from './canonical-text.js';
 import type { Machine } from '../kernel/machine.js';
@@ -103,10 +103,10 @@ function maskedDigest(page: PageCopy, address: Address, garbage: readonly [Addre
 const RED_ZONE = 128n;
 
 /**
- * Each live thread's stack below its red zone, where signal frames and returned calls leave bytes
- * that no correct program reads (Linux may overwrite them at any instruction, by delivering a
- * signal): states that differ only there are one state. Stacks the machine did not allocate (a
- * clone child's, in user memory) are kept whole.
+ * Each thread's stack below its red zone, where signal frames and returned calls leave bytes that
+ * no correct program reads (Linux may overwrite them at any instruction, by delivering a signal;
+ * an exited thread's stack is gone): states that differ only there are one state. Stacks the
+ * machine did not allocate (a clone child's, in user memory) are kept whole.
  */
 function deadStack(threads: readonly Thread[], process: Machine['processes'][number], rsps: readonly (Address | null)[]): [Address, Address][] {
   const out: [Address, Address][] = [];
@@ -121,16 +121,14 @@ function deadStack(threads: readonly Thread[], process: Machine['processes'][num
 
 const PAGE = BigInt(PAGE_SIZE);
 
-/** Whether an image holds an instruction that enters the kernel (a system call could start a thread). */
-const kernelEntries = new WeakMap<Image, boolean>();
-function entersKernel(image: Image): boolean {
-  let yes = kernelEntries.get(image);
-  if (yes === undefined) {
-    yes = false;
-    for (const d of imageInstructions(image)) if (/^(syscall|sysenter|int)\b/.test(d.mnemonic)) yes = true;
-    kernelEntries.set(image, yes);
+/** A thread's stack pointer, or null when its registers cannot be read (its process is gone). */
+function stackPointer(t: Thread, regsOf: (t: Thread) => RegisterFile): Address | null {
+  if (t.state !== 'exited') return regsOf(t).rsp;
+  try {
+    return regsOf(t).rsp;
+  } catch {
+    return null;
   }
-  return yes;
 }
 
 /** A thread's fields that matter, in a fixed order (see the file comment for what is left out). */
@@ -209,7 +207,7 @@ export function stateFingerprint(machine: Machine, tables: RseqTables, from?: Pu
   const normal = new Map(pending.map((p) => [p.tid, p]));
   // Whether thread i's part is the one `from` hashed.
   const kept = (t: Thread): boolean => !!from && t.tid !== from.tid && from.state.contexts.length === threads.length;
-  const rsps = threads.map((t, i) => (kept(t) ? from!.state.memory.rsps[i]! : t.state === 'exited' ? null : regsOf(t).rsp));
+  const rsps = threads.map((t, i) => (kept(t) ? from!.state.memory.rsps[i]! : stackPointer(t, regsOf)));
   const memory = from && rsps.every((r, i) => r === from.state.memory.rsps[i]) ? from.state.memory : memoryPart(machine, rsps);
   const h = createHash('sha1').update(kernel.digest).update(memory.digest);
   const contexts = threads.map((t, i): ContextDigest => {

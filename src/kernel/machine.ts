@@ -704,6 +704,9 @@ export class Machine implements KernelServices {
       }
     }
     this.running = null;
+    // An attempt whose thread stands outside the sections is over: no fix-up aborts there, so it
+    // commits now rather than at the next instruction (the state between is the committed one).
+    if (t.attemptStores.length && t.state !== 'exited' && !t.split) this.speculation?.step(t, emu.reg('rip'));
     // A segment is recorded when it ran instructions or returned the thread to user space (`cN:0` is
     // a switch to CPU N doing only that); not when its thread left the CPU before either.
     if (this.executed > sliceStart || workRan) record(this.onCpu(t), limited ? 1 : 0);

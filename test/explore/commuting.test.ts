@@ -1,7 +1,8 @@
 // Where a kernel event commutes with the instruction before it (src/explore/commuting.ts).
 import { strict as assert } from 'node:assert';
 import { readRseqTables, type RseqTables } from '../../src/abi/tables.js';
-import { CommutingWalk, commutable, fixupClears, registerOnlyPoints } from '../../src/explore/commuting.js';
+import { CommutingWalk, commutable, constantMemory, fixupClears, registerOnlyPoints } from '../../src/explore/commuting.js';
+import { GLIBC_DEFAULTS } from '../../src/abi/glibc.js';
 import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints, type DeviationSpace } from '../../src/explore/deviations.js';
 import { EventTwins } from '../../src/explore/event-twins.js';
 import { exhaustiveSearch } from '../../src/explore/exhaustive.js';
@@ -40,6 +41,38 @@ describe('commuting events', () => {
     const texts = image.lines.filter((l) => l.kind === 'instruction').map((l) => [l.address, l.text.trim().split(/\s+/)[0]] as const);
     const only = registerOnlyPoints(image);
     assert.deepEqual(texts.filter(([a]) => only.has(a)).map(([, m]) => m), ['movq', 'leaq', 'addq', 'xorl', 'nopw']);
+  });
+
+  it('take a load or compare of memory nothing can change as register-only, not a store to it or a load elsewhere', async () => {
+    const image = await assembleSource('\t.text\n\t.globl f\nf:\n\tmovq __rseq_offset(%rip), %rcx\n\tcmpl $0, __rseq_size(%rip)\n\tmovq %rcx, __rseq_offset(%rip)\n\tmovq __rseq_offset(%rip), %rcx\n\tret\n', 'constant.s');
+    const [load, compare, store, again] = image.lines.filter((l) => l.kind === 'instruction').map((l) => l.address);
+    const page = GLIBC_DEFAULTS.dataAddress & ~0xfffn;
+    const only = registerOnlyPoints(image, [[page, page + 0x1000n]]);
+    assert.deepEqual([load, compare, store, again].map((a) => only.has(a!)), [true, true, false, true]);
+    assert.equal(registerOnlyPoints(image, [[page + 0x1000n, page + 0x2000n]]).has(load!), false, 'a load outside the constant range');
+    assert.equal(registerOnlyPoints(image).has(load!), false, 'no constant memory given');
+  });
+
+  it('find constant memory only in read-only pages, and none when the code can enter the kernel (system calls may write any page)', async () => {
+    const { scenario, image } = await bundledScenario('list.json');
+    const m = instantiate(image, scenario);
+    try {
+      m.begin();
+      const constant = constantMemory(m);
+      assert.ok(constant.some(([b, e]) => b <= GLIBC_DEFAULTS.dataAddress && GLIBC_DEFAULTS.dataAddress < e), 'the glibc data page');
+      const writable = m.processes[0]!.emu.regions().filter((r) => r.prot.write);
+      assert.ok(writable.length > 0 && writable.every((r) => !constant.some(([b, e]) => b < r.end && r.begin < e)), 'no writable page');
+    } finally {
+      m.close();
+    }
+    const withSyscall = await assembleSource('\t.text\n\t.globl f\nf:\n\tmovq __rseq_offset(%rip), %rcx\n\tmovl $39, %eax\n\tsyscall\n\tret\n', 'enters.s');
+    const k = instantiate(withSyscall, { ...scenario, source: 'enters.s', threads: [{ ...scenario.threads[0]!, entry: 'f', args: [] }] });
+    try {
+      k.begin();
+      assert.deepEqual(constantMemory(k), []);
+    } finally {
+      k.close();
+    }
   });
 
   it('are preempts and migrates only: a signal handler reads the frame the registers are saved in', () => {
@@ -128,7 +161,7 @@ describe('commuting events', () => {
         try {
           m.begin();
           const space = { kinds: ALL_DEVIATIONS, switchPoints: sharedAccessPoints(image), splitPoints: splitPoints(image), flagsMatter: false };
-          const registerOnly = registerOnlyPoints(image);
+          const registerOnly = registerOnlyPoints(image, constantMemory(m));
           const caches = { states: new StateCache(100_000, (x) => stateFingerprint(x, tables)), twins: new EventTwins(m, tables, m.timeSlice), walk: (left: number) => new Checked(m, registerOnly, left, space, tables) };
           exhaustiveSearch(m, bound, space, { leaf: () => true, found: () => 0 }, { part: 0, of: 1 }, caches);
           for (let left = 1; left < bound; left++) assert.ok((Checked.checked.get(left) ?? 0) > 0, `no event stood for another with ${left} deviations left`);

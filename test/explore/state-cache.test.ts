@@ -188,6 +188,18 @@ describe('state cache', function () {
       assert.equal(key(), before);
     });
 
+    it('ignores the stack of a thread that has exited below its last red zone, where its signal frames were', () => {
+      const t = machine.allThreads()[0]!;
+      machine.step({ kind: 'run', cpu: 0, count: null });
+      assert.equal(t.state, 'exited');
+      const before = key();
+      const rsp = machine.registersOf(t).rsp;
+      machine.emu.write(rsp - 512n, Uint8Array.of(0x5a));
+      assert.equal(key(), before);
+      machine.emu.write(rsp - 8n, Uint8Array.of(0x5a));
+      assert.notEqual(key(), before);
+    });
+
     it('ignores the registers of a thread that has exited', () => {
       const t = machine.allThreads()[0]!;
       machine.step({ kind: 'run', cpu: 0, count: null }); // T1 runs its call to the end
