@@ -3,6 +3,9 @@
 // thread that is about to resume at an abort handler, so that aborts at different instructions of
 // one attempt, whose registers differ only in what the retry recomputes, are one state.
 //
+// An instruction inside a listed critical section has one more successor, the section's abort_ip:
+// the kernel may abort the thread before it runs (descriptors not in the tables are not followed).
+//
 // The analysis is deliberately small and conservative. Instructions it knows (moves, lea, two-operand
 // arithmetic and logic, adc/sbb, shifts by a constant or %cl, inc/dec/not/neg, two- and three-operand
 // imul, setcc, cmovcc, compares, push/pop, direct jumps and conditional branches, nop, pause) read and
@@ -13,6 +16,7 @@
 import { disassembleSync } from '../asm/capstone.js';
 import { imageBytes, sectionAt, type Image } from '../asm/image.js';
 import { BRANCH_MNEMONIC, parseInstruction, type Operand } from '../asm/operands.js';
+import { readRseqTables } from '../abi/tables.js';
 import type { Address } from '../types.js';
 
 /** The registers the analysis tracks; `eflags` stands for the status flags as one unit. */
@@ -166,12 +170,26 @@ export function deadRegisters(image: Image, address: Address): number {
   return dead;
 }
 
-/** The tracked registers read on some path from `start` before being written (depth-first over the CFG). */
+/** Per image: the listed critical sections, as [start, post-commit) and where an abort sends the thread. */
+const abortEdges = new WeakMap<Image, readonly { start: Address; end: Address; abortIp: Address }[]>();
+
+function abortsOf(image: Image): readonly { start: Address; end: Address; abortIp: Address }[] {
+  let edges = abortEdges.get(image);
+  if (!edges) abortEdges.set(image, (edges = readRseqTables(image).sections.map((s) => ({ start: s.startIp, end: s.postCommitIp, abortIp: s.abortIp }))));
+  return edges;
+}
+
+/**
+ * The tracked registers read on some path from `start` before being written (depth-first over the
+ * CFG). Before any instruction of a listed critical section the kernel may abort the thread to
+ * the section's abort_ip instead: that is a path too.
+ */
 function liveFrom(image: Image, start: Address): number {
   let live = 0;
   let steps = 0;
   const seen = new Set<string>();
   const stack: [Address, number][] = [[start, ALL]];
+  const aborts = abortsOf(image);
   while (stack.length) {
     const [address, undecided] = stack.pop()!;
     const open = undecided & ~live;
@@ -180,6 +198,7 @@ function liveFrom(image: Image, start: Address): number {
     if (seen.has(key)) continue;
     seen.add(key);
     if (++steps > MAX_STEPS) return ALL;
+    for (const a of aborts) if (address >= a.start && address < a.end) stack.push([a.abortIp, open]);
     const e = effectAt(image, address);
     live |= open & e.reads;
     if (e.next === null) continue;
@@ -191,3 +210,16 @@ function liveFrom(image: Image, start: Address): number {
 
 /** The names of the tracked registers in a bit set. */
 export const registerNames = (bits: number): TrackedRegister[] => TRACKED.filter((_, i) => bits & (1 << i));
+
+/** The status flags (CF PF AF ZF SF OF); the rest of EFLAGS (DF, IF, …) is kept as it is. */
+export const STATUS_FLAGS = 0x8d5n;
+
+/**
+ * The registers dead at `address`, with the values a state hash takes for them: zero, and `eflags`
+ * (the thread's) without its status flags.
+ */
+export function deadValues(image: Image, address: Address, eflags: bigint): Record<string, bigint> {
+  const out: Record<string, bigint> = {};
+  for (const name of registerNames(deadRegisters(image, address))) out[name] = name === 'eflags' ? eflags & ~STATUS_FLAGS : 0n;
+  return out;
+}

@@ -20,7 +20,7 @@ import { decideFixup, fixupRules } from '../kernel/rseq-fixup.js';
 import type { Thread } from '../kernel/thread.js';
 import type { RegisterFile } from '../engine/index.js';
 import type { Address } from '../types.js';
-import { deadRegisters, registerNames } from './dead-registers.js';
+import { deadValues, STATUS_FLAGS } from './dead-registers.js';
 
 export interface PendingAbort {
   tid: number;
@@ -34,8 +34,6 @@ export interface PendingAbort {
   canonical: Record<string, bigint>;
 }
 
-/** The status flags (CF PF AF ZF SF OF); the rest of EFLAGS (DF, IF, …) is kept as it is. */
-const STATUS_FLAGS = 0x8d5n;
 
 /** The fix-up the thread's next return to user space will make, when it is an abort. */
 function predictedAbort(machine: Machine, t: Thread, rip: Address): { descriptor: Address; abortIp: Address } | null {
@@ -61,11 +59,7 @@ export function pendingAbort(machine: Machine, tables: RseqTables, t: Thread, re
   // the address the event came at: such a thread is hashed as it stands.
   if (!d || !tables.sections.some((s) => s.descriptor === d.descriptor && s.abortIp === d.abortIp)) return null;
   const events = machine.events();
-  const canonical: Record<string, bigint> = { rip: d.abortIp };
-  for (const name of registerNames(deadRegisters(machine.image, d.abortIp))) {
-    if (name === 'eflags') canonical.eflags = regs.eflags & ~STATUS_FLAGS;
-    else canonical[name] = 0n;
-  }
+  const canonical: Record<string, bigint> = { rip: d.abortIp, ...deadValues(machine.image, d.abortIp, regs.eflags) };
   return { tid: t.tid, records: awaiting.map((r) => events.indexOf(r)), descriptor: d.descriptor, abortIp: d.abortIp, ip: regs.rip, canonical };
 }
 

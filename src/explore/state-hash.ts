@@ -26,16 +26,17 @@ import { createHash } from 'node:crypto';
 import type { RseqTables } from '../abi/tables.js';
 import { checkAborts } from '../check/runtime.js';
 import { entersKernel } from '../asm/kernel-entries.js';
-import type { Image } from '../asm/image.js';
 import { canonicalText } from './canonical-text.js';
 import type { Machine } from '../kernel/machine.js';
 import { STACK_SIZE } from '../kernel/address-space.js';
 import { copyMemory, type MemoryCopy, type PageCopy } from '../kernel/memory-snapshot.js';
-import { PAGE_SIZE } from '../engine/index.js';
+import { PAGE_SIZE, X86_REGISTERS, type RegisterFile } from '../engine/index.js';
 import type { Thread } from '../kernel/thread.js';
 import type { Address } from '../types.js';
-import type { RegisterFile } from '../engine/index.js';
 import { pendingAbort, type PendingAbort } from './pending-abort.js';
+import { decideFixup, fixupRules } from '../kernel/rseq-fixup.js';
+import { deadValues } from './dead-registers.js';
+import { registerBlock } from '../engine/context-layout.js';
 
 /**
  * Digests of whole address spaces, kept with the (immutable) copy they describe, for the dead
@@ -216,8 +217,8 @@ export function stateFingerprint(machine: Machine, tables: RseqTables, from?: Pu
     if (t.state === 'exited') return null;
     const bytes = k ? k.contexts[i]! : machine.contextOf(t);
     const raw = createHash('sha1').update(bytes).digest();
-    const p = normal.get(t.tid);
-    return { key: p ? createHash('sha1').update(t.process.emu.editedContext(bytes, p.canonical)).digest() : raw, raw };
+    const edits = normal.get(t.tid)?.canonical ?? deadAtNext(machine, t, regsOf);
+    return { key: edits ? editedDigest(t, bytes, edits, regsOf(t)) : raw, raw };
   });
   for (const c of contexts) h.update(c ? c.key : 'exited');
   const key = h.digest('base64');
@@ -234,6 +235,41 @@ export function stateFingerprint(machine: Machine, tables: RseqTables, from?: Pu
   threads.forEach((t, i) => normal.has(t.tid) && e.update(contexts[i]!.raw));
   e.update(canonicalText(pending.map((p) => [p.ip, ...p.records.map((r) => machine.events()[r]!.ip)])));
   return { key, kernel, contexts, memory, exact: e.digest('base64'), pending, slices, counts, maxSlice };
+}
+
+/**
+ * The registers dead at the instruction a thread runs next (dead-registers.ts, which follows the
+ * aborts of listed sections too), to hash as fixed values; null when none are, or when something
+ * besides its own code may read them or it may not run that instruction next: a handler of the
+ * process (in the signal frame), the kernel (a thread blocked in a call, or between the halves of
+ * a split instruction), or an event waiting for its return to user space whose abort was not
+ * predicted (pending-abort.ts predicts the ones through listed descriptors).
+ */
+function deadAtNext(machine: Machine, t: Thread, regsOf: (t: Thread) => RegisterFile): Record<string, bigint> | null {
+  if (t.state !== 'runnable' || t.wait || t.split || t.inKvmRun || t.process.sigactions.size) return null;
+  if (t.notifyResume && t.eventMask !== 0 && t.rseq) {
+    const fixup = decideFixup(t.process.emu, { area: t.rseq.area, sig: t.rseq.sig, ip: regsOf(t).rip, eventMask: t.eventMask }, fixupRules(machine.profile));
+    if (fixup.kind === 'abort' || fixup.kind === 'sigsegv') return null;
+  }
+  const regs = regsOf(t);
+  const edits = deadValues(machine.image, regs.rip, regs.eflags);
+  return Object.keys(edits).length ? edits : null;
+}
+
+/** Register words of a context as the register API gives them, `edits` written over. */
+const words = new BigUint64Array(X86_REGISTERS.length);
+
+/**
+ * The digest of a thread's context with some registers set: its bytes outside the register block
+ * and its registers through the register API (context-layout.ts; the lazy flag state in the block
+ * makes equal flags differ in raw bytes); without the block's place, the context loaded, edited
+ * and saved again (slower).
+ */
+function editedDigest(t: Thread, bytes: Uint8Array, edits: Record<string, bigint>, regs: RegisterFile): Buffer {
+  const block = registerBlock(t.process.emu);
+  if (!block) return createHash('sha1').update(t.process.emu.editedContext(bytes, edits)).digest();
+  X86_REGISTERS.forEach((name, i) => (words[i] = edits[name] ?? regs[name]));
+  return createHash('sha1').update(bytes.subarray(0, block.begin)).update(bytes.subarray(block.end)).update(new Uint8Array(words.buffer)).digest();
 }
 
 function memoryPart(machine: Machine, rsps: readonly (Address | null)[]): MemoryPart {

@@ -78,6 +78,17 @@ describe('dead registers', () => {
     assert.deepEqual(await deadAt('cmovneq %rsi, %rax', 'movq $1, %rdx', 'cmpq %rdx, %rsi', 'ret'), ['rdx']);
   });
 
+  it('follow the abort a listed critical section may take before any of its instructions', async () => {
+    const section = [
+      '.pushsection __rseq_cs, "aw"', '.balign 32', 'desc: .long 0, 0', '.quad start, post - start, abort', '.popsection',
+      '.pushsection __rseq_cs_ptr_array, "aw"', '.quad desc', '.popsection',
+    ];
+    // Straight through, %r11 and %rdx are written before anything reads them; the abort handler reads %r11.
+    const body = ['leaq start(%rip), %rax', 'start: movq $1, %r11', 'movq $2, %rdx', 'post: ret', '.byte 0x0f, 0xb9, 0x3d', '.long 0x53053053', 'abort: movq %r11, %rax', 'ret'];
+    assert.deepEqual(await deadAt(...body, ...section), ['rax']);
+    assert.deepEqual(await deadAt(...body), ['rax', 'rdx', 'r11'], 'without the descriptor, no abort path');
+  });
+
   it('look through `pause`, a spin-wait hint that touches no register', async () => {
     assert.deepEqual(await deadAt('pause', 'movq $1, %rax', 'ret'), ['rax']);
   });

@@ -124,7 +124,7 @@ describe('observable state', function () {
       const { scenario, image } = await bundledScenario('slab-stack.json');
       const r = explore(image, scenario, { preemptions: 2 });
       assert.equal(r.verdict, 'pass', r.violations.map((v) => `${v.kind}: ${v.message} [${v.schedule}]`).join('\n'));
-      assert.ok(r.complete && r.schedules > 1000);
+      assert.ok(r.complete && r.schedules > 500, `${r.schedules} schedules`);
     });
 
     it('and without it, under the default rule', async function () {

@@ -188,6 +188,25 @@ describe('state cache', function () {
       assert.equal(key(), before);
     });
 
+    // counter.json's T1 starts at counter_add, whose first instructions write %rcx, %r8, %r9 and
+    // %rax before reading them and read %rdi and %rsi (the arguments).
+    it('ignores a register the thread writes before reading it on every path, aborts included', () => {
+      const t = machine.allThreads()[0]!;
+      const before = key();
+      t.process.emu.setReg('r9', machine.registersOf(t).r9 + 1n);
+      assert.equal(key(), before);
+      t.process.emu.setReg('rdi', machine.registersOf(t).rdi + 8n);
+      assert.notEqual(key(), before);
+    });
+
+    it('keeps every register of a thread whose process has a signal handler, which reads them in its frame', () => {
+      const t = machine.allThreads()[0]!;
+      t.process.sigactions.set(10, { handler: 0x400000n, flags: 0n, restorer: 0n, mask: 0n });
+      const before = key();
+      t.process.emu.setReg('r9', machine.registersOf(t).r9 + 1n);
+      assert.notEqual(key(), before);
+    });
+
     it('ignores the stack of a thread that has exited below its last red zone, where its signal frames were', () => {
       const t = machine.allThreads()[0]!;
       machine.step({ kind: 'run', cpu: 0, count: null });
