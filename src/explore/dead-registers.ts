@@ -1,7 +1,9 @@
 // Which general registers and status flags are dead at an address of the image: on every path from
-// it, written before they are read. The state hash (state-hash.ts) leaves dead values out of a
-// thread that is about to resume at an abort handler, so that aborts at different instructions of
-// one attempt, whose registers differ only in what the retry recomputes, are one state.
+// it, written before they are read. The state hash (state-hash.ts) leaves dead values out of every
+// runnable thread, at the instruction it runs next, or at abort_ip for a thread about to abort: so
+// aborts at different instructions of one attempt, whose registers differ only in what the retry
+// recomputes, are one state, and so are states that differ only in scratch values about to be
+// overwritten.
 //
 // An instruction inside a listed critical section has one more successor, the section's abort_ip:
 // the kernel may abort the thread before it runs (descriptors not in the tables are not followed).

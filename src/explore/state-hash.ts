@@ -16,8 +16,10 @@
 // Left out of the key: instruction counts (the cache compares the instructions left with the
 // budget instead), the part of its time slice each thread has used (returned beside the key: the
 // cache compares them, see state-cache.ts; none for an exited thread, or for the last live one
-// where the code makes no system call), stack bytes below the red zone (deadStack) and the
-// parts of a thread about to abort that cannot decide anything (pending-abort.ts); and, because
+// where the code makes no system call), stack bytes below the red zone (deadStack, an exited
+// thread's too), the parts of a thread about to abort that cannot decide anything
+// (pending-abort.ts) and the registers a runnable thread writes before reading them on every path
+// from where it stands, aborts included (deadAtNext, dead-registers.ts); and, because
 // neither the future nor the judge reads them, the CPUs each call ran on (only reported), the
 // executed schedule, system call and output logs, the trace, and attempt numbers
 // (only whether a store belongs to the current attempt matters). A run with user invariant
@@ -165,10 +167,11 @@ export interface StateFingerprint {
 }
 
 /**
- * A thread's context: its digest as the key hashes it (as it will resume, when about to abort) and
- * the digest of its bytes as they stand (for `exact`). Null for an exited thread.
+ * A thread's context: its digest as the key hashes it (dead registers at fixed values; as it will
+ * resume, when about to abort) and, for a thread about to abort or one hashed as it stands, the
+ * digest of its bytes as they stand (for `exact`). Null for an exited thread.
  */
-type ContextDigest = { key: Buffer; raw: Buffer } | null;
+type ContextDigest = { key: Buffer; raw: Buffer | null } | null;
 
 /** The fingerprint of the state one pure step before, and the thread that took the step (pure-step.ts). */
 export interface PureStepFrom {
@@ -182,7 +185,7 @@ export interface KernelPart {
   pending: PendingAbort[];
 }
 
-/** The digest of every address space, and each thread's stack pointer its dead stack was cut at (null: exited). */
+/** The digest of every address space, and each thread's stack pointer its dead stack was cut at (null: none known). */
 export interface MemoryPart {
   digest: Buffer;
   rsps: readonly (Address | null)[];
@@ -206,7 +209,7 @@ export function stateFingerprint(machine: Machine, tables: RseqTables, from?: Pu
   const kernel = from?.state.kernel ?? kernelPart(machine, tables, k!, regsOf);
   const { pending } = kernel;
   const normal = new Map(pending.map((p) => [p.tid, p]));
-  // Whether thread i's part is the one `from` hashed.
+  // Whether thread t's part is the one `from` hashed.
   const kept = (t: Thread): boolean => !!from && t.tid !== from.tid && from.state.contexts.length === threads.length;
   const rsps = threads.map((t, i) => (kept(t) ? from!.state.memory.rsps[i]! : stackPointer(t, regsOf)));
   const memory = from && rsps.every((r, i) => r === from.state.memory.rsps[i]) ? from.state.memory : memoryPart(machine, rsps);
@@ -216,9 +219,10 @@ export function stateFingerprint(machine: Machine, tables: RseqTables, from?: Pu
     // An exited thread's registers are never read again (the judge reads what its calls returned).
     if (t.state === 'exited') return null;
     const bytes = k ? k.contexts[i]! : machine.contextOf(t);
-    const raw = createHash('sha1').update(bytes).digest();
     const edits = normal.get(t.tid)?.canonical ?? deadAtNext(machine, t, regsOf);
-    return { key: edits ? editedDigest(t, bytes, edits, regsOf(t)) : raw, raw };
+    // The bytes as they stand go into `exact`, which only pending threads enter.
+    const raw = !edits || normal.has(t.tid) ? createHash('sha1').update(bytes).digest() : null;
+    return { key: edits ? editedDigest(t, bytes, edits, regsOf(t)) : raw!, raw };
   });
   for (const c of contexts) h.update(c ? c.key : 'exited');
   const key = h.digest('base64');
@@ -232,7 +236,7 @@ export function stateFingerprint(machine: Machine, tables: RseqTables, from?: Pu
   if (!pending.length) return { key, kernel, contexts, memory, exact: null, pending, slices, counts, maxSlice };
   // What the key left out: where each pending thread stands, its whole context and its events' addresses.
   const e = createHash('sha1').update(key);
-  threads.forEach((t, i) => normal.has(t.tid) && e.update(contexts[i]!.raw));
+  threads.forEach((t, i) => normal.has(t.tid) && e.update(contexts[i]!.raw!));
   e.update(canonicalText(pending.map((p) => [p.ip, ...p.records.map((r) => machine.events()[r]!.ip)])));
   return { key, kernel, contexts, memory, exact: e.digest('base64'), pending, slices, counts, maxSlice };
 }
