@@ -199,6 +199,17 @@ describe('state cache', function () {
       assert.notEqual(key(), before);
     });
 
+    it('keeps every register of a thread with an event waiting whose abort was not predicted', () => {
+      const t = machine.allThreads()[0]!;
+      machine.step({ kind: 'run', cpu: 0, count: 5 }); // T1 stands at the section's branch to its abort handler
+      machine.step({ kind: 'event', tid: t.tid, event: { kind: 'preempt' } });
+      // A signal still to deliver: no abort is predicted (pending-abort.ts), though the fix-up will abort.
+      t.pendingSignals.push(10);
+      const before = key();
+      t.process.emu.setReg('r9', machine.registersOf(t).r9 + 1n);
+      assert.notEqual(key(), before);
+    });
+
     it('keeps every register of a thread whose process has a signal handler, which reads them in its frame', () => {
       const t = machine.allThreads()[0]!;
       t.process.sigactions.set(10, { handler: 0x400000n, flags: 0n, restorer: 0n, mask: 0n });
