@@ -7,7 +7,7 @@
 //
 // The block's place is found by probing, not assumed: RAX and RIP are written with marker values
 // and looked for. A build whose layout does not match gets null, and its callers fall back.
-import type { Emulator } from './emulator.js';
+import { X86_REGISTERS, type Emulator, type RegisterFile } from './emulator.js';
 
 /** regs[16], eip, eflags, cc_dst, cc_src, cc_src2 (8 bytes each), cc_op and df (4 each). */
 const BLOCK_BYTES = 16 * 8 + 8 + 8 + 3 * 8 + 4 + 4;
@@ -51,4 +51,16 @@ export function equalBesides(a: Uint8Array, b: Uint8Array, block: { begin: numbe
   const x = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   const y = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   return x.compare(y, 0, block.begin, 0, block.begin) === 0 && x.compare(y, block.end, a.length, block.end, a.length) === 0;
+}
+
+const words = new BigUint64Array(X86_REGISTERS.length);
+
+/**
+ * A register file as the register API gives it (X86_REGISTERS order, eight bytes each), `edits`
+ * written over: with the bytes outside the block, the whole state. The bytes are overwritten by
+ * the next call.
+ */
+export function registerWords(regs: RegisterFile, edits: Readonly<Record<string, bigint>> = {}): Uint8Array {
+  X86_REGISTERS.forEach((name, i) => (words[i] = edits[name] ?? regs[name]));
+  return new Uint8Array(words.buffer);
 }

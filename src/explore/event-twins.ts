@@ -18,8 +18,8 @@
 // (Events one register-only instruction apart are twins of another kind, at every level: commuting.ts.)
 import { createHash } from 'node:crypto';
 import { sectionContaining, type CriticalSection, type RseqTables } from '../abi/tables.js';
-import { equalBesides, registerBlock } from '../engine/context-layout.js';
-import { X86_REGISTERS, type RegisterFile } from '../engine/index.js';
+import { equalBesides, registerBlock, registerWords } from '../engine/context-layout.js';
+import type { RegisterFile } from '../engine/index.js';
 import type { Machine } from '../kernel/machine.js';
 import type { MachineSnapshot } from '../kernel/machine-types.js';
 import { formatItem, type ScheduleItem } from '../kernel/schedule.js';
@@ -61,8 +61,6 @@ export class EventTwins {
    * does not change within a stretch, so an event anywhere in one section gets the same fix-up.
    */
   private readonly aborts = new Map<string, PendingAbort>();
-  /** The registers of a key, as bytes (cheaper than twenty hexadecimal strings). */
-  private readonly words = new BigUint64Array(X86_REGISTERS.length);
 
   constructor(private readonly machine: Machine, private readonly tables: RseqTables, private readonly sliceLength: number) {}
 
@@ -116,8 +114,9 @@ export class EventTwins {
     // A kernel event writes no register of its thread (the fix-up comes at its return to user
     // space), so its context outside the register block is the one captured before it.
     const context = here.threads.find((s) => s.fields.tid === t.tid && s.pid === t.process.pid)?.context ?? this.machine.contextOf(t);
-    X86_REGISTERS.forEach((name, i) => (this.words[i] = edits[name] ?? regs[name]));
-    const registers = Buffer.from(this.words.buffer).toString('latin1');
+    // The registers as bytes (cheaper than twenty hexadecimal strings).
+    const words = registerWords(regs, edits);
+    const registers = Buffer.from(words.buffer, words.byteOffset, words.byteLength).toString('latin1');
     // Without the block's place, the whole context with the edits written is the key (slower).
     const whole = registerBlock(t.process.emu) ? '' : `:${createHash('sha1').update(t.process.emu.editedContext(context, edits)).digest('base64')}`;
     return { key: `${id}:${pending ? 'abort' : 'on'}:${registers}${whole}`, context, slice: t.sliceUsed, pending, thread: t };

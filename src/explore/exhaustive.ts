@@ -194,21 +194,22 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         endOfPath(top);
         break;
       }
+      const running = machine.runningOn(cpu)!;
+      const tid = running.tid;
       // Top-level states are never met again with as many deviations left. (Looking states up only
       // where another thread takes over, not before every instruction, was measured: fewer lookups,
       // but more schedules and more time on list.json at K = 3.)
       if (cache && !top) {
-        const runner = machine.allThreads().indexOf(machine.runningOn(cpu)!);
+        const runner = machine.allThreads().indexOf(running);
         const v = visit(cache, left, before, runner);
         if (v === true) break;
         visited.push(v);
         loopBack(round, v, runner);
-        before = { state: v[0], tid: machine.runningOn(cpu)!.tid };
+        before = { state: v[0], tid };
       }
-      const tid = machine.runningOn(cpu)!.tid;
       const here = machine.capture();
       const deviations = deviationsAt(machine, cpu, tid, space);
-      const rip = deviations.length ? machine.registersOf(machine.runningOn(cpu)!).rip : 0n;
+      const rip = deviations.length ? machine.registersOf(running).rip : 0n;
       const looping = twins !== null && deviations.length > 0 && twins.looping(rip, tid);
       if (walk && deviations.length) walk.point(rip, tid);
       for (const d of deviations) {

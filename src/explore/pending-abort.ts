@@ -16,7 +16,7 @@
 import type { RseqTables } from '../abi/tables.js';
 import type { Machine } from '../kernel/machine.js';
 import type { EventRecord } from '../kernel/outcome.js';
-import { decideFixup, fixupRules } from '../kernel/rseq-fixup.js';
+import { decideFixup, fixupRules, type FixupDecision } from '../kernel/rseq-fixup.js';
 import type { Thread } from '../kernel/thread.js';
 import type { RegisterFile } from '../engine/index.js';
 import type { Address } from '../types.js';
@@ -35,12 +35,17 @@ export interface PendingAbort {
 }
 
 
-/** The fix-up the thread's next return to user space will make, when it is an abort. */
-function predictedAbort(machine: Machine, t: Thread, rip: Address): { descriptor: Address; abortIp: Address } | null {
+/** The fix-up the thread's next return to user space will make at `rip` for its waiting events; null when none waits. */
+export function waitingFixup(machine: Machine, t: Thread, rip: Address): FixupDecision | null {
   // With no event pending the kernel aborts nothing (and 6.19 does no fix-up at all).
   if (!t.rseq || !t.notifyResume || t.eventMask === 0 || t.state !== 'runnable' || t.split) return null;
-  const d = decideFixup(t.process.emu, { area: t.rseq.area, sig: t.rseq.sig, ip: rip, eventMask: t.eventMask }, fixupRules(machine.profile));
-  return d.kind === 'abort' ? d : null;
+  return decideFixup(t.process.emu, { area: t.rseq.area, sig: t.rseq.sig, ip: rip, eventMask: t.eventMask }, fixupRules(machine.profile));
+}
+
+/** The fix-up the thread's next return to user space will make, when it is an abort. */
+function predictedAbort(machine: Machine, t: Thread, rip: Address): { descriptor: Address; abortIp: Address } | null {
+  const d = waitingFixup(machine, t, rip);
+  return d?.kind === 'abort' ? d : null;
 }
 
 /**

@@ -32,13 +32,12 @@ import { canonicalText } from './canonical-text.js';
 import type { Machine } from '../kernel/machine.js';
 import { STACK_SIZE } from '../kernel/address-space.js';
 import { copyMemory, type MemoryCopy, type PageCopy } from '../kernel/memory-snapshot.js';
-import { PAGE_SIZE, X86_REGISTERS, type RegisterFile } from '../engine/index.js';
+import { PAGE_SIZE, type RegisterFile } from '../engine/index.js';
 import type { Thread } from '../kernel/thread.js';
 import type { Address } from '../types.js';
-import { pendingAbort, type PendingAbort } from './pending-abort.js';
-import { decideFixup, fixupRules } from '../kernel/rseq-fixup.js';
+import { pendingAbort, waitingFixup, type PendingAbort } from './pending-abort.js';
 import { deadValues } from './dead-registers.js';
-import { registerBlock } from '../engine/context-layout.js';
+import { registerBlock, registerWords } from '../engine/context-layout.js';
 
 /**
  * Digests of whole address spaces, kept with the (immutable) copy they describe, for the dead
@@ -251,17 +250,12 @@ export function stateFingerprint(machine: Machine, tables: RseqTables, from?: Pu
  */
 function deadAtNext(machine: Machine, t: Thread, regsOf: (t: Thread) => RegisterFile): Record<string, bigint> | null {
   if (t.state !== 'runnable' || t.wait || t.split || t.inKvmRun || t.process.sigactions.size) return null;
-  if (t.notifyResume && t.eventMask !== 0 && t.rseq) {
-    const fixup = decideFixup(t.process.emu, { area: t.rseq.area, sig: t.rseq.sig, ip: regsOf(t).rip, eventMask: t.eventMask }, fixupRules(machine.profile));
-    if (fixup.kind === 'abort' || fixup.kind === 'sigsegv') return null;
-  }
   const regs = regsOf(t);
+  const fixup = waitingFixup(machine, t, regs.rip);
+  if (fixup?.kind === 'abort' || fixup?.kind === 'sigsegv') return null;
   const edits = deadValues(machine.image, regs.rip, regs.eflags);
   return Object.keys(edits).length ? edits : null;
 }
-
-/** Register words of a context as the register API gives them, `edits` written over. */
-const words = new BigUint64Array(X86_REGISTERS.length);
 
 /**
  * The digest of a thread's context with some registers set: its bytes outside the register block
@@ -272,8 +266,7 @@ const words = new BigUint64Array(X86_REGISTERS.length);
 function editedDigest(t: Thread, bytes: Uint8Array, edits: Record<string, bigint>, regs: RegisterFile): Buffer {
   const block = registerBlock(t.process.emu);
   if (!block) return createHash('sha1').update(t.process.emu.editedContext(bytes, edits)).digest();
-  X86_REGISTERS.forEach((name, i) => (words[i] = edits[name] ?? regs[name]));
-  return createHash('sha1').update(bytes.subarray(0, block.begin)).update(bytes.subarray(block.end)).update(new Uint8Array(words.buffer)).digest();
+  return createHash('sha1').update(bytes.subarray(0, block.begin)).update(bytes.subarray(block.end)).update(registerWords(regs, edits)).digest();
 }
 
 function memoryPart(machine: Machine, rsps: readonly (Address | null)[]): MemoryPart {
