@@ -15,6 +15,10 @@
 // (context-layout.ts). The slice counts must be equal, or no tick in reach of either (the state
 // cache's rule); the budget must fit the twin's run; and a twin that aborted stands for others
 // only when its abort ended as predicted, as a cache entry does.
+// A tick in reach is no obstacle when the twin's run was seen to come back to the stretch (a signal
+// whose handler returns: returnAfter, watched in the twin's own run): the later event's run then
+// joins the twin's before the tick (alongReturn). The one check costs a few fingerprints per twin,
+// against a spin to the end of the slice per later event.
 // (Events one register-only instruction apart are twins of another kind, at every level: commuting.ts.)
 import { createHash } from 'node:crypto';
 import { sectionContaining, type CriticalSection, type RseqTables } from '../abi/tables.js';
@@ -27,6 +31,7 @@ import type { Thread } from '../kernel/thread.js';
 import type { Address } from '../types.js';
 import { pendingAbort, pendingAt, type PendingAbort } from './pending-abort.js';
 import { noTickWithin } from './state-cache.js';
+import type { StateFingerprint } from './state-hash.js';
 
 /** The state an event left, as far as a twin can differ from it. */
 export interface TwinState {
@@ -47,6 +52,11 @@ interface Twin {
   resolved: boolean;
   slice: number;
   context: Uint8Array;
+  /**
+   * Set when the twin's run brought its thread back to the state before the event, this many of
+   * its instructions later, with nothing else changed (a signal whose handler returns): see covering().
+   */
+  returnsAfter: number | null;
 }
 
 
@@ -76,6 +86,11 @@ export class EventTwins {
    * A point of the walk, where thread `tid` is about to run the instruction at `rip`: whether the
    * stretch passed it before (then events that do not abort may have twins too).
    */
+  /** Whether the stretch passed `rip` (a point of it was there). */
+  passedAt(rip: Address): boolean {
+    return this.passed.has(rip);
+  }
+
   looping(rip: Address, tid: number): boolean {
     // A stretch is one thread's: purity holds everything else still.
     if (this.tid !== tid) {
@@ -128,20 +143,36 @@ export class EventTwins {
    */
   covering(state: TwinState): { span: number; resolved: boolean } | null {
     const twin = this.seen.get(state.key);
-    if (!twin || this.machine.instructions + twin.span > this.machine.maxInstructions) return null;
+    if (!twin) return null;
     // Only the event's thread ran in the stretch: the other threads' slice counts are equal.
-    if (twin.slice !== state.slice && !noTickWithin(twin.slice, state.slice, twin.span, this.sliceLength)) return null;
+    const span = twin.slice === state.slice || noTickWithin(twin.slice, state.slice, twin.span, this.sliceLength) ? twin.span : this.alongReturn(twin, state);
+    if (span === null || this.machine.instructions + span > this.machine.maxInstructions) return null;
     const block = registerBlock(state.thread.process.emu);
     if (block && !equalBesides(twin.context, state.context, block)) return null;
-    return { span: twin.span, resolved: twin.resolved };
+    return { span, resolved: twin.resolved };
+  }
+
+  /**
+   * A twin whose run came back to the stretch `returnsAfter` instructions after its event stands
+   * for the same event `ahead` instructions further along, with a tick in reach. Both states differ
+   * only in the thread's slice count, and the stretch is pure: the twin's run, back at the point's
+   * state with its count `returnsAfter` higher, walks the stretch again (the instructions the walk
+   * ran, with counts that many higher) and meets this event's state once it has come back the same
+   * way, before any tick (the count stays below the slice). From there the two runs are one: this
+   * one's leaf is the twin's, `ahead` instructions shorter.
+   */
+  private alongReturn(twin: Twin, state: TwinState): number | null {
+    const ahead = state.slice - twin.slice;
+    if (twin.returnsAfter === null || ahead <= 0 || state.slice + twin.returnsAfter >= this.sliceLength) return null;
+    return twin.span - ahead;
   }
 
   /**
    * The schedule below `state` ran to its end, `span` instructions (and its abort, if any, ended as
    * predicted); `resolved`: so did every other abort watched at its leaf.
    */
-  remember(state: TwinState, span: number, resolved = true): void {
-    if (!this.seen.has(state.key)) this.seen.set(state.key, { span, resolved, slice: state.slice, context: state.context });
+  remember(state: TwinState, span: number, resolved = true, returnsAfter: number | null = null): void {
+    if (!this.seen.has(state.key)) this.seen.set(state.key, { span, resolved, slice: state.slice, context: state.context, returnsAfter });
   }
 
   /** pendingAbort, decided once per section in a stretch when the abort goes through that section's descriptor. */
@@ -154,4 +185,35 @@ export class EventTwins {
     if (p && p.descriptor === section.descriptor) this.aborts.set(memo, p);
     return p;
   }
+}
+
+/** The most instructions an event's thread may run before it counts as not coming back (a signal handler's). */
+export const MAX_RETURN = 64;
+
+/**
+ * Runs the default policy from just after an event for thread `t` until `t` comes back to the
+ * stretch the event interrupted: to the state of an earlier point of it (`earlier`, by key; only
+ * points at an address the stretch passed, `passed`, are fingerprinted) with only its slice count
+ * higher. Returns by how much, or null when it ran alone for MAX_RETURN instructions without that,
+ * or anything else ran, or its slice ended. Leaves the machine further along the same default run.
+ */
+export function returnAfter(machine: Machine, fingerprint: (m: Machine) => StateFingerprint, t: Thread, earlier: (key: string) => StateFingerprint | undefined, passed: (rip: Address) => boolean): number | null {
+  const index = machine.allThreads().indexOf(t);
+  for (let steps = 0; steps < MAX_RETURN; steps++) {
+    const cpu = machine.defaultCpu();
+    const D = (globalThis as any).RETDBG; const inc = (k: string) => D?.set(k, (D.get(k) ?? 0) + 1);
+    if (cpu === null || machine.runningOn(cpu) !== t) { inc('other'); return null; }
+    if (!machine.step({ kind: 'run', cpu, count: 1 }) || machine.stepEndedSlice) { inc('tick'); return null; }
+    if (t.state !== 'runnable' || !passed(machine.registersOf(t).rip)) continue;
+    const now = fingerprint(machine);
+    inc('fp');
+    const before = earlier(now.key);
+    if (!before) continue;
+    inc('match ' + (now.counts[index]! - before.counts[index]!));
+    const ahead = now.counts[index]! - before.counts[index]!;
+    const othersAlike = now.counts.every((c, i) => i === index || c === before.counts[i]);
+    return ahead > 0 && othersAlike ? ahead : null;
+  }
+  ((globalThis as any).RETDBG)?.set('max', 1 + (((globalThis as any).RETDBG).get('max') ?? 0));
+  return null;
 }

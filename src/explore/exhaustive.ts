@@ -4,14 +4,16 @@
 // snapshots at each branching point instead of re-running the prefix. With a state cache, a state
 // already explored with at least as many deviations left is not explored again (state-cache.ts),
 // where the last deviation is spent, an event that leaves a state an earlier point of the same
-// pure stretch left runs once (event-twins.ts), and at every level, an event just after a
-// register-only instruction is stood for by the same event just before it (commuting.ts; at the
-// top only when this search explored that one itself).
+// pure stretch left runs once (event-twins.ts; the twin's run is watched for coming back to the
+// stretch, which lets it stand for the same event with a tick in reach), and at every level, an
+// event just after a register-only instruction is stood for by the same event just before it
+// (commuting.ts; at the top only when this search explored that one itself).
 import type { Machine } from '../kernel/machine.js';
 import type { Address } from '../types.js';
+import type { Thread } from '../kernel/thread.js';
 import { deviationsAt, type DeviationSpace } from './deviations.js';
 import { resolvedAsPredicted, type PendingAbort } from './pending-abort.js';
-import type { EventTwins } from './event-twins.js';
+import { returnAfter, type EventTwins } from './event-twins.js';
 import type { CommutingWalk } from './commuting.js';
 import { PureStep } from './pure-step.js';
 import type { ScheduleItem } from '../kernel/schedule.js';
@@ -162,6 +164,9 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
   const remember = (c: StateCache, left: number, visits: readonly Visit[]): void => {
     if (go) for (const [state, at, w, loop] of visits) c.add(state, left, deepest - at, w !== null && !w.asPredicted, loop);
   };
+  // An event twin's point, whose last leg watches for its thread coming back there, and how many instructions that took.
+  let watchReturn: { thread: Thread; earlier: (key: string) => StateFingerprint | undefined; passed: (rip: Address) => boolean } | null = null;
+  let returned: number | null = null;
   /** Explores the subtree here; returns the most instructions a leaf of it ran. */
   const dfs = (left: number): number => {
     const top = left === bound;
@@ -171,7 +176,11 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
     if (left === 0) {
       // The one schedule left here runs without a lookup: measured on list.json and counter.json at
       // K = 3, fingerprinting the state a last deviation leaves cost more than the runs it saved
-      // (a fingerprint costs about a third of a schedule, and 29 % of these states hit).
+      // (a fingerprint costs about a third of a schedule, and 29 % of these states hit). Only an
+      // event twin in a loop is watched for its thread coming back to where it stood.
+      const back = watchReturn;
+      watchReturn = null;
+      returned = back && cache ? returnAfter(machine, (m) => cache.fingerprint(m, null), back.thread, back.earlier, back.passed) : null;
       while (machine.step(null));
       leaf();
       return settle(outer);
@@ -182,6 +191,8 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
     let before: PureStepFrom | null = null;
     // The first visit of each key since the last impure step (for loops).
     const round = new Map<string, Visit>();
+    // The last visit of each key since then (for twins that come back; event-twins.ts).
+    const lately = new Map<string, StateFingerprint>();
     // Where the deviations are the last ones, events that leave one state run once (not at the
     // top, whose branches the shares divide).
     const twins = left === 1 && !top ? caches?.twins ?? null : null;
@@ -205,6 +216,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         if (v === true) break;
         visited.push(v);
         loopBack(round, v, runner);
+        if (twins) lately.set(v[0].key, v[0]);
         before = { state: v[0], tid };
       }
       const here = machine.capture();
@@ -240,10 +252,13 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         const unresolvedBefore = unresolved;
         const foundBefore = control.found?.() ?? null;
         placed.push(rip);
+        // A twin in a loop that aborts nothing may come back to this point's state (event-twins.ts).
+        watchReturn = twin && looping && !twin.pending ? { thread: twin.thread, earlier: (key) => lately.get(key), passed: (at) => twins!.passedAt(at) } : null;
+        returned = null;
         const reached = dfs(left - 1);
         placed.pop();
         if (w) watched.pop();
-        if (twin && go && (w?.asPredicted ?? true)) twins!.remember(twin, reached - at, unresolved === unresolvedBefore);
+        if (twin && go && (w?.asPredicted ?? true)) twins!.remember(twin, reached - at, unresolved === unresolvedBefore, returned);
         machine.restore(here);
         if (walk && item && go) walk.explored(item, reached - at, unresolved === unresolvedBefore, foundBefore !== null && control.found!() === foundBefore);
         if (!go) break explore;
@@ -257,6 +272,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       if (!pure) {
         before = null;
         round.clear();
+        lately.clear();
       }
       if (!stepped) {
         endOfPath(top);

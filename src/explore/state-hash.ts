@@ -28,6 +28,8 @@ import { createHash } from 'node:crypto';
 import type { RseqTables } from '../abi/tables.js';
 import { checkAborts } from '../check/runtime.js';
 import { entersKernel } from '../asm/kernel-entries.js';
+import { fixupRules } from '../kernel/rseq-fixup.js';
+import { hasCpuIdBug } from '../kernel/profile.js';
 import { canonicalText } from './canonical-text.js';
 import type { Machine } from '../kernel/machine.js';
 import { STACK_SIZE } from '../kernel/address-space.js';
@@ -134,10 +136,23 @@ function stackPointer(t: Thread, regsOf: (t: Thread) => RegisterFile): Address |
 }
 
 /** A thread's fields that matter, in a fixed order (see the file comment for what is left out). */
-function threadFields(t: Thread): unknown[] {
+/**
+ * Whether a thread's event mask left over from an earlier event (its notify-resume pass cleared the
+ * section pointer outside a section without consuming the mask, as the kernel does) decides
+ * nothing: every later pass then comes with an event that sets a bit of its own, so the fix-up
+ * sees a non-zero mask either way, unless the descriptor's flags pick bits apart (linux-5.x) or a
+ * pass can come with no event: from a system call (rseq registration, KVM_RUN, a clone), which the
+ * code cannot make when it has no kernel entry, or from a profile's cpu_id bug or cpu_opv.
+ */
+export function leftoverMaskIsDead(machine: Machine): boolean {
+  const p = machine.profile;
+  return fixupRules(p).flags !== 'honour' && !hasCpuIdBug(p) && !p.cpuOpv && !entersKernel(machine.image);
+}
+
+function threadFields(t: Thread, leftoverDead: boolean): unknown[] {
   const p = t.program;
   return [
-    t.tid, t.process.pid, t.cpu, t.affinity, t.rseq, t.eventMask, t.notifyResume, t.lastIds, t.lastMmCid, t.pinnedMmCid,
+    t.tid, t.process.pid, t.cpu, t.affinity, t.rseq, leftoverDead && !t.notifyResume ? 0 : t.eventMask, t.notifyResume, t.lastIds, t.lastMmCid, t.pinnedMmCid,
     t.sigmask, t.pendingSignals, t.standInFrames, t.fsBase, t.stackTop, t.ownsMemory, t.state, t.wait, t.inKvmRun,
     p && [p.entry, p.args, p.repeat, p.returns, p.callIds, p.idsThisCall],
     t.end, t.clearChildTid, [...new Set(t.attemptStores)].sort(), t.split ?? null,
@@ -300,7 +315,7 @@ function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine[
     pending.map((p) => [p.tid, p.descriptor, p.abortIp]),
     [...aborts].sort(), stores,
     machine.processes.map((p) => [p.pid, p.parent?.pid ?? null, [...p.sigactions].sort((a, b) => a[0] - b[0]), p.membarrierRseqRegistered, p.exitStatus, p.cids.save()]),
-    threads.map(threadFields),
+    threads.map((t) => threadFields(t, leftoverMaskIsDead(machine))),
   ];
   return { digest: createHash('sha1').update(canonicalText(parts)).digest(), pending };
 }

@@ -3,11 +3,11 @@
 import { strict as assert } from 'node:assert';
 import { readRseqTables } from '../../src/abi/tables.js';
 import type { Image } from '../../src/asm/image.js';
-import { EventTwins, type TwinState } from '../../src/explore/event-twins.js';
+import { EventTwins, returnAfter, type TwinState } from '../../src/explore/event-twins.js';
 import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints } from '../../src/explore/deviations.js';
 import { exhaustiveSearch } from '../../src/explore/exhaustive.js';
 import { StateCache } from '../../src/explore/state-cache.js';
-import { stateFingerprint } from '../../src/explore/state-hash.js';
+import { stateFingerprint, type StateFingerprint } from '../../src/explore/state-hash.js';
 import type { Machine } from '../../src/kernel/machine.js';
 import { parseSchedule, type ScheduleItem } from '../../src/kernel/schedule.js';
 import { PureStep } from '../../src/explore/pure-step.js';
@@ -186,6 +186,54 @@ describe('event twins', () => {
       twins.reset();
       twins.remember({ ...state, slice: 5 }, 10);
       assert.equal(twins.covering({ ...state, slice: 0 })?.span, 10);
+    });
+  });
+
+  it('cover a later point with a tick in reach when the twin\'s run came back to the stretch, by as much less as the point lies further on', async () => {
+    await withList((m) => {
+      const twins = new EventTwins(m, readRseqTables(m.image), 100);
+      const state = stateHere(m, twins)!;
+      // The twin's thread came back 5 of its instructions after its event.
+      twins.remember({ ...state, slice: 50 }, 60, true, 5);
+      assert.equal(twins.covering({ ...state, slice: 59 })?.span, 51);
+      // Coming back would take this one's count to the tick; an earlier point is not further along.
+      assert.equal(twins.covering({ ...state, slice: 95 }), null);
+      assert.equal(twins.covering({ ...state, slice: 40 }), null);
+    });
+  });
+
+  describe('coming back to the stretch', () => {
+    // T2 spins on CPU 0 (see above). Its walk is fingerprinted point by point, as the search does.
+    const spinning = <T>(body: (m: Machine, earlier: Map<string, StateFingerprint>, passed: Set<bigint>) => T): Promise<T> =>
+      withScenario('spinlock.json', 'c0:9 T1:preempt c0:20', (m) => {
+        const tables = readRseqTables(m.image);
+        const earlier = new Map<string, StateFingerprint>();
+        const passed = new Set<bigint>();
+        for (let i = 0; i < 12; i++) {
+          const f = stateFingerprint(m, tables);
+          earlier.set(f.key, f);
+          passed.add(m.registersOf(m.runningOn(0)!).rip);
+          m.step({ kind: 'run', cpu: 0, count: 1 });
+        }
+        return body(m, earlier, passed);
+      });
+    const fingerprint = (m: Machine) => stateFingerprint(m, readRseqTables(m.image));
+
+    it('sees a signal whose handler returns bring the spinner back to a state of its loop, a few instructions later', async () => {
+      await spinning((m, earlier, passed) => {
+        const t2 = m.thread(2)!;
+        m.step({ kind: 'event', tid: 2, event: { kind: 'signal', signal: 10 } });
+        const ahead = returnAfter(m, fingerprint, t2, (key) => earlier.get(key), (rip) => passed.has(rip));
+        assert.ok(ahead !== null && ahead > 0 && ahead < 30, `came back ${ahead} instructions on`);
+      });
+    });
+
+    it('sees a preempted spinner not come back: another thread runs first', async () => {
+      await spinning((m, earlier, passed) => {
+        const t2 = m.thread(2)!;
+        m.step({ kind: 'event', tid: 2, event: { kind: 'preempt' } });
+        assert.equal(returnAfter(m, fingerprint, t2, (key) => earlier.get(key), (rip) => passed.has(rip)), null);
+      });
     });
   });
 

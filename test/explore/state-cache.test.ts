@@ -22,6 +22,7 @@ import type { Machine } from '../../src/kernel/machine.js';
 import { assembleSource, loadProgram } from '../../src/program.js';
 import { loadScenario, scenarioFromJson, type Scenario } from '../../src/scenario/scenario.js';
 import { instantiate } from '../../src/scenario/setup.js';
+import { parseProfile } from '../../src/kernel/profile.js';
 import { bundledScenario, counterScenario, SCENARIOS } from './fixtures.js';
 
 const ASM = fileURLToPath(new URL('../../asm/', import.meta.url));
@@ -301,6 +302,41 @@ describe('state cache', function () {
       } finally {
         m.close();
       }
+    });
+
+    describe('an event mask left over from an event outside a section', () => {
+      // T1 holds CPU 0's lock, preempted; T2 spins on it. A signal to T2 outside its section
+      // leaves the signal bit set (the fix-up clears rseq_cs there without consuming the mask).
+      const SPINNING = 'c0:10 T1:preempt c1:15 c0:414';
+      const SIGNALLED = 'c0:10 T1:preempt c1:15 c0:405 T2:signal:SIGUSR1 c0:12';
+      const keyAfter = (image: Image, scenario: Scenario, schedule: string, profile?: string): string => {
+        const m = instantiate(image, scenario, profile ? parseProfile(profile) : undefined, { trackSpeculativeStores: true });
+        try {
+          m.begin();
+          for (const item of parseSchedule(schedule)) m.step(item);
+          assert.equal(m.thread(2)!.eventMask !== 0, schedule === SIGNALLED, 'the signal bit is left over only after the signal');
+          return stateFingerprint(m, readRseqTables(image)).key;
+        } finally {
+          m.close();
+        }
+      };
+
+      it('is left out when every later fix-up comes with an event of its own', async () => {
+        const { scenario, image } = await bundledScenario('spinlock.json');
+        assert.equal(keyAfter(image, scenario, SIGNALLED), keyAfter(image, scenario, SPINNING));
+      });
+
+      it('is kept under linux-5.x, where a section\'s flags tell the event bits apart', async () => {
+        const { scenario, image } = await bundledScenario('spinlock.json');
+        assert.notEqual(keyAfter(image, scenario, SIGNALLED, 'linux-5.x'), keyAfter(image, scenario, SPINNING, 'linux-5.x'));
+      });
+
+      it('is kept when the code can enter the kernel (an rseq registration makes a fix-up pass with no event)', async () => {
+        const { scenario } = await bundledScenario('spinlock.json');
+        const source = readFileSync(`${ASM}percpu_spinlock.s`, 'utf8') + '\n\t.text\n\t.globl enter\nenter:\n\tsyscall\n\tret\n';
+        const image = await assembleSource(source, 'percpu_spinlock.s');
+        assert.notEqual(keyAfter(image, scenario, SIGNALLED), keyAfter(image, scenario, SPINNING));
+      });
     });
 
     it('changes with what a call returned and which ids it observed, which the judge reads', () => {
