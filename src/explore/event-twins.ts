@@ -53,8 +53,9 @@ interface Twin {
   slice: number;
   context: Uint8Array;
   /**
-   * Set when the twin's run brought its thread back to the state before the event, this many of
-   * its instructions later, with nothing else changed (a signal whose handler returns): see covering().
+   * Set when the twin's run brought its thread back to a state an earlier point of the stretch had,
+   * with its slice count this much higher and nothing else changed (a signal whose handler
+   * returns; returnAfter): see alongReturn().
    */
   returnsAfter: number | null;
 }
@@ -86,11 +87,6 @@ export class EventTwins {
    * A point of the walk, where thread `tid` is about to run the instruction at `rip`: whether the
    * stretch passed it before (then events that do not abort may have twins too).
    */
-  /** Whether the stretch passed `rip` (a point of it was there). */
-  passedAt(rip: Address): boolean {
-    return this.passed.has(rip);
-  }
-
   looping(rip: Address, tid: number): boolean {
     // A stretch is one thread's: purity holds everything else still.
     if (this.tid !== tid) {
@@ -100,6 +96,11 @@ export class EventTwins {
     if (this.passed.has(rip)) return true;
     this.passed.add(rip);
     return false;
+  }
+
+  /** Whether the stretch passed `rip` (a point of it was there). */
+  passedAt(rip: Address): boolean {
+    return this.passed.has(rip);
   }
 
   /** After the walk's default step: what the stretch saw holds on only when the step was pure (pure-step.ts). */
@@ -153,13 +154,15 @@ export class EventTwins {
   }
 
   /**
-   * A twin whose run came back to the stretch `returnsAfter` instructions after its event stands
-   * for the same event `ahead` instructions further along, with a tick in reach. Both states differ
-   * only in the thread's slice count, and the stretch is pure: the twin's run, back at the point's
-   * state with its count `returnsAfter` higher, walks the stretch again (the instructions the walk
-   * ran, with counts that many higher) and meets this event's state once it has come back the same
-   * way, before any tick (the count stays below the slice). From there the two runs are one: this
-   * one's leaf is the twin's, `ahead` instructions shorter.
+   * A twin whose run came back to the stretch stands for the same event `ahead` instructions further
+   * along, with a tick in reach. The two events' states differ only in the thread's slice count
+   * (by `ahead`), and the stretch is pure. The twin's run came back to the state of an earlier
+   * point P of the stretch with its count `returnsAfter` higher; from there it walks the stretch
+   * again, with counts that much higher. This event's run comes back the same way, `ahead` higher,
+   * to P's state and walks the same stretch: it meets the twin's run where the twin's run passes
+   * this event's point, as long as no tick comes first (this count plus `returnsAfter` stays below
+   * the slice). From there the two runs are one: this one's leaf is the twin's, `ahead`
+   * instructions shorter.
    */
   private alongReturn(twin: Twin, state: TwinState): number | null {
     const ahead = state.slice - twin.slice;
@@ -201,19 +204,15 @@ export function returnAfter(machine: Machine, fingerprint: (m: Machine) => State
   const index = machine.allThreads().indexOf(t);
   for (let steps = 0; steps < MAX_RETURN; steps++) {
     const cpu = machine.defaultCpu();
-    const D = (globalThis as any).RETDBG; const inc = (k: string) => D?.set(k, (D.get(k) ?? 0) + 1);
-    if (cpu === null || machine.runningOn(cpu) !== t) { inc('other'); return null; }
-    if (!machine.step({ kind: 'run', cpu, count: 1 }) || machine.stepEndedSlice) { inc('tick'); return null; }
+    if (cpu === null || machine.runningOn(cpu) !== t) return null;
+    if (!machine.step({ kind: 'run', cpu, count: 1 }) || machine.stepEndedSlice) return null;
     if (t.state !== 'runnable' || !passed(machine.registersOf(t).rip)) continue;
     const now = fingerprint(machine);
-    inc('fp');
     const before = earlier(now.key);
     if (!before) continue;
-    inc('match ' + (now.counts[index]! - before.counts[index]!));
     const ahead = now.counts[index]! - before.counts[index]!;
     const othersAlike = now.counts.every((c, i) => i === index || c === before.counts[i]);
     return ahead > 0 && othersAlike ? ahead : null;
   }
-  ((globalThis as any).RETDBG)?.set('max', 1 + (((globalThis as any).RETDBG).get('max') ?? 0));
   return null;
 }

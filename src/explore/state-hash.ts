@@ -19,7 +19,8 @@
 // where the code makes no system call), stack bytes below the red zone (deadStack, an exited
 // thread's too), the parts of a thread about to abort that cannot decide anything
 // (pending-abort.ts) and the registers a runnable thread writes before reading them on every path
-// from where it stands, aborts included (deadAtNext, dead-registers.ts); and, because
+// from where it stands, aborts included (deadAtNext, dead-registers.ts), and an event mask left
+// over outside a section where no later fix-up can tell it from a fresh bit (leftoverMaskIsDead); and, because
 // neither the future nor the judge reads them, the CPUs each call ran on (only reported), the
 // executed schedule, system call and output logs, the trace, and attempt numbers
 // (only whether a store belongs to the current attempt matters). A run with user invariant
@@ -135,7 +136,6 @@ function stackPointer(t: Thread, regsOf: (t: Thread) => RegisterFile): Address |
   }
 }
 
-/** A thread's fields that matter, in a fixed order (see the file comment for what is left out). */
 /**
  * Whether a thread's event mask left over from an earlier event (its notify-resume pass cleared the
  * section pointer outside a section without consuming the mask, as the kernel does) decides
@@ -149,6 +149,7 @@ export function leftoverMaskIsDead(machine: Machine): boolean {
   return fixupRules(p).flags !== 'honour' && !hasCpuIdBug(p) && !p.cpuOpv && !entersKernel(machine.image);
 }
 
+/** A thread's fields that matter, in a fixed order (see the file comment for what is left out). */
 function threadFields(t: Thread, leftoverDead: boolean): unknown[] {
   const p = t.program;
   return [
@@ -309,13 +310,14 @@ function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine[
   // Only a thread with an event waiting for its return to user space can be about to abort.
   const pending = threads.flatMap((t) => (t.notifyResume && t.eventMask !== 0 ? [pendingAbort(machine, tables, t, regsOf(t), awaiting.get(t.tid) ?? [])] : [])).filter((p): p is PendingAbort => p !== null);
   const normal = new Map(pending.map((p) => [p.tid, p]));
+  const leftoverDead = leftoverMaskIsDead(machine);
   const parts = [
     k.queues, k.policy,
     k.awaiting.map(([tid, rs]) => [tid, rs.map((r) => [r.kind, r.spec, normal.has(tid) ? 'abort' : r.ip])]),
     pending.map((p) => [p.tid, p.descriptor, p.abortIp]),
     [...aborts].sort(), stores,
     machine.processes.map((p) => [p.pid, p.parent?.pid ?? null, [...p.sigactions].sort((a, b) => a[0] - b[0]), p.membarrierRseqRegistered, p.exitStatus, p.cids.save()]),
-    threads.map((t) => threadFields(t, leftoverMaskIsDead(machine))),
+    threads.map((t) => threadFields(t, leftoverDead)),
   ];
   return { digest: createHash('sha1').update(canonicalText(parts)).digest(), pending };
 }
