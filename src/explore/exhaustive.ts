@@ -23,6 +23,13 @@ import type { PureStepFrom, StateFingerprint } from './state-hash.js';
 /** A state met, the instruction count there, its watch, and the loop its walk went round (state-cache.ts). */
 type Visit = [StateFingerprint, number, Watch | null, Loop | null];
 
+/** A twin's thread and the stretch its run may come back to (event-twins.ts returnAfter). */
+interface ReturnWatch {
+  thread: Thread;
+  earlier: (key: string) => StateFingerprint | undefined;
+  passed: (rip: Address) => boolean;
+}
+
 /** A visit hashed with pending aborts, while its subtree is explored: did each end as predicted? */
 interface Watch {
   pending: PendingAbort[];
@@ -164,11 +171,13 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
   const remember = (c: StateCache, left: number, visits: readonly Visit[]): void => {
     if (go) for (const [state, at, w, loop] of visits) c.add(state, left, deepest - at, w !== null && !w.asPredicted, loop);
   };
-  // An event twin's point, whose last leg watches for its thread coming back there, and how many instructions that took.
-  let watchReturn: { thread: Thread; earlier: (key: string) => StateFingerprint | undefined; passed: (rip: Address) => boolean } | null = null;
+  // How far the last leg watched for coming back (`back`) brought its thread ahead (returnAfter).
   let returned: number | null = null;
-  /** Explores the subtree here; returns the most instructions a leaf of it ran. */
-  const dfs = (left: number): number => {
+  /**
+   * Explores the subtree here; returns the most instructions a leaf of it ran. `back`: where the
+   * last deviation was an event twin's in a loop, what its run watches for coming back to.
+   */
+  const dfs = (left: number, back: ReturnWatch | null = null): number => {
     const top = left === bound;
     const outer = deepest;
     deepest = 0;
@@ -178,8 +187,6 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       // K = 3, fingerprinting the state a last deviation leaves cost more than the runs it saved
       // (a fingerprint costs about a third of a schedule, and 29 % of these states hit). Only an
       // event twin in a loop is watched for its thread coming back to where it stood.
-      const back = watchReturn;
-      watchReturn = null;
       returned = back && cache ? returnAfter(machine, (m) => cache.fingerprint(m, null), back.thread, back.earlier, back.passed) : null;
       while (machine.step(null));
       leaf();
@@ -253,9 +260,9 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         const foundBefore = control.found?.() ?? null;
         placed.push(rip);
         // A twin in a loop that aborts nothing may come back to this point's state (event-twins.ts).
-        watchReturn = twin && looping && !twin.pending ? { thread: twin.thread, earlier: (key) => lately.get(key), passed: (at) => twins!.passedAt(at) } : null;
+        const back: ReturnWatch | null = twin && looping && !twin.pending ? { thread: twin.thread, earlier: (key) => lately.get(key), passed: (at) => twins!.passedAt(at) } : null;
         returned = null;
-        const reached = dfs(left - 1);
+        const reached = dfs(left - 1, back);
         placed.pop();
         if (w) watched.pop();
         if (twin && go && (w?.asPredicted ?? true)) twins!.remember(twin, reached - at, unresolved === unresolvedBefore, returned);

@@ -34,7 +34,6 @@ export interface PendingAbort {
   canonical: Record<string, bigint>;
 }
 
-
 /** The fix-up the thread's next return to user space will make at `rip` for its waiting events; null when none waits. */
 export function waitingFixup(machine: Machine, t: Thread, rip: Address): FixupDecision | null {
   // With no event pending the kernel aborts nothing (and 6.19 does no fix-up at all).

@@ -86,9 +86,10 @@ export class StateCache {
 
   /**
    * `table`: a capacity for a table of its own, or one shared with the other threads of the search.
+   * `fingerprint`: stateFingerprint, given the state one pure step before and the thread that
+   * stepped, when there is one.
    * `sliceLength`: the machine's time slice in instructions (Infinity when slices are off).
    */
-  /** `fingerprint`: stateFingerprint, given the state one pure step before and the thread that stepped, when there is one. */
   constructor(table: number | StateTable, readonly fingerprint: (machine: Machine, from?: PureStepFrom | null) => StateFingerprint, readonly sliceLength = Infinity) {
     this.table = typeof table === 'number' ? new StateTable(createStateTableMemory(table)) : table;
   }

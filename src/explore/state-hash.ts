@@ -20,8 +20,8 @@
 // thread's too), the parts of a thread about to abort that cannot decide anything
 // (pending-abort.ts) and the registers a runnable thread writes before reading them on every path
 // from where it stands, aborts included (deadAtNext, dead-registers.ts), and an event mask left
-// over outside a section where no later fix-up can tell it from a fresh bit (leftoverMaskIsDead); and, because
-// neither the future nor the judge reads them, the CPUs each call ran on (only reported), the
+// over outside a section where no later fix-up can tell it from a fresh bit (leftoverMaskIsDead);
+// and, because neither the future nor the judge reads them, the CPUs each call ran on (only reported), the
 // executed schedule, system call and output logs, the trace, and attempt numbers
 // (only whether a store belongs to the current attempt matters). A run with user invariant
 // functions (`checks`, which may read anything) does not use the cache.
