@@ -3,7 +3,8 @@
 // `git worktree`, its node_modules linked), one after the other in child processes, alternating
 // which goes first, three pairs each; prints schedules and median CPU seconds of each, and the
 // ratio. With the default options of each side (the state cache where that side has one), so the
-// figure is the time to cover the same space — what a user waits for. Issue 14's "2× today's".
+// figure is the time to cover the same space — what a user waits for (`explore`, with every round
+// a search runs: scratch-bytes.ts). Issue 14's "2× today's".
 // `--no-state-cache` turns this side's cache off: the same schedules, so the ratio is one of
 // schedules per CPU second.
 import { spawnSync } from 'node:child_process';
@@ -19,13 +20,13 @@ const SCENARIOS = names.length ? names : ['counter', 'cmpeqv', 'list', 'buffer',
 /** One search in a child process of `tree`: its schedule count and CPU seconds. */
 function search(tree: string, scenario: string): { schedules: number; cpu: number } {
   const code = `
-    const { exploreShare } = await import(${JSON.stringify(`${tree}/src/explore/explorer.ts`)});
+    const { explore } = await import(${JSON.stringify(`${tree}/src/explore/explorer.ts`)});
     const { loadScenario } = await import(${JSON.stringify(`${tree}/src/scenario/scenario.ts`)});
     const { loadProgram } = await import(${JSON.stringify(`${tree}/src/program.ts`)});
     const scenario = await loadScenario(${JSON.stringify(`${HERE}examples/scenarios/${scenario}.json`)});
     const image = await loadProgram(scenario.source);
     const c0 = process.cpuUsage();
-    const r = exploreShare(image, scenario, { preemptions: ${Number(k)}${noCache && tree === HERE ? ', stateCache: false' : ''} }, { part: 0, of: 1 });
+    const r = explore(image, scenario, { preemptions: ${Number(k)}${noCache && tree === HERE ? ', stateCache: false' : ''} });
     const c = process.cpuUsage(c0);
     console.log(JSON.stringify({ schedules: r.schedules, cpu: (c.user + c.system) / 1e6 }));`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: tree, encoding: 'utf8' });

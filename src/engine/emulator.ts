@@ -502,6 +502,12 @@ export class Emulator {
     return this.addHook('memoryWrite', UcHook.MEM_WRITE, fn, begin, end - 1n);
   }
 
+  /** Calls `cb` for every load from [begin, end) (UC_HOOK_MEM_READ). Add it before the first run. */
+  onMemoryRead(begin: Address, end: Address, cb: (address: Address, size: number) => void): HookHandle {
+    const fn = this.guard((_uc: unknown, _type: number, address: number | bigint, size: number) => cb(u64(address), size), undefined);
+    return this.addHook('memoryWrite', UcHook.MEM_READ, fn, begin, end - 1n);
+  }
+
   /**
    * Calls `cb` for every load from and store to [begin, end) (UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE),
    * stores before memory changes. Instruction fetches are not loads. Add it before the first run.

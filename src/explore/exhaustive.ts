@@ -19,6 +19,7 @@ import { PureStep } from './pure-step.js';
 import type { ScheduleItem } from '../kernel/schedule.js';
 import type { Loop, StateCache } from './state-cache.js';
 import type { PureStepFrom, StateFingerprint } from './state-hash.js';
+import type { ScratchBytes } from './scratch-bytes.js';
 
 /** A state met, the instruction count there, its watch, and the loop its walk went round (state-cache.ts). */
 type Visit = [StateFingerprint, number, Watch | null, Loop | null];
@@ -83,6 +84,8 @@ export const shareOf = (index: number, of: number): number => (Math.imul(index +
  */
 export interface SearchCache {
   states: StateCache;
+  /** The scratch rule's watch, which sees a split's load half here (the machine makes that load itself). */
+  scratch?: ScratchBytes;
   twins?: EventTwins;
   walk?: (left: number) => CommutingWalk;
 }
@@ -238,7 +241,11 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
           if (!mine) continue;
           control.unit?.(unit - 1);
         }
-        for (const item of [d].flat()) machine.step(item);
+        for (const item of [d].flat()) {
+          machine.step(item);
+          const split = item.kind === 'load' ? machine.thread(item.tid)?.split : null;
+          if (split) caches?.scratch?.read(split.read, split.bytes.length);
+        }
         const item = Array.isArray(d) ? null : (d as ScheduleItem);
         const twin = twins && item ? twins.keyAfter(item, looping, here) : null;
         const covering = (twin ? twins!.covering(twin) : null) ?? (walk && item && !twin?.pending ? walk.commuted(item) : null);

@@ -10,7 +10,7 @@ import type { Image } from '../asm/image.js';
 import type { Share } from './exhaustive.js';
 import { processClock } from '../clock.js';
 import { shardShare, WHOLE } from './shard.js';
-import { explore, exploreShare, mergeShares, stateCacheEntries, usesStateCache, type ExploreOptions, type ExploreResult, type Joint, type ShareResult } from './explorer.js';
+import { explore, exploreShare, mergeShares, nextScratchRound, stateCacheEntries, usesStateCache, withRounds, type ExploreOptions, type ExploreResult, type Joint, type ShareResult } from './explorer.js';
 import { createStateTableMemory } from './state-table.js';
 
 export interface ParallelOptions extends ExploreOptions {
@@ -71,12 +71,25 @@ export async function exploreParallel(scenario: Scenario, options: ParallelOptio
   if (workers === 1 || functions) return explore(image, scenario, options);
   const clock = options.clock ?? processClock;
   const t0 = clock();
+  // Rounds of the scratch rule (scratch-bytes.ts): each on fresh tables, timed from the first.
+  for (let round: ParallelOptions = options; ; ) {
+    const began = clock();
+    const { parts, used } = await searchOnThreads(image, scenario, round, workers, clock, began);
+    const next = nextScratchRound(round, parts, clock() - began);
+    if (!next) return withRounds(mergeShares(parts, scenario, options, clock() - t0, used), round);
+    round = next;
+  }
+}
+
+/** One round of a parallel search: the shares' results and how many threads ran. */
+async function searchOnThreads(image: Image, scenario: Scenario, options: ParallelOptions, workers: number, clock: () => number, t0: number): Promise<{ parts: ShareResult[]; used: number }> {
   // One state table for all threads (none explores a state another finished), one count of
   // schedules, and one counter of branches taken. In a shard (--shard), the threads split the shard's share.
   const exhaustive = (options.mode ?? 'exhaustive') === 'exhaustive';
   const joint: Omit<Joint, 'helpers'> = {
     ...(exhaustive && usesStateCache(options) ? { table: createStateTableMemory(stateCacheEntries(options)) } : {}),
     tally: new BigInt64Array(new SharedArrayBuffer(8)),
+    halt: new Int32Array(new SharedArrayBuffer(4)),
   };
   const share: Share = { ...shardShare(options.shard ?? WHOLE), claims: new Int32Array(new SharedArrayBuffer(4)) };
   const helpers: ReturnType<typeof runShare>[] = [];
@@ -98,12 +111,11 @@ export async function exploreParallel(scenario: Scenario, options: ParallelOptio
     }
     throw e;
   }
-  if (!helpers.length) return mergeShares([own], scenario, options, clock() - t0, 1);
+  if (!helpers.length) return { parts: [own], used: 1 };
   // The calling thread is done; the workers' schedules still count in the progress shown.
   const tick = setInterval(() => options.onProgress?.(Number(Atomics.load(joint.tally!, 0)), clock() - t0), 250);
   try {
-    const parts = await Promise.all(helpers.map((h) => h.result));
-    return mergeShares([own, ...parts], scenario, options, clock() - t0, workers);
+    return { parts: [own, ...(await Promise.all(helpers.map((h) => h.result)))], used: workers };
   } finally {
     clearInterval(tick);
   }

@@ -23,6 +23,8 @@ import { shardShare, WHOLE, type Shard } from './shard.js';
 import { MAX_CACHED_BOUND, StateCache, type StateCacheStats } from './state-cache.js';
 import { StateTable, type StateTableMemory } from './state-table.js';
 import { stateFingerprint } from './state-hash.js';
+import { mayLeaveScratch, ScratchBytes, scratchConflicts, type ScratchRecord } from './scratch-bytes.js';
+import { entersKernel } from '../asm/kernel-entries.js';
 import { LIMITS } from '../limits.js';
 
 export interface ExploreOptions {
@@ -75,6 +77,14 @@ export interface ExploreOptions {
   stateCache?: boolean;
   /** At most this many remembered states, shared by the workers (default: the `stateCacheEntries` limit). */
   stateCacheEntries?: number;
+  /**
+   * Shared bytes the state cache hashes as they stand even when scratch (scratch-bytes.ts; decimal
+   * addresses): the bytes an earlier round of the same search found a run could read. `false`:
+   * no scratch rule at all.
+   */
+  scratchExcluded?: readonly string[] | false;
+  /** Which round of the scratch rule this search is (set by the search itself; nextScratchRound). */
+  scratchRound?: number;
 }
 
 export interface ExploreResult {
@@ -99,6 +109,8 @@ export interface ExploreResult {
   heat: HeatCell[];
   /** The state cache, summed over workers, when the exhaustive search used one. */
   stateCache?: StateCacheStats;
+  /** How many times the search ran because runs read scratch bytes (scratch-bytes.ts), when more than once. */
+  scratchRounds?: number;
 }
 
 /** What one share of a search found; violations carry the top-level unit they came from. */
@@ -110,6 +122,8 @@ export interface ShareResult {
   /** Deviation counts per instruction (of the schedules counted in `schedules`). */
   heat: HeatCell[];
   stateCache?: StateCacheStats;
+  /** With the scratch rule: what the share's search learned about it. */
+  scratch?: ScratchRecord;
 }
 
 /** What the threads of one parallel search (explore-workers.ts) share besides their options. */
@@ -118,6 +132,8 @@ export interface Joint {
   table?: StateTableMemory;
   /** Element 0: schedules run so far by all the threads (`maxSchedules` and progress count them all). */
   tally?: BigInt64Array;
+  /** Element 0 set: some thread's scratch rule failed, and every thread stops (its search runs again). */
+  halt?: Int32Array;
   /** Called once, after the first schedule that ends `after` seconds into the search: start the other threads. */
   helpers?: { after: number; start: () => void };
 }
@@ -142,6 +158,10 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
   const machine = instantiate(image, scenario, profile, { trackSpeculativeStores: true });
   const oracle = new SerialOracle(image, scenario, profile, options.observe);
   const tables = readRseqTables(image);
+  const descriptors = tables.sections.map((c) => c.descriptor);
+  const scratch = usesScratchRule(options, image) && mayLeaveScratch(image, tables.sections) ? new ScratchBytes(machine, scenario, Object.keys({ ...scenario.observe, ...options.observe }), (options.scratchExcluded || []).map(BigInt)) : null;
+  // Loads are watched from the start: memory hooks apply to code translated after them.
+  for (const [begin, end] of scratch?.ranges() ?? []) machine.processes[0]!.emu.onMemoryRead(begin, end, (address, size) => scratch!.read(address, size));
   const out: ShareResult = { schedules: 0, violations: [], violationCount: 0, stopped: false, heat: [] };
   let unit = 0;
   let cache: StateCache | null = null;
@@ -156,6 +176,12 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
       const total = joint.tally ? Number(Atomics.add(joint.tally, 0, 1n)) + 1 : out.schedules;
       const outcome = machine.result();
       const found = judgeRun({ machine, outcome, oracle, image, tables, invariants: scenario.invariants, checks: options.checks ?? [] });
+      if (scratch) {
+        // The judge compared the run with serial orders unless it was killed, stuck or badly aborted.
+        const compared = !found.some((v) => v.kind === 'signal' || v.kind === 'table' || v.kind === 'livelock');
+        if (compared) scratch.leaf(found.some((v) => v.kind === 'not-serializable') ? null : oracle.lastMatched);
+        scratch.kernelReads(descriptors);
+      }
       heat.add(placed, found.length > 0);
       out.violationCount += found.length;
       for (const v of found) if (out.violations.length < keep) out.violations.push({ ...v, unit });
@@ -164,7 +190,10 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
       // A schedule that exhausts its budget is reported once: the next ones would mostly burn theirs too.
       const livelock = outcome.status === 'limit' && found.some((v) => v.kind === 'livelock');
       const late = options.timeout !== undefined && seconds > options.timeout;
-      out.stopped = livelock || late || (options.stopAtFirst === true && found.length > 0) || total >= maxSchedules;
+      // A share whose scratch rule failed stops, and tells the others: the search runs again (nextScratchRound).
+      if (scratch?.conflicted && joint.halt) Atomics.store(joint.halt, 0, 1);
+      const halted = scratch?.conflicted === true || (joint.halt !== undefined && Atomics.load(joint.halt, 0) === 1);
+      out.stopped = livelock || late || (options.stopAtFirst === true && found.length > 0) || total >= maxSchedules || halted;
       if (helpers && seconds > helpers.after && !out.stopped) {
         helpers.start();
         helpers = undefined;
@@ -196,13 +225,14 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
       if (usesStateCache(options) && bound < MAX_CACHED_BOUND) {
         const sliceLength = machine.timeSlice === 0 ? Infinity : machine.timeSlice;
         const registerOnly = registerOnlyPoints(image, constantMemory(machine));
-        cache = new StateCache(joint.table ? new StateTable(joint.table) : stateCacheEntries(options), (m, from) => stateFingerprint(m, tables, from), sliceLength);
-        caches = { states: cache, twins: new EventTwins(machine, tables, sliceLength), walk: () => new CommutingWalk(machine, sliceLength, registerOnly) };
+        cache = new StateCache(joint.table ? new StateTable(joint.table) : stateCacheEntries(options), (m, from) => stateFingerprint(m, tables, from, scratch), sliceLength);
+        caches = { states: cache, twins: new EventTwins(machine, tables, sliceLength), walk: () => new CommutingWalk(machine, sliceLength, registerOnly), ...(scratch ? { scratch } : {}) };
       }
       try {
         exhaustiveSearch(machine, bound, space, control, share, caches);
       } finally {
         if (cache) out.stateCache = cache.stats();
+        if (scratch) out.scratch = scratch.record();
       }
     } else {
       // Change points are drawn over the length of the default run.
@@ -233,6 +263,10 @@ export function mergeViolations<V extends { unit: number }>(lists: readonly (rea
  * the top level and those a last deviation leaves are never looked up).
  */
 export const usesStateCache = (options: ExploreOptions): boolean => options.stateCache ?? (!(options.checks?.length) && (options.preemptions ?? 2) >= STATE_CACHE_FROM_BOUND);
+
+/** Whether the state cache hashes scratch bytes as unstored: code that makes a system call could read any byte. */
+const usesScratchRule = (options: ExploreOptions, image: Image): boolean =>
+  (options.mode ?? 'exhaustive') === 'exhaustive' && usesStateCache(options) && options.scratchExcluded !== false && !entersKernel(image);
 
 /** The state cache's capacity. */
 export const stateCacheEntries = (options: ExploreOptions): number => options.stateCacheEntries ?? LIMITS.stateCacheEntries;
@@ -271,6 +305,34 @@ function sumCaches(parts: ShareResult[]): StateCacheStats {
 export function explore(image: Image, scenario: Scenario, options: ExploreOptions = {}): ExploreResult {
   const clock = options.clock ?? processClock;
   const t0 = clock();
-  const part = exploreShare(image, scenario, options, shardShare(options.shard ?? WHOLE));
-  return mergeShares([part], scenario, options, clock() - t0, 1);
+  for (let round = options; ; ) {
+    const began = clock();
+    const part = exploreShare(image, scenario, round, shardShare(options.shard ?? WHOLE));
+    const next = nextScratchRound(round, [part], clock() - began);
+    if (!next) return withRounds(mergeShares([part], scenario, options, clock() - t0, 1), round);
+    round = next;
+  }
+}
+
+/** The result of a search's last round, saying how many rounds it took when more than one. */
+export function withRounds(result: ExploreResult, last: ExploreOptions): ExploreResult {
+  return last.scratchRound ? { ...result, scratchRounds: last.scratchRound } : result;
+}
+
+/** Rounds of the scratch rule before a search gives it up (each excludes more bytes; scratch-bytes.ts). */
+const SCRATCH_ROUNDS = 3;
+
+/**
+ * The options of the search's next round when some share found a byte it hashed as scratch read
+ * (scratch-bytes.ts): the touched bytes excluded, or after SCRATCH_ROUNDS rounds, no rule at all.
+ * Null when the round's results stand. `elapsed`: the round's seconds (a timeout counts over all rounds).
+ */
+export function nextScratchRound<O extends ExploreOptions>(options: O, parts: readonly ShareResult[], elapsed: number): O | null {
+  const conflicts = scratchConflicts(parts.map((p) => p.scratch));
+  if (!conflicts) return null;
+  const before = options.scratchExcluded || [];
+  const rounds = (options.scratchRound ?? 1) + 1;
+  const excluded = [...new Set([...before, ...conflicts.map(String)])];
+  const timeout = options.timeout === undefined ? {} : { timeout: Math.max(0, options.timeout - elapsed) };
+  return { ...options, ...timeout, scratchExcluded: rounds > SCRATCH_ROUNDS ? false : excluded, scratchRound: rounds };
 }

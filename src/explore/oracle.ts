@@ -107,6 +107,8 @@ export class SerialOracle {
   private readonly observability: Observability;
   private readonly serialMasks = new WeakMap<SerialOutcome, (Uint8Array | null)[]>();
   private readonly probe: DeadByteProbe;
+  /** The serial outcome the last judged run matched; null when it matched none (scratch-bytes.ts reads it). */
+  lastMatched: SerialOutcome | null = null;
 
   /** `observe` (the TS API's declarations) overrides the scenario's `observe` region by region. */
   constructor(image: Image, scenario: Scenario, profile: Profile, observe: Record<string, ObserveSpec> = {}) {
@@ -249,10 +251,14 @@ export class SerialOracle {
     const sameReturns = (s: SerialOutcome) => s.returns.every((r, t) => r.length === returns[t]!.length && r.every((v, c) => v === returns[t]![c]));
     const own = this.observability.masks(memory);
     const diff = (s: SerialOutcome) => differences(memory, s.memory, this.initial, excused, unionMasks(own, this.masksOf(s)));
+    this.lastMatched = null;
     for (const s of this.serialOutcomes(placements)) {
       if (!sameReturns(s)) continue;
       const d = diff(s);
-      if (d.strict === 0 && (d.leftovers.length === 0 || this.probe.unobservable(s.memory, d.leftovers))) return { ok: true, closest: null };
+      if (d.strict === 0 && (d.leftovers.length === 0 || this.probe.unobservable(s.memory, d.leftovers))) {
+        this.lastMatched = s;
+        return { ok: true, closest: null };
+      }
     }
     // No match: every serial outcome is known now.
     let closest: SerialOutcome | null = null;

@@ -19,8 +19,10 @@
 // where the code makes no system call), stack bytes below the red zone (deadStack, an exited
 // thread's too), the parts of a thread about to abort that cannot decide anything
 // (pending-abort.ts) and the registers a runnable thread writes before reading them on every path
-// from where it stands, aborts included (deadAtNext, dead-registers.ts), and an event mask left
-// over outside a section where no later fix-up can tell it from a fresh bit (leftoverMaskIsDead);
+// from where it stands, aborts included (deadAtNext, dead-registers.ts), an event mask left
+// over outside a section where no later fix-up can tell it from a fresh bit (leftoverMaskIsDead),
+// and, with a ScratchBytes rule, shared bytes an aborted try-store left, hashed at their starting
+// value with no mark (scratch-bytes.ts, which checks that no run tells them apart);
 // and, because neither the future nor the judge reads them, the CPUs each call ran on (only reported), the
 // executed schedule, system call and output logs, the trace, and attempt numbers
 // (only whether a store belongs to the current attempt matters). A run with user invariant
@@ -41,6 +43,7 @@ import type { Address } from '../types.js';
 import { pendingAbort, waitingFixup, type PendingAbort } from './pending-abort.js';
 import { deadValues } from './dead-registers.js';
 import { registerBlock, registerWords } from '../engine/context-layout.js';
+import type { ScratchBytes } from './scratch-bytes.js';
 
 /**
  * Digests of whole address spaces, kept with the (immutable) copy they describe, for the dead
@@ -53,13 +56,17 @@ const maskedDigests = new WeakMap<PageCopy, { garbage: string; digest: Buffer }>
 
 const pageDigest = (page: PageCopy): Uint8Array => (page.digest ??= createHash('sha1').update(page.bytes).digest());
 
+/** Bytes to hash at another value than they hold (scratch bytes at their starting value; scratch-bytes.ts), ascending. */
+type Fills = readonly (readonly [Address, number])[];
+
 /**
  * The digest of an address space with the bytes in `garbage` (disjoint [begin, end) ranges) left
- * out: a page wholly inside one counts as absent, a page partly inside is hashed as its other
- * bytes and the lengths of the gaps.
+ * out and those in `fills` hashed at their fill value: a page wholly inside a garbage range counts
+ * as absent, a page partly inside or holding a fill is hashed as its other bytes, the fills and
+ * the lengths of the gaps.
  */
-function memoryDigest(copy: MemoryCopy, garbage: readonly [Address, Address][]): Buffer {
-  const key = garbage.join(';');
+function memoryDigest(copy: MemoryCopy, garbage: readonly [Address, Address][], fills: Fills = []): Buffer {
+  const key = `${garbage.join(';')}/${fills.join(';')}`;
   const known = memoryDigests.get(copy);
   if (known?.garbage === key) return known.digest;
   const all = Buffer.allocUnsafe(copy.pages.size * 28);
@@ -71,9 +78,10 @@ function memoryDigest(copy: MemoryCopy, garbage: readonly [Address, Address][]):
     for (const [b, e] of garbage) {
       if (b >= end || e <= address) continue;
       if (b <= address && e >= end) whole = true;
-      else digest = maskedDigest(page, address, garbage);
+      else digest = maskedDigest(page, address, garbage, fills);
       break;
     }
+    if (!whole && !digest && fills.some(([x]) => x >= address && x < end)) digest = maskedDigest(page, address, garbage, fills);
     if (whole) continue;
     all.writeBigUInt64LE(address, at);
     all.set(digest ?? pageDigest(page), at + 8);
@@ -84,22 +92,28 @@ function memoryDigest(copy: MemoryCopy, garbage: readonly [Address, Address][]):
   return digest;
 }
 
-/** A page's digest with the bytes of `garbage` left out (each gap counted by its length). */
-function maskedDigest(page: PageCopy, address: Address, garbage: readonly [Address, Address][]): Buffer {
+/** A page's digest with the bytes of `garbage` left out (each gap counted by its length) and `fills` written. */
+function maskedDigest(page: PageCopy, address: Address, garbage: readonly [Address, Address][], fills: Fills): Buffer {
   const gaps = garbage
     .filter(([b, e]) => b < address + PAGE && e > address)
     .map(([b, e]) => [Number((b > address ? b : address) - address), Number((e < address + PAGE ? e : address + PAGE) - address)] as const)
     .sort((x, y) => x[0] - y[0]);
-  const key = gaps.join(';');
+  const mine = fills.filter(([x]) => x >= address && x < address + PAGE);
+  const key = `${gaps.join(';')}/${mine.join(';')}`;
   const known = maskedDigests.get(page);
   if (known?.garbage === key) return known.digest;
+  let bytes = page.bytes;
+  if (mine.length) {
+    bytes = Uint8Array.from(bytes);
+    for (const [x, v] of mine) bytes[Number(x - address)] = v;
+  }
   const h = createHash('sha1');
   let from = 0;
   for (const [b, e] of gaps) {
-    h.update(page.bytes.subarray(from, b)).update(`<${e - b}>`);
+    h.update(bytes.subarray(from, b)).update(`<${e - b}>`);
     from = e;
   }
-  const digest = h.update(page.bytes.subarray(from)).digest();
+  const digest = h.update(bytes.subarray(from)).digest();
   maskedDigests.set(page, { garbage: key, digest });
   return digest;
 }
@@ -150,13 +164,13 @@ export function leftoverMaskIsDead(machine: Machine): boolean {
 }
 
 /** A thread's fields that matter, in a fixed order (see the file comment for what is left out). */
-function threadFields(t: Thread, leftoverDead: boolean): unknown[] {
+function threadFields(t: Thread, leftoverDead: boolean, scratch: ReadonlySet<Address>): unknown[] {
   const p = t.program;
   return [
     t.tid, t.process.pid, t.cpu, t.affinity, t.rseq, leftoverDead && !t.notifyResume ? 0 : t.eventMask, t.notifyResume, t.lastIds, t.lastMmCid, t.pinnedMmCid,
     t.sigmask, t.pendingSignals, t.standInFrames, t.fsBase, t.stackTop, t.ownsMemory, t.state, t.wait, t.inKvmRun,
     p && [p.entry, p.args, p.repeat, p.returns, p.callIds, p.idsThisCall],
-    t.end, t.clearChildTid, [...new Set(t.attemptStores)].sort(), t.split ?? null,
+    t.end, t.clearChildTid, [...new Set(t.attemptStores)].filter((x) => !scratch.has(x)).sort(), t.split ?? null,
   ];
 }
 
@@ -198,6 +212,8 @@ export interface PureStepFrom {
 export interface KernelPart {
   digest: Buffer;
   pending: PendingAbort[];
+  /** The scratch bytes of the first address space, at the values they are hashed as (scratch-bytes.ts). */
+  fills: Fills;
 }
 
 /** The digest of every address space, and each thread's stack pointer its dead stack was cut at (null: none known). */
@@ -215,19 +231,19 @@ export interface MemoryPart {
  * every other thread's context (contexts are 5.5 KB each; exporting and hashing them was a quarter
  * of a fingerprint's cost) and, unless its stack pointer moved, the memory digest.
  */
-export function stateFingerprint(machine: Machine, tables: RseqTables, from?: PureStepFrom | null): StateFingerprint {
+export function stateFingerprint(machine: Machine, tables: RseqTables, from?: PureStepFrom | null, scratch: ScratchBytes | null = null): StateFingerprint {
   const threads = machine.allThreads();
   const k = from ? null : machine.kernelState();
   // Reading a thread's registers loads its context into the CPU: once per thread per fingerprint.
   const registers = new Map<Thread, RegisterFile>();
   const regsOf = (t: Thread): RegisterFile => registers.get(t) ?? registers.set(t, machine.registersOf(t)).get(t)!;
-  const kernel = from?.state.kernel ?? kernelPart(machine, tables, k!, regsOf);
+  const kernel = from?.state.kernel ?? kernelPart(machine, tables, k!, regsOf, scratch);
   const { pending } = kernel;
   const normal = new Map(pending.map((p) => [p.tid, p]));
   // Whether thread t's part is the one `from` hashed.
   const kept = (t: Thread): boolean => !!from && t.tid !== from.tid && from.state.contexts.length === threads.length;
   const rsps = threads.map((t, i) => (kept(t) ? from!.state.memory.rsps[i]! : stackPointer(t, regsOf)));
-  const memory = from && rsps.every((r, i) => r === from.state.memory.rsps[i]) ? from.state.memory : memoryPart(machine, rsps);
+  const memory = from && rsps.every((r, i) => r === from.state.memory.rsps[i]) ? from.state.memory : memoryPart(machine, rsps, kernel.fills);
   const h = createHash('sha1').update(kernel.digest).update(memory.digest);
   const contexts = threads.map((t, i): ContextDigest => {
     if (kept(t)) return from!.state.contexts[i]!;
@@ -253,6 +269,8 @@ export function stateFingerprint(machine: Machine, tables: RseqTables, from?: Pu
   const e = createHash('sha1').update(key);
   threads.forEach((t, i) => normal.has(t.tid) && e.update(contexts[i]!.raw!));
   e.update(canonicalText(pending.map((p) => [p.ip, ...p.records.map((r) => machine.events()[r]!.ip)])));
+  // And the scratch bytes as they stand (an abort not made as predicted leaves them committed).
+  if (kernel.fills.length) e.update(canonicalText(kernel.fills.map(([x]) => [x, machine.processes[0]!.emu.read(x, 1)[0], machine.lastStores().get(x)?.aborted ?? null])));
   return { key, kernel, contexts, memory, exact: e.digest('base64'), pending, slices, counts, maxSlice };
 }
 
@@ -285,19 +303,27 @@ function editedDigest(t: Thread, bytes: Uint8Array, edits: Record<string, bigint
   return createHash('sha1').update(bytes.subarray(0, block.begin)).update(bytes.subarray(block.end)).update(registerWords(regs, edits)).digest();
 }
 
-function memoryPart(machine: Machine, rsps: readonly (Address | null)[]): MemoryPart {
+function memoryPart(machine: Machine, rsps: readonly (Address | null)[], fills: Fills): MemoryPart {
   const h = createHash('sha1');
-  for (const p of machine.processes) h.update(memoryDigest(copyMemory(p.emu), deadStack(machine.allThreads(), p, rsps)));
+  for (const p of machine.processes) h.update(memoryDigest(copyMemory(p.emu), deadStack(machine.allThreads(), p, rsps), p === machine.processes[0] ? fills : []));
   return { digest: h.digest(), rsps };
 }
 
-function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine['kernelState']>, regsOf: (t: Thread) => RegisterFile): KernelPart {
+function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine['kernelState']>, regsOf: (t: Thread) => RegisterFile, rule: ScratchBytes | null): KernelPart {
   const threads = machine.allThreads();
   const attempts = new Map(threads.map((t) => [t.tid, t.attempt]));
+  const awaiting = new Map(k.awaiting);
+  // Only a thread with an event waiting for its return to user space can be about to abort.
+  const pending = threads.flatMap((t) => (t.notifyResume && t.eventMask !== 0 ? [pendingAbort(machine, tables, t, regsOf(t), awaiting.get(t.tid) ?? [])] : [])).filter((p): p is PendingAbort => p !== null);
+  const scratch = rule ? rule.scratch(k.lastStores, new Set(pending.map((p) => p.tid))) : [];
+  const fills: Fills = scratch.map((x) => [x, rule!.initial(x)!] as const);
+  const unmarked = new Set(scratch);
   // The last store to each shared byte, reduced to what can still change a verdict: aborted, or
-  // belonging to its thread's open attempt (which an abort would mark). Others count as no store.
+  // belonging to its thread's open attempt (which an abort would mark). Others count as no store;
+  // so do scratch bytes.
   const stores: string[] = [];
   for (const [address, last] of k.lastStores) {
+    if (unmarked.has(address)) continue;
     if (last.aborted) stores.push(`${address}a`);
     else if (attempts.get(last.tid) === last.attempt) stores.push(`${address}c${last.tid}`);
   }
@@ -306,9 +332,6 @@ function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine[
   const open = new Set(k.awaiting.flatMap(([, rs]) => rs));
   const decided = machine.events().filter((e) => !open.has(e) && e.outcome === 'aborted');
   const aborts = new Set(decided.length ? checkAborts({ events: decided }, tables, machine.image).map((f) => f.message) : []);
-  const awaiting = new Map(k.awaiting);
-  // Only a thread with an event waiting for its return to user space can be about to abort.
-  const pending = threads.flatMap((t) => (t.notifyResume && t.eventMask !== 0 ? [pendingAbort(machine, tables, t, regsOf(t), awaiting.get(t.tid) ?? [])] : [])).filter((p): p is PendingAbort => p !== null);
   const normal = new Map(pending.map((p) => [p.tid, p]));
   const leftoverDead = leftoverMaskIsDead(machine);
   const parts = [
@@ -317,7 +340,7 @@ function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine[
     pending.map((p) => [p.tid, p.descriptor, p.abortIp]),
     [...aborts].sort(), stores,
     machine.processes.map((p) => [p.pid, p.parent?.pid ?? null, [...p.sigactions].sort((a, b) => a[0] - b[0]), p.membarrierRseqRegistered, p.exitStatus, p.cids.save()]),
-    threads.map((t) => threadFields(t, leftoverDead)),
+    threads.map((t) => threadFields(t, leftoverDead, unmarked)),
   ];
-  return { digest: createHash('sha1').update(canonicalText(parts)).digest(), pending };
+  return { digest: createHash('sha1').update(canonicalText(parts)).digest(), pending, fills };
 }

@@ -25,7 +25,7 @@ import { unresolvedAccess } from './unresolved-access.js';
 import { CLONE_VM } from './syscalls/process.js';
 import { SyscallTable } from './syscalls/table.js';
 import type { CloneRequest, KernelServices } from './syscalls/types.js';
-import type { CallOptions, KernelState, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, ThreadSpec } from './machine-types.js';
+import type { CallOptions, KernelState, LastStore, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, ThreadSpec } from './machine-types.js';
 import { noteIds, startCallIds } from './call-ids.js';
 import { ConcurrencyIds } from './mm-cid.js';
 import { NotifyResume } from './notify-resume.js';
@@ -245,6 +245,11 @@ export class Machine implements KernelServices {
       const [signal, reason] = traps[intno] ?? [SIGSEGV, `CPU exception ${intno}`];
       this.halt({ kind: 'trap', signal, reason });
     });
+  }
+
+  /** The last store to each shared byte (with trackSpeculativeStores; read-only). */
+  lastStores(): ReadonlyMap<Address, LastStore> {
+    return this.speculation?.entries() ?? new Map();
   }
 
   /** Shared-memory bytes whose last store came from a critical-section attempt that aborted (with trackSpeculativeStores). */

@@ -25,6 +25,7 @@ export function exploreJson(r: ExploreResult): Record<string, unknown> {
     workers: r.workers,
     ...(r.bound !== undefined ? { preemptions: r.bound } : {}),
     ...(r.stateCache ? { stateCache: r.stateCache } : {}),
+    ...(r.scratchRounds ? { scratchRounds: r.scratchRounds } : {}),
     ...(r.seed !== undefined ? { seed: r.seed, depth: r.depth, runs: r.runs } : {}),
   };
 }
@@ -61,7 +62,9 @@ export function exploreText(image: Image, tables: RseqTables, scenario: Scenario
   });
   if (r.violationCount > shown) out.push(`… and ${r.violationCount - shown} more violation${r.violationCount - shown === 1 ? '' : 's'}`);
   const space = r.mode === 'exhaustive' ? `every schedule within ${r.bound} deviation${r.bound === 1 ? '' : 's'}` : `PCT depth ${r.depth}, ${r.runs} runs, seed ${r.seed}`;
-  const cache = r.stateCache ? `; ${r.stateCache.hits} explored state${r.stateCache.hits === 1 ? '' : 's'} skipped${r.stateCache.full ? ' (state cache full)' : ''}` : '';
+  // A search whose runs read bytes aborted try-stores left ran again (scratch-bytes.ts): say so.
+  const rounds = r.scratchRounds ? `, searched ${r.scratchRounds} times (runs read bytes an aborted attempt left)` : '';
+  const cache = r.stateCache ? `; ${r.stateCache.hits} explored state${r.stateCache.hits === 1 ? '' : 's'} skipped${r.stateCache.full ? ' (state cache full)' : ''}${rounds}` : '';
   out.push(`${r.verdict}: ${r.schedules} schedules (${space}${r.complete ? '' : ', stopped early'}) in ${r.seconds.toFixed(2)} s on ${r.workers} thread${r.workers === 1 ? '' : 's'}, ${r.violationCount} violation${r.violationCount === 1 ? '' : 's'}, profile ${r.profile}${cache}`);
   return out.join('\n') + '\n';
 }

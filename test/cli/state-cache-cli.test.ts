@@ -2,6 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { writePeekScenario } from '../explore/fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -24,6 +25,21 @@ describe('explore and the state cache', function () {
     assert.equal(on.verdict, off.verdict);
     const found = (j: { violations: { kind: string; message: string }[] }) => [...new Set(j.violations.map((v) => `${v.kind}: ${v.message}`))].sort();
     assert.deepEqual(found(on), found(off));
+  });
+
+  it('says in --json and in its text when runs read bytes an aborted attempt left, so the search ran again', () => {
+    const peek = writePeekScenario();
+    const args = ['explore', peek, '--preemptions', '2', '--kinds', 'preempt', '--workers', '1'];
+    const json = JSON.parse(cli(...args, '--json').stdout);
+    assert.equal(json.verdict, 'fail');
+    assert.ok(json.scratchRounds >= 2, JSON.stringify(json.scratchRounds));
+    assert.match(cli(...args).stdout, /searched \d times \(runs read bytes an aborted attempt left\)/);
+  });
+
+  it('says nothing of rounds when no run read such a byte', () => {
+    const json = JSON.parse(cli('explore', 'examples/scenarios/memcpy-buffer.json', '--preemptions', '2', '--kinds', 'preempt', '--workers', '1', '--json').stdout);
+    assert.equal(json.scratchRounds, undefined);
+    assert.equal(json.verdict, 'pass');
   });
 
   it('uses the cache by default from K = 2 on, and not below', () => {

@@ -1,5 +1,8 @@
-// Scenarios for exploration tests: the bundled ones, and a three-thread counter scenario whose
-// source can be swapped for a broken twin.
+// Scenarios for exploration tests: the bundled ones, a three-thread counter scenario whose
+// source can be swapped for a broken twin, and memcpy-buffer's push beside a free-space reader.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Image } from '../../src/asm/image.js';
 import { loadProgram } from '../../src/program.js';
@@ -27,4 +30,42 @@ export async function counterScenario(file: string, extra: Record<string, unknow
     ...extra,
   }, ROOT + 'scenario.json');
   return { scenario, image: await loadProgram(scenario.source) };
+}
+
+// A reader of a per-CPU buffer's free space: the byte past its count, which an aborted copy may
+// have written (and a serial order never has).
+const PEEK = `
+	.text
+	.globl membuf_peek_free
+	.type membuf_peek_free, @function
+membuf_peek_free:
+	movq __rseq_offset(%rip), %rcx
+	movl %fs:4(%rcx), %r8d
+	movq %r8, %r9
+	shlq $8, %r9
+	addq %rdi, %r9
+	movq 0(%r9), %r10
+	shlq $4, %r10
+	movzbl 16(%r9,%r10), %eax
+	ret
+`;
+
+/**
+ * memcpy_buffer_push on CPU 0 beside membuf_peek_free there, written to a scenario file of its
+ * own (worker threads and the CLI load sources by path); returns the scenario's path.
+ */
+export function writePeekScenario(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rseq-emu-peek-'));
+  writeFileSync(join(dir, 'memcpy_buffer_peek.s'), readFileSync(`${ROOT}asm/memcpy_buffer_push.s`, 'utf8') + PEEK);
+  const scenario = {
+    source: 'memcpy_buffer_peek.s',
+    cpus: 2,
+    memory: { bufs: { size: 512, init: [0, 15, ...Array(30).fill(0), 0, 15] }, items: { size: 32, init: ['0x1111111111111111', '0x2222222222222222'] } },
+    threads: [
+      { entry: 'memcpy_buffer_push', args: ['bufs', 'items+0'], cpu: 0 },
+      { entry: 'membuf_peek_free', args: ['bufs'], cpu: 0 },
+    ],
+  };
+  writeFileSync(join(dir, 'peek.json'), JSON.stringify(scenario));
+  return join(dir, 'peek.json');
 }
