@@ -305,13 +305,27 @@ function sumCaches(parts: ShareResult[]): StateCacheStats {
 export function explore(image: Image, scenario: Scenario, options: ExploreOptions = {}): ExploreResult {
   const clock = options.clock ?? processClock;
   const t0 = clock();
+  let earlier: ShareResult[] = [];
   for (let round = options; ; ) {
     const began = clock();
-    const part = exploreShare(image, scenario, round, shardShare(options.shard ?? WHOLE));
-    const next = nextScratchRound(round, [part], clock() - began);
-    if (!next) return withRounds(mergeShares([part], scenario, options, clock() - t0, 1), round);
+    const parts = [exploreShare(image, scenario, round, shardShare(options.shard ?? WHOLE))];
+    const next = nextScratchRound(round, parts, clock() - began);
+    if (!next) return withRounds(mergeShares(withEarlierFindings(parts, earlier), scenario, options, clock() - t0, 1), round);
+    earlier = [...earlier, ...parts];
     round = next;
   }
+}
+
+/**
+ * A last round stopped early (a timeout, a schedule cap) may not reach the violations an earlier
+ * round found: each is a schedule that fails, so they are reported too (once per schedule string).
+ * A complete last round found every violation itself.
+ */
+export function withEarlierFindings(parts: ShareResult[], earlier: readonly ShareResult[]): ShareResult[] {
+  if (!parts.some((p) => p.stopped) || !earlier.length) return parts;
+  const known = new Set(parts.flatMap((p) => p.violations.map((v) => v.schedule)));
+  const more = earlier.flatMap((p) => p.violations).filter((v) => !known.has(v.schedule) && (known.add(v.schedule), true));
+  return [...parts, { schedules: 0, violations: more, violationCount: more.length, stopped: true, heat: [] }];
 }
 
 /** The result of a search's last round, saying how many rounds it took when more than one. */
@@ -325,11 +339,13 @@ const SCRATCH_ROUNDS = 3;
 /**
  * The options of the search's next round when some share found a byte it hashed as scratch read
  * (scratch-bytes.ts): the touched bytes excluded, or after SCRATCH_ROUNDS rounds, no rule at all.
- * Null when the round's results stand. `elapsed`: the round's seconds (a timeout counts over all rounds).
+ * Null when the round's results stand, or when its time ran out: a search stopped by `timeout`
+ * is incomplete anyway, and every violation it found is a schedule that fails. `elapsed`: the
+ * round's seconds (a timeout counts over all rounds).
  */
 export function nextScratchRound<O extends ExploreOptions>(options: O, parts: readonly ShareResult[], elapsed: number): O | null {
   const conflicts = scratchConflicts(parts.map((p) => p.scratch));
-  if (!conflicts) return null;
+  if (!conflicts || (options.timeout !== undefined && elapsed >= options.timeout)) return null;
   const before = options.scratchExcluded || [];
   const rounds = (options.scratchRound ?? 1) + 1;
   const excluded = [...new Set([...before, ...conflicts.map(String)])];

@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { fileURLToPath } from 'node:url';
 import { readRseqTables } from '../../src/abi/tables.js';
-import { explore, type ExploreResult } from '../../src/explore/explorer.js';
+import { explore, nextScratchRound, withEarlierFindings, type ExploreOptions, type ExploreResult, type ShareResult } from '../../src/explore/explorer.js';
 import { exploreParallel } from '../../src/explore/explore-workers.js';
 import { mayLeaveScratch, ScratchBytes } from '../../src/explore/scratch-bytes.js';
 import { stateFingerprint } from '../../src/explore/state-hash.js';
@@ -115,6 +115,27 @@ describe('scratch bytes', function () {
     const on = explore(image, scenario, { ...PEEK_SEARCH, stateCache: true });
     assert.deepEqual(reported(on), reported(off));
     assert.ok((on.scratchRounds ?? 1) >= 2, 'the first round should have found its rule read');
+  });
+
+  describe('rounds', () => {
+    const share = (stopped: boolean, schedules: string[]): ShareResult => ({
+      schedules: schedules.length, stopped, heat: [], violationCount: schedules.length,
+      violations: schedules.map((schedule, unit) => ({ kind: 'not-serializable' as const, schedule, message: 'm', unit })),
+    });
+    it('a last round cut short also reports the violations an earlier round found, once each', () => {
+      const parts = withEarlierFindings([share(true, ['a'])], [share(true, ['a', 'b'])]);
+      assert.deepEqual(parts.flatMap((p) => p.violations.map((v) => v.schedule)).sort(), ['a', 'b']);
+    });
+    it('a complete last round reports only its own', () => {
+      const parts = withEarlierFindings([share(false, ['a'])], [share(true, ['b'])]);
+      assert.deepEqual(parts.flatMap((p) => p.violations.map((v) => v.schedule)), ['a']);
+    });
+    it('no round follows one whose time ran out', () => {
+      const conflicted = { ...share(true, []), scratch: { seen: ['1'], touched: ['1'] } };
+      const options: ExploreOptions = { timeout: 5 };
+      assert.equal(nextScratchRound(options, [conflicted], 5), null);
+      assert.deepEqual(nextScratchRound(options, [conflicted], 2)?.scratchExcluded, ['1']);
+    });
   });
 
   it('runs the second round on worker threads too', async () => {
