@@ -151,7 +151,8 @@ describe('native rseq ops on the real Linux kernel', function () {
   it('loses counter updates natively when the commit store of counter_add lies outside the section (bug-commit-outside)', function () {
     // A signal landing exactly on the commit store (IP == post_commit, i.e. outside) is not an
     // abort: the handler's nested counter_add is then overwritten by the interrupted thread's
-    // stale value. Observed: 11..28 lost handler increments per run here; retry once anyway.
+    // stale value. Observed: 11..28 lost handler increments per run here, but a run on a busy
+    // machine once lost none (2026-12-01): up to three runs.
     const buggy = path.join(dir, 'ops-harness-commit-outside');
     const ld = run('gcc', [
       ...GCC_FLAGS,
@@ -163,7 +164,7 @@ describe('native rseq ops on the real Linux kernel', function () {
     ]);
     assert.equal(ld.status, 0, `linking the bug-commit-outside twin failed:\n${output(ld)}`);
     let res = runOp('counter', buggy);
-    if (num(res, 'lost') === 0) res = runOp('counter', buggy);
+    for (let tries = 1; tries < 3 && num(res, 'lost') === 0; tries++) res = runOp('counter', buggy);
     assert.ok(num(res, 'lost') > 0, 'expected lost updates with the commit store outside the section');
     assert.equal(res.status, '1');
     assert.equal(num(res, 'inside_violations'), 0);
