@@ -158,8 +158,9 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
   const machine = instantiate(image, scenario, profile, { trackSpeculativeStores: true });
   const oracle = new SerialOracle(image, scenario, profile, options.observe);
   const tables = readRseqTables(image);
-  const descriptors = tables.sections.map((c) => c.descriptor);
-  const scratch = usesScratchRule(options, image) && mayLeaveScratch(image, tables.sections) ? new ScratchBytes(machine, scenario, Object.keys({ ...scenario.observe, ...options.observe }), (options.scratchExcluded || []).map(BigInt)) : null;
+  const listed = tables.sections.map((c) => c.descriptor);
+  const observed = Object.keys({ ...scenario.observe, ...options.observe });
+  const scratch = usesScratchRule(options, image) && mayLeaveScratch(image, tables.sections) ? new ScratchBytes(machine, scenario, observed, listed, (options.scratchExcluded || []).map(BigInt)) : null;
   // Loads are watched from the start: memory hooks apply to code translated after them.
   for (const [begin, end] of scratch?.ranges() ?? []) machine.processes[0]!.emu.onMemoryRead(begin, end, (address, size) => scratch!.read(address, size));
   const out: ShareResult = { schedules: 0, violations: [], violationCount: 0, stopped: false, heat: [] };
@@ -180,7 +181,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
         // The judge compared the run with serial orders unless it was killed, stuck or badly aborted.
         const compared = !found.some((v) => v.kind === 'signal' || v.kind === 'table' || v.kind === 'livelock');
         if (compared) scratch.leaf(found.some((v) => v.kind === 'not-serializable') ? null : oracle.lastMatched);
-        scratch.kernelReads(descriptors);
+        scratch.kernelReads();
       }
       heat.add(placed, found.length > 0);
       out.violationCount += found.length;

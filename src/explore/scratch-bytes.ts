@@ -21,7 +21,9 @@
 // with no rule at all. A byte nobody touches never costs a round.
 //
 // The rule covers only regions the default judging rule applies to (no `observe` declaration, no
-// scenario invariant) and code that makes no system call (which could read any byte).
+// scenario invariant), code that makes no system call (which could read any byte), and images
+// where some section may store before its last instruction (mayLeaveScratch: elsewhere no abort
+// can leave a store, and the load hook would cost time for nothing).
 import { sectionContaining, type CriticalSection } from '../abi/tables.js';
 import { imageInstructions } from '../asm/capstone.js';
 import type { Image } from '../asm/image.js';
@@ -67,8 +69,11 @@ export class ScratchBytes {
   private readonly kernelRead = new Set<Address>();
   private readonly changed = new WeakMap<SerialOutcome, readonly (readonly [number, number])[]>();
 
-  /** `machine` as the search begins; `excluded`: bytes an earlier round found touched. */
-  constructor(private readonly machine: Machine, scenario: Scenario, observed: readonly string[], excluded: Iterable<Address>) {
+  /**
+   * `machine` as the search begins; `listed`: the descriptors of the image's tables (every fix-up
+   * through one reads it); `excluded`: bytes an earlier round found touched.
+   */
+  constructor(private readonly machine: Machine, scenario: Scenario, observed: readonly string[], listed: readonly Address[], excluded: Iterable<Address>) {
     const judgedApart = new Set([...observed, ...scenario.invariants.map((i) => i.region)]);
     this.regions = sharedMemory(machine)
       .filter((r) => !judgedApart.has(r.name))
@@ -80,6 +85,7 @@ export class ScratchBytes {
       const r = this.region(x);
       if (r) r.excluded[Number(x - r.address)] = 1;
     }
+    for (const at of listed) this.kernelReadAt(at);
   }
 
   /**
@@ -187,11 +193,14 @@ export class ScratchBytes {
     const stores = this.machine.lastStores();
     const now = this.regions.map((r) => this.machine.processes[0]!.emu.read(r.address, r.initial.length));
     // In merge form: unmarked at the starting value, or marked (aborted, or an open try-store).
+    // mergeForm byte by byte, in bulk: a byte no store reached is in it when at its starting value.
     const merging = this.regions.map((r, k) => r.initial.map((v, i) => (!r.excluded[i] && now[k]![i] === v ? 1 : 0)));
-    for (const [x, last] of stores) {
-      const k = this.regions.findIndex((r) => x >= r.address && x < r.end);
-      const i = k < 0 ? 0 : Number(x - this.regions[k]!.address);
-      if (k >= 0 && !this.regions[k]!.excluded[i] && (last.aborted || this.isOpen(last, x))) merging[k]![i] = 1;
+    for (const x of stores.keys()) {
+      const r = this.region(x);
+      if (!r) continue;
+      const k = this.regions.indexOf(r);
+      const i = Number(x - r.address);
+      merging[k]![i] = this.mergeForm(r, i, now[k]![i]!, stores) ? 1 : 0;
     }
     return { merging };
   }
@@ -211,22 +220,23 @@ export class ScratchBytes {
 
   /**
    * The kernel's loads: every fix-up reads its thread's rseq area and the descriptor its rseq_cs
-   * names. Their bytes count as touched in any form, checked at leaves: the listed descriptors,
-   * each thread's area and the descriptors the run's events went through. (A descriptor no table
-   * lists and no event went through, built in shared memory by a try-store that aborted, is not
-   * covered.)
+   * names. Their bytes count as touched in any form, checked at leaves: each thread's area and the
+   * descriptors the run's events went through, besides the listed ones (the constructor). (A
+   * descriptor no table lists and no event went through, built in shared memory by a try-store
+   * that aborted, is not covered.)
    */
-  kernelReads(listed: readonly Address[]): void {
-    const ranges: Address[] = [...listed];
-    for (const t of this.machine.allThreads()) if (t.rseq && t.process === this.machine.processes[0]) ranges.push(t.rseq.area);
-    for (const e of this.machine.events()) if (e.descriptor) ranges.push(e.descriptor);
-    for (const at of ranges) {
-      if (this.kernelRead.has(at)) continue;
-      this.kernelRead.add(at);
-      for (let k = 0n; k < KERNEL_READ; k++) {
-        const r = this.region(at + k);
-        if (r) this.touch(r, Number(at + k - r.address));
-      }
+  kernelReads(): void {
+    for (const t of this.machine.allThreads()) if (t.rseq && t.process === this.machine.processes[0]) this.kernelReadAt(t.rseq.area);
+    for (const e of this.machine.events()) if (e.descriptor) this.kernelReadAt(e.descriptor);
+  }
+
+  /** The kernel reads the 32 bytes at `at` (an rseq area or a descriptor): touched, once. */
+  private kernelReadAt(at: Address): void {
+    if (this.kernelRead.has(at)) return;
+    this.kernelRead.add(at);
+    for (let k = 0n; k < KERNEL_READ; k++) {
+      const r = this.region(at + k);
+      if (r) this.touch(r, Number(at + k - r.address));
     }
   }
 

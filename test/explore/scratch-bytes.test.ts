@@ -24,7 +24,7 @@ async function fingerprints(schedules: string[], excluded: bigint[] = []) {
   const tables = readRseqTables(image);
   return schedules.map((s) => {
     const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
-    const rule = new ScratchBytes(m, scenario, [], excluded);
+    const rule = new ScratchBytes(m, scenario, [], tables.sections.map((c) => c.descriptor), excluded);
     for (const item of parseSchedule(s)) m.step(item);
     const out = { key: stateFingerprint(m, tables, null, rule).key, plain: stateFingerprint(m, tables).key, rule, machine: m };
     return out;
