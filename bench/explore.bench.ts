@@ -73,3 +73,23 @@ export async function benchExploreSpace(only: readonly string[] = []): Promise<R
   }
   return out;
 }
+
+/**
+ * The scratch rule (src/explore/scratch-bytes.ts) on the space it was built for: memcpy-buffer's
+ * whole K = 3 space on one thread, with the state cache, with the rule and without it. The rule's
+ * run goes first, on colder code, so the ratio does not flatter it.
+ */
+export async function benchScratchRule(): Promise<Record<string, number>> {
+  const { explore } = await import('../src/explore/explorer.js');
+  const scenario = await loadScenario(`${SCENARIOS}memcpy-buffer.json`);
+  const image = await loadProgram(scenario.source);
+  const out: Record<string, number> = {};
+  for (const [label, rule] of [['with the scratch rule', true], ['without it', false]] as const) {
+    const cpu0 = process.cpuUsage();
+    const r = explore(image, scenario, { preemptions: 3, keepViolations: 1, ...(rule ? {} : { scratchExcluded: false }) });
+    const cpu = process.cpuUsage(cpu0);
+    out[`memcpy-buffer.json K=3, ${label}: schedules`] = r.schedules;
+    out[`memcpy-buffer.json K=3, ${label}: CPU seconds`] = (cpu.user + cpu.system) / 1e6;
+  }
+  return out;
+}
