@@ -20,6 +20,14 @@ export const TRAMPOLINE_CODE = {
 } as const;
 
 /**
+ * Whether an instruction lies in the emulator's trampoline. Its instructions stand for no user code
+ * (a handler that returns at once, and sigreturn), so they use none of the thread's time slice: an
+ * injected signal moves no tick, and an event in the stand-in handler equals the same event where
+ * the handler returns to (deviations.ts).
+ */
+export const inTrampoline = (address: Address): boolean => address >= TRAMPOLINE && address < TRAMPOLINE + PAGE;
+
+/**
  * Stacks and TLS of kernel-made threads, carved from arena chunks. Unicorn 2.0.1 pays for each
  * mapping in proportion to the square of the mappings it already holds (find_ram_offset walks
  * every RAM block for every RAM block), so one mapping per stack and one per TLS block made 256

@@ -10,7 +10,7 @@ import { RSEQ_AREA_SIZE, RSEQ_CPU_ID_REGISTRATION_FAILED, RSEQ_CPU_ID_UNINITIALI
 import type { Emulator, RegisterFile } from '../engine/index.js';
 import { RseqEmuError } from '../errors.js';
 import { hex, type Address, type CpuId } from '../types.js';
-import { PAGE, SENTINEL, SHARED_MEMORY_END } from './address-space.js';
+import { PAGE, SENTINEL, SHARED_MEMORY_END, inTrampoline } from './address-space.js';
 import { signalName, type EventSpec } from './event-spec.js';
 import type { EventRecord, RunOutcome, SyscallRecord } from './outcome.js';
 import { copyMemory, emulatorFrom, restoreMemory, trackMemory } from './memory-snapshot.js';
@@ -222,7 +222,7 @@ export class Machine implements KernelServices {
       this.sliceLeft--;
       this.lastAddress = address;
       t.executed++;
-      t.sliceUsed++;
+      if (!inTrampoline(address)) t.sliceUsed++;
       // Leaving a section without an abort commits the attempt's stores.
       this.speculation?.step(t, address);
       if (this.tracing) this.log.addTrace({ index: n, tid: t.tid, cpu: t.cpu, address, size });

@@ -26,10 +26,13 @@ export class SignalDelivery {
 
   /** Queues a signal; `injected` ones (kernel events from a schedule) get the stand-in handler when the program has none. */
   queue(t: Thread, signo: number, injected: boolean): void {
-    // An emulator-supplied handler takes an injected signal the program has no handler for; never
-    // SIGKILL or SIGSTOP, which no handler can catch.
-    if (injected && !UNCATCHABLE.has(signo) && !t.process.sigactions.has(signo)) t.standInFrames++;
-    if (!t.pendingSignals.includes(signo)) t.pendingSignals.push(signo);
+    // A standard signal already pending is not queued again (Linux keeps one): one delivery, one frame.
+    if (!t.pendingSignals.includes(signo)) {
+      // An emulator-supplied handler takes an injected signal the program has no handler for; never
+      // SIGKILL or SIGSTOP, which no handler can catch.
+      if (injected && !UNCATCHABLE.has(signo) && !t.process.sigactions.has(signo)) t.standInFrames++;
+      t.pendingSignals.push(signo);
+    }
     // A blocked thread wakes for a signal it will handle.
     if (t.state === 'blocked' && t.wait?.kind === 'sleep') this.host.wake(t);
   }

@@ -37,6 +37,16 @@ describe('deviations offered', () => {
     assert.ok(offered('').includes('T1:signal:SIGUSR1'));
   });
 
+  it('offers no preempt, migrate or second signal to a thread whose injected signal waits for delivery: each equals an event offered without it', () => {
+    assert.ok(offered('c0:6').includes('T1:preempt'));
+    assert.deepEqual(offered('c0:6 T1:signal:SIGUSR1').filter((d) => d.startsWith('T1:')), []);
+  });
+
+  it('offers nothing inside the stand-in handler once the delivery cleared rseq_cs: an event there equals the same event where it returns to', () => {
+    assert.deepEqual(offered('c0:6 T1:signal:SIGUSR1 c0:1'), []);
+    assert.ok(offered('c0:2').length > 0);
+  });
+
   it('offers a switch before a shared access, such as the commit store', () => {
     assert.ok(offered('c0:10').includes('c1:0'));
   });

@@ -325,6 +325,16 @@ describe('signals', () => {
     });
   });
 
+  describe('injected signals', () => {
+    it('queues a signal injected twice before delivery once: one stand-in frame, none owed to a later signal', async () => {
+      // Linux keeps one instance of a pending standard signal. The program's own SIGUSR1 later, with
+      // no handler installed, takes the default action: it kills the process.
+      const image = await inline(`f: nop\n nop\n ${raise(SIGUSR1)}\n ret`);
+      const r = runClosed(image, { threads: [{ entry: 'f', args: [] }] }, { schedule: 'c0:1 T1:signal:SIGUSR1 T1:signal:SIGUSR1' });
+      assert.equal(r.outcome.threads[0]!.end?.status, 'signal');
+    });
+  });
+
   describe('dispositions', () => {
     it('kills the thread with SIGSEGV when the handler has no SA_RESTORER', async () => {
       const image = await inline(`f: movq %rdi, %rbx\n ${install(SIGUSR1, 'h', 0)}\n ${raise(SIGUSR1)}\n ret\n h: ret\n ${RESTORER}`);
