@@ -13,7 +13,11 @@
 // one's, at every level of the search (at the top, whose branches the threads divide, when the
 // same thread explored both), when
 // - it was explored without a violation (a violation's text may name where the event came);
-// - no tick can come in either (slice counts differ by the moved instruction; state-cache.ts);
+// - the moved instruction decides no tick: the event resets its thread's slice count, so every
+//   other count is the same either way and that thread's is one more in its next stint on a CPU.
+//   That is so when no tick can come within either subtree (state-cache.ts), or when the thread
+//   is in its last call and can run fewer instructions than a slice before the call returns
+//   (run-bound.ts): a spinner's tick then comes where it comes in both;
 // - and its deepest leaf, one instruction further along, still fits the budget.
 // Signals are left out: a handler reads the frame, which holds the registers.
 import { imageInstructions } from '../asm/capstone.js';
@@ -26,6 +30,8 @@ import { formatItem, type ScheduleItem } from '../kernel/schedule.js';
 import type { Thread } from '../kernel/thread.js';
 import type { Address } from '../types.js';
 import { noTickWithin } from './state-cache.js';
+import type { RunBound } from './run-bound.js';
+import { SENTINEL } from '../kernel/address-space.js';
 
 /**
  * Mnemonics (any size suffix) that read or write more than registers without a memory operand in
@@ -114,8 +120,11 @@ export class CommutingWalk {
   /** Whether the fix-up of the point's thread aborts nothing there (fixupClears), once known. */
   private clears: boolean | null = null;
 
-  /** `registerOnly`: addresses of instructions events commute with (registerOnlyPoints). */
-  constructor(private readonly machine: Machine, private readonly sliceLength: number, private readonly registerOnly: ReadonlySet<Address>) {}
+  /**
+   * `registerOnly`: addresses of instructions events commute with (registerOnlyPoints); `bound`: how
+   * many instructions a thread can still run in its call (none known without it).
+   */
+  constructor(private readonly machine: Machine, private readonly sliceLength: number, private readonly registerOnly: ReadonlySet<Address>, private readonly bound: RunBound | null = null) {}
 
   /** A point of the walk: thread `tid` is about to run the instruction at `rip`. */
   point(rip: Address, tid: number): void {
@@ -146,7 +155,7 @@ export class CommutingWalk {
     if (!before || !this.commutesHere(item)) return null;
     const span = before.span - 1;
     if (this.machine.instructions + span > this.machine.maxInstructions) return null;
-    if (!noTickWithin(before.maxSlice, this.maxSlice, before.span, this.sliceLength)) return null;
+    if (!noTickWithin(before.maxSlice, this.maxSlice, before.span, this.sliceLength) && !this.cannotTick(item)) return null;
     this.commuting.set(id, { span, resolved: before.resolved, maxSlice: this.maxSlice });
     return { span, resolved: before.resolved };
   }
@@ -158,6 +167,26 @@ export class CommutingWalk {
    */
   explored(item: ScheduleItem, span: number, resolved: boolean, clean: boolean): void {
     if (clean && this.commutesHere(item)) this.commuting.set(formatItem(item), { span, resolved, maxSlice: this.maxSlice });
+  }
+
+  /**
+   * Whether the event's thread, its slice count reset by the event, cannot reach the end of a slice
+   * with the moved instruction run first: in its last call, no handler of its process's own (a
+   * handler's instructions count; the stand-in's do not), and fewer than a slice less one
+   * instructions to run until the call returns, which the word at its stack pointer says ends it.
+   */
+  private cannotTick(item: ScheduleItem): boolean {
+    const t = item.kind === 'event' ? this.machine.thread(item.tid) : undefined;
+    const prog = t?.program;
+    if (!this.bound || !t || !prog || prog.returns.length + 1 < prog.repeat || t.process.sigactions.size) return false;
+    const regs = this.machine.registersOf(t);
+    try {
+      if (t.process.emu.readU64(regs.rsp) !== SENTINEL) return false;
+    } catch {
+      return false;
+    }
+    const n = this.bound.from(regs.rip);
+    return n !== null && n + 1 < this.sliceLength;
   }
 
   /** Whether `item` is a commutable event of the point's thread whose fix-up here aborts nothing. */

@@ -13,6 +13,7 @@ import { instantiate } from '../scenario/setup.js';
 import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints, type DeviationKind, type DeviationSpace } from './deviations.js';
 import { EventTwins } from './event-twins.js';
 import { CommutingWalk, constantMemory, registerOnlyPoints } from './commuting.js';
+import { RunBound } from './run-bound.js';
 import { exhaustiveSearch, type SearchCache, type Share } from './exhaustive.js';
 import { HeatCounter, mergeHeat, type HeatCell } from './heat.js';
 import { judgeRun, type InvariantFn, type Violation } from './judge.js';
@@ -226,8 +227,9 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
       if (usesStateCache(options) && bound < MAX_CACHED_BOUND) {
         const sliceLength = machine.timeSlice === 0 ? Infinity : machine.timeSlice;
         const registerOnly = registerOnlyPoints(image, constantMemory(machine));
+        const bound = new RunBound(image, tables.sections);
         cache = new StateCache(joint.table ? new StateTable(joint.table) : stateCacheEntries(options), (m, from) => stateFingerprint(m, tables, from, scratch), sliceLength);
-        caches = { states: cache, twins: new EventTwins(machine, tables, sliceLength), walk: () => new CommutingWalk(machine, sliceLength, registerOnly), ...(scratch ? { scratch } : {}) };
+        caches = { states: cache, twins: new EventTwins(machine, tables, sliceLength), walk: () => new CommutingWalk(machine, sliceLength, registerOnly, bound), ...(scratch ? { scratch } : {}) };
       }
       try {
         exhaustiveSearch(machine, bound, space, control, share, caches);

@@ -8,6 +8,7 @@ import { EventTwins } from '../../src/explore/event-twins.js';
 import { exhaustiveSearch } from '../../src/explore/exhaustive.js';
 import { StateCache } from '../../src/explore/state-cache.js';
 import { stateFingerprint } from '../../src/explore/state-hash.js';
+import { RunBound } from '../../src/explore/run-bound.js';
 import type { Machine, MachineSnapshot } from '../../src/kernel/machine.js';
 import { formatItem, parseSchedule, type ScheduleItem } from '../../src/kernel/schedule.js';
 import { assembleSource } from '../../src/program.js';
@@ -98,6 +99,40 @@ describe('commuting events', () => {
     }
   });
 
+  it('stand in for the same event one register-only instruction later with a tick in reach only when the thread cannot reach its own tick before its call returns', async () => {
+    // spinlock.json: T1 holds its lock and stands at the addq after the commit; the subtree below a
+    // preempt of T1 holds the spinner's whole slice, so a tick is in reach of it.
+    const { scenario, image } = await bundledScenario('spinlock.json');
+    const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
+    try {
+      m.begin();
+      const registerOnly = registerOnlyPoints(image, constantMemory(m));
+      const standsIn = (prefix: string, bound: RunBound | null, tid = 1): boolean => {
+        const t = m.allThreads()[tid - 1]!;
+        const preempt: ScheduleItem = { kind: 'event', tid, event: { kind: 'preempt' } };
+        const start = m.capture();
+        for (const item of parseSchedule(prefix)) m.step(item);
+        const walk = new CommutingWalk(m, m.timeSlice, registerOnly, bound);
+        walk.point(m.registersOf(t).rip, tid);
+        walk.explored(preempt, 2 * m.timeSlice, true, true);
+        m.step({ kind: 'run', cpu: 0, count: 1 });
+        walk.stepped(true);
+        walk.point(m.registersOf(t).rip, tid);
+        m.step(preempt);
+        const r = walk.commuted(preempt);
+        m.restore(start);
+        return r !== null;
+      };
+      const bound = new RunBound(image, readRseqTables(image).sections);
+      assert.equal(standsIn('c0:10', null), false);
+      assert.equal(standsIn('c0:10', bound), true);
+      // Spinning, with no lock yet: the abort path and the busy loop go round, so no bound.
+      assert.equal(standsIn('c0:9 T1:preempt c1:15 c0:2', bound, 2), false);
+    } finally {
+      m.close();
+    }
+  });
+
   describe('in a search', function () {
     this.timeout(300_000);
 
@@ -120,7 +155,7 @@ describe('commuting events', () => {
       private here = new Map<string, MachineSnapshot>();
       private before = new Map<string, MachineSnapshot>();
       constructor(private readonly m: Machine, registerOnly: ReadonlySet<Address>, private readonly left: number, private readonly space: DeviationSpace, private readonly tables: RseqTables) {
-        super(m, m.timeSlice, registerOnly);
+        super(m, m.timeSlice, registerOnly, new RunBound(m.image, tables.sections));
       }
       override stepped(pure: boolean): void {
         super.stepped(pure);
