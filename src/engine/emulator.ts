@@ -505,6 +505,7 @@ export class Emulator {
   /** Calls `cb` for every load from [begin, end) (UC_HOOK_MEM_READ). Add it before the first run. */
   onMemoryRead(begin: Address, end: Address, cb: (address: Address, size: number) => void): HookHandle {
     const fn = this.guard((_uc: unknown, _type: number, address: number | bigint, size: number) => cb(u64(address), size), undefined);
+    // Same C prototype (uc_cb_hookmem_t) as the write hook, so the same trampoline.
     return this.addHook('memoryWrite', UcHook.MEM_READ, fn, begin, end - 1n);
   }
 

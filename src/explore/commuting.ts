@@ -179,13 +179,8 @@ export class CommutingWalk {
     const t = item.kind === 'event' ? this.machine.thread(item.tid) : undefined;
     const prog = t?.program;
     if (!this.bound || !t || !prog || prog.returns.length + 1 < prog.repeat || t.process.sigactions.size) return false;
-    const regs = this.machine.registersOf(t);
-    try {
-      if (t.process.emu.readU64(regs.rsp) !== SENTINEL) return false;
-    } catch {
-      return false;
-    }
-    const n = this.bound.from(regs.rip);
+    if (this.machine.returnAddressOf(t) !== SENTINEL) return false;
+    const n = this.bound.from(this.machine.registersOf(t).rip);
     return n !== null && n + 1 < this.sliceLength;
   }
 

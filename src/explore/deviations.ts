@@ -95,10 +95,11 @@ export function deviationsAt(machine: Machine, cpu: CpuId, tid: number, space: D
   // Between the load and the store of an instruction, the thread's CPU can only let others run.
   if (t.split) return space.kinds.includes('switch') ? machine.runnableCpus().filter((c) => c !== cpu).map((c) => ({ kind: 'run', cpu: c, count: 0 })) : out;
   const regs = machine.registersOf(t);
+  const unarmed = machine.rseqCsPointer(t) === 0n;
   // In the stand-in handler with rseq_cs 0, every event equals the same event where it returns to.
-  if (inTrampoline(regs.rip) && machine.rseqCsPointer(t) === 0n) return out;
+  if (inTrampoline(regs.rip) && unarmed) return out;
   const alone = machine.runnableCpus().includes(cpu) && machine.threadsOn(cpu) === 1;
-  const inert = alone && !space.flagsMatter && machine.rseqCsPointer(t) === 0n;
+  const inert = alone && !space.flagsMatter && unarmed;
   // A blocked signal stays pending until it is unblocked, wherever that is: never a no-op.
   const noHandler = !t.process.sigactions.has(SIGUSR1) && ((t.sigmask >> BigInt(SIGUSR1 - 1)) & 1n) === 0n;
   // A signal just injected, still to be delivered to the stand-in handler: a preempt or migrate now
@@ -110,7 +111,7 @@ export function deviationsAt(machine: Machine, cpu: CpuId, tid: number, space: D
   }
   const sameAsPreempt = alone && !space.flagsMatter && noHandler;
   // With no handler and rseq_cs 0, a signal changes nothing: no thread switch, no fix-up to make.
-  const signalInert = noHandler && !space.flagsMatter && machine.rseqCsPointer(t) === 0n;
+  const signalInert = noHandler && !space.flagsMatter && unarmed;
   // A second SIGUSR1 while one is pending is not queued (a standard signal): it changes nothing.
   const coalesces = t.pendingSignals.includes(SIGUSR1);
   if (space.kinds.includes('signal') && !inert && !signalInert && !coalesces && !(sameAsPreempt && space.kinds.includes('preempt'))) out.push({ kind: 'event', tid, event: { kind: 'signal', signal: SIGUSR1 } });

@@ -10,7 +10,7 @@ import type { Image } from '../asm/image.js';
 import type { Share } from './exhaustive.js';
 import { processClock } from '../clock.js';
 import { shardShare, WHOLE } from './shard.js';
-import { explore, exploreShare, mergeShares, nextScratchRound, stateCacheEntries, usesStateCache, withEarlierFindings, withRounds, type ExploreOptions, type ExploreResult, type Joint, type ShareResult } from './explorer.js';
+import { explore, exploreShare, SearchRounds, stateCacheEntries, usesStateCache, type ExploreOptions, type ExploreResult, type Joint, type ShareResult } from './explorer.js';
 import { createStateTableMemory } from './state-table.js';
 
 export interface ParallelOptions extends ExploreOptions {
@@ -70,16 +70,12 @@ export async function exploreParallel(scenario: Scenario, options: ParallelOptio
   const functions = options.checks?.length || Object.values(options.observe ?? {}).some((o) => typeof o === 'function');
   if (workers === 1 || functions) return explore(image, scenario, options);
   const clock = options.clock ?? processClock;
-  const t0 = clock();
-  // Rounds of the scratch rule (scratch-bytes.ts): each on fresh tables, timed from the first.
-  let earlier: ShareResult[] = [];
-  for (let round: ParallelOptions = options; ; ) {
-    const began = clock();
-    const { parts, used } = await searchOnThreads(image, scenario, round, workers, clock, began);
-    const next = nextScratchRound(round, parts, clock() - began);
-    if (!next) return withRounds(mergeShares(withEarlierFindings(parts, earlier), scenario, options, clock() - t0, used), round);
-    earlier = [...earlier, ...parts];
-    round = next;
+  // Rounds of the scratch rule (scratch-bytes.ts): each on fresh tables.
+  const rounds = new SearchRounds(options, scenario, clock);
+  for (;;) {
+    const { parts, used } = await searchOnThreads(image, scenario, rounds.options, workers, clock, rounds.began);
+    const done = rounds.end(parts, used);
+    if (done) return done;
   }
 }
 

@@ -227,9 +227,9 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
       if (usesStateCache(options) && bound < MAX_CACHED_BOUND) {
         const sliceLength = machine.timeSlice === 0 ? Infinity : machine.timeSlice;
         const registerOnly = registerOnlyPoints(image, constantMemory(machine));
-        const bound = new RunBound(image, tables.sections);
+        const runBound = new RunBound(image, tables.sections);
         cache = new StateCache(joint.table ? new StateTable(joint.table) : stateCacheEntries(options), (m, from) => stateFingerprint(m, tables, from, scratch), sliceLength);
-        caches = { states: cache, twins: new EventTwins(machine, tables, sliceLength), walk: () => new CommutingWalk(machine, sliceLength, registerOnly, bound), ...(scratch ? { scratch } : {}) };
+        caches = { states: cache, twins: new EventTwins(machine, tables, sliceLength), walk: () => new CommutingWalk(machine, sliceLength, registerOnly, runBound), ...(scratch ? { scratch } : {}) };
       }
       try {
         exhaustiveSearch(machine, bound, space, control, share, caches);
@@ -306,16 +306,38 @@ function sumCaches(parts: ShareResult[]): StateCacheStats {
 
 /** The whole search on the calling thread. */
 export function explore(image: Image, scenario: Scenario, options: ExploreOptions = {}): ExploreResult {
-  const clock = options.clock ?? processClock;
-  const t0 = clock();
-  let earlier: ShareResult[] = [];
-  for (let round = options; ; ) {
-    const began = clock();
-    const parts = [exploreShare(image, scenario, round, shardShare(options.shard ?? WHOLE))];
-    const next = nextScratchRound(round, parts, clock() - began);
-    if (!next) return withRounds(mergeShares(withEarlierFindings(parts, earlier), scenario, options, clock() - t0, 1), round);
-    earlier = [...earlier, ...parts];
-    round = next;
+  const rounds = new SearchRounds(options, scenario, options.clock ?? processClock);
+  for (;;) {
+    const done = rounds.end([exploreShare(image, scenario, rounds.options, shardShare(options.shard ?? WHOLE))], 1);
+    if (done) return done;
+  }
+}
+
+/**
+ * The rounds of one search (scratch-bytes.ts), on one thread or several: each round's options, and
+ * once a round's results stand, the search's result, timed from the first round.
+ */
+export class SearchRounds<O extends ExploreOptions> {
+  /** This round's options. */
+  options: O;
+  /** When this round began (clock seconds). */
+  began: number;
+  private readonly t0: number;
+  private earlier: ShareResult[] = [];
+
+  constructor(private readonly first: O, private readonly scenario: Scenario, private readonly clock: () => number) {
+    this.options = first;
+    this.t0 = this.began = clock();
+  }
+
+  /** After a round that `used` threads ran: the search's result, or null when another round follows (then `options` are its). */
+  end(parts: ShareResult[], used: number): ExploreResult | null {
+    const next = nextScratchRound(this.options, parts, this.clock() - this.began);
+    if (!next) return withRounds(mergeShares(withEarlierFindings(parts, this.earlier), this.scenario, this.first, this.clock() - this.t0, used), this.options);
+    this.earlier = [...this.earlier, ...parts];
+    this.options = next;
+    this.began = this.clock();
+    return null;
   }
 }
 

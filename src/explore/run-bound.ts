@@ -17,12 +17,15 @@ const STACK_MNEMONIC = /^(push|pop|call|leave|enter|lcall)/;
 const STACK_OPERAND = /%(rsp|esp|sp|spl)\b/;
 
 export class RunBound {
-  private readonly graph: ProgramGraph;
+  /** Built when first asked (a search may never need a bound): it decodes the whole image. */
+  private built: ProgramGraph | null = null;
   /** Per address: the longest path from it (instructions, the `ret` included), or null; absent while on the stack. */
   private readonly memo = new Map<Address, number | null>();
 
-  constructor(image: Image, private readonly sections: readonly CriticalSection[]) {
-    this.graph = new ProgramGraph(image);
+  constructor(private readonly image: Image, private readonly sections: readonly CriticalSection[]) {}
+
+  private get graph(): ProgramGraph {
+    return (this.built ??= new ProgramGraph(this.image));
   }
 
   /** The most instructions a thread at `address` runs until its call returns, or null when unbounded. */

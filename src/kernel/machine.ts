@@ -690,7 +690,7 @@ export class Machine implements KernelServices {
         limited = true;
         break;
       } else if (s.kind === 'memory') {
-        const undefinedUse = unresolvedAccess(this.image, s.access, s.address, s.access === 'fetch' ? this.readReturnAddress(t) : null);
+        const undefinedUse = unresolvedAccess(this.image, s.access, s.address, s.access === 'fetch' ? this.returnAddressOf(t) : null);
         if (undefinedUse) this.killProcess(t, SIGSEGV, undefinedUse, 'fault', s.address);
         else this.signals.fault(t, SIGSEGV, `${s.access} of ${s.cause} address ${hex(s.address)}`, s.address);
       }
@@ -718,10 +718,11 @@ export class Machine implements KernelServices {
     return limited;
   }
 
-  /** The word at the thread's stack pointer, or null when it cannot be read. */
-  private readReturnAddress(t: Thread): Address | null {
+  /** The word at the thread's stack pointer (the return address at a `ret`), or null when it cannot be read. */
+  returnAddressOf(t: Thread): Address | null {
+    const emu = this.activate(t);
     try {
-      return t.process.emu.readU64(t.process.emu.reg('rsp'));
+      return emu.readU64(emu.reg('rsp'));
     } catch {
       return null;
     }
