@@ -190,6 +190,8 @@ export class Emulator {
   private readonly contexts = new Map<SavedContext, NativePointer>();
   /** A view of each saved context's bytes, made once: a koffi view per export cost more than the copy. */
   private readonly contextViews = new Map<SavedContext, Uint8Array>();
+  /** The bytes each context was last exported as, or written from (exportContext). */
+  private readonly exported = new Map<SavedContext, Uint8Array>();
   private contextBytes?: number;
   private regions_: { begin: Address; end: Address; prot: Protection }[] = [];
   /** user_data of the hooks the emulator installs for itself. */
@@ -252,6 +254,7 @@ export class Emulator {
     for (const context of this.contexts.values()) this.lib.uc_context_free(context);
     this.contexts.clear();
     this.contextViews.clear();
+    this.exported.clear();
     this.lib.uc_close(this.uc);
     if (this.batch) koffi.free(this.batch.native);
     this.batch = undefined;
@@ -579,7 +582,15 @@ export class Emulator {
    * included), so a snapshot can outlive the context or move it to another emulator.
    */
   exportContext(context: SavedContext): Uint8Array {
-    return this.contextView(context).slice();
+    // Most contexts are exported again unchanged (a thread that did not run since): the last copy
+    // is handed out again, which saves the allocation that made up much of a search's garbage.
+    // Exported bytes are never changed, by contract.
+    const view = this.contextView(context);
+    const last = this.exported.get(context);
+    if (last !== undefined && Buffer.compare(view, last) === 0) return last;
+    const copy = view.slice();
+    this.exported.set(context, copy);
+    return copy;
   }
 
   /**
@@ -606,6 +617,7 @@ export class Emulator {
   writeContext(context: SavedContext, bytes: Uint8Array): void {
     if (bytes.length !== this.contextSize()) throw new RseqEmuError('USAGE', `a context is ${this.contextSize()} bytes, not ${bytes.length}`);
     this.contextView(context).set(bytes);
+    this.exported.set(context, bytes);
   }
 
   /** A new context of this emulator holding bytes from exportContext (of any x86-64 emulator). */
@@ -634,6 +646,7 @@ export class Emulator {
     this.lib.uc_context_free(this.contextPointer(context));
     this.contexts.delete(context);
     this.contextViews.delete(context);
+    this.exported.delete(context);
   }
 
   // ---- internals ----------------------------------------------------------------------

@@ -38,9 +38,9 @@ export interface MachineOptions {
 
 /** Who stored a byte last: the thread, its section attempt, and whether that attempt aborted. */
 export interface LastStore {
-  tid: number;
-  attempt: number;
-  aborted: boolean;
+  readonly tid: number;
+  readonly attempt: number;
+  readonly aborted: boolean;
 }
 
 
@@ -119,7 +119,7 @@ export interface MachineSnapshot {
     limited: boolean;
     locationEvents: EventSpec[];
     log: SavedRunLog;
-    lastStore: [Address, LastStore][];
+    lastStore: ReadonlyMap<Address, LastStore>;
   };
 }
 

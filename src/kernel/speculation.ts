@@ -7,16 +7,24 @@ import type { Address } from '../types.js';
 import type { LastStore } from './machine-types.js';
 import type { Thread } from './thread.js';
 
+/** The last stores as a snapshot holds them: shared with the machine until either changes (copy on write). */
+export type SavedStores = ReadonlyMap<Address, LastStore>;
+
 export class SpeculativeStores {
+  // Records are never changed in place; the map is shared with snapshots until its next change.
+  // (Copying it on every capture and rewind was 4 % of a search's time.)
   private lastStore = new Map<Address, LastStore>();
+  private shared = false;
 
   constructor(private readonly sections: readonly CriticalSection[]) {}
 
   /** A store by `t`, made by the instruction at `ip`. */
   store(t: Thread, ip: Address, address: Address, size: number): void {
     const inside = sectionContaining(this.sections, ip) !== undefined;
+    const stores = this.own();
+    const record: LastStore = { tid: t.tid, attempt: t.attempt, aborted: false };
     for (let i = 0n; i < BigInt(size); i++) {
-      this.lastStore.set(address + i, { tid: t.tid, attempt: t.attempt, aborted: false });
+      stores.set(address + i, record);
       if (inside) t.attemptStores.push(address + i);
     }
   }
@@ -28,10 +36,12 @@ export class SpeculativeStores {
 
   /** Ends a thread's attempt; an aborted one marks its stores that are still the last ones. */
   close(t: Thread, aborted: boolean): void {
-    if (aborted) {
+    if (aborted && t.attemptStores.length) {
+      const stores = this.own();
+      const record: LastStore = { tid: t.tid, attempt: t.attempt, aborted: true };
       for (const a of t.attemptStores) {
-        const last = this.lastStore.get(a);
-        if (last && last.tid === t.tid && last.attempt === t.attempt) last.aborted = true;
+        const last = stores.get(a);
+        if (last && last.tid === t.tid && last.attempt === t.attempt) stores.set(a, record);
       }
     }
     t.attemptStores = [];
@@ -50,11 +60,22 @@ export class SpeculativeStores {
     return this.lastStore;
   }
 
-  save(): [Address, LastStore][] {
-    return [...this.lastStore].map(([a, l]) => [a, { ...l }]);
+  save(): SavedStores {
+    this.shared = true;
+    return this.lastStore;
   }
 
-  load(saved: readonly [Address, LastStore][]): void {
-    this.lastStore = new Map(saved.map(([a, l]) => [a, { ...l }]));
+  load(saved: SavedStores): void {
+    this.lastStore = saved as Map<Address, LastStore>;
+    this.shared = true;
+  }
+
+  /** The map, made this object's own before a change. */
+  private own(): Map<Address, LastStore> {
+    if (this.shared) {
+      this.lastStore = new Map(this.lastStore);
+      this.shared = false;
+    }
+    return this.lastStore;
   }
 }

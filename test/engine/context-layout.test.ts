@@ -41,3 +41,47 @@ describe('engine: where a saved context keeps the registers', () => {
     assert.ok(!equalBesides(before, exported(), block));
   });
 });
+
+describe('engine: exported contexts', () => {
+  const emu = useEmulator();
+
+  it('are the same bytes, not a new copy, while the context has not changed', () => {
+    const c = emu().saveContext();
+    try {
+      assert.equal(emu().exportContext(c), emu().exportContext(c));
+    } finally {
+      emu().freeContext(c);
+    }
+  });
+
+  it('are new bytes once the context changed, and the bytes exported before stay as they were', () => {
+    const c = emu().saveContext();
+    try {
+      const before = emu().exportContext(c);
+      const copy = before.slice();
+      emu().setReg('rax', 0x1234_5678n);
+      emu().saveContext(c);
+      const after = emu().exportContext(c);
+      assert.notEqual(after, before);
+      assert.deepEqual(before, copy);
+      assert.notDeepEqual(after, copy);
+    } finally {
+      emu().freeContext(c);
+    }
+  });
+
+  it('are the bytes a context was last written from', () => {
+    const c = emu().saveContext();
+    const d = emu().saveContext();
+    try {
+      emu().setReg('rbx', 99n);
+      emu().saveContext(d);
+      const bytes = emu().exportContext(d);
+      emu().writeContext(c, bytes);
+      assert.equal(emu().exportContext(c), bytes);
+    } finally {
+      emu().freeContext(c);
+      emu().freeContext(d);
+    }
+  });
+});

@@ -37,4 +37,25 @@ describe('speculative stores', () => {
       m.close();
     }
   });
+
+  it('leaves a snapshot\'s last stores as they were through later stores and aborts, and a rewind brings them back', async () => {
+    const { scenario, image } = await bundledScenario('buffer.json');
+    const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
+    try {
+      m.begin();
+      const all = () => [...m.lastStores()].map(([a, s]) => `${a}:${s.tid}:${s.attempt}:${s.aborted}`).sort();
+      for (const item of parseSchedule('c0:16')) m.step(item);
+      const stored = all();
+      assert.ok(stored.length > 0, 'the try-store is recorded');
+      const snapshot = m.capture();
+      for (const item of parseSchedule('T1:signal:SIGUSR1 c0:0')) m.step(item);
+      assert.ok(m.abortedStores().size > 0, 'the abort marks the try-store');
+      assert.deepEqual([...snapshot.run.lastStore].map(([a, s]) => `${a}:${s.tid}:${s.attempt}:${s.aborted}`).sort(), stored);
+      m.restore(snapshot);
+      assert.deepEqual(all(), stored);
+      assert.equal(m.abortedStores().size, 0);
+    } finally {
+      m.close();
+    }
+  });
 });
