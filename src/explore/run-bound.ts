@@ -33,32 +33,31 @@ export class RunBound {
     // Iterative depth-first search: a path may be long, and a cycle is found by meeting an address still open.
     if (this.memo.has(address)) return this.memo.get(address)!;
     const open = new Set<Address>();
-    const stack: { at: Address; next: Address[] | null }[] = [{ at: address, next: null }];
+    const stack: { at: Address; succ: Address[] | null; next: Address[] | null }[] = [{ at: address, succ: null, next: null }];
     while (stack.length) {
       const top = stack[stack.length - 1]!;
       if (top.next === null) {
-        const succ = this.successors(top.at);
-        if (succ === null) {
+        top.succ = this.successors(top.at);
+        if (top.succ === null) {
           this.memo.set(top.at, null);
           stack.pop();
           continue;
         }
-        top.next = [...succ];
+        top.next = [...top.succ];
         open.add(top.at);
       }
       const n = top.next.pop();
       if (n !== undefined) {
         if (open.has(n)) return this.fail(open);
-        if (!this.memo.has(n)) stack.push({ at: n, next: null });
+        if (!this.memo.has(n)) stack.push({ at: n, succ: null, next: null });
         else if (this.memo.get(n) === null) return this.fail(open);
         continue;
       }
       // Every successor settled: the longest of them, plus this instruction.
       stack.pop();
       open.delete(top.at);
-      const succ = this.successors(top.at)!;
       let longest = 0;
-      for (const s of succ) {
+      for (const s of top.succ!) {
         const b = this.memo.get(s);
         if (b === null || b === undefined) return this.fail(open);
         longest = Math.max(longest, b);

@@ -389,13 +389,11 @@ export class Machine implements KernelServices {
     // A thread's saved context is overwritten in place when the thread lives on in the same
     // process; the others are freed (allocating contexts was a fifth of a rewind's cost).
     const contexts = new Map<number, Thread>();
-    if (this.sameThreads(s)) for (const t of this.threads) contexts.set(t.tid, t);
-    else {
-      const stays = new Set(s.threads.map((st) => `${st.fields.tid}:${st.pid}`));
-      for (const t of this.threads) {
-        if (stays.has(`${t.tid}:${t.process.pid}`)) contexts.set(t.tid, t);
-        else t.process.emu.freeContext(t.context);
-      }
+    // Each snapshot thread's process, by tid (tids are unique, as Linux's): no key strings per rewind.
+    const stays = new Map(s.threads.map((st) => [st.fields.tid, st.pid]));
+    for (const t of this.threads) {
+      if (stays.get(t.tid) === t.process.pid) contexts.set(t.tid, t);
+      else t.process.emu.freeContext(t.context);
     }
     for (const p of this.processes) if (!s.processes.some((x) => x.pid === p.pid)) p.emu.close();
     const processes = s.processes.map((sp) => {
@@ -436,13 +434,6 @@ export class Machine implements KernelServices {
     this.locationEvents = [...s.run.locationEvents];
     this.log = RunLog.load(s.run.log);
     this.speculation?.load(s.run.lastStore);
-  }
-
-  /** Whether the machine has the threads of `s`, in order, each in the same process (the common rewind). */
-  private sameThreads(s: MachineSnapshot): boolean {
-    if (this.threads.length !== s.threads.length) return false;
-    for (let i = 0; i < s.threads.length; i++) if (this.threads[i]!.tid !== s.threads[i]!.fields.tid || this.threads[i]!.process.pid !== s.threads[i]!.pid) return false;
-    return true;
   }
 
   /**
