@@ -7,7 +7,7 @@
 //
 // The block's place is found by probing, not assumed: RAX and RIP are written with marker values
 // and looked for. A build whose layout does not match gets null, and its callers fall back.
-import { X86_REGISTERS, type Emulator, type RegisterFile } from './emulator.js';
+import { X86_REGISTERS, type Emulator, type RegisterFile, type SavedContext } from './emulator.js';
 
 /** regs[16], eip, eflags, cc_dst, cc_src, cc_src2 (8 bytes each), cc_op and df (4 each). */
 const BLOCK_BYTES = 16 * 8 + 8 + 8 + 3 * 8 + 4 + 4;
@@ -63,4 +63,18 @@ const words = new BigUint64Array(X86_REGISTERS.length);
 export function registerWords(regs: RegisterFile, edits: Readonly<Record<string, bigint>> = {}): Uint8Array {
   X86_REGISTERS.forEach((name, i) => (words[i] = edits[name] ?? regs[name]));
   return new Uint8Array(words.buffer);
+}
+
+/** The general registers in the block's order (QEMU's regs[16]); RIP follows them. */
+const BLOCK_REGISTERS = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip'] as const;
+
+/** A 64-bit general register or RIP, as savedRegister reads it. */
+export type BlockRegister = (typeof BLOCK_REGISTERS)[number];
+
+export const isBlockRegister = (name: string): name is BlockRegister => (BLOCK_REGISTERS as readonly string[]).includes(name);
+
+/** Register `name` of saved context `context`, read in place; null when the block's place is unknown. */
+export function savedRegister(emu: Emulator, context: SavedContext, name: BlockRegister): bigint | null {
+  const block = registerBlock(emu);
+  return block ? emu.contextU64(context, block.begin + 8 * BLOCK_REGISTERS.indexOf(name)) : null;
 }

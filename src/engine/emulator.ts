@@ -190,6 +190,8 @@ export class Emulator {
   private readonly contexts = new Map<SavedContext, NativePointer>();
   /** A view of each saved context's bytes, made once: a koffi view per export cost more than the copy. */
   private readonly contextViews = new Map<SavedContext, Uint8Array>();
+  /** The same views as DataViews, for reading single registers (contextU64). */
+  private readonly contextWords = new Map<SavedContext, DataView>();
   /** The bytes each context was last exported as, or written from (exportContext). */
   private readonly exported = new Map<SavedContext, Uint8Array>();
   private contextBytes?: number;
@@ -254,6 +256,7 @@ export class Emulator {
     for (const context of this.contexts.values()) this.lib.uc_context_free(context);
     this.contexts.clear();
     this.contextViews.clear();
+    this.contextWords.clear();
     this.exported.clear();
     this.lib.uc_close(this.uc);
     if (this.batch) koffi.free(this.batch.native);
@@ -592,6 +595,17 @@ export class Emulator {
     return copy;
   }
 
+  /** The eight bytes of saved context `context` at `offset`, little-endian, read where they lie (no copy). */
+  contextU64(context: SavedContext, offset: number): bigint {
+    let words = this.contextWords.get(context);
+    if (words === undefined) {
+      const view = this.contextView(context);
+      words = new DataView(view.buffer, view.byteOffset, view.byteLength);
+      this.contextWords.set(context, words);
+    }
+    return words.getBigUint64(offset, true);
+  }
+
   /**
    * The bytes of context `bytes` with some registers set, as exportContext would give them: loaded
    * into the CPU, written through the register API (which also puts the flags' lazy state in one
@@ -645,6 +659,7 @@ export class Emulator {
     this.lib.uc_context_free(this.contextPointer(context));
     this.contexts.delete(context);
     this.contextViews.delete(context);
+    this.contextWords.delete(context);
     this.exported.delete(context);
   }
 

@@ -29,9 +29,11 @@ import { decideFixup, fixupRules } from '../kernel/rseq-fixup.js';
 import { formatItem, type ScheduleItem } from '../kernel/schedule.js';
 import type { Thread } from '../kernel/thread.js';
 import type { Address } from '../types.js';
+import type { RegisterFile } from '../engine/index.js';
 import { noTickWithin } from './state-cache.js';
 import type { RunBound } from './run-bound.js';
 import { SENTINEL } from '../kernel/address-space.js';
+import { LOADS, numericDisplacement, type LoadWait, type LoadWatch } from './load-commuting.js';
 
 /**
  * Mnemonics (any size suffix) that read or write more than registers without a memory operand in
@@ -39,9 +41,6 @@ import { SENTINEL } from '../kernel/address-space.js';
  * thread-private base, enter the kernel or trap.
  */
 const NOT_REGISTER_ONLY = /^(lock|push|pusha|pushf|pop|popa|popf|call|ret|retf|leave|enter|in|out|xlat|xlatb|cpuid|rdtsc|rdtscp|rdpid|rdrand|rdseed|rdfsbase|rdgsbase|wrfsbase|wrgsbase|rdpkru|wrpkru|xgetbv|syscall|sysenter|int|int1|int3|into|ud0|ud1|ud2|hlt|iret|sysret|swapgs|xbegin|xend|xabort|xtest|monitor|mwait|clflush|clflushopt|clwb|cli|sti|clac|stac)[bwlq]?$/;
-
-/** Loads and compares whose memory operands are only read (a mov's is its source, into a register). */
-const LOADS = /^(mov[bwlq]?|movabs[bwlq]?|movz[bwlq]{2}|movs[bwlq]{2}|movslq|cmp[bwlq]?|test[bwlq]?)$/;
 
 /** [begin, end) of memory whose bytes no instruction or kernel work can change during a run. */
 export type ConstantRange = readonly [Address, Address];
@@ -59,6 +58,7 @@ export function registerOnlyPoints(image: Image, constant: readonly ConstantRang
       // lea computes an address and a long nop names one; neither reads it.
       if (ops.every((op) => op.kind !== 'mem') || /^(lea|nop)/.test(d.mnemonic)) out.add(d.address);
       else if (constant.length && readsOnlyConstant(d.mnemonic, ops, d.address + BigInt(d.size), constant)) out.add(d.address);
+      else if (process.env.HACKLOAD && LOADS.test(d.mnemonic) && ops.filter((o) => o.kind === 'mem').length === 1 && ops.every((o) => o.kind !== 'mem' || o.seg === null) && (!d.mnemonic.startsWith('mov') || (ops[0]!.kind === 'mem' && ops[1]?.kind === 'reg'))) out.add(d.address);
     } catch {
       // unparsed: not known to be register-only
     }
@@ -75,7 +75,7 @@ function readsOnlyConstant(mnemonic: string, ops: readonly Operand[], next: Addr
   if (mnemonic.startsWith('mov') && (ops[0]!.kind !== 'mem' || ops[1]?.kind !== 'reg')) return false;
   const m = mems[0]!;
   if (m.kind !== 'mem' || m.seg !== null || m.index !== null || (m.base !== null && m.base !== 'rip')) return false;
-  const disp = m.disp === null ? 0n : m.disp.kind === 'num' ? m.disp.value : m.disp.kind === 'unary' && m.disp.op === '-' && m.disp.arg.kind === 'num' ? -m.disp.arg.value : null;
+  const disp = numericDisplacement(m.disp);
   if (disp === null) return false;
   const at = BigInt.asUintN(64, (m.base === 'rip' ? next : 0n) + disp);
   // Eight bytes cover any of these operands.
@@ -106,6 +106,12 @@ interface Commuted {
   resolved: boolean;
   /** The largest slice count of any thread at the point. */
   maxSlice: number;
+  /**
+   * Whether the subtree was explored at this very point, not stood for by one at an earlier point:
+   * only those stand for an event after a load (load-commuting.ts checks the runs in which the
+   * thread waits before the load itself).
+   */
+  explored: boolean;
 }
 
 /** One walk of the search along the default path (one frame), and the events it explored at its last two points. */
@@ -117,6 +123,10 @@ export class CommutingWalk {
   private tid: number | null = null;
   private rip: Address | null = null;
   private maxSlice = 0;
+  /** The wait before a load at this point, when the load rule may use it (load-commuting.ts). */
+  private loadHere: LoadWait | null = null;
+  /** The wait before the load stepped over from the previous point, when the events there stand for this point's through it. */
+  private loadBefore: LoadWait | null = null;
   /** Whether the fix-up of the point's thread aborts nothing there (fixupClears), once known. */
   private clears: boolean | null = null;
 
@@ -124,22 +134,28 @@ export class CommutingWalk {
    * `registerOnly`: addresses of instructions events commute with (registerOnlyPoints); `bound`: how
    * many instructions a thread can still run in its call (none known without it).
    */
-  constructor(private readonly machine: Machine, private readonly sliceLength: number, private readonly registerOnly: ReadonlySet<Address>, private readonly bound: RunBound | null = null) {}
+  constructor(private readonly machine: Machine, private readonly sliceLength: number, private readonly registerOnly: ReadonlySet<Address>, private readonly bound: RunBound | null = null, private readonly loads: LoadWatch | null = null) {}
 
-  /** A point of the walk: thread `tid` is about to run the instruction at `rip`. */
-  point(rip: Address, tid: number): void {
+  /** A point of the walk: thread `tid`, with registers `regs`, is about to run the instruction at `rip`. */
+  point(rip: Address, tid: number, regs: RegisterFile): void {
     // Events commute only with their own thread's instruction.
     if (tid !== this.tid) this.previous.clear();
     this.tid = tid;
     this.rip = rip;
     this.clears = null;
     this.maxSlice = this.machine.allThreads().reduce((m, t) => Math.max(m, t.sliceUsed), 0);
+    this.loadHere = this.loads?.waitAt(rip, regs) ?? null;
   }
 
   /** After the walk's default step from the point: `pure` as pure-step.ts decides. */
   stepped(pure: boolean): void {
-    // Events at the next point commute with this step only when it touched registers alone.
-    this.previous = pure && this.rip !== null && this.registerOnly.has(this.rip) ? this.commuting : new Map();
+    // Events at the next point commute with this step only when it touched registers alone, or loaded (load-commuting.ts).
+    const load = pure ? this.loadHere : null;
+    if (pure && this.rip !== null && this.registerOnly.has(this.rip)) this.previous = this.commuting;
+    else if (load !== null) this.previous = new Map([...this.commuting].filter(([, c]) => c.explored));
+    else this.previous = new Map();
+    this.loadBefore = load;
+    this.loadHere = null;
     this.commuting = new Map();
     this.rip = null;
   }
@@ -156,7 +172,12 @@ export class CommutingWalk {
     const span = before.span - 1;
     if (this.machine.instructions + span > this.machine.maxInstructions) return null;
     if (!noTickWithin(before.maxSlice, this.maxSlice, before.span, this.sliceLength) && !this.cannotTick(item)) return null;
-    this.commuting.set(id, { span, resolved: before.resolved, maxSlice: this.maxSlice });
+    if (this.loadBefore !== null) {
+      // Known conflicted since the step: the load's bytes may change while the thread waits.
+      if (!this.loads!.usable(this.loadBefore)) return null;
+      this.loads!.use(this.loadBefore);
+    }
+    this.commuting.set(id, { span, resolved: before.resolved, maxSlice: this.maxSlice, explored: false });
     return { span, resolved: before.resolved };
   }
 
@@ -166,7 +187,7 @@ export class CommutingWalk {
    * found in it. Called with the machine back at the point.
    */
   explored(item: ScheduleItem, span: number, resolved: boolean, clean: boolean): void {
-    if (clean && this.commutesHere(item)) this.commuting.set(formatItem(item), { span, resolved, maxSlice: this.maxSlice });
+    if (clean && this.commutesHere(item)) this.commuting.set(formatItem(item), { span, resolved, maxSlice: this.maxSlice, explored: true });
   }
 
   /**

@@ -231,9 +231,10 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       }
       const here = machine.capture();
       const deviations = deviationsAt(machine, cpu, tid, space);
-      const rip = deviations.length ? machine.registersOf(running).rip : 0n;
+      const regs = deviations.length ? machine.registersOf(running) : null;
+      const rip = regs?.rip ?? 0n;
       const looping = twins !== null && deviations.length > 0 && twins.looping(rip, tid);
-      if (walk && deviations.length) walk.point(rip, tid);
+      if (walk && regs) walk.point(rip, tid, regs);
       for (const d of deviations) {
         if (top) {
           const mine = takes(unit);

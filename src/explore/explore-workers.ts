@@ -12,6 +12,7 @@ import { processClock } from '../clock.js';
 import { shardShare, WHOLE } from './shard.js';
 import { explore, exploreShare, SearchRounds, stateCacheEntries, usesStateCache, type ExploreOptions, type ExploreResult, type Joint, type ShareResult } from './explorer.js';
 import { createStateTableMemory } from './state-table.js';
+import { sharedConflicts } from './load-commuting.js';
 
 export interface ParallelOptions extends ExploreOptions {
   /** Threads in all (default: one per core): the calling thread and `workers - 1` worker threads. */
@@ -88,6 +89,7 @@ async function searchOnThreads(image: Image, scenario: Scenario, options: Parall
     ...(exhaustive && usesStateCache(options) ? { table: createStateTableMemory(stateCacheEntries(options)) } : {}),
     tally: new BigInt64Array(new SharedArrayBuffer(8)),
     halt: new Int32Array(new SharedArrayBuffer(4)),
+    loadConflicts: sharedConflicts(),
   };
   const share: Share = { ...shardShare(options.shard ?? WHOLE), claims: new Int32Array(new SharedArrayBuffer(4)) };
   const helpers: ReturnType<typeof runShare>[] = [];

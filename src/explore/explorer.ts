@@ -25,6 +25,7 @@ import { MAX_CACHED_BOUND, StateCache, type StateCacheStats } from './state-cach
 import { StateTable, type StateTableMemory } from './state-table.js';
 import { stateFingerprint } from './state-hash.js';
 import { mayLeaveScratch, ScratchBytes, scratchConflicts, type ScratchRecord } from './scratch-bytes.js';
+import { loadConflicts, loadPoints, loadRuleApplies, LoadWatch, type LoadRecord } from './load-commuting.js';
 import { entersKernel } from '../asm/kernel-entries.js';
 import { LIMITS } from '../limits.js';
 
@@ -84,7 +85,12 @@ export interface ExploreOptions {
    * no scratch rule at all.
    */
   scratchExcluded?: readonly string[] | false;
-  /** Which round of the scratch rule this search is (set by the search itself; nextScratchRound). */
+  /**
+   * Waits before loads where events may not stand for the same events after the load
+   * (load-commuting.ts): those an earlier round found conflicted. `false`: no load rule at all.
+   */
+  loadsExcluded?: readonly string[] | false;
+  /** Which round of the search's checked rules (scratch bytes, loads) this search is (set by the search itself; nextScratchRound). */
   scratchRound?: number;
 }
 
@@ -110,9 +116,14 @@ export interface ExploreResult {
   heat: HeatCell[];
   /** The state cache, summed over workers, when the exhaustive search used one. */
   stateCache?: StateCacheStats;
-  /** How many times the search ran because runs read scratch bytes (scratch-bytes.ts), when more than once. */
+  /** How many times the search ran because runs read scratch bytes (scratch-bytes.ts) or changed bytes a skipped load would read (load-commuting.ts), when more than once. */
   scratchRounds?: number;
+  /** Why the rounds before the last did not stand: runs read scratch bytes, or a wait before a load the search skipped was conflicted. */
+  roundReasons?: RoundReason[];
 }
+
+/** Why a round of a search did not stand (scratch-bytes.ts, load-commuting.ts). */
+export type RoundReason = 'scratch' | 'loads';
 
 /** What one share of a search found; violations carry the top-level unit they came from. */
 export interface ShareResult {
@@ -125,6 +136,8 @@ export interface ShareResult {
   stateCache?: StateCacheStats;
   /** With the scratch rule: what the share's search learned about it. */
   scratch?: ScratchRecord;
+  /** With the load rule: what the share's search learned about it. */
+  loads?: LoadRecord;
 }
 
 /** What the threads of one parallel search (explore-workers.ts) share besides their options. */
@@ -135,6 +148,8 @@ export interface Joint {
   tally?: BigInt64Array;
   /** Element 0 set: some thread's scratch rule failed, and every thread stops (its search runs again). */
   halt?: Int32Array;
+  /** Load points some thread found conflicted (load-commuting.ts sharedConflicts). */
+  loadConflicts?: Int32Array;
   /** Called once, after the first schedule that ends `after` seconds into the search: start the other threads. */
   helpers?: { after: number; start: () => void };
 }
@@ -164,6 +179,9 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
   const scratch = usesScratchRule(options, image) && mayLeaveScratch(image, tables.sections) ? new ScratchBytes(machine, scenario, observed, listed, (options.scratchExcluded || []).map(BigInt)) : null;
   // Loads are watched from the start: memory hooks apply to code translated after them.
   for (const [begin, end] of scratch?.ranges() ?? []) machine.processes[0]!.emu.onMemoryRead(begin, end, (address, size) => scratch!.read(address, size));
+  const registerOnly = registerOnlyPoints(image, constantMemory(machine));
+  const loads = usesLoadRule(options) && loadRuleApplies(machine, image) ? new LoadWatch(machine, loadPoints(image, registerOnly), new Set(options.loadsExcluded || []), joint.loadConflicts ?? null) : null;
+  if (loads) machine.processes[0]!.emu.onMemoryWrite(...LoadWatch.watched, (address, size) => loads.store(address, size));
   const out: ShareResult = { schedules: 0, violations: [], violationCount: 0, stopped: false, heat: [] };
   let unit = 0;
   let cache: StateCache | null = null;
@@ -193,8 +211,9 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
       const livelock = outcome.status === 'limit' && found.some((v) => v.kind === 'livelock');
       const late = options.timeout !== undefined && seconds > options.timeout;
       // A share whose scratch rule failed stops, and tells the others: the search runs again (nextScratchRound).
-      if (scratch?.conflicted && joint.halt) Atomics.store(joint.halt, 0, 1);
-      const halted = scratch?.conflicted === true || (joint.halt !== undefined && Atomics.load(joint.halt, 0) === 1);
+      const failed = scratch?.conflicted === true || loads?.failed === true;
+      if (failed && joint.halt) Atomics.store(joint.halt, 0, 1);
+      const halted = failed || (joint.halt !== undefined && Atomics.load(joint.halt, 0) === 1);
       out.stopped = livelock || late || (options.stopAtFirst === true && found.length > 0) || total >= maxSchedules || halted;
       if (helpers && seconds > helpers.after && !out.stopped) {
         helpers.start();
@@ -226,16 +245,16 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
       let caches: SearchCache | null = null;
       if (usesStateCache(options) && bound < MAX_CACHED_BOUND) {
         const sliceLength = machine.timeSlice === 0 ? Infinity : machine.timeSlice;
-        const registerOnly = registerOnlyPoints(image, constantMemory(machine));
         const runBound = new RunBound(image, tables.sections);
         cache = new StateCache(joint.table ? new StateTable(joint.table) : stateCacheEntries(options), (m, from) => stateFingerprint(m, tables, from, scratch), sliceLength);
-        caches = { states: cache, twins: new EventTwins(machine, tables, sliceLength), walk: () => new CommutingWalk(machine, sliceLength, registerOnly, runBound), ...(scratch ? { scratch } : {}) };
+        caches = { states: cache, twins: new EventTwins(machine, tables, sliceLength), walk: () => new CommutingWalk(machine, sliceLength, registerOnly, runBound, loads), ...(scratch ? { scratch } : {}) };
       }
       try {
         exhaustiveSearch(machine, bound, space, control, share, caches);
       } finally {
         if (cache) out.stateCache = cache.stats();
         if (scratch) out.scratch = scratch.record();
+        if (loads) out.loads = loads.record();
       }
     } else {
       // Change points are drawn over the length of the default run.
@@ -270,6 +289,10 @@ export const usesStateCache = (options: ExploreOptions): boolean => options.stat
 /** Whether the state cache hashes scratch bytes as unstored: code that makes a system call could read any byte. */
 const usesScratchRule = (options: ExploreOptions, image: Image): boolean =>
   (options.mode ?? 'exhaustive') === 'exhaustive' && usesStateCache(options) && options.scratchExcluded !== false && !entersKernel(image);
+
+/** Whether events may stand for the same events after a load (load-commuting.ts): with the commuting walks of a cached exhaustive search. */
+const usesLoadRule = (options: ExploreOptions): boolean =>
+  (options.mode ?? 'exhaustive') === 'exhaustive' && usesStateCache(options) && (options.preemptions ?? 2) < MAX_CACHED_BOUND && options.loadsExcluded !== false;
 
 /** The state cache's capacity. */
 export const stateCacheEntries = (options: ExploreOptions): number => options.stateCacheEntries ?? LIMITS.stateCacheEntries;
@@ -324,6 +347,8 @@ export class SearchRounds<O extends ExploreOptions> {
   began: number;
   private readonly t0: number;
   private earlier: ShareResult[] = [];
+  /** Why earlier rounds did not stand. */
+  private readonly reasons = new Set<RoundReason>();
 
   constructor(private readonly first: O, private readonly scenario: Scenario, private readonly clock: () => number) {
     this.options = first;
@@ -333,7 +358,12 @@ export class SearchRounds<O extends ExploreOptions> {
   /** After a round that `used` threads ran: the search's result, or null when another round follows (then `options` are its). */
   end(parts: ShareResult[], used: number): ExploreResult | null {
     const next = nextScratchRound(this.options, parts, this.clock() - this.began);
-    if (!next) return withRounds(mergeShares(withEarlierFindings(parts, this.earlier), this.scenario, this.first, this.clock() - this.t0, used), this.options);
+    if (!next) {
+      const result = withRounds(mergeShares(withEarlierFindings(parts, this.earlier), this.scenario, this.first, this.clock() - this.t0, used), this.options);
+      return this.reasons.size ? { ...result, roundReasons: [...this.reasons].sort() } : result;
+    }
+    if (scratchConflicts(parts.map((p) => p.scratch))) this.reasons.add('scratch');
+    if (loadConflicts(parts.map((p) => p.loads)).length) this.reasons.add('loads');
     this.earlier = [...this.earlier, ...parts];
     this.options = next;
     this.began = this.clock();
@@ -358,22 +388,27 @@ export function withRounds(result: ExploreResult, last: ExploreOptions): Explore
   return last.scratchRound ? { ...result, scratchRounds: last.scratchRound } : result;
 }
 
-/** Rounds of the scratch rule before a search gives it up (each excludes more bytes; scratch-bytes.ts). */
+/** Rounds of a checked rule before a search gives it up (each excludes more bytes or load points; scratch-bytes.ts, load-commuting.ts). */
 const SCRATCH_ROUNDS = 3;
 
 /**
  * The options of the search's next round when some share found a byte it hashed as scratch read
- * (scratch-bytes.ts): the touched bytes excluded, or after SCRATCH_ROUNDS rounds, no rule at all.
+ * (scratch-bytes.ts), or a load point it used conflicted (load-commuting.ts): those bytes or points
+ * excluded, or after SCRATCH_ROUNDS rounds, no such rule at all.
  * Null when the round's results stand, or when its time ran out: a search stopped by `timeout`
  * is incomplete anyway, and every violation it found is a schedule that fails. `elapsed`: the
  * round's seconds (a timeout counts over all rounds).
  */
 export function nextScratchRound<O extends ExploreOptions>(options: O, parts: readonly ShareResult[], elapsed: number): O | null {
   const conflicts = scratchConflicts(parts.map((p) => p.scratch));
-  if (!conflicts || (options.timeout !== undefined && elapsed >= options.timeout)) return null;
-  const before = options.scratchExcluded || [];
+  const loads = loadConflicts(parts.map((p) => p.loads));
+  if ((!conflicts && !loads.length) || (options.timeout !== undefined && elapsed >= options.timeout)) return null;
   const rounds = (options.scratchRound ?? 1) + 1;
-  const excluded = [...new Set([...before, ...conflicts.map(String)])];
   const timeout = options.timeout === undefined ? {} : { timeout: Math.max(0, options.timeout - elapsed) };
-  return { ...options, ...timeout, scratchExcluded: rounds > SCRATCH_ROUNDS ? false : excluded, scratchRound: rounds };
+  const last = rounds > SCRATCH_ROUNDS;
+  const scratchExcluded = conflicts && options.scratchExcluded !== false ? (last ? false : excludedMore(options.scratchExcluded, conflicts)) : options.scratchExcluded;
+  const loadsExcluded = loads.length && options.loadsExcluded !== false ? (last ? false : excludedMore(options.loadsExcluded, loads)) : options.loadsExcluded;
+  return { ...options, ...timeout, scratchExcluded, loadsExcluded, scratchRound: rounds };
 }
+
+const excludedMore = (before: readonly string[] | undefined, more: readonly (Address | string)[]): string[] => [...new Set([...(before ?? []), ...more.map(String)])];

@@ -964,6 +964,11 @@ export class Machine implements KernelServices {
     return this.queues.head(cpu);
   }
 
+  /** The thread whose instructions run now (in a hook), or null between steps. */
+  get runningThread(): Thread | null {
+    return this.running;
+  }
+
   /**
    * sched_yield (`sleeps` false) and the sleeps: a voluntary switch-out. A sleeping thread always
    * leaves its CPU; a yielding one only when another can run. 6.19 records no event for either.

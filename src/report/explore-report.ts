@@ -4,7 +4,7 @@ import type { Image } from '../asm/image.js';
 import type { RseqTables } from '../abi/tables.js';
 import { append, elide } from './repetition.js';
 import { describeDiff, describeOrder, type Violation } from '../explore/judge.js';
-import type { ExploreResult } from '../explore/explorer.js';
+import type { ExploreResult, RoundReason } from '../explore/explorer.js';
 import { sharedMemory } from '../explore/oracle.js';
 import type { Profile } from '../kernel/profile.js';
 import { parseSchedule } from '../kernel/schedule.js';
@@ -25,10 +25,15 @@ export function exploreJson(r: ExploreResult): Record<string, unknown> {
     workers: r.workers,
     ...(r.bound !== undefined ? { preemptions: r.bound } : {}),
     ...(r.stateCache ? { stateCache: r.stateCache } : {}),
-    ...(r.scratchRounds ? { scratchRounds: r.scratchRounds } : {}),
+    ...(r.scratchRounds ? { scratchRounds: r.scratchRounds, roundReasons: r.roundReasons ?? [] } : {}),
     ...(r.seed !== undefined ? { seed: r.seed, depth: r.depth, runs: r.runs } : {}),
   };
 }
+
+const ROUND_REASONS: Record<RoundReason, string> = {
+  scratch: 'runs read bytes an aborted attempt left',
+  loads: 'another thread stored to bytes a load it had moved would read',
+};
 
 /** Replays a violation's schedule with tracing: each step, the kernel events, and the memory diff. */
 export function violationTrace(image: Image, tables: RseqTables, scenario: Scenario, profile: Profile, v: Violation): string[] {
@@ -62,8 +67,8 @@ export function exploreText(image: Image, tables: RseqTables, scenario: Scenario
   });
   if (r.violationCount > shown) out.push(`… and ${r.violationCount - shown} more violation${r.violationCount - shown === 1 ? '' : 's'}`);
   const space = r.mode === 'exhaustive' ? `every schedule within ${r.bound} deviation${r.bound === 1 ? '' : 's'}` : `PCT depth ${r.depth}, ${r.runs} runs, seed ${r.seed}`;
-  // A search whose runs read bytes aborted try-stores left ran again (scratch-bytes.ts): say so.
-  const rounds = r.scratchRounds ? `, searched ${r.scratchRounds} times (runs read bytes an aborted attempt left)` : '';
+  // A search whose checked rules failed ran again (scratch-bytes.ts, load-commuting.ts): say so, and why.
+  const rounds = r.scratchRounds ? `, searched ${r.scratchRounds} times (${(r.roundReasons ?? []).map((why) => ROUND_REASONS[why]).join('; ')})` : '';
   const cache = r.stateCache ? `; ${r.stateCache.hits} explored state${r.stateCache.hits === 1 ? '' : 's'} skipped${r.stateCache.full ? ' (state cache full)' : ''}${rounds}` : '';
   out.push(`${r.verdict}: ${r.schedules} schedules (${space}${r.complete ? '' : ', stopped early'}) in ${r.seconds.toFixed(2)} s on ${r.workers} thread${r.workers === 1 ? '' : 's'}, ${r.violationCount} violation${r.violationCount === 1 ? '' : 's'}, profile ${r.profile}${cache}`);
   return out.join('\n') + '\n';

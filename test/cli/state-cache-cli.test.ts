@@ -1,8 +1,11 @@
 // `explore --state-cache`, `--no-state-cache` and `--state-cache-entries N` (issue 14).
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writePeekScenario } from '../explore/fixtures.js';
+import { counterScenarioJson, writePeekScenario } from '../explore/fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -34,6 +37,17 @@ describe('explore and the state cache', function () {
     assert.equal(json.verdict, 'fail');
     assert.ok(json.scratchRounds >= 2, JSON.stringify(json.scratchRounds));
     assert.match(cli(...args).stdout, /searched \d times \(runs read bytes an aborted attempt left\)/);
+  });
+
+  it('says in --json and in its text when a thread stored to bytes a load the search had moved would read, so the search ran again', () => {
+    // counter_add's twin that loads the counter before it arms its section, in the three-thread scenario.
+    const dir = mkdtempSync(join(tmpdir(), 'rseq-emu-late-'));
+    writeFileSync(join(dir, 'late.json'), JSON.stringify(counterScenarioJson('counter_add.bug-late-rseq-cs.s')));
+    const args = ['explore', join(dir, 'late.json'), '--preemptions', '2', '--workers', '1'];
+    const json = JSON.parse(cli(...args, '--json').stdout);
+    assert.equal(json.verdict, 'fail');
+    assert.ok(json.scratchRounds >= 2 && json.roundReasons.includes('loads'), JSON.stringify([json.scratchRounds, json.roundReasons]));
+    assert.match(cli(...args).stdout, /searched \d times \(another thread stored to bytes a load it had moved would read\)/);
   });
 
   it('says nothing of rounds when no run read such a byte', () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { equalBesides, probeRegisterBlock, registerBlock } from '../../src/engine/context-layout.js';
+import { equalBesides, probeRegisterBlock, registerBlock, savedRegister } from '../../src/engine/context-layout.js';
 import { X86_REGISTERS } from '../../src/engine/index.js';
 import { useEmulator } from './fixture.js';
 
@@ -32,6 +32,17 @@ describe('engine: where a saved context keeps the registers', () => {
     const before = exported();
     for (const name of X86_REGISTERS.filter((n) => n !== 'fs_base' && n !== 'gs_base')) emu().setReg(name, name === 'eflags' ? 0x8d7n : 0x5a5a_0000n);
     assert.ok(equalBesides(before, exported(), block));
+  });
+
+  it('reads each general register and RIP of a saved context in place, as the register API wrote them', () => {
+    const names = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip'] as const;
+    names.forEach((name, i) => emu().setReg(name, 0x1000n * BigInt(i + 1) + 0xabn));
+    const c = emu().saveContext();
+    try {
+      assert.deepEqual(names.map((name) => savedRegister(emu(), c, name)), names.map((_, i) => 0x1000n * BigInt(i + 1) + 0xabn));
+    } finally {
+      emu().freeContext(c);
+    }
   });
 
   it('tells contexts apart that differ outside the block', () => {

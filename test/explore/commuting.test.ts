@@ -113,11 +113,11 @@ describe('commuting events', () => {
         const start = m.capture();
         for (const item of parseSchedule(prefix)) m.step(item);
         const walk = new CommutingWalk(m, m.timeSlice, registerOnly, bound);
-        walk.point(m.registersOf(t).rip, tid);
+        walk.point(m.registersOf(t).rip, tid, m.registersOf(t));
         walk.explored(preempt, 2 * m.timeSlice, true, true);
         m.step({ kind: 'run', cpu: 0, count: 1 });
         walk.stepped(true);
-        walk.point(m.registersOf(t).rip, tid);
+        walk.point(m.registersOf(t).rip, tid, m.registersOf(t));
         m.step(preempt);
         const r = walk.commuted(preempt);
         m.restore(start);

@@ -17,18 +17,21 @@ export async function bundledScenario(name: string): Promise<{ scenario: Scenari
 }
 
 /** Two threads of counter_add on CPU 0 and one on CPU 1, running `asm/FILE`. */
+/** The three-thread counter_add scenario for `asm/FILE`, as scenario JSON (its source an absolute path). */
+export const counterScenarioJson = (file: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  source: `${ROOT}asm/${file}`,
+  cpus: 2,
+  memory: { counters: { size: 16 } },
+  threads: [
+    { entry: 'counter_add', args: ['counters', 1], cpu: 0 },
+    { entry: 'counter_add', args: ['counters', 10], cpu: 0 },
+    { entry: 'counter_add', args: ['counters', 100], cpu: 1 },
+  ],
+  ...extra,
+});
+
 export async function counterScenario(file: string, extra: Record<string, unknown> = {}): Promise<{ scenario: Scenario; image: Image }> {
-  const scenario = scenarioFromJson({
-    source: `asm/${file}`,
-    cpus: 2,
-    memory: { counters: { size: 16 } },
-    threads: [
-      { entry: 'counter_add', args: ['counters', 1], cpu: 0 },
-      { entry: 'counter_add', args: ['counters', 10], cpu: 0 },
-      { entry: 'counter_add', args: ['counters', 100], cpu: 1 },
-    ],
-    ...extra,
-  }, ROOT + 'scenario.json');
+  const scenario = scenarioFromJson(counterScenarioJson(file, extra), ROOT + 'scenario.json');
   return { scenario, image: await loadProgram(scenario.source) };
 }
 

@@ -669,9 +669,10 @@ describe('state cache on worker threads', function () {
       threads: [{ entry: 'counter_add', args: ['counters', 1], cpu: 0 }, { entry: 'counter_add', args: ['counters', 10], cpu: 0 }],
     });
     const options = { preemptions: 3, keepViolations: 1_000_000, stateCache: true };
-    // A clock read once per schedule, passing the time the worker is called at the 150th.
+    // A clock read about once per schedule, a hundred reads a second: the worker is called some
+    // hundred schedules into each round of the search (explorer.ts SearchRounds).
     let reads = 0;
-    const r = await exploreParallel(scenario, { ...options, workers: 2, pilotSeconds: 1, clock: () => (reads++ > 150 ? 2 : 0) }, image);
+    const r = await exploreParallel(scenario, { ...options, workers: 2, pilotSeconds: 1, clock: () => reads++ / 100 }, image);
     assert.equal(r.workers, 2);
     assert.deepEqual(reported(r), reported(explore(image, scenario, options)));
   });
