@@ -20,6 +20,8 @@
 //   (run-bound.ts): a spinner's tick then comes where it comes in both;
 // - and its deepest leaf, one instruction further along, still fits the budget.
 // Signals are left out: a handler reads the frame, which holds the registers.
+// I may also be a load of shared memory, while no other thread stores to the bytes it reads as T
+// waits before it: load-commuting.ts, which checks that as the search goes.
 import { imageInstructions } from '../asm/capstone.js';
 import type { Image } from '../asm/image.js';
 import { parseInstruction, type Operand } from '../asm/operands.js';
@@ -58,7 +60,6 @@ export function registerOnlyPoints(image: Image, constant: readonly ConstantRang
       // lea computes an address and a long nop names one; neither reads it.
       if (ops.every((op) => op.kind !== 'mem') || /^(lea|nop)/.test(d.mnemonic)) out.add(d.address);
       else if (constant.length && readsOnlyConstant(d.mnemonic, ops, d.address + BigInt(d.size), constant)) out.add(d.address);
-      else if (process.env.HACKLOAD && LOADS.test(d.mnemonic) && ops.filter((o) => o.kind === 'mem').length === 1 && ops.every((o) => o.kind !== 'mem' || o.seg === null) && (!d.mnemonic.startsWith('mov') || (ops[0]!.kind === 'mem' && ops[1]?.kind === 'reg'))) out.add(d.address);
     } catch {
       // unparsed: not known to be register-only
     }
