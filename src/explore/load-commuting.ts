@@ -10,11 +10,14 @@
 // - `conflicted`: load points where some thread waited (its next instruction the load) while
 //   another thread stored to the bytes it would load.
 // A point both used and conflicted may have skipped a schedule that reads another value: the
-// search runs again with those points excluded (explorer.ts nextScratchRound). Every schedule
-// below a skipped event has one below the earlier event in which the others run the same while
-// the thread waits; the store would have happened there, in this search (a state met again was
-// explored before, and the other rules' stand-ins run the same stores), so checking every run the
-// search makes is enough. A point is not used once it is known conflicted.
+// search runs again with every conflicted point excluded (explorer.ts nextScratchRound). Every
+// schedule below a skipped event has one below the earlier event in which the others run the same
+// while the thread waits; the store would have happened there, in this search (a state met again
+// was explored before, and the other rules' stand-ins run the same stores), so checking every run
+// the search makes is enough. That needs the earlier event explored before the load itself
+// (commuting.ts takes only those): one stood for in turn by an event before a register-only
+// instruction leaves no run in which the thread waits at the load. A point is not used once it is
+// known conflicted, by this thread of the search or another (sharedConflicts).
 //
 // The rule needs every store to shared memory to pass Unicorn's write hook: one process, code that
 // makes no system call (the kernel's writes are the host's), and no handler of the program's own
