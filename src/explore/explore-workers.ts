@@ -71,7 +71,7 @@ export async function exploreParallel(scenario: Scenario, options: ParallelOptio
   const functions = options.checks?.length || Object.values(options.observe ?? {}).some((o) => typeof o === 'function');
   if (workers === 1 || functions) return explore(image, scenario, options);
   const clock = options.clock ?? processClock;
-  // Rounds of the scratch rule (scratch-bytes.ts): each on fresh tables.
+  // Rounds of the checked rules (scratch-bytes.ts, load-commuting.ts): each on fresh tables.
   const rounds = new SearchRounds(options, scenario, clock);
   for (;;) {
     const { parts, used } = await searchOnThreads(image, scenario, rounds.options, workers, clock, rounds.began);

@@ -25,7 +25,7 @@ import { MAX_CACHED_BOUND, StateCache, type StateCacheStats } from './state-cach
 import { StateTable, type StateTableMemory } from './state-table.js';
 import { stateFingerprint } from './state-hash.js';
 import { mayLeaveScratch, ScratchBytes, scratchConflicts, type ScratchRecord } from './scratch-bytes.js';
-import { loadConflicts, loadPoints, loadRuleApplies, LoadWatch, type LoadRecord } from './load-commuting.js';
+import { loadConflicts, loadPoints, loadRuleApplies, LoadWatch, type LoadRecord, type LoadWait } from './load-commuting.js';
 import { entersKernel } from '../asm/kernel-entries.js';
 import { LIMITS } from '../limits.js';
 
@@ -86,8 +86,8 @@ export interface ExploreOptions {
    */
   scratchExcluded?: readonly string[] | false;
   /**
-   * Waits before loads where events may not stand for the same events after the load
-   * (load-commuting.ts): those an earlier round found conflicted. `false`: no load rule at all.
+   * Load points (decimal addresses) where events may not stand for the same events after the
+   * load (load-commuting.ts): those an earlier round found conflicted. `false`: no load rule at all.
    */
   loadsExcluded?: readonly string[] | false;
   /** Which round of the search's checked rules (scratch bytes, loads) this search is (set by the search itself; nextScratchRound). */
@@ -179,9 +179,10 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
   const scratch = usesScratchRule(options, image) && mayLeaveScratch(image, tables.sections) ? new ScratchBytes(machine, scenario, observed, listed, (options.scratchExcluded || []).map(BigInt)) : null;
   // Loads are watched from the start: memory hooks apply to code translated after them.
   for (const [begin, end] of scratch?.ranges() ?? []) machine.processes[0]!.emu.onMemoryRead(begin, end, (address, size) => scratch!.read(address, size));
-  const registerOnly = registerOnlyPoints(image, constantMemory(machine));
-  const loads = usesLoadRule(options) && loadRuleApplies(machine, image) ? new LoadWatch(machine, loadPoints(image, registerOnly), new Set(options.loadsExcluded || []), joint.loadConflicts ?? null) : null;
-  if (loads) machine.processes[0]!.emu.onMemoryWrite(...LoadWatch.watched, (address, size) => loads.store(address, size));
+  // The commuting walks (and the load rule with them) come with a cached exhaustive search.
+  const walks = (options.mode ?? 'exhaustive') === 'exhaustive' && usesStateCache(options) && (options.preemptions ?? 2) < MAX_CACHED_BOUND;
+  const registerOnly = walks ? registerOnlyPoints(image, constantMemory(machine)) : new Set<Address>();
+  const loads = walks && options.loadsExcluded !== false && loadRuleApplies(machine, image) ? LoadWatch.install(machine, loadPoints(image, registerOnly), new Set(options.loadsExcluded || []), joint.loadConflicts ?? null) : null;
   const out: ShareResult = { schedules: 0, violations: [], violationCount: 0, stopped: false, heat: [] };
   let unit = 0;
   let cache: StateCache | null = null;
@@ -243,7 +244,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
     if ((options.mode ?? 'exhaustive') === 'exhaustive') {
       const bound = options.preemptions ?? 2;
       let caches: SearchCache | null = null;
-      if (usesStateCache(options) && bound < MAX_CACHED_BOUND) {
+      if (walks) {
         const sliceLength = machine.timeSlice === 0 ? Infinity : machine.timeSlice;
         const runBound = new RunBound(image, tables.sections);
         cache = new StateCache(joint.table ? new StateTable(joint.table) : stateCacheEntries(options), (m, from) => stateFingerprint(m, tables, from, scratch), sliceLength);
@@ -290,10 +291,6 @@ export const usesStateCache = (options: ExploreOptions): boolean => options.stat
 const usesScratchRule = (options: ExploreOptions, image: Image): boolean =>
   (options.mode ?? 'exhaustive') === 'exhaustive' && usesStateCache(options) && options.scratchExcluded !== false && !entersKernel(image);
 
-/** Whether events may stand for the same events after a load (load-commuting.ts): with the commuting walks of a cached exhaustive search. */
-const usesLoadRule = (options: ExploreOptions): boolean =>
-  (options.mode ?? 'exhaustive') === 'exhaustive' && usesStateCache(options) && (options.preemptions ?? 2) < MAX_CACHED_BOUND && options.loadsExcluded !== false;
-
 /** The state cache's capacity. */
 export const stateCacheEntries = (options: ExploreOptions): number => options.stateCacheEntries ?? LIMITS.stateCacheEntries;
 
@@ -337,7 +334,7 @@ export function explore(image: Image, scenario: Scenario, options: ExploreOption
 }
 
 /**
- * The rounds of one search (scratch-bytes.ts), on one thread or several: each round's options, and
+ * The rounds of one search (scratch-bytes.ts, load-commuting.ts), on one thread or several: each round's options, and
  * once a round's results stand, the search's result, timed from the first round.
  */
 export class SearchRounds<O extends ExploreOptions> {
@@ -357,13 +354,14 @@ export class SearchRounds<O extends ExploreOptions> {
 
   /** After a round that `used` threads ran: the search's result, or null when another round follows (then `options` are its). */
   end(parts: ShareResult[], used: number): ExploreResult | null {
-    const next = nextScratchRound(this.options, parts, this.clock() - this.began);
+    const failures = roundFailures(parts);
+    const next = nextRound(this.options, failures, this.clock() - this.began);
     if (!next) {
       const result = withRounds(mergeShares(withEarlierFindings(parts, this.earlier), this.scenario, this.first, this.clock() - this.t0, used), this.options);
       return this.reasons.size ? { ...result, roundReasons: [...this.reasons].sort() } : result;
     }
-    if (scratchConflicts(parts.map((p) => p.scratch))) this.reasons.add('scratch');
-    if (loadConflicts(parts.map((p) => p.loads)).length) this.reasons.add('loads');
+    if (failures.scratch) this.reasons.add('scratch');
+    if (failures.loads.length) this.reasons.add('loads');
     this.earlier = [...this.earlier, ...parts];
     this.options = next;
     this.began = this.clock();
@@ -399,9 +397,17 @@ const SCRATCH_ROUNDS = 3;
  * is incomplete anyway, and every violation it found is a schedule that fails. `elapsed`: the
  * round's seconds (a timeout counts over all rounds).
  */
-export function nextScratchRound<O extends ExploreOptions>(options: O, parts: readonly ShareResult[], elapsed: number): O | null {
-  const conflicts = scratchConflicts(parts.map((p) => p.scratch));
-  const loads = loadConflicts(parts.map((p) => p.loads));
+export const nextScratchRound = <O extends ExploreOptions>(options: O, parts: readonly ShareResult[], elapsed: number): O | null => nextRound(options, roundFailures(parts), elapsed);
+
+/** What a round's shares found that makes the round not stand: scratch bytes touched, load points conflicted. */
+interface RoundFailures {
+  scratch: Address[] | null;
+  loads: LoadWait[];
+}
+
+const roundFailures = (parts: readonly ShareResult[]): RoundFailures => ({ scratch: scratchConflicts(parts.map((p) => p.scratch)), loads: loadConflicts(parts.map((p) => p.loads)) });
+
+function nextRound<O extends ExploreOptions>(options: O, { scratch: conflicts, loads }: RoundFailures, elapsed: number): O | null {
   if ((!conflicts && !loads.length) || (options.timeout !== undefined && elapsed >= options.timeout)) return null;
   const rounds = (options.scratchRound ?? 1) + 1;
   const timeout = options.timeout === undefined ? {} : { timeout: Math.max(0, options.timeout - elapsed) };

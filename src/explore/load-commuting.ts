@@ -121,17 +121,21 @@ export class LoadWatch {
   /** Set once a wait is both used and conflicted: this round's results cannot stand, and the search may stop. */
   failed = false;
 
-  /** `excluded`: waits an earlier round found conflicted. Install `store` as a write hook on `watched` before the first run. */
   /**
-   * `shared`: conflict flags the threads of a parallel search share (sharedConflicts), so that a
-   * point one finds conflicted the others stop using (each failure costs a round).
+   * `excluded`: points an earlier round found conflicted; `shared`: conflict flags the threads of a
+   * parallel search share (sharedConflicts), so that a point one finds conflicted the others stop
+   * using (each failure costs a round). A watch that sees stores comes from install().
    */
   constructor(private readonly machine: Machine, private readonly points: ReadonlyMap<Address, LoadOperand>, private readonly excluded: ReadonlySet<LoadWait>, private readonly shared: Int32Array | null = null) {
     [...points.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).forEach((rip, i) => this.slots.set(waitKey(rip), i));
   }
 
-  /** The shared memory whose stores the watch must see: [begin, end). */
-  static readonly watched = [0n, SHARED_MEMORY_END] as const;
+  /** A watch whose `store` sees every store to shared memory of `machine`'s process: call it before the first run (hooks apply to code translated after them). */
+  static install(machine: Machine, points: ReadonlyMap<Address, LoadOperand>, excluded: ReadonlySet<LoadWait>, shared: Int32Array | null = null): LoadWatch {
+    const watch = new LoadWatch(machine, points, excluded, shared);
+    machine.processes[0]!.emu.onMemoryWrite(0n, SHARED_MEMORY_END, (address, size) => watch.store(address, size));
+    return watch;
+  }
 
   /**
    * The wait of a thread with registers `regs` about to run `rip`, when the rule may stand an

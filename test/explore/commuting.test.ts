@@ -199,8 +199,7 @@ describe('commuting events', () => {
       Checked.checked.clear();
       Checked.missing = [];
       try {
-        const loads = new LoadWatch(m, loadPoints(image, registerOnlyPoints(image, constantMemory(m))), new Set());
-        m.processes[0]!.emu.onMemoryWrite(...LoadWatch.watched, (address, size) => loads.store(address, size));
+        const loads = LoadWatch.install(m, loadPoints(image, registerOnlyPoints(image, constantMemory(m))), new Set());
         m.begin();
         const space = { kinds: ALL_DEVIATIONS, switchPoints: sharedAccessPoints(image), splitPoints: splitPoints(image), flagsMatter: false };
         const registerOnly = registerOnlyPoints(image, constantMemory(m));
