@@ -12,6 +12,8 @@ import type { Machine } from '../kernel/machine.js';
 import type { Address } from '../types.js';
 import type { Thread } from '../kernel/thread.js';
 import { deviationsAt, type DeviationSpace } from './deviations.js';
+import { BranchRuns, claim, runsFit } from './branch-claims.js';
+import { RseqEmuError } from '../errors.js';
 import { resolvedAsPredicted, type PendingAbort } from './pending-abort.js';
 import { returnAfter, type EventTwins } from './event-twins.js';
 import type { CommutingWalk } from './commuting.js';
@@ -54,20 +56,13 @@ export interface Share {
   part: number;
   of: number;
   /**
-   * Shared by searches on several threads that all walk this share: each branch (or PCT run) goes
-   * to the first of them to reach it (work stealing, so a thread never waits while another has
-   * branches left). Element 0 counts the share's branches taken so far.
+   * Shared by searches on several threads that all walk this share (createClaims): each branch
+   * goes to the first of them to take it (work stealing, so a thread never waits while another has
+   * branches left; branch-claims.ts). Element 0 counts the branches (or PCT runs) taken in order.
    */
   claims?: Int32Array;
-}
-
-/**
- * The first thread to reach the share's `ordinal`-th branch takes it. Every thread walks the same
- * branches in the same order and settles each before the next, so when one reaches a branch the
- * counter stands at it (nobody took it yet) or past it (another thread did).
- */
-export function claim(claims: Int32Array, ordinal: number): boolean {
-  return Atomics.load(claims, 0) === ordinal && Atomics.compareExchange(claims, 0, ordinal, ordinal + 1) === ordinal;
+  /** Whether the threads take branches strictly in order (a stop-at-first search) rather than in runs. */
+  inOrder?: boolean;
 }
 
 /**
@@ -96,10 +91,20 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
   let unit = 0;
   // Which of the share's branches this is (for `claims`).
   let ordinal = 0;
+  // Threads of one search take runs of branches; `pass` is this thread's current run: where it
+  // began, and whether it met a branch another thread took (then the rest of this walk is not its).
+  const runs = share.claims && !share.inOrder ? branchRuns(machine, space, share, share.claims) : null;
+  const pass = { from: 0, over: false };
   /** Whether top-level branch `u` is this search's: called once per branch, in order. */
   const takes = (u: number): boolean => {
     if (shareOf(u, share.of) !== share.part) return false;
-    return share.claims ? claim(share.claims, ordinal++) : true;
+    const mine = ordinal++;
+    if (runs) {
+      if (mine < pass.from || pass.over) return false;
+      pass.over = !runs.take(mine);
+      return !pass.over;
+    }
+    return share.claims ? claim(share.claims, mine) : true;
   };
   const placed: Address[] = [];
   const pureStep = new PureStep(machine);
@@ -278,6 +283,8 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         if (walk && item && go) walk.explored(item, reached - at, unresolved === unresolvedBefore, foundBefore !== null && control.found!() === foundBefore);
         if (!go) break explore;
       }
+      // A run that met another thread's branch ends: the rest of the walk is skipped anyway.
+      if (top && pass.over) break;
       if (twins || walk) pureStep.before(machine.runningOn(cpu)!, cpu, here);
       const stepped = machine.step({ kind: 'run', cpu, count: 1 });
       // Without twins or walks no step is known to be pure.
@@ -304,6 +311,37 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
     deepest = Math.max(outer, reached);
     return reached;
   };
-  dfs(bound);
+  if (!runs) {
+    dfs(bound);
+    return go;
+  }
+  // Each run walks the top level again from the start, taking branches from where it begins.
+  const start = machine.capture();
+  for (let from = runs.next(); from !== null && go; from = runs.next()) {
+    machine.restore(start);
+    [unit, ordinal, pass.from, pass.over] = [0, 0, from, false];
+    dfs(bound);
+    // A walk that never reached its first branch would pick it again, for ever.
+    if (go && !runs.taken(from)) throw new RseqEmuError('ENGINE', `the search's top level has no branch ${from} of the ${runs.count} it counted`);
+  }
   return go;
+}
+
+/**
+ * The share's top-level branches as runs for its threads (branch-claims.ts), or null when there are
+ * too many to mark: the default path walked once, counting the deviations the top level offers
+ * (the same walk as the search's top level, which takes the same steps).
+ */
+function branchRuns(machine: Machine, space: DeviationSpace, share: Share, claims: Int32Array): BranchRuns | null {
+  const start = machine.capture();
+  let unit = 0;
+  let count = 0;
+  for (let cpu = machine.defaultCpu(); cpu !== null; cpu = machine.defaultCpu()) {
+    for (const _ of deviationsAt(machine, cpu, machine.runningOn(cpu)!.tid, space)) if (shareOf(unit++, share.of) === share.part) count++;
+    if (!machine.step({ kind: 'run', cpu, count: 1 })) break;
+  }
+  // The end of the path, the schedule with no deviation, is a branch of its own.
+  if (shareOf(unit, share.of) === share.part) count++;
+  machine.restore(start);
+  return runsFit(claims, count) ? new BranchRuns(claims, count) : null;
 }

@@ -13,6 +13,7 @@ import { shardShare, WHOLE } from './shard.js';
 import { explore, exploreShare, SearchRounds, stateCacheEntries, usesStateCache, type ExploreOptions, type ExploreResult, type Joint, type ShareResult } from './explorer.js';
 import { createStateTableMemory } from './state-table.js';
 import { sharedConflicts } from './load-commuting.js';
+import { createClaims } from './branch-claims.js';
 
 export interface ParallelOptions extends ExploreOptions {
   /** Threads in all (default: one per core): the calling thread and `workers - 1` worker threads. */
@@ -80,6 +81,15 @@ export async function exploreParallel(scenario: Scenario, options: ParallelOptio
   }
 }
 
+/**
+ * The share the threads of one search divide among themselves (the shard's, or the whole search).
+ * A stop-at-first search takes its branches in order, so that the first failure is the sequential
+ * order's; others take them in runs (branch-claims.ts).
+ */
+export function threadsShare(options: ExploreOptions): Share {
+  return { ...shardShare(options.shard ?? WHOLE), claims: createClaims(), ...(options.stopAtFirst ? { inOrder: true } : {}) };
+}
+
 /** One round of a parallel search: the shares' results and how many threads ran. */
 async function searchOnThreads(image: Image, scenario: Scenario, options: ParallelOptions, workers: number, clock: () => number, t0: number): Promise<{ parts: ShareResult[]; used: number }> {
   // One state table for all threads (none explores a state another finished), one count of
@@ -91,7 +101,7 @@ async function searchOnThreads(image: Image, scenario: Scenario, options: Parall
     halt: new Int32Array(new SharedArrayBuffer(4)),
     loadConflicts: sharedConflicts(),
   };
-  const share: Share = { ...shardShare(options.shard ?? WHOLE), claims: new Int32Array(new SharedArrayBuffer(4)) };
+  const share = threadsShare(options);
   const helpers: ReturnType<typeof runShare>[] = [];
   const start = () => {
     const elapsed = clock() - t0;

@@ -205,7 +205,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
       }
       heat.add(placed, found.length > 0);
       out.violationCount += found.length;
-      for (const v of found) if (out.violations.length < keep) out.violations.push({ ...v, unit });
+      for (const v of found) keepEarliest(out.violations, { ...v, unit }, keep);
       const seconds = clock() - t0;
       options.onProgress?.(total, seconds);
       // A schedule that exhausts its budget is reported once: the next ones would mostly burn theirs too.
@@ -267,6 +267,19 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
     machine.close();
     oracle.close();
   }
+}
+
+/**
+ * Adds a violation to a share's list, which holds those of the earliest units, `keep` at most, in
+ * search order: a thread that takes runs of branches (branch-claims.ts) may meet a later unit
+ * before an earlier one; within a unit, violations come in search order.
+ */
+export function keepEarliest<V extends { unit: number }>(list: V[], v: V, keep: number): void {
+  let i = list.length;
+  while (i > 0 && list[i - 1]!.unit > v.unit) i--;
+  if (i >= keep) return;
+  list.splice(i, 0, v);
+  if (list.length > keep) list.pop();
 }
 
 /**

@@ -9,7 +9,8 @@ import type { ScheduleItem } from '../kernel/schedule.js';
 import type { Address } from '../types.js';
 import { deviationsAt, type Deviation, type DeviationSpace } from './deviations.js';
 import { Rng } from './rng.js';
-import { claim, type SearchControl, type Share } from './exhaustive.js';
+import type { SearchControl, Share } from './exhaustive.js';
+import { claim } from './branch-claims.js';
 
 export interface PctOptions {
   depth: number;

@@ -92,6 +92,23 @@ describe('exploration', function () {
     assert.deepEqual(two.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));
   });
 
+  it('keeps the first violations of the sequential order on two worker threads when it keeps only a few', async () => {
+    const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
+    const one = explore(image, scenario, { stateCache: false, keepViolations: 4 });
+    const two = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0, stateCache: false, keepViolations: 4 });
+    assert.equal(two.workers, 2);
+    assert.equal(two.violationCount, one.violationCount);
+    assert.deepEqual(two.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));
+  });
+
+  it('reports the sequential order\'s first violation when it stops at the first, on two worker threads', async () => {
+    const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
+    const one = explore(image, scenario, { stateCache: false, stopAtFirst: true });
+    const two = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0, stateCache: false, stopAtFirst: true });
+    assert.equal(two.workers, 2);
+    assert.deepEqual(two.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));
+  });
+
   it('finishes a search that ends before the workers are due on the calling thread alone, with the sequential result', async () => {
     const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
     const one = explore(image, scenario, {});
