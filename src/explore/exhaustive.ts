@@ -93,7 +93,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
   let ordinal = 0;
   // Threads of one search take runs of branches; `pass` is this thread's current run: where it
   // began, and whether it met a branch another thread took (then the rest of this walk is not its).
-  const runs = share.claims && !share.inOrder ? branchRuns(machine, space, share, share.claims) : null;
+  const runs = share.claims && !share.inOrder && bound > 0 ? branchRuns(machine, space, share, share.claims) : null;
   const pass = { from: 0, over: false };
   /** Whether top-level branch `u` is this search's: called once per branch, in order. */
   const takes = (u: number): boolean => {
@@ -191,6 +191,9 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
     deepest = 0;
     const mark = watched.length;
     if (left === 0) {
+      // With no deviation to place at all (K = 0), the one schedule is one share's, as the end of a path is.
+      if (top && !takes(unit)) return settle(outer);
+      if (top) control.unit?.(unit);
       // The one schedule left here runs without a lookup: measured on list.json and counter.json at
       // K = 3, fingerprinting the state a last deviation leaves cost more than the runs it saved
       // (a fingerprint costs about a third of a schedule, and 29 % of these states hit). Only an

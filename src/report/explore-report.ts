@@ -70,6 +70,6 @@ export function exploreText(image: Image, tables: RseqTables, scenario: Scenario
   // A search whose checked rules failed ran again (scratch-bytes.ts, load-commuting.ts): say so, and why.
   const rounds = r.scratchRounds ? `, searched ${r.scratchRounds} times (${(r.roundReasons ?? []).map((why) => ROUND_REASONS[why]).join('; ')})` : '';
   const cache = r.stateCache ? `; ${r.stateCache.hits} explored state${r.stateCache.hits === 1 ? '' : 's'} skipped${r.stateCache.full ? ' (state cache full)' : ''}${rounds}` : '';
-  out.push(`${r.verdict}: ${r.schedules} schedules (${space}${r.complete ? '' : ', stopped early'}) in ${r.seconds.toFixed(2)} s on ${r.workers} thread${r.workers === 1 ? '' : 's'}, ${r.violationCount} violation${r.violationCount === 1 ? '' : 's'}, profile ${r.profile}${cache}`);
+  out.push(`${r.verdict}: ${r.schedules} schedule${r.schedules === 1 ? '' : 's'} (${space}${r.complete ? '' : ', stopped early'}) in ${r.seconds.toFixed(2)} s on ${r.workers} thread${r.workers === 1 ? '' : 's'}, ${r.violationCount} violation${r.violationCount === 1 ? '' : 's'}, profile ${r.profile}${cache}`);
   return out.join('\n') + '\n';
 }

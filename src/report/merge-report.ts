@@ -21,6 +21,6 @@ export function mergeText(m: MergedResult): string {
   if (r.violationCount > SHOWN) out.push(`… and ${r.violationCount - SHOWN} more violation${r.violationCount - SHOWN === 1 ? '' : 's'}`);
   if (r.violations.length) out.push(`(a trace: rseq-emu run ${m.scenarioFile} --schedule '…' --trace)`);
   const space = r.mode === 'exhaustive' ? `every schedule within ${r.bound} deviation${r.bound === 1 ? '' : 's'}` : `PCT depth ${r.depth}, ${r.runs} runs, seed ${r.seed}`;
-  out.push(`${r.verdict}: ${r.schedules} schedules (${space}${r.complete ? '' : ', stopped early'}) in ${m.shards} shard${m.shards === 1 ? '' : 's'}, the longest ${r.seconds.toFixed(2)} s on ${r.workers} thread${r.workers === 1 ? '' : 's'} in all, ${r.violationCount} violation${r.violationCount === 1 ? '' : 's'}, profile ${r.profile}`);
+  out.push(`${r.verdict}: ${r.schedules} schedule${r.schedules === 1 ? '' : 's'} (${space}${r.complete ? '' : ', stopped early'}) in ${m.shards} shard${m.shards === 1 ? '' : 's'}, the longest ${r.seconds.toFixed(2)} s on ${r.workers} thread${r.workers === 1 ? '' : 's'} in all, ${r.violationCount} violation${r.violationCount === 1 ? '' : 's'}, profile ${r.profile}`);
   return out.join('\n') + '\n';
 }

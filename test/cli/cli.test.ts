@@ -264,6 +264,11 @@ describe('rseq-emu explore', function () {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^pass: \d+ schedules \(every schedule within 1 deviation\)/m);
   });
+  it('runs the one schedule of --preemptions 0, and says so in the singular', () => {
+    const r = cli('explore', 'examples/scenarios/counter-two-threads.json', '--preemptions', '0');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^pass: 1 schedule \(every schedule within 0 deviations\)/m);
+  });
   it('replays a reported schedule with run --schedule to the same lost update', () => {
     const j = JSON.parse(cli('explore', 'examples/scenarios/counter-commit-outside.json', '--preemptions', '1', '--stop-at-first', '--json', '--workers', '1').stdout);
     const run = JSON.parse(cli('run', 'examples/scenarios/counter-commit-outside.json', '--schedule', j.violations[0].schedule, '--json').stdout);

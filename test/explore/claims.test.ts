@@ -112,6 +112,14 @@ describe('branches claimed in runs', () => {
     assert.ok(all.violations.some((v) => v.unit > leavesPerBranch(image, scenario).length / 2));
   });
 
+  it('give the one schedule of a search with no deviation (K = 0) to one search only', async () => {
+    const { scenario, image } = await bundledScenario('counter.json');
+    const claims = createClaims();
+    const options = { preemptions: 0, stateCache: false };
+    assert.equal(exploreShare(image, scenario, options, { part: 0, of: 1, claims }).schedules, 1);
+    assert.equal(exploreShare(image, scenario, options, { part: 0, of: 1, claims }).schedules, 0);
+  });
+
   it('give each branch to one search only', () => {
     const runs = new BranchRuns(createClaims(), 100);
     assert.equal(runs.take(40), true);

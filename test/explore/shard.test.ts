@@ -96,6 +96,12 @@ describe('shards of a search', function () {
     });
   }
 
+  it('gives the one schedule of a search with no deviation (K = 0) to exactly one shard', async () => {
+    const { scenario, image } = await counterScenario('counter_add.bug-commit-outside.s');
+    const shards = [1, 2, 3].map((index) => explore(image, scenario, { preemptions: 0, shard: { index, count: 3 } }));
+    assert.deepEqual(shards.map((r) => r.schedules).sort(), [0, 0, 1]);
+  });
+
   for (const pilot of [0, 0.02]) {
     it(`finds the violations of the whole search when its shards run on worker threads${pilot ? ', after a pilot on the calling thread' : ''}`, async () => {
       const { scenario, image } = await counterScenario('counter_add.bug-commit-outside.s');
