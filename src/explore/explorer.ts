@@ -274,7 +274,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
  * search order: a thread that takes runs of branches (branch-claims.ts) may meet a later unit
  * before an earlier one; within a unit, violations come in search order.
  */
-export function keepEarliest<V extends { unit: number }>(list: V[], v: V, keep: number): void {
+function keepEarliest<V extends { unit: number }>(list: V[], v: V, keep: number): void {
   let i = list.length;
   while (i > 0 && list[i - 1]!.unit > v.unit) i--;
   if (i >= keep) return;
