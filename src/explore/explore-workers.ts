@@ -26,9 +26,10 @@ export interface ParallelOptions extends ExploreOptions {
 }
 
 /**
- * A worker thread costs about 0.3 s to start here (loading koffi, Unicorn and the assembler, then
- * assembling the scenario) and runs cold for a while after; a search that ends within a second
- * never pays that. The calling thread goes on searching, so its work is never redone.
+ * A worker thread is ready to search about 1.1 s after it is started in a checkout, while the
+ * calling thread searches (0.9 s loading the modules through tsx, 0.2 s Capstone and the image
+ * handed over), and runs cold for a while after; a search that ends within a second never pays
+ * that. The calling thread goes on searching, so its work is never redone.
  */
 export const HELPERS_AFTER_SECONDS = 1;
 
@@ -38,8 +39,12 @@ export const HELPERS_AFTER_SECONDS = 1;
  */
 const WORKER_MODULE = new URL(import.meta.url.endsWith('.ts') ? './explore-worker-entry.mjs' : './explore-worker.js', import.meta.url);
 
-/** What a worker gets: plain data only (functions cannot cross to it). */
+/**
+ * What a worker gets: plain data only (functions cannot cross to it). The image goes along: a
+ * worker that assembled it again loaded Keystone first, 0.4 s of its start in a checkout.
+ */
 export interface WorkerInput {
+  image: Image;
   scenario: Scenario;
   options: ExploreOptions;
   share: Share;
@@ -108,7 +113,8 @@ async function searchOnThreads(image: Image, scenario: Scenario, options: Parall
     // Functions cannot cross to a worker; the options a worker needs are plain data.
     const { onProgress: _p, clock: _c, checks: _k, ...plain } = options;
     const rest = { ...plain, ...(options.timeout !== undefined ? { timeout: Math.max(0, options.timeout - elapsed) } : {}) };
-    for (let i = 1; i < workers; i++) helpers.push(runShare({ scenario, options: rest, share, joint }));
+    if (process.env.WDBG) console.error('start workers at', Date.now() % 100000);
+    for (let i = 1; i < workers; i++) helpers.push(runShare({ image, scenario, options: rest, share, joint }));
   };
   let own: ShareResult;
   try {

@@ -109,6 +109,15 @@ describe('exploration', function () {
     assert.deepEqual(two.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));
   });
 
+  it('hands its worker threads the image it was given: they do not assemble the scenario\'s source again', async () => {
+    const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
+    const gone = { ...scenario, source: '/nonexistent/counter_add.s' };
+    const one = explore(image, scenario, { stateCache: false });
+    const two = await exploreParallel(gone, { workers: 2, pilotSeconds: 0, stateCache: false }, image);
+    assert.equal(two.workers, 2);
+    assert.equal(two.violationCount, one.violationCount);
+  });
+
   it('finishes a search that ends before the workers are due on the calling thread alone, with the sequential result', async () => {
     const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
     const one = explore(image, scenario, {});
