@@ -113,7 +113,6 @@ async function searchOnThreads(image: Image, scenario: Scenario, options: Parall
     // Functions cannot cross to a worker; the options a worker needs are plain data.
     const { onProgress: _p, clock: _c, checks: _k, ...plain } = options;
     const rest = { ...plain, ...(options.timeout !== undefined ? { timeout: Math.max(0, options.timeout - elapsed) } : {}) };
-    if (process.env.WDBG) console.error('start workers at', Date.now() % 100000);
     for (let i = 1; i < workers; i++) helpers.push(runShare({ image, scenario, options: rest, share, joint }));
   };
   let own: ShareResult;
