@@ -35,7 +35,7 @@ import type { RegisterFile } from '../engine/index.js';
 import { noTickWithin } from './state-cache.js';
 import type { RunBound } from './run-bound.js';
 import { SENTINEL } from '../kernel/address-space.js';
-import { LOADS, numericDisplacement, type LoadWait, type LoadWatch } from './load-commuting.js';
+import { loadedOperand, numericDisplacement, type LoadWait, type LoadWatch } from './load-commuting.js';
 
 /**
  * Mnemonics (any size suffix) that read or write more than registers without a memory operand in
@@ -69,13 +69,8 @@ export function registerOnlyPoints(image: Image, constant: readonly ConstantRang
 
 /** Whether the instruction (ending at `next`) is a load or compare whose one memory operand lies in `constant`. */
 function readsOnlyConstant(mnemonic: string, ops: readonly Operand[], next: Address, constant: readonly ConstantRange[]): boolean {
-  if (!LOADS.test(mnemonic)) return false;
-  const mems = ops.filter((op) => op.kind === 'mem');
-  if (mems.length !== 1) return false;
-  // A mov writes its last operand: the memory one must be the source, the destination a register.
-  if (mnemonic.startsWith('mov') && (ops[0]!.kind !== 'mem' || ops[1]?.kind !== 'reg')) return false;
-  const m = mems[0]!;
-  if (m.kind !== 'mem' || m.seg !== null || m.index !== null || (m.base !== null && m.base !== 'rip')) return false;
+  const m = loadedOperand(mnemonic, ops);
+  if (m === null || m.seg !== null || m.index !== null || (m.base !== null && m.base !== 'rip')) return false;
   const disp = numericDisplacement(m.disp);
   if (disp === null) return false;
   const at = BigInt.asUintN(64, (m.base === 'rip' ? next : 0n) + disp);

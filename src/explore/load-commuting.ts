@@ -24,7 +24,7 @@
 // (a thread's handler could store to the bytes its interrupted code is about to load).
 import { imageInstructions } from '../asm/capstone.js';
 import type { Image } from '../asm/image.js';
-import { parseInstruction } from '../asm/operands.js';
+import { parseInstruction, type Operand } from '../asm/operands.js';
 import type { Expr } from '../asm/expression.js';
 import { entersKernel } from '../asm/kernel-entries.js';
 import { isBlockRegister, registerBlock, savedRegister, type BlockRegister } from '../engine/context-layout.js';
@@ -34,7 +34,22 @@ import type { Machine } from '../kernel/machine.js';
 import type { Address } from '../types.js';
 
 /** Loads and compares whose memory operand is only read (a mov's is its source, into a register). */
-export const LOADS = /^(mov[bwlq]?|movabs[bwlq]?|movz[bwlq]{2}|movs[bwlq]{2}|movslq|cmp[bwlq]?|test[bwlq]?)$/;
+const LOADS = /^(mov[bwlq]?|movabs[bwlq]?|movz[bwlq]{2}|movs[bwlq]{2}|movslq|cmp[bwlq]?|test[bwlq]?)$/;
+
+type MemOperand = Extract<Operand, { kind: 'mem' }>;
+
+/**
+ * The one memory operand of a load or compare (LOADS), which it only reads; null for any other
+ * instruction, or one with more memory operands. A mov writes its last operand: the memory one
+ * must be the source, the destination a register.
+ */
+export function loadedOperand(mnemonic: string, ops: readonly Operand[]): MemOperand | null {
+  if (!LOADS.test(mnemonic)) return null;
+  const mems = ops.filter((op): op is MemOperand => op.kind === 'mem');
+  if (mems.length !== 1) return null;
+  if (mnemonic.startsWith('mov') && (ops[0] !== mems[0] || ops[1]?.kind !== 'reg')) return null;
+  return mems[0]!;
+}
 
 /** Eight bytes cover what any of these loads reads. */
 const LOAD_BYTES = 8n;
@@ -64,13 +79,10 @@ interface LoadOperand {
 export function loadPoints(image: Image, skip: ReadonlySet<Address>): Map<Address, LoadOperand> {
   const out = new Map<Address, LoadOperand>();
   for (const d of imageInstructions(image)) {
-    if (skip.has(d.address) || !LOADS.test(d.mnemonic)) continue;
+    if (skip.has(d.address)) continue;
     try {
-      const ops = parseInstruction(`${d.mnemonic} ${d.operands}`.trim(), 'att').operands;
-      const mems = ops.filter((op) => op.kind === 'mem');
-      const m = mems[0];
-      if (mems.length !== 1 || m?.kind !== 'mem' || m.seg !== null || m.indirect) continue;
-      if (d.mnemonic.startsWith('mov') && (ops[0] !== m || ops[1]?.kind !== 'reg')) continue;
+      const m = loadedOperand(d.mnemonic, parseInstruction(`${d.mnemonic} ${d.operands}`.trim(), 'att').operands);
+      if (m === null || m.seg !== null || m.indirect) continue;
       const base = m.base === null ? null : isBlockRegister(m.base) ? m.base : undefined;
       const index = m.index === null ? null : isBlockRegister(m.index) ? m.index : undefined;
       const disp = numericDisplacement(m.disp);
