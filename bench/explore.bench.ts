@@ -103,3 +103,31 @@ export async function benchCheckedRules(): Promise<Record<string, number>> {
   }
   return out;
 }
+
+/**
+ * Two threads against one on whole K = 3 spaces with the state cache (wall time, since the two
+ * threads run at once): the schedules two threads run beyond one thread's are the work they redo
+ * (branch-claims.ts: threads take branches in runs so that neighbours, which share most states,
+ * are not explored at once). memcpy-buffer and buffer ran 28–35 % and 23–27 % more when threads
+ * took the next branch in turn. The one-thread search goes first, on colder code (in a warm
+ * process the ratio of seconds is the fairer one; the two threads' includes the worker's start).
+ */
+export async function benchTwoThreads(): Promise<Record<string, number>> {
+  const { explore } = await import('../src/explore/explorer.js');
+  const { exploreParallel } = await import('../src/explore/explore-workers.js');
+  const out: Record<string, number> = {};
+  for (const file of ['memcpy-buffer.json', 'buffer.json']) {
+    const scenario = await loadScenario(`${SCENARIOS}${file}`);
+    const image = await loadProgram(scenario.source);
+    let t0 = now();
+    const one = explore(image, scenario, { preemptions: 3, keepViolations: 1 });
+    out[`${file} K=3, one thread: schedules`] = one.schedules;
+    out[`${file} K=3, one thread: seconds`] = now() - t0;
+    t0 = now();
+    const two = await exploreParallel(scenario, { preemptions: 3, keepViolations: 1, workers: 2 }, image);
+    out[`${file} K=3, two threads: schedules`] = two.schedules;
+    out[`${file} K=3, two threads: seconds`] = now() - t0;
+    out[`${file} K=3, two threads: schedules beyond one thread's (%)`] = (100 * (two.schedules - one.schedules)) / one.schedules;
+  }
+  return out;
+}

@@ -2,7 +2,7 @@
 // the rest run the whole stack (Machine with its per-instruction hook, kernel events, fix-ups).
 import { readFileSync } from 'node:fs';
 import { benchEngine } from './engine.bench.js';
-import { benchExplore, benchMemory, benchCheckedRules } from './explore.bench.js';
+import { benchExplore, benchMemory, benchCheckedRules, benchTwoThreads } from './explore.bench.js';
 import { benchGdb } from './gdb.bench.js';
 import { Machine, assembleSource, findSymbol, parseEvent } from '../src/index.js';
 import { copySize } from '../src/kernel/memory-snapshot.js';
@@ -78,5 +78,5 @@ async function benchMachine(): Promise<Record<string, number>> {
 }
 
 const engine = await benchEngine();
-const results = { ...engine, ...(await benchMachine()), ...(await benchExplore(engine['loop, no hooks (insn/s)']!)), ...(await benchMemory()), ...(await benchCheckedRules()), ...(await benchGdb()) };
+const results = { ...engine, ...(await benchMachine()), ...(await benchExplore(engine['loop, no hooks (insn/s)']!)), ...(await benchMemory()), ...(await benchCheckedRules()), ...(await benchTwoThreads()), ...(await benchGdb()) };
 for (const [name, value] of Object.entries(results)) console.log(`${name.padEnd(66)} ${fmt(value)}`);
