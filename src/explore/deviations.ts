@@ -94,10 +94,10 @@ export function deviationsAt(machine: Machine, cpu: CpuId, tid: number, space: D
   if (!t) return out;
   // Between the load and the store of an instruction, the thread's CPU can only let others run.
   if (t.split) return space.kinds.includes('switch') ? machine.runnableCpus().filter((c) => c !== cpu).map((c) => ({ kind: 'run', cpu: c, count: 0 })) : out;
-  const regs = machine.registersOf(t);
+  const rip = machine.ripOf(t);
   const unarmed = machine.rseqCsPointer(t) === 0n;
   // In the stand-in handler with rseq_cs 0, every event equals the same event where it returns to.
-  if (inTrampoline(regs.rip) && unarmed) return out;
+  if (inTrampoline(rip) && unarmed) return out;
   const alone = machine.runnableCpus().includes(cpu) && machine.threadsOn(cpu) === 1;
   const inert = alone && !space.flagsMatter && unarmed;
   // A blocked signal stays pending until it is unblocked, wherever that is: never a no-op.
@@ -116,14 +116,14 @@ export function deviationsAt(machine: Machine, cpu: CpuId, tid: number, space: D
   const coalesces = t.pendingSignals.includes(SIGUSR1);
   if (space.kinds.includes('signal') && !inert && !signalInert && !coalesces && !(sameAsPreempt && space.kinds.includes('preempt'))) out.push({ kind: 'event', tid, event: { kind: 'signal', signal: SIGUSR1 } });
   // A thread about to abort runs abort_ip's instruction next, not the one at its RIP.
-  const next = resumeIp(machine, t, regs.rip);
+  const next = resumeIp(machine, t, rip);
   if (space.kinds.includes('switch') && (space.switchPoints === null || space.switchPoints.has(next))) {
     for (const c of machine.runnableCpus()) if (c !== cpu) out.push({ kind: 'run', cpu: c, count: 0 });
   }
-  if (space.kinds.includes('split') && space.splitPoints?.size && next === regs.rip) {
-    const shape = space.splitPoints.get(regs.rip);
+  if (space.kinds.includes('split') && space.splitPoints?.size && next === rip) {
+    const shape = space.splitPoints.get(rip);
     const others = shape ? machine.runnableCpus().filter((c) => c !== cpu) : [];
-    if (others.length && splitTarget(shape!, regs.rip, regs)) for (const c of others) out.push([{ kind: 'load', tid }, { kind: 'run', cpu: c, count: 0 }]);
+    if (others.length && splitTarget(shape!, rip, machine.registersOf(t))) for (const c of others) out.push([{ kind: 'load', tid }, { kind: 'run', cpu: c, count: 0 }]);
   }
   return out;
 }

@@ -13,7 +13,8 @@ import { hex, type Address, type CpuId } from '../types.js';
 import { PAGE, SENTINEL, SHARED_MEMORY_END, inTrampoline } from './address-space.js';
 import { signalName, type EventSpec } from './event-spec.js';
 import type { EventRecord, RunOutcome, SyscallRecord } from './outcome.js';
-import { copyMemory, emulatorFrom, restoreMemory, trackMemory } from './memory-snapshot.js';
+import { copyMemory, emulatorFrom, trackMemory } from './memory-snapshot.js';
+import { processById, restoreProcess, rewindProcesses, sameShape } from './rewind.js';
 import { loadProcessImage, copyAddressSpace, mapThreadMemory, unmapThreadMemory } from './process-memory.js';
 import { DEFAULT_PROFILE, profileName, type Profile } from './profile.js';
 import { EFAULT } from './errno.js';
@@ -36,7 +37,7 @@ import { resumeSplit, splitLoad } from './split-rmw.js';
 import { ThreadIndex } from './thread-index.js';
 import { layoutRegions } from './region-layout.js';
 import { RseqEvent, type Process, type SigAction, type Thread, type ThreadEnd, type WaitReason } from './thread.js';
-import { copyCallIds, copyProgram, copyThreadFields, threadFrom } from './thread-copy.js';
+import { copyCallIds, copyProgram, copyThreadFields } from './thread-copy.js';
 
 const NR_RT_SIGRETURN = 15;
 /** Data regions the user asks for are mapped from here up. */
@@ -350,7 +351,7 @@ export class Machine implements KernelServices {
 
 
   thread(tid: number): Thread | undefined {
-    return this.threads.find((t) => t.tid === tid);
+    return this.index.byTid(tid);
   }
 
   /** The address of a thread's glibc-style rseq area. */
@@ -385,56 +386,32 @@ export class Machine implements KernelServices {
 
   /** Puts the machine back exactly as it was when `s` was captured; `s` can be restored again later. */
   restore(s: MachineSnapshot): void {
-    const live = new Map(this.processes.map((p) => [p.pid, p]));
-    // A thread's saved context is overwritten in place when the thread lives on in the same
-    // process; the others are freed (allocating contexts was a fifth of a rewind's cost).
-    const contexts = new Map<number, Thread>();
-    // Each snapshot thread's process, by tid (tids are unique, as Linux's): no key strings per rewind.
-    const stays = new Map(s.threads.map((st) => [st.fields.tid, st.pid]));
-    for (const t of this.threads) {
-      if (stays.get(t.tid) === t.process.pid) contexts.set(t.tid, t);
-      else t.process.emu.freeContext(t.context);
-    }
-    for (const p of this.processes) if (!s.processes.some((x) => x.pid === p.pid)) p.emu.close();
-    const processes = s.processes.map((sp) => {
-      let p = live.get(sp.pid);
-      if (p) restoreMemory(p.emu, sp.memory);
-      else {
-        p = { pid: sp.pid, emu: emulatorFrom(sp.memory), parent: null, sigactions: new Map(), membarrierRseqRegistered: false, exitStatus: null, cids: new ConcurrencyIds(this.cpus) };
-        this.installHooks(p);
-      }
-      p.cids.load(sp.cids);
-      p.sigactions = new Map(sp.sigactions.map(([k, v]) => [k, { ...v }]));
-      p.membarrierRseqRegistered = sp.membarrier;
-      p.exitStatus = sp.exitStatus;
+    const same = sameShape(this.processes, this.threads, s);
+    this.threads = rewindProcesses(this.processes, this.threads, s, (sp) => {
+      const p: Process = { pid: sp.pid, emu: emulatorFrom(sp.memory), parent: null, sigactions: new Map(), membarrierRseqRegistered: false, exitStatus: null, cids: new ConcurrencyIds(this.cpus) };
+      this.installHooks(p);
+      restoreProcess(p, sp, true);
       return p;
     });
-    const byPid = (pid: number) => processes.find((p) => p.pid === pid)!;
-    s.processes.forEach((sp, i) => (processes[i]!.parent = sp.parentPid === null ? null : byPid(sp.parentPid)));
-    this.processes.splice(0, this.processes.length, ...processes);
-    this.threads = s.threads.map((st) => {
-      const process = byPid(st.pid);
-      const kept = contexts.get(st.fields.tid)?.context;
-      if (kept) process.emu.writeContext(kept, st.context);
-      return threadFrom(st.fields, process, kept ?? process.emu.importContext(st.context));
-    });
-    this.index.reset(this.threads, this.processes);
-    const byTidMap = new Map(this.threads.map((t) => [t.tid, t]));
-    const byTid = (tid: number) => byTidMap.get(tid)!;
+    if (same) this.index.replace(this.threads);
+    else this.index.reset(this.threads, this.processes);
     this.loaded.clear();
     for (const [pid, tid] of s.loaded) {
-      const t = byTid(tid);
-      byPid(pid).emu.restoreContext(t.context);
-      this.loaded.set(byPid(pid), t);
+      const t = this.index.byTid(tid)!;
+      const p = processById(this.processes, pid);
+      p.emu.restoreContext(t.context);
+      this.loaded.set(p, t);
     }
-    this.queues.load(s.queues, byTid);
-    this.policy.load(s.policy, byTid);
+    this.queues.load(s.queues, this.threadByTid);
+    this.policy.load(s.policy, this.threadByTid);
     this.executed = s.run.executed;
     this.limited = s.run.limited;
     this.locationEvents = [...s.run.locationEvents];
     this.log = RunLog.load(s.run.log);
     this.speculation?.load(s.run.lastStore);
   }
+
+  private readonly threadByTid = (tid: number): Thread => this.index.byTid(tid)!;
 
   /**
    * What a state hash (explore/state-hash.ts) must cover besides the processes and threads: the
@@ -626,6 +603,11 @@ export class Machine implements KernelServices {
     return this.activate(t).readRegisters();
   }
 
+  /** Where `t` stands (one register read, not the whole file). */
+  ripOf(t: Thread): Address {
+    return this.activate(t).reg('rip');
+  }
+
   private onCpu(t: Thread): boolean {
     return t.state === 'runnable' && this.queues.head(t.cpu) === t && !this.leftCpu;
   }
@@ -775,7 +757,7 @@ export class Machine implements KernelServices {
 
   /** A kernel event for `t` before its next instruction; the rseq outcome is filled in when it next returns to user space. */
   private applyEvent(t: Thread, event: ScheduledEvent, spec: string): void {
-    const ip = this.registersOf(t).rip;
+    const ip = this.ripOf(t);
     const record: EventRecord = { kind: event.kind === 'ipi' ? 'preempt' : event.kind, spec, ip, tid: t.tid, cpu: t.cpu, registered: t.rseq !== null, before: this.executed, outcome: 'none', resumeIp: ip, descriptor: 0n };
     this.log.addEvent(t.tid, record);
     switch (event.kind) {

@@ -117,17 +117,34 @@ class TrackedMemory {
     } else {
       // A page differs from the copy's when written since the last copy or rewind, or when the
       // last copy held another page there; pages of regions mapped just now are filled already.
-      const kept = layoutChanged || now.layout !== copy.layout ? reconcile(this.emu, copy) : copy.regions;
-      for (const r of kept) {
-        for (let at = r.begin; at < r.end; at += PAGE) {
-          const page = copy.pages.get(at)!;
-          if (pages.has(at) || now.pages.get(at) !== page) {
+      if (layoutChanged || now.layout !== copy.layout) {
+        const kept = reconcile(this.emu, copy);
+        for (const r of kept) {
+          for (let at = r.begin; at < r.end; at += PAGE) {
+            const page = copy.pages.get(at)!;
+            if (pages.has(at) || now.pages.get(at) !== page) {
+              this.emu.write(at, page.bytes);
+              written++;
+            }
+          }
+        }
+        written += copy.pages.size - kept.reduce((n, r) => n + Number((r.end - r.begin) / PAGE), 0);
+      } else if (pages.size || now !== copy) {
+        // The same mappings: the two copies list the same pages in the same order (each copy keeps
+        // its parent's order, and a new layout lists its regions' pages in address order), so
+        // they are walked side by side rather than looked up by address.
+        const theirAddresses = now.pages.keys();
+        const theirPages = now.pages.values();
+        copy.pages.forEach((page, at) => {
+          const theirAt = theirAddresses.next().value;
+          const theirs = theirPages.next().value;
+          const differs = theirAt === at ? theirs !== page : now.pages.get(at) !== page;
+          if (differs || (pages.size !== 0 && pages.has(at))) {
             this.emu.write(at, page.bytes);
             written++;
           }
-        }
+        });
       }
-      if (kept !== copy.regions) written += copy.pages.size - kept.reduce((n, r) => n + Number((r.end - r.begin) / PAGE), 0);
     }
     this.tracker.take(); // the rewind's own writes
     this.current = copy;

@@ -125,9 +125,10 @@ export class RunLog {
   }
 
   save(): SavedRunLog {
+    const awaiting = [...this.awaiting].map(([tid, rs]): [number, number[]] => [tid, rs.map((r) => this.events.indexOf(r))]);
     return {
-      events: this.events.map(copyRecord),
-      awaiting: [...this.awaiting].map(([tid, rs]) => [tid, rs.map((r) => this.events.indexOf(r))]),
+      events: copyAwaiting(this.events, awaiting),
+      awaiting,
       syscalls: [...this.syscalls], // a record is complete when its call returns, and never changed after
       output: [...this.output], // entries are never changed once written
       trace: [...this.trace],
@@ -135,14 +136,14 @@ export class RunLog {
       outputBytes: this.outputBytes,
       outputCut: this.outputCut,
       warnings: [...this.warnings],
-      items: this.items.map(copyItem),
-      runMeta: this.runMeta.map(copyMeta),
+      items: copyLast(this.items, copyItem),
+      runMeta: copyLast(this.runMeta, copyMeta),
     };
   }
 
   static load(s: SavedRunLog): RunLog {
     const log = new RunLog();
-    log.events = s.events.map(copyRecord);
+    log.events = copyAwaiting(s.events, s.awaiting);
     for (const [tid, idx] of s.awaiting) log.awaiting.set(tid, idx.map((i) => log.events[i]!));
     log.syscalls = [...s.syscalls];
     log.output = [...s.output];
@@ -151,10 +152,28 @@ export class RunLog {
     log.outputBytes = s.outputBytes;
     log.outputCut = s.outputCut;
     log.warnings = [...s.warnings];
-    log.items = s.items.map(copyItem);
-    log.runMeta = s.runMeta.map(copyMeta);
+    log.items = copyLast(s.items, copyItem);
+    log.runMeta = copyLast(s.runMeta, copyMeta);
     return log;
   }
+}
+
+// Copies share what can no longer change: an event record is settled once its thread returns to
+// user space (only the records still awaiting that are copied), and only the last schedule item
+// and its meta grow in place (recordRun).
+
+/** The records, with those still awaiting their fix-up (indices in `awaiting`) copied. */
+function copyAwaiting(events: readonly EventRecord[], awaiting: readonly (readonly [number, readonly number[]])[]): EventRecord[] {
+  const out = events.slice();
+  for (const [, idx] of awaiting) for (const i of idx) out[i] = copyRecord(events[i]!);
+  return out;
+}
+
+/** The list, with its last element copied. */
+function copyLast<T>(list: readonly T[], copy: (x: T) => T): T[] {
+  const out = list.slice();
+  if (out.length) out[out.length - 1] = copy(out[out.length - 1]!);
+  return out;
 }
 
 /** Event records hold only primitive fields: a spread copies one, for less than structuredClone. */

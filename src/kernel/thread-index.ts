@@ -5,6 +5,7 @@ import type { Process, Thread } from './thread.js';
 
 export class ThreadIndex {
   private byProcess = new Map<Process, Thread[]>();
+  private byId = new Map<number, Thread>();
   private liveOf = new Map<Process, number>();
   private live = 0;
   private maxId = 0;
@@ -12,6 +13,7 @@ export class ThreadIndex {
   /** Forgets everything and indexes `threads` (after a restore or when the machine forgets its threads). */
   reset(threads: readonly Thread[], processes: readonly Process[]): void {
     this.byProcess.clear();
+    this.byId.clear();
     this.liveOf.clear();
     this.live = 0;
     this.maxId = 0;
@@ -19,7 +21,26 @@ export class ThreadIndex {
     for (const t of threads) this.add(t);
   }
 
+  /**
+   * Indexes `threads` in place of the threads they replace, one for one (the same ids in the same
+   * processes, in the same order): a rewind that keeps every thread, without rebuilding the maps.
+   */
+  replace(threads: readonly Thread[]): void {
+    for (const list of this.byProcess.values()) list.length = 0;
+    for (const p of this.liveOf.keys()) this.liveOf.set(p, 0);
+    this.live = 0;
+    for (const t of threads) {
+      this.byId.set(t.tid, t);
+      this.byProcess.get(t.process)!.push(t);
+      if (t.state !== 'exited') {
+        this.liveOf.set(t.process, (this.liveOf.get(t.process) ?? 0) + 1);
+        this.live++;
+      }
+    }
+  }
+
   add(t: Thread): void {
+    this.byId.set(t.tid, t);
     const list = this.byProcess.get(t.process);
     if (list) list.push(t);
     else this.byProcess.set(t.process, [t]);
@@ -38,6 +59,11 @@ export class ThreadIndex {
   exited(t: Thread): void {
     this.liveOf.set(t.process, (this.liveOf.get(t.process) ?? 1) - 1);
     this.live--;
+  }
+
+  /** The thread with id `tid`, ended or not. */
+  byTid(tid: number): Thread | undefined {
+    return this.byId.get(tid);
   }
 
   /** The threads of `p`, ended ones included, in creation order. */

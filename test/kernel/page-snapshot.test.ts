@@ -83,6 +83,29 @@ describe('page snapshots', () => {
     }
   });
 
+  it('a rewind to an older copy writes back the pages that copy holds otherwise, and none when nothing changed since', () => {
+    const emu = Emulator.create();
+    try {
+      emu.map(0x10000n, 0x4000, Prot.RW);
+      trackMemory(emu);
+      const old = copyMemory(emu);
+      emu.write(0x11000n, Uint8Array.of(1));
+      emu.write(0x13000n, Uint8Array.of(3));
+      copyMemory(emu); // the pages written are in this copy, no longer "written since"
+      restoreMemory(emu, old);
+      assert.equal(lastRestoredPages(emu), 2);
+      assert.deepEqual([emu.read(0x11000n, 1)[0], emu.read(0x13000n, 1)[0]], [0, 0]);
+      restoreMemory(emu, old);
+      assert.equal(lastRestoredPages(emu), 0);
+      emu.write(0x12000n, Uint8Array.of(2));
+      restoreMemory(emu, old);
+      assert.equal(lastRestoredPages(emu), 1);
+      assert.equal(emu.read(0x12000n, 1)[0], 0);
+    } finally {
+      emu.close();
+    }
+  });
+
   it('a rewind across a change of mappings maps and unmaps as the snapshot had them', () => {
     const emu = Emulator.create();
     try {

@@ -52,6 +52,38 @@ describe('machine snapshots', () => {
     assert.deepEqual(results, [[11n, 0n], [10n, 1n], [11n, 0n]]);
   });
 
+  it('keeps an event that waits for its fix-up waiting in the snapshot after the run settles it', async () => {
+    const { m } = await counterMachine();
+    m.begin();
+    for (const item of parseSchedule('c0:7 T1:preempt')) m.step(item);
+    const snap = m.capture();
+    const waiting = m.events().length - 1;
+    assert.equal(m.events()[waiting]!.outcome, 'none');
+    const first = finish(m);
+    assert.equal(first.events[waiting]!.outcome, 'aborted');
+    m.restore(snap);
+    assert.equal(m.events()[waiting]!.outcome, 'none');
+    const second = finish(m);
+    m.close();
+    assert.deepEqual(second.events, first.events);
+  });
+
+  it('counts a thread live again after a rewind to before its exit', async () => {
+    const { m } = await counterMachine();
+    m.begin();
+    const snap = m.capture();
+    finish(m);
+    assert.deepEqual(m.allThreads().map((t) => t.state), ['exited', 'exited']);
+    assert.equal(m.tasks().threads, 0);
+    m.restore(snap);
+    assert.deepEqual(m.allThreads().map((t) => t.state), ['runnable', 'runnable']);
+    assert.equal(m.tasks().threads, 2);
+    assert.equal(m.thread(1), m.allThreads()[0]);
+    const again = finish(m);
+    m.close();
+    assert.equal(again.status, 'completed');
+  });
+
   it('rewinds memory written after the capture, including stacks', async () => {
     const image = await inline('f: pushq $7\n popq %rax\n movq %rax, (%rdi)\n ret');
     const m = Machine.create(image);
