@@ -161,7 +161,7 @@ export class CommutingWalk {
    * point stands for it (see the file comment), the instructions its deepest leaf would run and
    * whether the aborts watched at its leaves ended as predicted; null otherwise.
    */
-  commuted(item: ScheduleItem): { span: number; resolved: boolean } | null {
+  commuted(item: ScheduleItem): { span: number; resolved: boolean; ahead: number } | null {
     const id = formatItem(item);
     const before = this.previous.get(id);
     if (!before || !this.commutesHere(item)) return null;
@@ -174,7 +174,8 @@ export class CommutingWalk {
       this.loads!.use(this.loadBefore);
     }
     this.commuting.set(id, { span, resolved: before.resolved, maxSlice: this.maxSlice, explored: false });
-    return { span, resolved: before.resolved };
+    // The event's thread ran one instruction more of its slice here.
+    return { span, resolved: before.resolved, ahead: 1 };
   }
 
   /**

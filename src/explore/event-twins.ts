@@ -140,9 +140,10 @@ export class EventTwins {
 
   /**
    * When a twin of `state` ran: the instructions that schedule ran, which this one need not run
-   * again, and whether the aborts watched at its leaf ended as predicted. Null when there is none.
+   * again, whether the aborts watched at its leaf ended as predicted, and how much higher the
+   * event's thread stands in its slice here. Null when there is none.
    */
-  covering(state: TwinState): { span: number; resolved: boolean } | null {
+  covering(state: TwinState): { span: number; resolved: boolean; ahead: number } | null {
     const twin = this.seen.get(state.key);
     if (!twin) return null;
     // Only the event's thread ran in the stretch: the other threads' slice counts are equal.
@@ -150,7 +151,7 @@ export class EventTwins {
     if (span === null || this.machine.instructions + span > this.machine.maxInstructions) return null;
     const block = registerBlock(state.thread.process.emu);
     if (block && !equalBesides(twin.context, state.context, block)) return null;
-    return { span, resolved: twin.resolved };
+    return { span, resolved: twin.resolved, ahead: state.slice - twin.slice };
   }
 
   /**

@@ -23,8 +23,22 @@ import type { Loop, StateCache } from './state-cache.js';
 import type { PureStepFrom, StateFingerprint } from './state-hash.js';
 import type { ScratchBytes } from './scratch-bytes.js';
 
-/** A state met, the instruction count there, its watch, and the loop its walk went round (state-cache.ts). */
-type Visit = [StateFingerprint, number, Watch | null, Loop | null];
+/**
+ * A state met, the instruction count there, its watch, the loop its walk went round
+ * (state-cache.ts), and each thread's slice there: its key in the search's peaks and its count
+ * (two numbers a thread).
+ */
+type Visit = [StateFingerprint, number, Watch | null, Loop | null, number[]];
+
+/** The deepest leaf of a subtree and the peaks of its threads' slices (exhaustiveSearch). */
+type Reached = [number, Map<number, number>];
+
+/**
+ * A thread's current time slice, as a key of a search's peaks (a small integer for runs of up to
+ * four million instructions). Two slices may share a key (tids 256 apart, or the same start on two
+ * paths): then each is taken to reach the other's peak too, which only keeps more states apart.
+ */
+const sliceKey = (t: Thread): number => t.sliceStart * 256 + (t.tid & 255);
 
 /** A twin's thread and the stretch its run may come back to (event-twins.ts returnAfter). */
 interface ReturnWatch {
@@ -108,8 +122,23 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
   };
   const placed: Address[] = [];
   const pureStep = new PureStep(machine);
-  // The most instructions a leaf of the subtree being explored ran (for the cache's budget check).
+  // The most instructions a leaf of the subtree being explored ran (for the cache's budget check),
+  // and the highest count each time slice of a thread reached there, by sliceKey (for the cache's
+  // slice counts: state-cache.ts).
   let deepest = 0;
+  let peaks = new Map<number, number>();
+  const sliceLength = cache?.sliceLength ?? Infinity;
+  const peak = (t: Thread, count: number): void => {
+    const k = sliceKey(t);
+    // A slice ends at its tick: no count goes past the slice's length.
+    const top = Math.min(count, sliceLength);
+    if (!((peaks.get(k) ?? -1) >= top)) peaks.set(k, top);
+  };
+  /** Every thread's slice may reach `more` (each thread's, or any) past its count now. */
+  const reach = (more: number | readonly number[] = 0): void => {
+    const all = machine.allThreads();
+    for (let i = 0; i < all.length; i++) peak(all[i]!, all[i]!.sliceUsed + (typeof more === 'number' ? more : more[i] ?? 0));
+  };
   // Open visits with pending aborts, innermost last (a stack: each dfs call pops its own).
   const watched: Watch[] = [];
   const check = (w: Watch, still: (p: PendingAbort) => boolean) => {
@@ -120,6 +149,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
   let unresolved = 0;
   const leaf = (): void => {
     deepest = Math.max(deepest, machine.instructions);
+    if (cache) reach();
     let resolved = true;
     for (const w of watched) {
       if (w.pending.every((p) => resolvedAsPredicted(machine, p))) continue;
@@ -154,11 +184,18 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       for (const w of watched) check(w, samePending);
       c.hits++;
       deepest = Math.max(deepest, machine.instructions + hit.span);
+      reach(hit.ran ?? hit.span);
       return true;
     }
     const w = state.pending.length ? { pending: state.pending, asPredicted: true } : null;
     if (w) watched.push(w);
-    return [state, machine.instructions, w, null];
+    const all = machine.allThreads();
+    const slices = new Array<number>(2 * all.length);
+    for (let i = 0; i < all.length; i++) {
+      slices[2 * i] = sliceKey(all[i]!);
+      slices[2 * i + 1] = all[i]!.sliceUsed;
+    }
+    return [state, machine.instructions, w, null, slices];
   };
   /**
    * A visit's key met before in this walk with only pure steps between (`round`: the first visit of
@@ -177,7 +214,12 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
   };
   // Only a subtree explored to its end may stand for later visits.
   const remember = (c: StateCache, left: number, visits: readonly Visit[]): void => {
-    if (go) for (const [state, at, w, loop] of visits) c.add(state, left, deepest - at, w !== null && !w.asPredicted, loop);
+    if (!go) return;
+    for (const [state, at, w, loop, slices] of visits) {
+      const ran: number[] = [];
+      for (let i = 0; i < slices.length; i += 2) ran.push((peaks.get(slices[i]!) ?? slices[i + 1]!) - slices[i + 1]!);
+      c.add(state, left, deepest - at, w !== null && !w.asPredicted, loop, ran);
+    }
   };
   // How far the last leg watched for coming back (`back`) brought its thread ahead (returnAfter).
   let returned: number | null = null;
@@ -187,8 +229,10 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
    */
   const dfs = (left: number, back: ReturnWatch | null = null): number => {
     const top = left === bound;
-    const outer = deepest;
+    const outer: Reached = [deepest, peaks];
     deepest = 0;
+    // A frame with no deviation left remembers no visit: its peaks go straight to its caller's.
+    if (left > 0) peaks = new Map();
     const mark = watched.length;
     if (left === 0) {
       // With no deviation to place at all (K = 0), the one schedule is one share's, as the end of a path is.
@@ -265,6 +309,11 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
           if (!covering!.resolved) for (const w of watched) w.asPredicted = false;
           cache!.hits++;
           deepest = Math.max(deepest, machine.instructions + span);
+          // The run that stands for this one left every other thread's slices as this one does, and
+          // their peaks are this frame's already; the event's thread stood `ahead` lower in its slice.
+          const t = item?.kind === 'event' ? machine.thread(item.tid) : undefined;
+          if (t) peak(t, (peaks.get(sliceKey(t)) ?? t.sliceUsed) + covering!.ahead);
+          else reach(span);
           machine.restore(here);
           continue;
         }
@@ -308,26 +357,43 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
     watched.length = mark;
     return settle(outer);
   };
-  /** Ends a subtree: returns its deepest leaf and folds it into the enclosing one's (`outer`). */
-  const settle = (outer: number): number => {
+  /** Ends a subtree: returns its deepest leaf and folds it, and its slices' peaks, into the enclosing one's (`outer`). */
+  const settle = ([outerDeepest, outerPeaks]: Reached): number => {
     const reached = deepest;
-    deepest = Math.max(outer, reached);
+    deepest = Math.max(outerDeepest, reached);
+    if (outerPeaks !== peaks) {
+      const [small, large] = outerPeaks.size < peaks.size ? [outerPeaks, peaks] : [peaks, outerPeaks];
+      for (const [k, count] of small) if (!((large.get(k) ?? -1) >= count)) large.set(k, count);
+      peaks = large;
+    }
     return reached;
   };
-  if (!runs) {
-    dfs(bound);
+  // A slice's count before it starts anew is its peak (the cache compares slice counts by them).
+  // A search run inside another's (a test's check) hands the machine back as it found it.
+  const outerObserver = machine.onNewSlice;
+  if (cache) machine.onNewSlice = (t) => peak(t, t.sliceUsed);
+  try {
+    return walkTop();
+  } finally {
+    machine.onNewSlice = outerObserver;
+  }
+
+  function walkTop(): boolean {
+    if (!runs) {
+      dfs(bound);
+      return go;
+    }
+    // Each run walks the top level again from the start, taking branches from where it begins.
+    const start = machine.capture();
+    for (let from = runs.next(); from !== null && go; from = runs.next()) {
+      machine.restore(start);
+      [unit, ordinal, pass.from, pass.over] = [0, 0, from, false];
+      dfs(bound);
+      // A walk that never reached its first branch would pick it again, for ever.
+      if (go && !runs.taken(from)) throw new RseqEmuError('ENGINE', `the search's top level has no branch ${from} of the ${runs.count} it counted`);
+    }
     return go;
   }
-  // Each run walks the top level again from the start, taking branches from where it begins.
-  const start = machine.capture();
-  for (let from = runs.next(); from !== null && go; from = runs.next()) {
-    machine.restore(start);
-    [unit, ordinal, pass.from, pass.over] = [0, 0, from, false];
-    dfs(bound);
-    // A walk that never reached its first branch would pick it again, for ever.
-    if (go && !runs.taken(from)) throw new RseqEmuError('ENGINE', `the search's top level has no branch ${from} of the ${runs.count} it counted`);
-  }
-  return go;
 }
 
 /**

@@ -11,6 +11,12 @@
 // Keys leave out how much of its time slice each thread has used: that decides only where the next
 // tick comes. An entry covers a visit with other slice counts when no tick can come in the span of
 // either (every count plus the span stays below the slice): then the runs below both are the same.
+// Thread by thread it covers more: a thread's count rises by one per instruction it runs and
+// only falls when it starts anew, so one that ran fewer instructions below the entry than its
+// slice leaves after either count never met its tick from there, and its count decided nothing.
+// An entry keeps each thread's count and the most instructions it ran in a leaf below (`runs`); a
+// visit whose counts differ only in such threads runs alike (a spinner with its tick in reach
+// beside threads preempted at different points of theirs).
 //
 // A loop covers more. When the walk from an entry's state went round a loop — the running thread
 // came back to the same key after `period` pure steps (pure-step.ts), with only its own slice count
@@ -30,13 +36,23 @@
 import { createHash } from 'node:crypto';
 import type { Machine } from '../kernel/machine.js';
 import type { PureStepFrom, StateFingerprint } from './state-hash.js';
-import { createStateTableMemory, StateTable, textDigest, type LoopRecord, type StateRecord } from './state-table.js';
+import { createStateTableMemory, RUN_CAP, RUN_THREADS, StateTable, textDigest, type LoopRecord, type StateRecord } from './state-table.js';
 
 /**
  * Whether states whose largest slice counts are `a` and `b` run alike for `span` instructions:
  * no tick can come within the span of either (every count plus the span stays below the slice).
  */
 export const noTickWithin = (a: number, b: number, span: number, sliceLength: number): boolean => a + span < sliceLength && b + span < sliceLength;
+
+/**
+ * Whether a state with slice counts `counts` runs as the entry whose `runs` (count, most
+ * instructions run below) are these: every thread whose count differs ran too few instructions
+ * below the entry to meet its tick from either count.
+ */
+export function runsAlike(runs: StateRecord['runs'], counts: readonly number[], sliceLength: number): boolean {
+  if (runs === null || runs.length !== counts.length) return false;
+  return runs.every(([a, ran], i) => a === counts[i] || Math.max(a, counts[i]!) + ran < sliceLength);
+}
 
 /** Searches with more deviations than this do not use the cache (deep bounds are never finished). */
 export const MAX_CACHED_BOUND = 256;
@@ -59,6 +75,8 @@ export interface Covering {
   anyPending: boolean;
   /** When the visit lies on a loop of the entry's walk: how many instructions after the entry's state. */
   ahead?: number;
+  /** Thread by thread, the most instructions it ran below the entry, when kept (else at most `span`). */
+  ran?: readonly number[];
 }
 
 export interface StateCacheStats {
@@ -103,7 +121,9 @@ export class StateCache {
   covering(state: StateFingerprint, left: number, runner: number | null = null): Covering | null {
     const e = this.table.get(keyBytes(state.key));
     if (!admits(e, state, left)) return null;
-    if (sameWords(e.slices, textDigest(state.slices)) || noTickWithin(e.maxSlice, state.maxSlice, e.span, this.sliceLength)) return { span: e.span, anyPending: e.exact === null };
+    if (sameWords(e.slices, textDigest(state.slices)) || noTickWithin(e.maxSlice, state.maxSlice, e.span, this.sliceLength) || runsAlike(e.runs, state.counts, this.sliceLength)) {
+      return e.runs ? { span: e.span, anyPending: e.exact === null, ran: e.runs.map(([, ran]) => ran) } : { span: e.span, anyPending: e.exact === null };
+    }
     if (!e.loop || runner !== e.loop.runner) return null;
     let r = e;
     let ahead = this.alongLoop(e, e.loop, state.counts);
@@ -114,7 +134,10 @@ export class StateCache {
       r = p;
       ahead = this.alongLoop(p, p.loop, state.counts);
     }
-    return ahead === null ? null : { span: r.span - ahead, anyPending: r.exact === null, ahead };
+    if (ahead === null) return null;
+    // The visit's slices are the entry's, the runner's `ahead` further on.
+    const ran = r.runs?.map(([, n], i) => (i === runner ? Math.max(0, n - ahead!) : n));
+    return { span: r.span - ahead, anyPending: r.exact === null, ahead, ...(ran ? { ran } : {}) };
   }
 
   /** How many instructions after entry `r`'s state its walk round `loop` met a state whose slice counts are `counts` (see the file comment), or null. */
@@ -126,12 +149,14 @@ export class StateCache {
 
   /**
    * `state` was explored to the end with `left` deviations; its leaves ran at most `span` more
-   * instructions. `exactOnly`: its pending aborts did not all end as predicted. `loop`: the walk
-   * from it went round that loop.
+   * instructions, and thread by thread at most `ran` (when known). `exactOnly`: its pending aborts
+   * did not all end as predicted. `loop`: the walk from it went round that loop.
    */
-  add(state: StateFingerprint, left: number, span: number, exactOnly: boolean, loop: Loop | null = null): void {
+  add(state: StateFingerprint, left: number, span: number, exactOnly: boolean, loop: Loop | null = null, ran: readonly number[] | null = null): void {
     const around: LoopRecord | null = loop && { runner: loop.runner, first: state.counts[loop.runner]!, period: loop.period, others: otherCounts(state.counts, loop.runner) };
-    const record: StateRecord = { left, span, slices: textDigest(state.slices), maxSlice: state.maxSlice, exact: exactOnly ? digestWords(state.exact ?? state.key) : null, loop: around };
+    // Counts of RUN_CAP or more would be kept short: such slices keep no runs.
+    const runs = ran && state.counts.length <= RUN_THREADS && this.sliceLength <= RUN_CAP ? state.counts.map((c, i) => [c, ran[i] ?? span] as const) : null;
+    const record: StateRecord = { left, span, slices: textDigest(state.slices), maxSlice: state.maxSlice, exact: exactOnly ? digestWords(state.exact ?? state.key) : null, loop: around, runs };
     if (this.table.put(keyBytes(state.key), record)) this.added++;
     if (around && this.table.put(phaseKey(state.key, around.first % around.period), record)) this.added++;
   }

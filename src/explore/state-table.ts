@@ -42,6 +42,11 @@ export interface StateRecord {
   exact: readonly [number, number] | null;
   /** Set when the walk from the state went round a loop of pure steps (state-cache.ts). */
   loop: LoopRecord | null;
+  /**
+   * Thread by thread (at most RUN_THREADS of them): its slice count at the state and the most
+   * instructions it ran below it, both at most RUN_CAP; null when not kept (state-cache.ts).
+   */
+  runs: readonly (readonly [count: number, ran: number])[] | null;
 }
 
 /**
@@ -57,7 +62,8 @@ export interface LoopRecord {
 }
 
 // Entry words: sequence (even: stable, odd: being rewritten), key (96 bits), exact (64), slices
-// (64), maxSlice, span, left, flags, and a loop's runner, first count, period and other counts (64).
+// (64), maxSlice, span, left, flags (with how many threads' runs follow), a loop's runner, first
+// count, period and other counts (64), and each thread's slice count and run (16 bits each).
 const SEQ = 0;
 const KEY = 1;
 const EXACT = 4;
@@ -70,10 +76,16 @@ const LOOP_RUNNER = 12;
 const LOOP_FIRST = 13;
 const LOOP_PERIOD = 14;
 const LOOP_OTHERS = 15;
-const ENTRY_WORDS = 17;
+const RUNS = 17;
+/** An entry keeps the runs of at most this many threads (a state with more keeps none). */
+export const RUN_THREADS = 8;
+/** Slice counts and runs above this are kept as it. */
+export const RUN_CAP = 0xffff;
+const ENTRY_WORDS = RUNS + RUN_THREADS;
 const ENTRY_BYTES = ENTRY_WORDS * 4;
 const HAS_EXACT = 1;
 const HAS_LOOP = 2;
+const RUN_COUNT_SHIFT = 2;
 /** The entries grow by this many at a time. */
 const GROWTH = 1 << 14;
 /** A growable SharedArrayBuffer may not exceed this (V8). */
@@ -181,6 +193,7 @@ export class StateTable {
       maxSlice: w[at + MAX_SLICE]!,
       exact: w[at + FLAGS]! & HAS_EXACT ? [w[at + EXACT]!, w[at + EXACT + 1]!] : null,
       loop: w[at + FLAGS]! & HAS_LOOP ? { runner: w[at + LOOP_RUNNER]!, first: w[at + LOOP_FIRST]!, period: w[at + LOOP_PERIOD]!, others: [w[at + LOOP_OTHERS]!, w[at + LOOP_OTHERS + 1]!] } : null,
+      runs: readRuns(w, at),
     };
     return Atomics.load(this.words, at + SEQ) === seq ? record : null;
   }
@@ -207,7 +220,10 @@ export class StateTable {
     w[at + LOOP_PERIOD] = r.loop?.period ?? 0;
     w[at + LOOP_OTHERS] = r.loop?.others[0] ?? 0;
     w[at + LOOP_OTHERS + 1] = r.loop?.others[1] ?? 0;
-    w[at + FLAGS] = (r.exact ? HAS_EXACT : 0) | (r.loop ? HAS_LOOP : 0);
+    const runs = r.runs && r.runs.length <= RUN_THREADS ? r.runs : null;
+    runs?.forEach(([count, ran], i) => (w[at + RUNS + i] = Math.min(count, RUN_CAP) | (Math.min(ran, RUN_CAP) << 16)));
+    // One more than the threads, so that a state with none (every thread exited) still has runs.
+    w[at + FLAGS] = (r.exact ? HAS_EXACT : 0) | (r.loop ? HAS_LOOP : 0) | ((runs ? runs.length + 1 : 0) << RUN_COUNT_SHIFT);
   }
 
   /** Grows the entries to hold `count` of them (several threads may grow it at once). */
@@ -224,6 +240,14 @@ export class StateTable {
       }
     }
   }
+}
+
+function readRuns(w: Int32Array, at: number): [number, number][] | null {
+  const n = (w[at + FLAGS]! >>> RUN_COUNT_SHIFT) - 1;
+  if (n < 0) return null;
+  const runs: [number, number][] = [];
+  for (let i = 0; i < n; i++) runs.push([w[at + RUNS + i]! & RUN_CAP, w[at + RUNS + i]! >>> 16]);
+  return runs;
 }
 
 function keyWords(key: Uint8Array): [number, number, number] {

@@ -94,6 +94,8 @@ export class Machine implements KernelServices {
   private tracing = false;
   private lastAddress: Address = 0n;
   private onSwitchOut: RunOptions['onSwitchOut'];
+  /** Told before a thread's time slice starts anew, with the count it reached still set (exhaustive.ts). */
+  onNewSlice: ((t: Thread) => void) | null = null;
   /** Set by services when the running thread leaves its CPU (yield, block, exit, migration). */
   private leftCpu = false;
   /** The instruction budget ran out. */
@@ -285,7 +287,7 @@ export class Machine implements KernelServices {
     const t: Thread = {
       tid, process: p, affinity: this.allCpus(), context: p.emu.saveContext(), rseq: null, eventMask: 0, notifyResume: false,
       lastIds: null, lastMmCid: null, pinnedMmCid: null, sigmask: 0n, pendingSignals: [], standInFrames: 0, state: 'runnable', wait: null, inKvmRun: false,
-      program: null, end: null, executed: 0, sliceUsed: 0, clearChildTid: null, attempt: 0, attemptStores: [], ...init,
+      program: null, end: null, executed: 0, sliceUsed: 0, sliceStart: 0, clearChildTid: null, attempt: 0, attemptStores: [], ...init,
     };
     this.loaded.set(p, t);
     this.threads.push(t);
@@ -771,7 +773,7 @@ export class Machine implements KernelServices {
       case 'preempt': {
         t.eventMask |= RseqEvent.preempt;
         t.notifyResume = true;
-        t.sliceUsed = 0;
+        this.newSlice(t);
         this.onSwitchOut?.({ tid: t.tid, kind: 'preempt', ip, from: t.cpu, to: t.cpu }, this);
         if (this.queues.rotate(t) && t === this.running) this.leftCpu = true;
         break;
@@ -792,16 +794,23 @@ export class Machine implements KernelServices {
    * thread waits on its CPU; a new slice either way.
    */
   private endSlice(t: Thread): void {
-    t.sliceUsed = 0;
+    this.newSlice(t);
     this.sliceEnded = true;
     if (this.queues.length(t.cpu) > 1) this.applyEvent(t, { kind: 'preempt' }, `T${t.tid}:slice`);
+  }
+
+  /** A new time slice for `t` (the observer sees the count the last one reached). */
+  private newSlice(t: Thread): void {
+    this.onNewSlice?.(t);
+    t.sliceUsed = 0;
+    t.sliceStart = t.executed;
   }
 
   /** Switch-out and set_task_cpu: preempt and migrate events, and the move to the other CPU's queue. */
   private moveThread(t: Thread, cpu: CpuId): void {
     t.eventMask |= RseqEvent.preempt;
     t.notifyResume = true;
-    t.sliceUsed = 0;
+    this.newSlice(t);
     if (cpu === t.cpu) {
       if (this.queues.rotate(t) && t === this.running) this.leftCpu = true;
       return;
@@ -957,7 +966,7 @@ export class Machine implements KernelServices {
    */
   yieldCpu(t: Thread, sleeps: boolean): void {
     const switched = this.queues.rotate(t) || sleeps;
-    if (switched) t.sliceUsed = 0;
+    if (switched) this.newSlice(t);
     if (switched && this.profile.base !== 'linux-6.19') {
       t.eventMask |= RseqEvent.preempt;
       t.notifyResume = true;
@@ -973,7 +982,7 @@ export class Machine implements KernelServices {
   block(t: Thread, why: WaitReason): void {
     t.state = 'blocked';
     t.wait = why;
-    t.sliceUsed = 0;
+    this.newSlice(t);
     this.queues.remove(t);
     // Blocking is a voluntary switch-out: a preempt event, except on 6.19 (as in yieldCpu).
     if (this.profile.base !== 'linux-6.19') {

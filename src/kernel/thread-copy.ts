@@ -48,6 +48,7 @@ export function copyThreadFields(t: ThreadFields): ThreadFields {
     end: t.end && { ...t.end },
     executed: t.executed,
     sliceUsed: t.sliceUsed,
+    sliceStart: t.sliceStart,
     clearChildTid: t.clearChildTid,
     attempt: t.attempt,
     attemptStores: [...t.attemptStores],

@@ -110,6 +110,8 @@ export interface Thread {
   executed: number;
   /** Instructions run since it last got its CPU: the part of its time slice used up. */
   sliceUsed: number;
+  /** Its `executed` count when that slice began: which slice it is (exhaustive.ts). */
+  sliceStart: number;
   /** CLONE_CHILD_CLEARTID: zeroed when the thread exits. */
   clearChildTid: Address | null;
   /** Critical-section attempts so far (a new one starts after each abort or commit). */

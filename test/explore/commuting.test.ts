@@ -171,7 +171,7 @@ describe('commuting events', () => {
         super.explored(item, span, resolved, clean);
         this.here.set(formatItem(item), this.m.capture());
       }
-      override commuted(item: ScheduleItem): { span: number; resolved: boolean } | null {
+      override commuted(item: ScheduleItem): ReturnType<CommutingWalk["commuted"]> {
         const r = super.commuted(item);
         if (!r) return r;
         const now = this.m.capture();

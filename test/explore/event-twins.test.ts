@@ -144,10 +144,30 @@ describe('event twins', () => {
     });
   });
 
+  it('say how much further into its slice a signal finds the thread than its twin an iteration earlier', async () => {
+    await withScenario('spinlock.json', 'c0:9 T1:preempt c0:20', (m, twins) => {
+      const signalT2 = parseSchedule('T2:signal:SIGUSR1')[0]!;
+      const aheads: number[] = [];
+      for (let i = 0; i < 30; i++) {
+        const looping = twins.looping(m.registersOf(m.runningOn(0)!).rip, 2);
+        const snapshot = m.capture();
+        m.step(signalT2);
+        const state = twins.keyAfter(signalT2, looping, snapshot);
+        m.restore(snapshot);
+        const cover = state && twins.covering(state);
+        if (cover) aheads.push(cover.ahead);
+        else if (state) twins.remember(state, 100);
+        step(m, twins);
+      }
+      // The spin loop is nine instructions: a twin stands one or more whole iterations back.
+      assert.ok(aheads.length > 0 && aheads.every((a) => a > 0 && a % 9 === 0), aheads.join(','));
+    });
+  });
+
   it('pass on whether the aborts watched at the twin\'s leaf ended as predicted', async () => {
     await withList((m, twins) => {
       twins.remember(anyState(m), 40, false);
-      assert.deepEqual(twins.covering(anyState(m)), { span: 40, resolved: false });
+      assert.deepEqual(twins.covering(anyState(m)), { span: 40, resolved: false, ahead: 0 });
     });
   });
 

@@ -494,6 +494,18 @@ describe('state cache', function () {
       assert.equal(c.covering(state('t', null, [70, 0]), 1)?.span, 40); // the same counts always match
     });
 
+    it('covers a state whose counts differ only in threads that ran too few instructions below the entry to meet a tick from either', () => {
+      const c = new StateCache(10, none, 1000);
+      // Below the entry thread 0 ran at most 30 instructions of its slice, thread 1 met its tick (900 + 100).
+      c.add(state('s', null, [10, 900]), 1, 2000, false, null, [30, 100]);
+      assert.deepEqual(c.covering(state('s', null, [20, 900]), 1), { span: 2000, anyPending: true, ran: [30, 100] });
+      assert.equal(c.covering(state('s', null, [969, 900]), 1)?.span, 2000);
+      assert.equal(c.covering(state('s', null, [970, 900]), 1), null); // 970 + 30 reaches the tick
+      assert.equal(c.covering(state('s', null, [10, 901]), 1), null); // thread 1's tick would come elsewhere
+      c.add(state('t', null, [10, 900]), 1, 2000, false); // no runs known: the span decides
+      assert.equal(c.covering(state('t', null, [20, 900]), 1), null);
+    });
+
     it('covers the states a loop the entry\'s walk went round passes through, one period apart, up to the tick', () => {
       const c = new StateCache(10, none, 100);
       // Thread 1 (the runner) came back to key s every 9 instructions from count 20; thread 0 waits at 5.
@@ -630,6 +642,82 @@ describe('state cache over loops', function () {
     } finally {
       m.close();
     }
+  });
+
+  /**
+   * Two threads on one CPU add 1 to a shared counter twelve times each with a plain load, add and
+   * store, and a 25-instruction slice: where each tick comes decides which updates are lost.
+   */
+  async function tickRace(): Promise<{ scenario: Scenario; image: Image }> {
+    const source = '\t.text\n\t.globl add_n\nadd_n:\n1:\tmovq (%rdi), %rax\n\taddq $1, %rax\n\tmovq %rax, (%rdi)\n\tdecq %rsi\n\tjnz 1b\n\tret\n';
+    const scenario = scenarioFromJson({
+      source: 'tick-race.s',
+      cpus: 1,
+      timeSlice: 25,
+      memory: { counter: { size: 8 } },
+      threads: [{ entry: 'add_n', args: ['counter', 12], cpu: 0 }, { entry: 'add_n', args: ['counter', 12], cpu: 0 }],
+      invariants: [{ region: 'counter', equals64: [24] }],
+    }, fileURLToPath(new URL('../../scenario.json', import.meta.url)));
+    return { scenario, image: await assembleSource(source, 'tick-race.s') };
+  }
+
+  it('lets an entry cover a visit whose counts differ only in threads that met no tick below it, and both reach the same final states', async () => {
+    const { scenario, image } = await tickRace();
+    const tables = readRseqTables(image);
+    const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
+    const space = { kinds: ALL_DEVIATIONS, switchPoints: sharedAccessPoints(image), splitPoints: splitPoints(image), flagsMatter: false };
+    const states = new Map<string, ReturnType<Machine['capture']>>();
+    const at = (key: string, counts: readonly number[]) => `${key}|${counts.join(',')}`;
+    /** The final states below the machine's state with `left` deviations, searched without a cache. */
+    const leavesBelow = (left: number): string[] => {
+      const here = m.capture();
+      const keys = new Set<string>();
+      exhaustiveSearch(m, left, space, { leaf: () => (keys.add(stateFingerprint(m, tables).key), true) });
+      m.restore(here);
+      return [...keys].sort();
+    };
+    let checked = 0;
+    class Checked extends StateCache {
+      override covering(state: StateFingerprint, left: number, runner: number | null = null) {
+        const hit = super.covering(state, left, runner);
+        const entry = hit && hit.ahead === undefined ? this.table.get(Buffer.from(state.key, 'base64')) : null;
+        const counts = entry?.runs?.map(([c]) => c);
+        // Only covers that the counts' runs allowed: other counts, and a tick within the span.
+        if (!counts || counts.join(',') === state.slices || Math.max(entry!.maxSlice, state.maxSlice) + entry!.span < m.timeSlice) return hit;
+        const from = states.get(at(state.key, counts));
+        assert.ok(from, `no state met with key ${state.key} and counts ${counts.join(',')}`);
+        const now = m.capture();
+        const visit = leavesBelow(left);
+        m.restore(from);
+        const own = leavesBelow(left);
+        m.restore(now);
+        assert.deepEqual(visit, own, `counts ${state.slices} covered by ${counts.join(',')}`);
+        checked++;
+        return hit;
+      }
+    }
+    try {
+      m.begin();
+      const fingerprint = (x: Machine) => {
+        const f = stateFingerprint(x, tables);
+        states.set(at(f.key, f.counts), x.capture());
+        return f;
+      };
+      const registerOnly = registerOnlyPoints(image);
+      const caches = { states: new Checked(100_000, fingerprint, m.timeSlice), twins: new EventTwins(m, tables, m.timeSlice), walk: () => new CommutingWalk(m, m.timeSlice, registerOnly) };
+      exhaustiveSearch(m, 2, space, { leaf: () => true, found: () => 0 }, { part: 0, of: 1 }, caches);
+      assert.ok(checked > 0, 'no entry covered a visit by its threads\' runs');
+    } finally {
+      m.close();
+    }
+  });
+
+  it('reports over ticks that decide which updates are lost what the search without the cache reports (K = 2)', async () => {
+    const { scenario, image } = await tickRace();
+    const { on, off } = bothWays(scenario, image, { preemptions: 2 });
+    assert.equal(off.verdict, 'fail');
+    assert.ok(on.schedules < off.schedules, `${on.schedules} schedules with the cache, ${off.schedules} without`);
+    assert.deepEqual(reported(on), reported(off));
   });
 
   it('reports over a spin loop what the search without the cache reports (K = 3)', async () => {

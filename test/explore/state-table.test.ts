@@ -16,12 +16,12 @@ function inbox(w: Worker): () => Promise<unknown> {
   return () => (queue.length ? Promise.resolve(queue.shift()) : failed ? Promise.reject(failed) : new Promise((resolve, reject) => waiting.push({ resolve, reject })));
 }
 
-const record = (left: number, span = 10): StateRecord => ({ left, span, slices: textDigest('0,0'), maxSlice: 0, exact: null, loop: null });
+const record = (left: number, span = 10): StateRecord => ({ left, span, slices: textDigest('0,0'), maxSlice: 0, exact: null, loop: null, runs: null });
 
 describe('the shared state table', () => {
   it('gives back the record put for a key, and nothing for a key never put', () => {
     const t = new StateTable(createStateTableMemory(100));
-    const r: StateRecord = { left: 2, span: 345, slices: textDigest('3,0,17'), maxSlice: 17, exact: [0x12345678, -5], loop: null };
+    const r: StateRecord = { left: 2, span: 345, slices: textDigest('3,0,17'), maxSlice: 17, exact: [0x12345678, -5], loop: null, runs: [[3, 40], [0, 0], [17, 65535]] };
     assert.equal(t.put(keyOf(1), r), true);
     assert.deepEqual(t.get(keyOf(1)), r);
     assert.equal(t.get(keyOf(2)), null);

@@ -9,7 +9,7 @@ const full = (): ThreadFields => ({
   standInFrames: 1, fsBase: 0x7000n, stackTop: 0x8000n, ownsMemory: true, state: 'blocked', wait: { kind: 'child', pid: 2, statusPtr: 0x9000n },
   inKvmRun: false,
   program: { entry: 0x401000n, args: [1n, 2n], repeat: 2, returns: [7n], callCpus: [1n], cpusThisCall: 2n, callIds: [[{ cpu: 0, node: 0, mmCid: 0 }]], idsThisCall: [{ cpu: 1, node: 0, mmCid: 1 }] },
-  end: { status: 'signal', signal: 'SIGSEGV' }, executed: 40, sliceUsed: 7, clearChildTid: 0xa000n, attempt: 4, attemptStores: [0x5000n],
+  end: { status: 'signal', signal: 'SIGSEGV' }, executed: 40, sliceUsed: 7, sliceStart: 3, clearChildTid: 0xa000n, attempt: 4, attemptStores: [0x5000n],
   split: { ip: 0x401010n, read: 0x5000n, bytes: Uint8Array.from([1, 2]), write: 0x5000n },
 });
 
