@@ -59,6 +59,12 @@ async function benchMachine(): Promise<Record<string, number>> {
   const state = snap.capture();
   out['capture of a 2-thread machine (captures/s)'] = rate(2, () => snap.capture());
   out['restore of a 2-thread machine (restores/s)'] = rate(2, () => snap.restore(state));
+  // What the search does for every event a twin or a neighbour stands for: apply it, then rewind.
+  const running = snap.runningOn(snap.defaultCpu()!)!.tid;
+  out['preempt tried and rewound on a 2-thread machine (tries/s)'] = rate(2, () => {
+    snap.step({ kind: 'event', tid: running, event: { kind: 'preempt' } });
+    snap.restore(state);
+  });
   out['restore + run both threads to the end (runs/s)'] = rate(2, () => {
     snap.restore(state);
     while (snap.step(null));

@@ -1,6 +1,8 @@
 // `npm run bench:snapshot [SCENARIO]`: microseconds per restore, per capture (after a restore) and
 // per state fingerprint, each timed alone after a restore, cycling over the states of the first 20 instructions of
-// a bundled scenario's default run (list by default) — the three costs an explored state pays.
+// a bundled scenario's default run (list by default) — the three costs an explored state pays —
+// and per event tried and rewound (a preempt of the running thread, then a restore to the state
+// before it: what the search does for every event a twin or a neighbour stands for).
 import { readRseqTables } from '../src/abi/tables.js';
 import { stateFingerprint } from '../src/explore/state-hash.js';
 import { loadProgram } from '../src/program.js';
@@ -38,5 +40,10 @@ const time = (op: (i: number) => void): number => {
 const restore = time((i) => m.restore(states[(i + 1) % states.length]!)); // to the next state
 const capture = time(() => m.capture());
 const fingerprint = time(() => stateFingerprint(m, tables));
-console.log(`${name}: restore ${restore.toFixed(1)} µs, capture ${capture.toFixed(1)} µs, fingerprint ${fingerprint.toFixed(1)} µs (${states.length} states, ${N} calls each)`);
+const eventTried = time((i) => {
+  const tid = m.runningOn(m.defaultCpu()!)!.tid;
+  m.step({ kind: 'event', tid, event: { kind: 'preempt' } });
+  m.restore(states[i % states.length]!);
+});
+console.log(`${name}: restore ${restore.toFixed(1)} µs, capture ${capture.toFixed(1)} µs, fingerprint ${fingerprint.toFixed(1)} µs, event tried and rewound ${eventTried.toFixed(1)} µs (${states.length} states, ${N} calls each)`);
 m.close();

@@ -14,7 +14,7 @@ import { PAGE, SENTINEL, SHARED_MEMORY_END, inTrampoline } from './address-space
 import { signalName, type EventSpec } from './event-spec.js';
 import type { EventRecord, RunOutcome, SyscallRecord } from './outcome.js';
 import { copyMemory, emulatorFrom, trackMemory } from './memory-snapshot.js';
-import { processById, restoreProcess, rewindProcesses, sameShape } from './rewind.js';
+import { processById, restoreProcess, rewindInPlace, rewindRebuilding, sameShape } from './rewind.js';
 import { loadProcessImage, copyAddressSpace, mapThreadMemory, unmapThreadMemory } from './process-memory.js';
 import { DEFAULT_PROFILE, profileName, type Profile } from './profile.js';
 import { EFAULT } from './errno.js';
@@ -388,15 +388,18 @@ export class Machine implements KernelServices {
 
   /** Puts the machine back exactly as it was when `s` was captured; `s` can be restored again later. */
   restore(s: MachineSnapshot): void {
-    const same = sameShape(this.processes, this.threads, s);
-    this.threads = rewindProcesses(this.processes, this.threads, s, (sp) => {
-      const p: Process = { pid: sp.pid, emu: emulatorFrom(sp.memory), parent: null, sigactions: new Map(), membarrierRseqRegistered: false, exitStatus: null, cids: new ConcurrencyIds(this.cpus) };
-      this.installHooks(p);
-      restoreProcess(p, sp, true);
-      return p;
-    });
-    if (same) this.index.replace(this.threads);
-    else this.index.reset(this.threads, this.processes);
+    if (sameShape(this.processes, this.threads, s)) {
+      this.threads = rewindInPlace(this.processes, this.threads, s);
+      this.index.replace(this.threads);
+    } else {
+      this.threads = rewindRebuilding(this.processes, this.threads, s, (sp) => {
+        const p: Process = { pid: sp.pid, emu: emulatorFrom(sp.memory), parent: null, sigactions: new Map(), membarrierRseqRegistered: false, exitStatus: null, cids: new ConcurrencyIds(this.cpus) };
+        this.installHooks(p);
+        restoreProcess(p, sp, true);
+        return p;
+      });
+      this.index.reset(this.threads, this.processes);
+    }
     this.loaded.clear();
     for (const [pid, tid] of s.loaded) {
       const t = this.index.byTid(tid)!;

@@ -27,15 +27,10 @@ export function processById(processes: readonly Process[], pid: number): Process
 }
 
 /**
- * Puts `processes` (in place) and their threads back as `s` holds them; returns the threads.
- * `newProcess` makes a process that no longer exists, its memory filled from the snapshot.
+ * Puts `processes` and their threads back as `s` holds them when every one lives on (sameShape):
+ * each keeps its emulator and saved context, overwritten. Returns the threads.
  */
-export function rewindProcesses(processes: Process[], threads: readonly Thread[], s: MachineSnapshot, newProcess: (sp: SavedProcess) => Process): Thread[] {
-  return sameShape(processes, threads, s) ? inPlace(processes, threads, s) : rebuild(processes, threads, s, newProcess);
-}
-
-/** Every process and thread lives on: each keeps its emulator and saved context, overwritten. */
-function inPlace(processes: Process[], threads: readonly Thread[], s: MachineSnapshot): Thread[] {
+export function rewindInPlace(processes: Process[], threads: readonly Thread[], s: MachineSnapshot): Thread[] {
   s.processes.forEach((sp, i) => restoreProcess(processes[i]!, sp));
   setParents(processes, s);
   const out: Thread[] = [];
@@ -48,8 +43,11 @@ function inPlace(processes: Process[], threads: readonly Thread[], s: MachineSna
   return out;
 }
 
-/** Across the start or end of processes or threads. */
-function rebuild(processes: Process[], threads: readonly Thread[], s: MachineSnapshot, newProcess: (sp: SavedProcess) => Process): Thread[] {
+/**
+ * The same across the start or end of processes or threads: `processes` is rewritten in place,
+ * `newProcess` makes one that no longer exists (its memory filled from the snapshot).
+ */
+export function rewindRebuilding(processes: Process[], threads: readonly Thread[], s: MachineSnapshot, newProcess: (sp: SavedProcess) => Process): Thread[] {
   const live = new Map(processes.map((p) => [p.pid, p]));
   // A thread's saved context is overwritten in place when the thread lives on in the same
   // process; the others are freed (allocating contexts was a fifth of a rewind's cost).

@@ -11,8 +11,8 @@ import { readRseqTables, type RseqTables } from '../../src/abi/tables.js';
 import { explore, exploreShare, type ExploreOptions, type ExploreResult } from '../../src/explore/explorer.js';
 import { createStateTableMemory, StateTable } from '../../src/explore/state-table.js';
 import { exploreParallel } from '../../src/explore/explore-workers.js';
-import { StateCache } from '../../src/explore/state-cache.js';
-import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints } from '../../src/explore/deviations.js';
+import { StateCache, type Covering } from '../../src/explore/state-cache.js';
+import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints, type DeviationSpace } from '../../src/explore/deviations.js';
 import { EventTwins } from '../../src/explore/event-twins.js';
 import { CommutingWalk, registerOnlyPoints } from '../../src/explore/commuting.js';
 import { exhaustiveSearch } from '../../src/explore/exhaustive.js';
@@ -602,28 +602,30 @@ describe('state cache over loops', function () {
     return { scenario, image: await assembleSource(broken, 'percpu_spinlock.bug-release-early.s') };
   }
 
-  it('lets a loop entry cover only states its own walk passes through, with its deviations left', async () => {
-    const { scenario, image } = await brokenSpinlock();
+  /** What a cover check gets: the search's machine, and every state fingerprinted so far by key and counts. */
+  interface CoverCheck {
+    m: Machine;
+    tables: RseqTables;
+    space: DeviationSpace;
+    stateAt: (key: string, counts: readonly number[]) => ReturnType<Machine['capture']> | undefined;
+  }
+
+  /**
+   * A K = `bound` search with the cache, in which `check` sees every cover the cache makes (the
+   * entry's table and the visit) and says whether it checked it; returns how many it checked.
+   */
+  function searchCheckingCovers(image: Image, scenario: Scenario, bound: number, check: (c: CoverCheck, table: StateTable, state: StateFingerprint, left: number, runner: number | null, hit: Covering) => boolean): number {
     const tables = readRseqTables(image);
     const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
-    // Every state fingerprinted, by key and slice counts, to walk from when an entry covers a visit.
+    const space = { kinds: ALL_DEVIATIONS, switchPoints: sharedAccessPoints(image), splitPoints: splitPoints(image), flagsMatter: false };
     const states = new Map<string, ReturnType<Machine['capture']>>();
     const at = (key: string, counts: readonly number[]) => `${key}|${counts.join(',')}`;
+    const c: CoverCheck = { m, tables, space, stateAt: (key, counts) => states.get(at(key, counts)) };
     let checked = 0;
     class Checked extends StateCache {
       override covering(state: StateFingerprint, left: number, runner: number | null = null) {
         const hit = super.covering(state, left, runner);
-        if (hit?.ahead === undefined) return hit;
-        const first = state.counts.map((c, i) => (i === runner ? c - hit.ahead! : c));
-        const from = states.get(at(state.key, first));
-        assert.ok(from, `no state met with key ${state.key} and counts ${first.join(',')}`);
-        const now = m.capture();
-        m.restore(from);
-        for (let i = 0; i < hit.ahead; i++) m.step({ kind: 'run', cpu: m.defaultCpu()!, count: 1 });
-        const reached = stateFingerprint(m, tables);
-        m.restore(now);
-        assert.equal(at(reached.key, reached.counts), at(state.key, state.counts), `${hit.ahead} default steps from the entry's state`);
-        checked++;
+        if (hit && check(c, this.table, state, left, runner, hit)) checked++;
         return hit;
       }
     }
@@ -634,14 +636,31 @@ describe('state cache over loops', function () {
         states.set(at(f.key, f.counts), x.capture());
         return f;
       };
-      const space = { kinds: ALL_DEVIATIONS, switchPoints: sharedAccessPoints(image), splitPoints: splitPoints(image), flagsMatter: false };
       const registerOnly = registerOnlyPoints(image);
       const caches = { states: new Checked(100_000, fingerprint, m.timeSlice), twins: new EventTwins(m, tables, m.timeSlice), walk: () => new CommutingWalk(m, m.timeSlice, registerOnly) };
-      exhaustiveSearch(m, 3, space, { leaf: () => true, found: () => 0 }, { part: 0, of: 1 }, caches);
-      assert.ok(checked > 0, 'no loop entry covered a visit');
+      exhaustiveSearch(m, bound, space, { leaf: () => true, found: () => 0 }, { part: 0, of: 1 }, caches);
+      return checked;
     } finally {
       m.close();
     }
+  }
+
+  it('lets a loop entry cover only states its own walk passes through, with its deviations left', async () => {
+    const { scenario, image } = await brokenSpinlock();
+    const checked = searchCheckingCovers(image, scenario, 3, ({ m, tables, stateAt }, _table, state, _left, runner, hit) => {
+      if (hit.ahead === undefined) return false;
+      const first = state.counts.map((c, i) => (i === runner ? c - hit.ahead! : c));
+      const from = stateAt(state.key, first);
+      assert.ok(from, `no state met with key ${state.key} and counts ${first.join(',')}`);
+      const now = m.capture();
+      m.restore(from);
+      for (let i = 0; i < hit.ahead; i++) m.step({ kind: 'run', cpu: m.defaultCpu()!, count: 1 });
+      const reached = stateFingerprint(m, tables);
+      m.restore(now);
+      assert.equal(`${reached.key}|${reached.counts.join(',')}`, `${state.key}|${state.counts.join(',')}`, `${hit.ahead} default steps from the entry's state`);
+      return true;
+    });
+    assert.ok(checked > 0, 'no loop entry covered a visit');
   });
 
   /**
@@ -663,53 +682,30 @@ describe('state cache over loops', function () {
 
   it('lets an entry cover a visit whose counts differ only in threads that met no tick below it, and both reach the same final states', async () => {
     const { scenario, image } = await tickRace();
-    const tables = readRseqTables(image);
-    const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
-    const space = { kinds: ALL_DEVIATIONS, switchPoints: sharedAccessPoints(image), splitPoints: splitPoints(image), flagsMatter: false };
-    const states = new Map<string, ReturnType<Machine['capture']>>();
-    const at = (key: string, counts: readonly number[]) => `${key}|${counts.join(',')}`;
     /** The final states below the machine's state with `left` deviations, searched without a cache. */
-    const leavesBelow = (left: number): string[] => {
+    const leavesBelow = ({ m, tables, space }: CoverCheck, left: number): string[] => {
       const here = m.capture();
       const keys = new Set<string>();
       exhaustiveSearch(m, left, space, { leaf: () => (keys.add(stateFingerprint(m, tables).key), true) });
       m.restore(here);
       return [...keys].sort();
     };
-    let checked = 0;
-    class Checked extends StateCache {
-      override covering(state: StateFingerprint, left: number, runner: number | null = null) {
-        const hit = super.covering(state, left, runner);
-        const entry = hit && hit.ahead === undefined ? this.table.get(Buffer.from(state.key, 'base64')) : null;
-        const counts = entry?.runs?.map(([c]) => c);
-        // Only covers that the counts' runs allowed: other counts, and a tick within the span.
-        if (!counts || counts.join(',') === state.slices || Math.max(entry!.maxSlice, state.maxSlice) + entry!.span < m.timeSlice) return hit;
-        const from = states.get(at(state.key, counts));
-        assert.ok(from, `no state met with key ${state.key} and counts ${counts.join(',')}`);
-        const now = m.capture();
-        const visit = leavesBelow(left);
-        m.restore(from);
-        const own = leavesBelow(left);
-        m.restore(now);
-        assert.deepEqual(visit, own, `counts ${state.slices} covered by ${counts.join(',')}`);
-        checked++;
-        return hit;
-      }
-    }
-    try {
-      m.begin();
-      const fingerprint = (x: Machine) => {
-        const f = stateFingerprint(x, tables);
-        states.set(at(f.key, f.counts), x.capture());
-        return f;
-      };
-      const registerOnly = registerOnlyPoints(image);
-      const caches = { states: new Checked(100_000, fingerprint, m.timeSlice), twins: new EventTwins(m, tables, m.timeSlice), walk: () => new CommutingWalk(m, m.timeSlice, registerOnly) };
-      exhaustiveSearch(m, 2, space, { leaf: () => true, found: () => 0 }, { part: 0, of: 1 }, caches);
-      assert.ok(checked > 0, 'no entry covered a visit by its threads\' runs');
-    } finally {
-      m.close();
-    }
+    const checked = searchCheckingCovers(image, scenario, 2, (c, table, state, left, _runner, hit) => {
+      const entry = hit.ahead === undefined ? table.get(Buffer.from(state.key, 'base64')) : null;
+      const counts = entry?.runs?.map(([n]) => n);
+      // Only covers that the counts' runs allowed: other counts, and a tick within the span.
+      if (!counts || counts.join(',') === state.slices || Math.max(entry!.maxSlice, state.maxSlice) + entry!.span < c.m.timeSlice) return false;
+      const from = c.stateAt(state.key, counts);
+      assert.ok(from, `no state met with key ${state.key} and counts ${counts.join(',')}`);
+      const now = c.m.capture();
+      const visit = leavesBelow(c, left);
+      c.m.restore(from);
+      const own = leavesBelow(c, left);
+      c.m.restore(now);
+      assert.deepEqual(visit, own, `counts ${state.slices} covered by ${counts.join(',')}`);
+      return true;
+    });
+    assert.ok(checked > 0, 'no entry covered a visit by its threads\' runs');
   });
 
   it('reports over ticks that decide which updates are lost what the search without the cache reports (K = 2)', async () => {
