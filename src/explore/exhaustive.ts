@@ -216,9 +216,14 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
   const remember = (c: StateCache, left: number, visits: readonly Visit[]): void => {
     if (!go) return;
     for (const [state, at, w, loop, slices] of visits) {
+      const span = deepest - at;
       const ran: number[] = [];
-      for (let i = 0; i < slices.length; i += 2) ran.push((peaks.get(slices[i]!) ?? slices[i + 1]!) - slices[i + 1]!);
-      c.add(state, left, deepest - at, w !== null && !w.asPredicted, loop, ran);
+      for (let i = 0; i < slices.length; i += 2) {
+        // A slice no leaf saw (which the walk's own end always does) would count as the whole span.
+        const top = peaks.get(slices[i]!);
+        ran.push(top === undefined || top < slices[i + 1]! ? span : top - slices[i + 1]!);
+      }
+      c.add(state, left, span, w !== null && !w.asPredicted, loop, ran);
     }
   };
   // How far the last leg watched for coming back (`back`) brought its thread ahead (returnAfter).

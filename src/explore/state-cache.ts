@@ -14,9 +14,10 @@
 // Thread by thread it covers more: a thread's count rises by one per instruction it runs and
 // only falls when it starts anew, so one that ran fewer instructions below the entry than its
 // slice leaves after either count never met its tick from there, and its count decided nothing.
-// An entry keeps each thread's count and the most instructions it ran in a leaf below (`runs`); a
-// visit whose counts differ only in such threads runs alike (a spinner with its tick in reach
-// beside threads preempted at different points of theirs).
+// An entry keeps each thread's count and how far that slice ran below it (`runs`: the highest
+// count the slice reached, which the search sees at leaves and as slices start anew); a visit
+// whose counts differ only in threads that stayed short of the tick runs alike (a spinner with its
+// tick in reach beside threads preempted at different points of theirs).
 //
 // A loop covers more. When the walk from an entry's state went round a loop — the running thread
 // came back to the same key after `period` pure steps (pure-step.ts), with only its own slice count
@@ -45,9 +46,9 @@ import { createStateTableMemory, RUN_CAP, RUN_THREADS, StateTable, textDigest, t
 export const noTickWithin = (a: number, b: number, span: number, sliceLength: number): boolean => a + span < sliceLength && b + span < sliceLength;
 
 /**
- * Whether a state with slice counts `counts` runs as the entry whose `runs` (count, most
- * instructions run below) are these: every thread whose count differs ran too few instructions
- * below the entry to meet its tick from either count.
+ * Whether a state with slice counts `counts` runs as the entry whose `runs` (count, how far that
+ * slice ran below) are these: every thread whose count differs ran too few instructions of its
+ * slice below the entry to meet its tick from either count.
  */
 export function runsAlike(runs: StateRecord['runs'], counts: readonly number[], sliceLength: number): boolean {
   if (runs === null || runs.length !== counts.length) return false;
@@ -75,7 +76,7 @@ export interface Covering {
   anyPending: boolean;
   /** When the visit lies on a loop of the entry's walk: how many instructions after the entry's state. */
   ahead?: number;
-  /** Thread by thread, the most instructions it ran below the entry, when kept (else at most `span`). */
+  /** Thread by thread, how far its slice ran below the entry, when kept (else at most `span`). */
   ran?: readonly number[];
 }
 
@@ -149,7 +150,7 @@ export class StateCache {
 
   /**
    * `state` was explored to the end with `left` deviations; its leaves ran at most `span` more
-   * instructions, and thread by thread at most `ran` (when known). `exactOnly`: its pending aborts
+   * instructions, and each thread's slice ran at most `ran` further (when known). `exactOnly`: its pending aborts
    * did not all end as predicted. `loop`: the walk from it went round that loop.
    */
   add(state: StateFingerprint, left: number, span: number, exactOnly: boolean, loop: Loop | null = null, ran: readonly number[] | null = null): void {

@@ -43,8 +43,8 @@ export interface StateRecord {
   /** Set when the walk from the state went round a loop of pure steps (state-cache.ts). */
   loop: LoopRecord | null;
   /**
-   * Thread by thread (at most RUN_THREADS of them): its slice count at the state and the most
-   * instructions it ran below it, both at most RUN_CAP; null when not kept (state-cache.ts).
+   * Thread by thread (at most RUN_THREADS of them): its slice count at the state and how far that
+   * slice ran below it, both at most RUN_CAP; null when not kept (state-cache.ts).
    */
   runs: readonly (readonly [count: number, ran: number])[] | null;
 }
