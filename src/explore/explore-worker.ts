@@ -7,7 +7,8 @@ import { exploreShare } from './explorer.js';
 import { loadCapstone } from '../asm/capstone.js';
 import type { WorkerInput } from './explore-workers.js';
 
-const { image, scenario, options, share, joint, limits } = workerData as WorkerInput;
+const { gate, seat, image, scenario, options, share, joint, limits } = workerData as WorkerInput;
 applyLimits(limits); // the same limits as the command that started the search
 await loadCapstone(); // the search disassembles the image (Keystone, for assembling, is not needed)
-parentPort!.postMessage(exploreShare(image, scenario, options, share, joint));
+// The calling thread may have ended the search while this one loaded: then there is nothing to do.
+parentPort!.postMessage(Atomics.compareExchange(gate, seat, 0, 1) === 0 ? exploreShare(image, scenario, options, share, joint) : null);

@@ -23,6 +23,11 @@ export interface ParallelOptions extends ExploreOptions {
    * (default HELPERS_AFTER_SECONDS); a search that ends sooner never pays for them.
    */
   pilotSeconds?: number;
+  /**
+   * Wait for every worker started, even one that had not begun to search when the calling thread
+   * ended (by default it is stopped: there is nothing left for it). Tests of the workers set it.
+   */
+  awaitWorkers?: boolean;
 }
 
 /**
@@ -44,6 +49,9 @@ const WORKER_MODULE = new URL(import.meta.url.endsWith('.ts') ? './explore-worke
  * worker that assembled it again loaded Keystone first, 0.4 s of its start in a checkout.
  */
 export interface WorkerInput {
+  /** One slot per worker: 0 until it begins to search (1), or until the calling thread calls it off (2). */
+  gate: Int32Array;
+  seat: number;
   image: Image;
   scenario: Scenario;
   options: ExploreOptions;
@@ -52,11 +60,11 @@ export interface WorkerInput {
   limits: typeof LIMITS;
 }
 
-/** A worker searching `input.share`, and its result to come. */
-function runShare(input: Omit<WorkerInput, 'limits'>): { worker: Worker; result: Promise<ShareResult> } {
+/** A worker searching `input.share`, and its result to come (null: called off before it began). */
+function runShare(input: Omit<WorkerInput, 'limits'>): { worker: Worker; result: Promise<ShareResult | null> } {
   const worker = new Worker(WORKER_MODULE, { workerData: { ...input, limits: { ...LIMITS } } satisfies WorkerInput });
-  const result = new Promise<ShareResult>((resolve, reject) => {
-    worker.on('message', (r: ShareResult) => resolve(r));
+  const result = new Promise<ShareResult | null>((resolve, reject) => {
+    worker.on('message', (r: ShareResult | null) => resolve(r));
     worker.on('error', (e) => reject(e instanceof RseqEmuError ? e : new RseqEmuError('ENGINE', `exploration worker failed: ${e.message}`)));
     worker.on('exit', (code) => {
       if (code !== 0) reject(new RseqEmuError('ENGINE', `exploration worker exited with code ${code}`));
@@ -95,6 +103,14 @@ export function threadsShare(options: ExploreOptions): Share {
   return { ...shardShare(options.shard ?? WHOLE), claims: createClaims(), ...(options.stopAtFirst ? { inOrder: true } : {}) };
 }
 
+/** Stops worker `seat` if it has not begun to search; returns whether it did. */
+function callOff(gate: Int32Array, seat: number, h: ReturnType<typeof runShare>): boolean {
+  if (Atomics.compareExchange(gate, seat, 0, 2) !== 0) return false;
+  h.result.catch(() => {});
+  void h.worker.terminate();
+  return true;
+}
+
 /** One round of a parallel search: the shares' results and how many threads ran. */
 async function searchOnThreads(image: Image, scenario: Scenario, options: ParallelOptions, workers: number, clock: () => number, t0: number): Promise<{ parts: ShareResult[]; used: number }> {
   // One state table for all threads (none explores a state another finished), one count of
@@ -108,12 +124,13 @@ async function searchOnThreads(image: Image, scenario: Scenario, options: Parall
   };
   const share = threadsShare(options);
   const helpers: ReturnType<typeof runShare>[] = [];
+  const gate = new Int32Array(new SharedArrayBuffer(4 * workers));
   const start = () => {
     const elapsed = clock() - t0;
     // Functions cannot cross to a worker; the options a worker needs are plain data.
     const { onProgress: _p, clock: _c, checks: _k, ...plain } = options;
     const rest = { ...plain, ...(options.timeout !== undefined ? { timeout: Math.max(0, options.timeout - elapsed) } : {}) };
-    for (let i = 1; i < workers; i++) helpers.push(runShare({ image, scenario, options: rest, share, joint }));
+    for (let i = 1; i < workers; i++) helpers.push(runShare({ gate, seat: i, image, scenario, options: rest, share, joint }));
   };
   let own: ShareResult;
   try {
@@ -126,11 +143,15 @@ async function searchOnThreads(image: Image, scenario: Scenario, options: Parall
     }
     throw e;
   }
-  if (!helpers.length) return { parts: [own], used: 1 };
+  // The calling thread took every branch there was: a worker still loading has nothing left to do
+  // (a search that ends just after the pilot would otherwise wait a second for it to start).
+  const working = options.awaitWorkers ? helpers : helpers.filter((h, i) => !callOff(gate, i + 1, h));
+  if (!working.length) return { parts: [own], used: 1 };
   // The calling thread is done; the workers' schedules still count in the progress shown.
   const tick = setInterval(() => options.onProgress?.(Number(Atomics.load(joint.tally!, 0)), clock() - t0), 250);
   try {
-    return { parts: [own, ...(await Promise.all(helpers.map((h) => h.result)))], used: workers };
+    const parts = (await Promise.all(working.map((h) => h.result))).filter((r): r is ShareResult => r !== null);
+    return { parts: [own, ...parts], used: 1 + parts.length };
   } finally {
     clearInterval(tick);
   }

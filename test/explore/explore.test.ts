@@ -86,7 +86,7 @@ describe('exploration', function () {
   it('finds the same violations in the same order on two worker threads as on one', async () => {
     const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
     const one = explore(image, scenario, { stateCache: false });
-    const two = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0, stateCache: false });
+    const two = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0, awaitWorkers: true, stateCache: false });
     assert.equal(two.workers, 2);
     assert.equal(two.schedules, one.schedules);
     assert.deepEqual(two.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));
@@ -95,7 +95,7 @@ describe('exploration', function () {
   it('keeps the first violations of the sequential order on two worker threads when it keeps only a few', async () => {
     const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
     const one = explore(image, scenario, { stateCache: false, keepViolations: 4 });
-    const two = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0, stateCache: false, keepViolations: 4 });
+    const two = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0, awaitWorkers: true, stateCache: false, keepViolations: 4 });
     assert.equal(two.workers, 2);
     assert.equal(two.violationCount, one.violationCount);
     assert.deepEqual(two.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));
@@ -104,7 +104,7 @@ describe('exploration', function () {
   it('reports the sequential order\'s first violation when it stops at the first, on two worker threads', async () => {
     const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
     const one = explore(image, scenario, { stateCache: false, stopAtFirst: true });
-    const two = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0, stateCache: false, stopAtFirst: true });
+    const two = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0, awaitWorkers: true, stateCache: false, stopAtFirst: true });
     assert.equal(two.workers, 2);
     assert.deepEqual(two.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));
   });
@@ -113,7 +113,7 @@ describe('exploration', function () {
     const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
     const gone = { ...scenario, source: '/nonexistent/counter_add.s' };
     const one = explore(image, scenario, { stateCache: false });
-    const two = await exploreParallel(gone, { workers: 2, pilotSeconds: 0, stateCache: false }, image);
+    const two = await exploreParallel(gone, { workers: 2, pilotSeconds: 0, awaitWorkers: true, stateCache: false }, image);
     assert.equal(two.workers, 2);
     assert.equal(two.violationCount, one.violationCount);
   });
@@ -127,11 +127,21 @@ describe('exploration', function () {
     assert.deepEqual(r.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));
   });
 
+  it('does not wait for a worker that had not begun to search when the calling thread took the last branch', async () => {
+    const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
+    const one = explore(image, scenario, { preemptions: 1 });
+    // The worker starts after the first schedule; loading it takes far longer than this search.
+    const r = await exploreParallel(scenario, { preemptions: 1, workers: 2, pilotSeconds: 0 }, image);
+    assert.equal(r.workers, 1);
+    assert.equal(r.schedules, one.schedules);
+    assert.deepEqual(r.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));
+  });
+
   it('is joined partway by a worker thread that takes the branches not reached yet: the same schedules and violations in the same order', async () => {
     const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
     const one = explore(image, scenario, { stateCache: false });
     let t = 0;
-    const r = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0.05, clock: () => (t += 0.001), stateCache: false });
+    const r = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0.05, awaitWorkers: true, clock: () => (t += 0.001), stateCache: false });
     assert.equal(r.workers, 2);
     assert.equal(r.schedules, one.schedules);
     assert.equal(r.violationCount, one.violationCount);
@@ -142,7 +152,7 @@ describe('exploration', function () {
     const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
     const one = explore(image, scenario, { mode: 'pct', runs: 200, seed: 7 });
     let t = 0;
-    const r = await exploreParallel(scenario, { mode: 'pct', runs: 200, seed: 7, workers: 2, pilotSeconds: 0.05, clock: () => (t += 0.001) });
+    const r = await exploreParallel(scenario, { mode: 'pct', runs: 200, seed: 7, workers: 2, pilotSeconds: 0.05, awaitWorkers: true, clock: () => (t += 0.001) });
     assert.equal(r.workers, 2);
     assert.equal(r.schedules, 200);
     assert.deepEqual(r.violations.map((v) => v.schedule), one.violations.map((v) => v.schedule));

@@ -141,7 +141,7 @@ describe('scratch bytes', function () {
   it('runs the second round on worker threads too', async () => {
     const { scenario, image } = await peekScenario();
     const off = explore(image, scenario, { ...PEEK_SEARCH, stateCache: false });
-    const on = await exploreParallel(scenario, { ...PEEK_SEARCH, stateCache: true, workers: 2, pilotSeconds: 0 }, image);
+    const on = await exploreParallel(scenario, { ...PEEK_SEARCH, stateCache: true, workers: 2, pilotSeconds: 0, awaitWorkers: true }, image);
     assert.deepEqual(reported(on), reported(off));
     assert.ok((on.scratchRounds ?? 1) >= 2);
   });

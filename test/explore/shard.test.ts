@@ -113,7 +113,7 @@ describe('shards of a search', function () {
       for (let index = 1; index <= 2; index++) {
         // A clock that advances with each reading stops the pilot after the same schedules on any machine.
         let now = 0;
-        shards.push(await exploreParallel(scenario, { ...options, shard: { index, count: 2 }, workers: 2, pilotSeconds: pilot, clock: () => (now += 0.001) }, image));
+        shards.push(await exploreParallel(scenario, { ...options, shard: { index, count: 2 }, workers: 2, pilotSeconds: pilot, awaitWorkers: true, clock: () => (now += 0.001) }, image));
       }
       assert.equal(shards[0]!.workers, 2, 'the pilot ended the search before the workers started');
       assert.equal(shards[0]!.schedules + shards[1]!.schedules, whole.schedules);

@@ -729,7 +729,7 @@ describe('state cache on worker threads', function () {
   it('two workers sharing one table report the verdict and violations one thread reports', async () => {
     const { scenario, image } = await counterScenario('counter_add.bug-late-rseq-cs.s');
     const one = explore(image, scenario, { keepViolations: 1_000_000, stateCache: true });
-    const two = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0, keepViolations: 1_000_000, stateCache: true });
+    const two = await exploreParallel(scenario, { workers: 2, pilotSeconds: 0, awaitWorkers: true, keepViolations: 1_000_000, stateCache: true });
     assert.equal(two.workers, 2);
     assert.deepEqual(reported(two), reported(one));
     assert.equal(typeof two.stateCache?.hits, 'number');
@@ -756,7 +756,7 @@ describe('state cache on worker threads', function () {
     // A clock read about once per schedule, a hundred reads a second: the worker is called some
     // hundred schedules into each round of the search (explorer.ts SearchRounds).
     let reads = 0;
-    const r = await exploreParallel(scenario, { ...options, workers: 2, pilotSeconds: 1, clock: () => reads++ / 100 }, image);
+    const r = await exploreParallel(scenario, { ...options, workers: 2, pilotSeconds: 1, awaitWorkers: true, clock: () => reads++ / 100 }, image);
     assert.equal(r.workers, 2);
     assert.deepEqual(reported(r), reported(explore(image, scenario, options)));
   });

@@ -89,7 +89,7 @@ describe('the npm package', function () {
     const script = `import { loadScenario } from 'rseq-emu';
 import { exploreParallel } from './node_modules/rseq-emu/dist/explore/explore-workers.js';
 const s = await loadScenario('node_modules/rseq-emu/examples/scenarios/counter.json');
-const r = await exploreParallel(s, { workers: 2, pilotSeconds: 0, preemptions: 1 });
+const r = await exploreParallel(s, { workers: 2, pilotSeconds: 0, awaitWorkers: true, preemptions: 1 });
 console.log(JSON.stringify({ workers: r.workers, verdict: r.verdict, complete: r.complete }));`;
     writeFileSync(join(project, 'workers.mjs'), script);
     const r = sh(project, 'node', ['workers.mjs']);

@@ -204,7 +204,7 @@ describe('the HTML report (--html FILE)', function () {
       const image = await loadProgram(scenario.source);
       // Without the state cache, whose skipped schedules depend on which worker met a state first.
       const one = explore(image, scenario, { preemptions: 1, stateCache: false });
-      const two = await exploreParallel(scenario, { preemptions: 1, workers: 2, pilotSeconds: 0, stateCache: false }, image);
+      const two = await exploreParallel(scenario, { preemptions: 1, workers: 2, pilotSeconds: 0, awaitWorkers: true, stateCache: false }, image);
       assert.ok(one.heat.length > 0);
       assert.deepEqual(two.heat, one.heat);
     });
