@@ -110,7 +110,7 @@ export interface ExploreResult {
   runs?: number;
   seed?: number;
   profile: string;
-  /** Worker threads used (1: the calling thread). */
+  /** Threads that searched (1: the calling thread alone; a worker stopped before it began does not count). */
   workers: number;
   /** Per instruction, the schedules that placed a deviation before it and how many of them failed. */
   heat: HeatCell[];
