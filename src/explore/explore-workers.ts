@@ -103,11 +103,16 @@ export function threadsShare(options: ExploreOptions): Share {
   return { ...shardShare(options.shard ?? WHOLE), claims: createClaims(), ...(options.stopAtFirst ? { inOrder: true } : {}) };
 }
 
+/** Stops a worker whose result is no longer wanted. */
+function stopWorker(h: ReturnType<typeof runShare>): void {
+  h.result.catch(() => {});
+  void h.worker.terminate();
+}
+
 /** Stops worker `seat` if it has not begun to search; returns whether it did. */
 function callOff(gate: Int32Array, seat: number, h: ReturnType<typeof runShare>): boolean {
   if (Atomics.compareExchange(gate, seat, 0, 2) !== 0) return false;
-  h.result.catch(() => {});
-  void h.worker.terminate();
+  stopWorker(h);
   return true;
 }
 
@@ -137,14 +142,12 @@ async function searchOnThreads(image: Image, scenario: Scenario, options: Parall
     own = exploreShare(image, scenario, options, share, { ...joint, helpers: { after: options.pilotSeconds ?? HELPERS_AFTER_SECONDS, start } });
   } catch (e) {
     // Workers would otherwise search on, and keep the process alive, for a search that failed.
-    for (const h of helpers) {
-      h.result.catch(() => {});
-      void h.worker.terminate();
-    }
+    for (const h of helpers) stopWorker(h);
     throw e;
   }
-  // The calling thread took every branch there was: a worker still loading has nothing left to do
-  // (a search that ends just after the pilot would otherwise wait a second for it to start).
+  // The calling thread ends when every branch is taken or the search stops: a worker still loading
+  // has nothing left to do (a search that ends just after the pilot would otherwise wait a second
+  // for it to start).
   const working = options.awaitWorkers ? helpers : helpers.filter((h, i) => !callOff(gate, i + 1, h));
   if (!working.length) return { parts: [own], used: 1 };
   // The calling thread is done; the workers' schedules still count in the progress shown.

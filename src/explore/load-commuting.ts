@@ -38,13 +38,16 @@ const LOADS = /^(mov[bwlq]?|movabs[bwlq]?|movz[bwlq]{2}|movs[bwlq]{2}|movslq|cmp
 
 type MemOperand = Extract<Operand, { kind: 'mem' }>;
 
+/** Whether the mnemonic is one of LOADS (before parsing its operands, which costs more). */
+export const isLoad = (mnemonic: string): boolean => LOADS.test(mnemonic);
+
 /**
  * The one memory operand of a load or compare (LOADS), which it only reads; null for any other
  * instruction, or one with more memory operands. A mov writes its last operand: the memory one
  * must be the source, the destination a register.
  */
 export function loadedOperand(mnemonic: string, ops: readonly Operand[]): MemOperand | null {
-  if (!LOADS.test(mnemonic)) return null;
+  if (!isLoad(mnemonic)) return null;
   const mems = ops.filter((op): op is MemOperand => op.kind === 'mem');
   if (mems.length !== 1) return null;
   if (mnemonic.startsWith('mov') && (ops[0] !== mems[0] || ops[1]?.kind !== 'reg')) return null;
@@ -79,7 +82,7 @@ interface LoadOperand {
 export function loadPoints(image: Image, skip: ReadonlySet<Address>): Map<Address, LoadOperand> {
   const out = new Map<Address, LoadOperand>();
   for (const d of imageInstructions(image)) {
-    if (skip.has(d.address)) continue;
+    if (skip.has(d.address) || !isLoad(d.mnemonic)) continue;
     try {
       const m = loadedOperand(d.mnemonic, parseInstruction(`${d.mnemonic} ${d.operands}`.trim(), 'att').operands);
       if (m === null || m.seg !== null || m.indirect) continue;

@@ -29,14 +29,7 @@ export class ThreadIndex {
     for (const list of this.byProcess.values()) list.length = 0;
     for (const p of this.liveOf.keys()) this.liveOf.set(p, 0);
     this.live = 0;
-    for (const t of threads) {
-      this.byId.set(t.tid, t);
-      this.byProcess.get(t.process)!.push(t);
-      if (t.state !== 'exited') {
-        this.liveOf.set(t.process, (this.liveOf.get(t.process) ?? 0) + 1);
-        this.live++;
-      }
-    }
+    for (const t of threads) this.add(t);
   }
 
   add(t: Thread): void {
