@@ -6,6 +6,7 @@ import { benchExplore, benchMemory, benchCheckedRules, benchTwoThreads } from '.
 import { benchGdb } from './gdb.bench.js';
 import { Machine, assembleSource, findSymbol, parseEvent } from '../src/index.js';
 import { copySize } from '../src/kernel/memory-snapshot.js';
+import { parseSchedule } from '../src/kernel/schedule.js';
 
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -71,6 +72,25 @@ async function benchMachine(): Promise<Record<string, number>> {
   });
   out['snapshot size (KiB)'] = state.processes.reduce((n, p) => n + copySize(p.memory), 0) / 1024;
   snap.close();
+
+  // What the search does after a last deviation that leaves a spin-wait: the lock's holder
+  // preempted on its CPU, the waiter spins to its tick. With the spin's rounds skipped and without.
+  const spin = await assembleSource(readFileSync(new URL('../asm/percpu_spinlock.s', import.meta.url), 'utf8'), 'asm/percpu_spinlock.s');
+  const spinlockAdd = findSymbol(spin, 'spinlock_add')!.address;
+  for (const [label, skipRounds] of [['rounds skipped', true], ['every round emulated', false]] as const) {
+    const m = Machine.create(spin, { skipRounds });
+    const [locks, counts] = [m.allocate('locks', 16), m.allocate('counts', 16)];
+    m.spawn({ entry: spinlockAdd, args: [locks, counts, 1n], cpu: 0 });
+    m.spawn({ entry: spinlockAdd, args: [locks, counts, 10n], cpu: 0 });
+    m.begin();
+    for (const item of parseSchedule('c0:9 T1:preempt')) m.step(item);
+    const held = m.capture();
+    out[`rewind + spin-wait to its tick + both to the end, ${label} (runs/s)`] = rate(2, () => {
+      m.restore(held);
+      while (m.step(null));
+    });
+    m.close();
+  }
 
   const source = readFileSync(new URL('../asm/percpu_list.s', import.meta.url), 'utf8');
   let files = 0;

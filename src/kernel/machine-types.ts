@@ -34,6 +34,11 @@ export interface MachineOptions {
    * check may excuse. Costs one JS call per store.
    */
   trackSpeculativeStores?: boolean;
+  /**
+   * Skip whole rounds of a loop that changes nothing (spin-skip.ts): the run is the same, counts
+   * included. Default true; false emulates every round (to compare, or to trace them).
+   */
+  skipRounds?: boolean;
 }
 
 /** Who stored a byte last: the thread, its section attempt, and whether that attempt aborted. */

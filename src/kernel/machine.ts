@@ -33,6 +33,7 @@ import { NotifyResume } from './notify-resume.js';
 import { RunLog } from './run-log.js';
 import { SignalDelivery } from './signal-delivery.js';
 import { SpeculativeStores } from './speculation.js';
+import { FIRST_PROBE, SpinSkip, type Round } from './spin-skip.js';
 import { resumeSplit, splitLoad } from './split-rmw.js';
 import { ThreadIndex } from './thread-index.js';
 import { layoutRegions } from './region-layout.js';
@@ -55,7 +56,8 @@ type Stop =
   | { kind: 'limit' }
   | { kind: 'memory'; access: string; cause: string; address: Address }
   | { kind: 'trap'; signal: number; reason: string }
-  | { kind: 'breakpoint'; address: Address };
+  | { kind: 'breakpoint'; address: Address }
+  | { kind: 'spin' };
 
 export type { CallOptions, KernelState, LastStore, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, SwitchOut, ThreadReport, ThreadSpec } from './machine-types.js';
 
@@ -105,6 +107,12 @@ export class Machine implements KernelServices {
   private breakpointHit: { tid: number; address: Address } | null = null;
   /** With trackSpeculativeStores: the critical sections of the image, and the last store to each shared byte. */
   private readonly speculation: SpeculativeStores | null;
+  /** Rounds of a loop that change nothing, skipped (spin-skip.ts); it needs the stores to shared memory counted. */
+  private readonly spin = new SpinSkip();
+  private readonly skipping: boolean;
+  private sharedStores = 0;
+  /** Instructions of skipped rounds so far, in this machine's life (rewinds do not undo it: a measure, not state). */
+  skipped = 0;
 
   // What the run produced.
   /** What the current run has produced. */
@@ -133,6 +141,7 @@ export class Machine implements KernelServices {
     }
     this.queues = new RunQueues(this.cpus);
     this.table = new SyscallTable(undefined, this.profile);
+    this.skipping = options.skipRounds ?? true;
     this.speculation = options.trackSpeculativeStores ? new SpeculativeStores(readRseqTables(image).sections) : null;
     this.notifyResume = new NotifyResume(this.profile, {
       activate: (t) => this.activate(t),
@@ -221,6 +230,7 @@ export class Machine implements KernelServices {
         const due = this.locationEvents.find((e) => (e.place.at === 'count' ? e.place.index === n : e.place.address === address));
         if (due) return this.halt({ kind: 'event', event: due });
       }
+      if (t.sliceUsed === this.spin.probeAt || (address === this.spin.watch && t.executed !== this.spin.watchedFrom)) return this.halt({ kind: 'spin' });
       this.executed = n;
       this.sliceLeft--;
       this.lastAddress = address;
@@ -231,10 +241,11 @@ export class Machine implements KernelServices {
       if (this.tracing) this.log.addTrace({ index: n, tid: t.tid, cpu: t.cpu, address, size });
     });
     emu.onSyscall(() => this.halt({ kind: 'syscall' }));
-    if (this.speculation && p === this.processes[0]) {
-      const spec = this.speculation;
-      emu.onMemoryWrite(0n, SHARED_MEMORY_END, (address, size) => this.running && spec.store(this.running, this.lastAddress, address, size));
-    }
+    const spec = p === this.processes[0] ? this.speculation : null;
+    emu.onMemoryWrite(0n, SHARED_MEMORY_END, (address, size) => {
+      this.sharedStores++;
+      if (spec && this.running) spec.store(this.running, this.lastAddress, address, size);
+    });
     emu.onInvalidMemory((access, cause, address) => {
       this.halt({ kind: 'memory', access, cause, address });
       return false;
@@ -645,10 +656,17 @@ export class Machine implements KernelServices {
     let limited = false;
     // A zero-length step (`cN:0`) still returns the thread to user space: its pending work, no instruction.
     let first = true;
+    // Whether the last stop was only to look for rounds to skip (the thread never left user space).
+    let spun = false;
     while (this.onCpu(t) && (this.sliceLeft > 0 || first)) {
       first = false;
-      workRan = true;
-      workAt = this.executed;
+      if (!spun) {
+        workRan = true;
+        workAt = this.executed;
+        // Anything but the look itself (a call, an event, a fault) may have changed what a round does.
+        this.spin.begin(t, this.skipping && this.sliceLeft >= 2 * FIRST_PROBE && !this.tracing && !this.breakpoints.size && !this.locationEvents.length);
+      }
+      spun = false;
       // Mid-instruction (after `Tn:load`) the store half runs first, alone: no kernel entry before it.
       const split = t.split;
       if (split ? this.sliceLeft <= 0 : !this.returnToUser(t) || !this.onCpu(t) || this.sliceLeft <= 0) break;
@@ -671,6 +689,10 @@ export class Machine implements KernelServices {
         else this.killProcess(t, SIGSEGV, `emulation stopped unexpectedly at ${hex(emu.reg('rip'))}`, 'fault');
       } else if (s.kind === 'slice') {
         // the step's count or the time slice ran out: the loop's condition and the tick below decide
+      } else if (s.kind === 'spin') {
+        spun = true;
+        const round = this.spin.stopped(t, { emu, rip: emu.reg('rip'), context: () => this.contextOf(t), sharedStores: this.sharedStores });
+        if (round) this.skipRounds(t, round);
       } else if (s.kind === 'breakpoint') {
         this.breakpointHit = { tid: t.tid, address: s.address };
         break;
@@ -697,6 +719,7 @@ export class Machine implements KernelServices {
       }
     }
     this.running = null;
+    this.spin.end();
     // An attempt whose thread stands outside the sections is over: no fix-up aborts there, so it
     // commits now rather than at the next instruction (the state between is the committed one).
     if (t.attemptStores.length && t.state !== 'exited' && !t.split) this.speculation?.step(t, emu.reg('rip'));
@@ -704,6 +727,26 @@ export class Machine implements KernelServices {
     // a switch to CPU N doing only that); not when its thread left the CPU before either.
     if (this.executed > sliceStart || workRan) record(this.onCpu(t), limited ? 1 : 0);
     return limited;
+  }
+
+  /**
+   * Skips whole rounds of `t`'s fixed loop, short of the tick (a slice count that reaches it exactly
+   * would end the turn at the round's start, recorded apart from the run), the budget and the
+   * step's count: only the counts move.
+   */
+  private skipRounds(t: Thread, round: Round): void {
+    const rounds = Math.min(
+      Math.floor((this.sliceLength - 1 - t.sliceUsed) / round.slice),
+      Math.floor((this.maxInstructions - this.executed) / round.instructions),
+      Math.floor(this.sliceLeft / round.instructions),
+    );
+    if (!(rounds > 0 && Number.isSafeInteger(rounds))) return;
+    const n = rounds * round.instructions;
+    this.executed += n;
+    this.sliceLeft -= n;
+    t.executed += n;
+    t.sliceUsed += rounds * round.slice;
+    this.skipped += n;
   }
 
   /** The word at the thread's stack pointer (the return address at a `ret`), or null when it cannot be read. */

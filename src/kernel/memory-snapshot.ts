@@ -107,6 +107,27 @@ class TrackedMemory {
     return (this.current = { regions, layout: layoutOf(regions), pages: next });
   }
 
+  /** Memory as it stands: the last copy, and the pages written since as they are now. Null before the first copy. */
+  mark(): MemoryMark | null {
+    const { pages, layoutChanged } = this.tracker.peek();
+    if (!this.current || layoutChanged) return null;
+    const written = new Map<Address, Uint8Array>();
+    for (const p of pages) written.set(p, this.emu.read(p, PAGE_SIZE));
+    return { copy: this.current, written, writes: this.tracker.writes };
+  }
+
+  /** Whether every byte is what it was at `mark`. */
+  unchangedSince(mark: MemoryMark): boolean {
+    if (this.tracker.writes === mark.writes) return this.current === mark.copy;
+    const { pages, layoutChanged } = this.tracker.peek();
+    if (this.current !== mark.copy || layoutChanged) return false;
+    for (const p of pages) {
+      const then = mark.written.get(p) ?? mark.copy.pages.get(p)?.bytes;
+      if (!then || !Buffer.from(this.emu.read(p, PAGE_SIZE)).equals(then)) return false;
+    }
+    return true;
+  }
+
   restore(copy: MemoryCopy): void {
     const { pages, layoutChanged } = this.tracker.take();
     const now = this.current;
@@ -167,6 +188,23 @@ export function lastRestoredPages(emu: Emulator): number {
 /** Writes to `emu` seen so far (guest stores and host writes, rewinds included); null when untracked. */
 export function memoryWrites(emu: Emulator): number | null {
   return tracked.get(emu)?.tracker.writes ?? null;
+}
+
+/** An address space as it stands, to tell later whether anything changed (`unchangedSince`). */
+export interface MemoryMark {
+  readonly copy: MemoryCopy;
+  readonly written: ReadonlyMap<Address, Uint8Array>;
+  readonly writes: number;
+}
+
+/** A mark of `emu`'s memory now; null when untracked or never copied. */
+export function markMemory(emu: Emulator): MemoryMark | null {
+  return tracked.get(emu)?.mark() ?? null;
+}
+
+/** Whether `emu`'s memory holds exactly what it held at `mark` (a write of the same bytes changes nothing). */
+export function unchangedSince(emu: Emulator, mark: MemoryMark): boolean {
+  return tracked.get(emu)?.unchangedSince(mark) ?? false;
 }
 
 /** Pages of `emu` written since its last copy or rewind (null when untracked). */
