@@ -252,7 +252,7 @@ export function stateFingerprint(machine: Machine, tables: RseqTables, from?: Pu
     const bytes = k ? k.contexts[i]! : machine.contextOf(t);
     const edits = normal.get(t.tid)?.canonical ?? deadAtNext(machine, t, regsOf);
     // The bytes as they stand go into `exact`, which only pending threads enter.
-    const raw = !edits || normal.has(t.tid) ? createHash('sha1').update(bytes).digest() : null;
+    const raw = !edits || normal.has(t.tid) ? rawDigest(t, bytes) : null;
     return { key: edits ? editedDigest(t, bytes, edits, regsOf(t)) : raw!, raw };
   });
   for (const c of contexts) h.update(c ? c.key : 'exited');
@@ -300,8 +300,34 @@ function deadAtNext(machine: Machine, t: Thread, regsOf: (t: Thread) => Register
 function editedDigest(t: Thread, bytes: Uint8Array, edits: Record<string, bigint>, regs: RegisterFile): Buffer {
   const block = registerBlock(t.process.emu);
   if (!block) return createHash('sha1').update(t.process.emu.editedContext(bytes, edits)).digest();
-  return createHash('sha1').update(bytes.subarray(0, block.begin)).update(bytes.subarray(block.end)).update(registerWords(regs, edits)).digest();
+  return createHash('sha1').update(restDigest(t, bytes, block)).update(registerWords(regs, edits)).digest();
 }
+
+/** The digest of a context as it stands: its bytes outside the register block (by digest), then the block's. */
+function rawDigest(t: Thread, bytes: Uint8Array): Buffer {
+  const block = registerBlock(t.process.emu);
+  if (!block) return createHash('sha1').update(bytes).digest();
+  return createHash('sha1').update(restDigest(t, bytes, block)).update(bytes.subarray(block.begin, block.end)).digest();
+}
+
+/**
+ * The last context bytes outside the register block hashed for each thread (by tid, in 256
+ * slots: a slot shared by two threads only misses) and their digest. Those 5 KB (segments,
+ * control and FPU state) rarely change while the registers do: comparing them with the last ones
+ * costs far less than hashing them again. A rewind makes new Thread objects, hence the tid.
+ */
+const restDigests: ({ bytes: Uint8Array; digest: Buffer } | undefined)[] = new Array(256);
+
+function restDigest(t: Thread, bytes: Uint8Array, block: { begin: number; end: number }): Buffer {
+  const last = restDigests[t.tid & 255];
+  if (last && (last.bytes === bytes || (sameRange(last.bytes, bytes, 0, block.begin) && sameRange(last.bytes, bytes, block.end, bytes.length)))) return last.digest;
+  const digest = createHash('sha1').update(bytes.subarray(0, block.begin)).update(bytes.subarray(block.end)).digest();
+  // Exported context bytes are never changed (Emulator.exportContext): keeping them is safe.
+  restDigests[t.tid & 255] = { bytes, digest };
+  return digest;
+}
+
+const sameRange = (a: Uint8Array, b: Uint8Array, from: number, to: number): boolean => a.length === b.length && Buffer.compare(a.subarray(from, to), b.subarray(from, to)) === 0;
 
 function memoryPart(machine: Machine, rsps: readonly (Address | null)[], fills: Fills): MemoryPart {
   const h = createHash('sha1');
