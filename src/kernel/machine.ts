@@ -230,7 +230,7 @@ export class Machine implements KernelServices {
         const due = this.locationEvents.find((e) => (e.place.at === 'count' ? e.place.index === n : e.place.address === address));
         if (due) return this.halt({ kind: 'event', event: due });
       }
-      if (t.sliceUsed === this.spin.probeAt || (address === this.spin.watch && t.executed !== this.spin.watchedFrom)) return this.halt({ kind: 'spin' });
+      if ((t.sliceUsed === this.spin.probeAt || (address === this.spin.watch && t.executed !== this.spin.watchedFrom)) && this.spin.look(t, address, this.sharedStores)) return this.halt({ kind: 'spin' });
       this.executed = n;
       this.sliceLeft--;
       this.lastAddress = address;

@@ -8,8 +8,11 @@
 // lock whose holder was preempted on the same CPU is the case that matters: it spins to its tick,
 // and a search runs it to the end after every last deviation.
 //
-// Looking costs a stop of the emulator: a turn is probed FIRST_PROBE instructions in, the probed
-// instruction watched for a few rounds, then probed again twice as far in.
+// Looking is done in the instruction hook as far as it can: a turn is probed FIRST_PROBE
+// instructions in, with only counters noted, and the probed instruction watched. A round back to
+// it that stored nothing shared stops the emulator to take the thread's context and memory there,
+// and the next round is compared with them. Any other round probes again twice as far in, so a
+// copy loop, which stores every round, never stops the emulator.
 import { markMemory, unchangedSince, type MemoryMark } from './memory-snapshot.js';
 import type { Emulator } from '../engine/index.js';
 import type { Thread } from './thread.js';
@@ -20,16 +23,15 @@ export const FIRST_PROBE = 64;
 /** Rounds watched from one probe before probing again further on. */
 const TRIES = 2;
 
-/** What a round must leave as it found it. */
+/** What a round must leave as it found it: counters first (cheap), then the context and memory. */
 interface Probe {
   rip: Address;
   executed: number;
   sliceUsed: number;
-  context: Uint8Array;
-  memory: MemoryMark;
   sharedStores: number;
   attempt: number;
   attemptStores: number;
+  whole: { context: Uint8Array; memory: MemoryMark } | null;
 }
 
 /** A fixed round found: its length in instructions and in slice count (trampoline code uses none). */
@@ -76,52 +78,60 @@ export class SpinSkip {
   }
 
   /**
-   * The emulator stopped for a probe or at the watched instruction. Returns the round found, or
-   * null (then the watch goes on, or a later probe is set).
+   * From the instruction hook, at the probe's count or the watched instruction (`rip`, about to
+   * run): notes the counters there, or gives up when the round since stored to shared memory.
+   * Returns true when the emulator should stop for `stopped` (a round passed those checks).
+   */
+  look(t: Thread, rip: Address, sharedStores: number): boolean {
+    const p = this.probe;
+    if (!p || rip !== p.rip || t.executed <= p.executed) {
+      this.probeAt = -1;
+      this.tries = 0;
+      this.probe = { rip, executed: t.executed, sliceUsed: t.sliceUsed, sharedStores, attempt: t.attempt, attemptStores: t.attemptStores.length, whole: null };
+      this.watch = rip;
+      this.watchedFrom = t.executed;
+      return false;
+    }
+    if (t.sliceUsed > p.sliceUsed && sharedStores === p.sharedStores && t.attempt === p.attempt && t.attemptStores.length === p.attemptStores) return true;
+    this.later(t);
+    return false;
+  }
+
+  /**
+   * The emulator stopped where `look` said: takes the context and memory there, or compares them
+   * with the last ones. Returns the round found, or null (then the watch goes on, or a later probe is set).
    */
   stopped(t: Thread, view: SpinView): Round | null {
     const p = this.probe;
-    if (p && view.rip === p.rip && t.executed > p.executed) {
-      const round = this.sameAs(p, t, view);
-      if (round) {
-        this.end();
-        return round;
-      }
-      if (++this.tries < TRIES) {
-        this.take(t, view);
-        return null;
-      }
-      this.watch = null;
-      this.probe = null;
-      this.distance *= 2;
-      this.probeAt = t.sliceUsed + this.distance;
-      return null;
+    if (!p) return null;
+    if (!p.whole) return this.note(t, view);
+    if (!Buffer.from(view.context()).equals(p.whole.context) || !unchangedSince(view.emu, p.whole.memory)) {
+      // The first round of a loop may set what the next ones keep: one more try.
+      return ++this.tries < TRIES ? this.note(t, view) : this.later(t);
     }
-    this.probeAt = -1;
-    this.tries = 0;
-    this.take(t, view);
-    return null;
+    this.end();
+    return { instructions: t.executed - p.executed, slice: t.sliceUsed - p.sliceUsed };
   }
 
-  private take(t: Thread, view: SpinView): void {
+  /** Probes `t` here with its context and memory, and watches this instruction. */
+  private note(t: Thread, view: SpinView): null {
     const memory = markMemory(view.emu);
-    if (!memory) {
-      this.end();
-      return;
-    }
+    if (!memory) return this.later(t);
     this.probe = {
-      rip: view.rip, executed: t.executed, sliceUsed: t.sliceUsed, context: view.context(), memory,
-      sharedStores: view.sharedStores, attempt: t.attempt, attemptStores: t.attemptStores.length,
+      rip: view.rip, executed: t.executed, sliceUsed: t.sliceUsed, sharedStores: view.sharedStores, attempt: t.attempt, attemptStores: t.attemptStores.length,
+      whole: { context: view.context(), memory },
     };
     this.watch = view.rip;
     this.watchedFrom = t.executed;
+    return null;
   }
 
-  /** The round since probe `p`, when it left everything as it was. */
-  private sameAs(p: Probe, t: Thread, view: SpinView): Round | null {
-    const slice = t.sliceUsed - p.sliceUsed;
-    if (slice <= 0 || view.sharedStores !== p.sharedStores || t.attempt !== p.attempt || t.attemptStores.length !== p.attemptStores) return null;
-    if (!Buffer.from(view.context()).equals(p.context) || !unchangedSince(view.emu, p.memory)) return null;
-    return { instructions: t.executed - p.executed, slice };
+  /** Gives up on this probe: the next one twice as far in. */
+  private later(t: Thread): null {
+    this.probe = null;
+    this.watch = null;
+    this.distance *= 2;
+    this.probeAt = t.sliceUsed + this.distance;
+    return null;
   }
 }
