@@ -33,7 +33,7 @@ import { NotifyResume } from './notify-resume.js';
 import { RunLog } from './run-log.js';
 import { SignalDelivery } from './signal-delivery.js';
 import { SpeculativeStores } from './speculation.js';
-import { FIRST_PROBE, SpinSkip, type Round } from './spin-skip.js';
+import { SpinSkip, type Round } from './spin-skip.js';
 import { resumeSplit, splitLoad } from './split-rmw.js';
 import { ThreadIndex } from './thread-index.js';
 import { layoutRegions } from './region-layout.js';
@@ -230,7 +230,7 @@ export class Machine implements KernelServices {
         const due = this.locationEvents.find((e) => (e.place.at === 'count' ? e.place.index === n : e.place.address === address));
         if (due) return this.halt({ kind: 'event', event: due });
       }
-      if ((t.sliceUsed === this.spin.probeAt || (address === this.spin.watch && t.executed !== this.spin.watchedFrom)) && this.spin.look(t, address, this.sharedStores)) return this.halt({ kind: 'spin' });
+      if ((t.sliceUsed === this.spin.probeAt || address === this.spin.watch) && this.spin.look(t, address, this.sharedStores)) return this.halt({ kind: 'spin' });
       this.executed = n;
       this.sliceLeft--;
       this.lastAddress = address;
@@ -664,7 +664,7 @@ export class Machine implements KernelServices {
         workRan = true;
         workAt = this.executed;
         // Anything but the look itself (a call, an event, a fault) may have changed what a round does.
-        this.spin.begin(t, this.skipping && this.sliceLeft >= 2 * FIRST_PROBE && !this.tracing && !this.breakpoints.size && !this.locationEvents.length);
+        this.spin.begin(t, this.skipping && !this.tracing && !this.breakpoints.size && !this.locationEvents.length, this.sliceLeft);
       }
       spun = false;
       // Mid-instruction (after `Tn:load`) the store half runs first, alone: no kernel entry before it.

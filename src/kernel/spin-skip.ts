@@ -18,8 +18,8 @@ import type { Emulator } from '../engine/index.js';
 import type { Thread } from './thread.js';
 import type { Address } from '../types.js';
 
-/** Instructions into a turn before the first look, and the shortest turn worth looking at. */
-export const FIRST_PROBE = 64;
+/** Instructions into a turn before the first look (a turn shorter than twice this is not looked at). */
+const FIRST_PROBE = 64;
 /** Rounds watched from one probe before probing again further on. */
 const TRIES = 2;
 
@@ -53,21 +53,18 @@ export interface SpinView {
 export class SpinSkip {
   /** The slice count of the running thread at which the emulator stops for a probe (-1: none). */
   probeAt = -1;
-  /** The instruction the emulator stops at to end a round (null: none)... */
+  /** The probe's instruction, where the hook calls `look` again (null: none; the hook's fast test). */
   watch: Address | null = null;
-  /** ...unless the thread's instruction count is still this (the probe's own instruction). */
-  watchedFrom = -1;
   private probe: Probe | null = null;
   private tries = 0;
   private distance = FIRST_PROBE;
 
-  /** A turn of `t` begins; `enabled` when rounds may be skipped in it. */
-  begin(t: Thread, enabled: boolean): void {
+  /** A turn of `t` of up to `length` instructions begins; `enabled` when rounds may be skipped in it. */
+  begin(t: Thread, enabled: boolean, length: number): void {
     this.probe = null;
     this.watch = null;
-    this.watchedFrom = -1;
     this.distance = FIRST_PROBE;
-    this.probeAt = enabled ? t.sliceUsed + FIRST_PROBE : -1;
+    this.probeAt = enabled && length >= 2 * FIRST_PROBE ? t.sliceUsed + FIRST_PROBE : -1;
   }
 
   /** The turn ended. */
@@ -84,14 +81,14 @@ export class SpinSkip {
    */
   look(t: Thread, rip: Address, sharedStores: number): boolean {
     const p = this.probe;
-    if (!p || rip !== p.rip || t.executed <= p.executed) {
+    if (!p || rip !== p.rip) {
       this.probeAt = -1;
       this.tries = 0;
-      this.probe = { rip, executed: t.executed, sliceUsed: t.sliceUsed, sharedStores, attempt: t.attempt, attemptStores: t.attemptStores.length, whole: null };
-      this.watch = rip;
-      this.watchedFrom = t.executed;
+      this.watchFrom(t, rip, sharedStores, null);
       return false;
     }
+    // The probed instruction itself, as the emulator resumes there.
+    if (t.executed === p.executed) return false;
     if (t.sliceUsed > p.sliceUsed && sharedStores === p.sharedStores && t.attempt === p.attempt && t.attemptStores.length === p.attemptStores) return true;
     this.later(t);
     return false;
@@ -113,17 +110,18 @@ export class SpinSkip {
     return { instructions: t.executed - p.executed, slice: t.sliceUsed - p.sliceUsed };
   }
 
-  /** Probes `t` here with its context and memory, and watches this instruction. */
+  /** Probes `t` here with its context and memory. */
   private note(t: Thread, view: SpinView): null {
     const memory = markMemory(view.emu);
     if (!memory) return this.later(t);
-    this.probe = {
-      rip: view.rip, executed: t.executed, sliceUsed: t.sliceUsed, sharedStores: view.sharedStores, attempt: t.attempt, attemptStores: t.attemptStores.length,
-      whole: { context: view.context(), memory },
-    };
-    this.watch = view.rip;
-    this.watchedFrom = t.executed;
+    this.watchFrom(t, view.rip, view.sharedStores, { context: view.context(), memory });
     return null;
+  }
+
+  /** Takes a probe of `t` at `rip` (its counters, and `whole` when taken) and watches that instruction. */
+  private watchFrom(t: Thread, rip: Address, sharedStores: number, whole: Probe['whole']): void {
+    this.probe = { rip, executed: t.executed, sliceUsed: t.sliceUsed, sharedStores, attempt: t.attempt, attemptStores: t.attemptStores.length, whole };
+    this.watch = rip;
   }
 
   /** Gives up on this probe: the next one twice as far in. */
