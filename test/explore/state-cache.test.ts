@@ -175,6 +175,26 @@ describe('state cache', function () {
       assert.notEqual(key(), before);
     });
 
+    it('changes with each change of a context byte outside the register block', () => {
+      const t = machine.allThreads()[0]!;
+      const emu = t.process.emu;
+      const bytes = machine.contextOf(t);
+      const at = bytes.length - 64; // far past the register block (bytes 16 to 192)
+      const before = key();
+      const keys = [1, 2].map((bit) => {
+        const edited = bytes.slice();
+        edited[at] ^= bit;
+        emu.writeContext(t.context, edited);
+        assert.equal(machine.contextOf(t)[at], edited[at]); // the edit is the thread's saved context
+        return key();
+      });
+      assert.notEqual(keys[0], before);
+      assert.notEqual(keys[1], before);
+      assert.notEqual(keys[1], keys[0]);
+      emu.writeContext(t.context, bytes);
+      assert.equal(key(), before);
+    });
+
     it('changes with one byte of a stack within the red zone below the stack pointer', () => {
       const before = key();
       const t = machine.allThreads()[0]!;
