@@ -22,6 +22,7 @@ import type { ScheduleItem } from '../kernel/schedule.js';
 import type { Loop, StateCache } from './state-cache.js';
 import type { PureStepFrom, StateFingerprint } from './state-hash.js';
 import type { ScratchBytes } from './scratch-bytes.js';
+import { QuietRounds } from './quiet-rounds.js';
 
 /**
  * A state met, the instruction count there, its watch, the loop its walk went round
@@ -97,6 +98,8 @@ export interface SearchCache {
   scratch?: ScratchBytes;
   twins?: EventTwins;
   walk?: (left: number) => CommutingWalk;
+  /** False: walk every round of a loop, even where twins stand for all its events (quiet-rounds.ts). */
+  quietRounds?: boolean;
 }
 
 export function exhaustiveSearch(machine: Machine, bound: number, space: DeviationSpace, control: SearchControl, share: Share = { part: 0, of: 1 }, caches: SearchCache | null = null): boolean {
@@ -264,6 +267,8 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
     // top, whose branches the shares divide).
     const twins = left === 1 && !top ? caches?.twins ?? null : null;
     twins?.reset();
+    // Rounds of a loop that twins stand for wholly are gone over (quiet-rounds.ts).
+    const quiet = twins && caches?.quietRounds !== false ? new QuietRounds(machine, twins, pureStep, sliceLength) : null;
     const walk = caches?.walk?.(left) ?? null;
     explore: for (;;) {
       const cpu = machine.defaultCpu();
@@ -274,6 +279,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       }
       const running = machine.runningOn(cpu)!;
       const tid = running.tid;
+      let state: StateFingerprint | null = null;
       // Top-level states are never met again with as many deviations left. (Looking states up only
       // where another thread takes over, not before every instruction, was measured: fewer lookups,
       // but more schedules and more time on list.json at K = 3.)
@@ -282,6 +288,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         const v = visit(cache, left, before, runner);
         if (v === true) break;
         visited.push(v);
+        state = v[0];
         loopBack(round, v, runner);
         if (twins) lately.set(v[0].key, v[0]);
         before = { state: v[0], tid };
@@ -291,7 +298,19 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       const regs = deviations.length ? machine.registersOf(running) : null;
       const rip = regs?.rip ?? 0n;
       const looping = twins !== null && deviations.length > 0 && twins.looping(rip, tid);
+      if (quiet && state && regs && looping) {
+        const skipped = quiet.skip(state, running, regs, here, cpu, () => twinsStandForAll(machine, twins!, cpu, tid, space));
+        if (skipped) {
+          cache!.hits += skipped.deviations;
+          cache!.rounds += skipped.rounds;
+          // The machine stands at the same point rounds later: a step of many, not one pure step.
+          before = null;
+          continue;
+        }
+      }
       if (walk && regs) walk.point(rip, tid, regs);
+      // Whether a twin stood for every deviation here (quiet-rounds.ts).
+      let allTwins = true;
       for (const d of deviations) {
         if (top) {
           const mine = takes(unit);
@@ -306,7 +325,9 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         }
         const item = Array.isArray(d) ? null : (d as ScheduleItem);
         const twin = twins && item ? twins.keyAfter(item, looping, here) : null;
-        const covering = (twin ? twins!.covering(twin) : null) ?? (walk && item && !twin?.pending ? walk.commuted(item) : null);
+        const byTwin = twin ? twins!.covering(twin) : null;
+        if (!byTwin) allTwins = false;
+        const covering = byTwin ?? (walk && item && !twin?.pending ? walk.commuted(item) : null);
         const span = covering?.span ?? null;
         if (span !== null) {
           // Watches opened after the twin ran never saw its leaf, which this one repeats: when
@@ -340,6 +361,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         if (walk && item && go) walk.explored(item, reached - at, unresolved === unresolvedBefore, foundBefore !== null && control.found!() === foundBefore);
         if (!go) break explore;
       }
+      if (quiet && state) quiet.record(state, regs ?? machine.registersOf(running), here, allTwins, deviations.length);
       // A run that met another thread's branch ends: the rest of the walk is skipped anyway.
       if (top && pass.over) break;
       if (twins || walk) pureStep.before(machine.runningOn(cpu)!, cpu, here);
@@ -352,6 +374,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
         before = null;
         round.clear();
         lately.clear();
+        quiet?.reset();
       }
       if (!stepped) {
         endOfPath(top);
@@ -418,4 +441,27 @@ function branchRuns(machine: Machine, space: DeviationSpace, share: Share, claim
   if (shareOf(unit, share.of) === share.part) count++;
   machine.restore(start);
   return runsFit(claims, count) ? new BranchRuns(claims, count) : null;
+}
+
+/**
+ * Whether, at the machine's point (thread `tid` about to run on `cpu`), an event twin stands for
+ * every deviation offered, as the walk would find applying each (quiet-rounds.ts); the machine is
+ * rewound after each.
+ */
+function twinsStandForAll(machine: Machine, twins: EventTwins, cpu: number, tid: number, space: DeviationSpace): boolean {
+  const t = machine.runningOn(cpu);
+  if (machine.defaultCpu() !== cpu || t?.tid !== tid) return false;
+  const deviations = deviationsAt(machine, cpu, t.tid, space);
+  if (deviations.length && !twins.passedAt(machine.registersOf(t).rip)) return false;
+  const here = machine.capture();
+  for (const d of deviations) {
+    if (Array.isArray(d)) return false;
+    const item = d as ScheduleItem;
+    machine.step(item);
+    const twin = twins.keyAfter(item, true, here);
+    const covered = twin !== null && twins.covering(twin) !== null;
+    machine.restore(here);
+    if (!covered) return false;
+  }
+  return true;
 }

@@ -90,6 +90,12 @@ export interface ExploreOptions {
    * load (load-commuting.ts): those an earlier round found conflicted. `false`: no load rule at all.
    */
   loadsExcluded?: readonly string[] | false;
+  /**
+   * Go over the rounds of a spin loop where event twins stand for every event (quiet-rounds.ts):
+   * the same schedules, or more where a skipped point would have hit the cache. Default on; false
+   * walks each round (to compare).
+   */
+  quietRounds?: boolean;
   /** Which round of the search's checked rules (scratch bytes, loads) this search is (set by the search itself; nextScratchRound). */
   scratchRound?: number;
 }
@@ -248,7 +254,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
         const sliceLength = machine.timeSlice === 0 ? Infinity : machine.timeSlice;
         const runBound = new RunBound(image, tables.sections);
         cache = new StateCache(joint.table ? new StateTable(joint.table) : stateCacheEntries(options), (m, from) => stateFingerprint(m, tables, from, scratch), sliceLength);
-        caches = { states: cache, twins: new EventTwins(machine, tables, sliceLength), walk: () => new CommutingWalk(machine, sliceLength, registerOnly, runBound, loads), ...(scratch ? { scratch } : {}) };
+        caches = { states: cache, twins: new EventTwins(machine, tables, sliceLength), walk: () => new CommutingWalk(machine, sliceLength, registerOnly, runBound, loads), ...(scratch ? { scratch } : {}), quietRounds: options.quietRounds ?? true };
       }
       try {
         exhaustiveSearch(machine, bound, space, control, share, caches);
@@ -334,7 +340,7 @@ export function mergeShares(parts: ShareResult[], scenario: Scenario, options: E
 
 function sumCaches(parts: ShareResult[]): StateCacheStats {
   const all = parts.flatMap((p) => (p.stateCache ? [p.stateCache] : []));
-  return { hits: all.reduce((n, c) => n + c.hits, 0), entries: all.reduce((n, c) => n + c.entries, 0), full: all.some((c) => c.full) };
+  return { hits: all.reduce((n, c) => n + c.hits, 0), rounds: all.reduce((n, c) => n + c.rounds, 0), entries: all.reduce((n, c) => n + c.entries, 0), full: all.some((c) => c.full) };
 }
 
 /** The whole search on the calling thread. */

@@ -1,6 +1,7 @@
-// Whether a default step of the search's walk was pure: the same thread ran one instruction that
-// entered no kernel, ended no slice, closed no attempt, returned from no call, and wrote no memory
-// or only its own stack and TLS bytes with the values they held. Two points of a walk joined by
+// Whether a default step of the search's walk was pure: the same thread ran one instruction (or
+// as many as asked, going over rounds of a loop: quiet-rounds.ts) that entered no kernel, ended no
+// slice, closed no attempt, returned from no call, and wrote no memory or only its own stack and
+// TLS bytes with the values they held. Two points of a walk joined by
 // pure steps differ only in that thread's registers, its slice count and the instruction count
 // (event-twins.ts and commuting.ts build on that).
 import { SHARED_MEMORY_END } from '../kernel/address-space.js';
@@ -29,20 +30,20 @@ export class PureStep {
 
   constructor(private readonly machine: Machine) {}
 
-  /** Before the step: `t` is about to run one instruction on `cpu`; `here` is the machine now. */
+  /** Before the step: `t` is about to run on `cpu`; `here` is the machine now. */
   before(t: Thread, cpu: number, here: MachineSnapshot): void {
     // Work waiting for the return to user space, or a signal to deliver, makes the step impure.
     this.mark = t.notifyResume || t.pendingSignals.length || t.split ? null : this.markOf(t, cpu);
     this.snapshot = here;
   }
 
-  /** After it: whether it was pure. */
-  after(): boolean {
+  /** After it (`count` instructions, when more than one): whether it was pure. */
+  after(count = 1): boolean {
     const before = this.mark;
     const t = before?.thread;
     const after = t ? this.markOf(t, t.cpu) : null;
     const pure = before !== null && after !== null && !this.machine.stepEndedSlice && t!.state === 'runnable' && !t!.notifyResume && !t!.pendingSignals.length && !t!.split && this.machine.runningOn(before.cpu) === t
-      && after.instructions === before.instructions + 1
+      && after.instructions === before.instructions + count
       && after.syscalls === before.syscalls && after.events === before.events && after.cpu === before.cpu
       && after.attempt === before.attempt && after.returns === before.returns && after.eventMask === before.eventMask
       && (after.writes === before.writes || this.wroteOnlySameValues());

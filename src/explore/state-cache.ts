@@ -83,6 +83,8 @@ export interface Covering {
 export interface StateCacheStats {
   /** Visits skipped because an explored state covered them. */
   hits: number;
+  /** Rounds of loops gone over whole, their events stood for by twins (quiet-rounds.ts). */
+  rounds: number;
   entries: number;
   /** The cap was reached and later states were not remembered. */
   full: boolean;
@@ -100,6 +102,8 @@ function digestWords(digest: string): [number, number] {
 export class StateCache {
   readonly table: StateTable;
   hits = 0;
+  /** Rounds of loops gone over (quiet-rounds.ts). */
+  rounds = 0;
   /** Entries this search added (the table may be shared with other threads). */
   private added = 0;
 
@@ -163,7 +167,7 @@ export class StateCache {
   }
 
   stats(): StateCacheStats {
-    return { hits: this.hits, entries: this.added, full: this.table.full };
+    return { hits: this.hits, rounds: this.rounds, entries: this.added, full: this.table.full };
   }
 }
 

@@ -54,6 +54,58 @@ function step(m: Machine, twins: EventTwins): void {
 }
 
 describe('event twins', () => {
+  describe('of a switch to another CPU in a spin loop', () => {
+    // spinlock.json: T1 preempted holding CPU 0's lock, T2 spinning on it there, T3 on CPU 1 not yet run.
+    const SWITCH: ScheduleItem = { kind: 'run', cpu: 1, count: 0 };
+    /** At each point where T2 is about to load the lock (a switch point), over `points` steps: the switch's key, the machine put back. */
+    async function switchesAlongSpin(points: number, body: (twins: EventTwins, state: TwinState | null, m: Machine) => void): Promise<number> {
+      const { image } = await bundledScenario('spinlock.json');
+      const lockLoad = [...sharedAccessPoints(image)].find((a) => /cmpq\s+\$0, \(%rdi,%r8,8\)/.test(image.lines.find((l) => l.kind === 'instruction' && l.address === a)?.text ?? ''));
+      assert.ok(lockLoad !== undefined, 'the spin loop loads the lock');
+      return withScenario('spinlock.json', 'c0:9 T1:preempt', (m, twins) => {
+        let met = 0;
+        for (let i = 0; i < points; i++) {
+          const rip = m.registersOf(m.runningOn(0)!).rip;
+          const looping = twins.looping(rip, 2);
+          if (rip === lockLoad) {
+            met++;
+            const here = m.capture();
+            m.step(SWITCH);
+            const state = twins.keyAfter(SWITCH, looping, here);
+            body(twins, state, m);
+            m.restore(here);
+          }
+          const pure = new PureStep(m);
+          pure.before(m.runningOn(0)!, 0, m.capture());
+          m.step({ kind: 'run', cpu: 0, count: 1 });
+          twins.stepped(pure.after());
+        }
+        return met;
+      });
+    }
+
+    it('have a key only once the spinner came round its loop, and the same one each round after', async () => {
+      const keys: (string | null)[] = [];
+      const met = await switchesAlongSpin(40, (_twins, state) => keys.push(state?.key ?? null));
+      assert.ok(met >= 3, `the lock load met ${met} times`);
+      assert.equal(keys[0], null);
+      assert.ok(keys[1] !== null);
+      assert.ok(keys.slice(2).every((k) => k === keys[1]));
+    });
+
+    it('stand for the same switch a round later, the spinner that much further in its slice', async () => {
+      const covers: ({ span: number; ahead: number } | null)[] = [];
+      await switchesAlongSpin(40, (twins, state) => {
+        if (!state) return;
+        const cover = twins.covering(state);
+        covers.push(cover && { span: cover.span, ahead: cover.ahead });
+        if (!cover) twins.remember(state, 50);
+      });
+      assert.equal(covers[0], null);
+      assert.deepEqual(covers.slice(1, 3), [{ span: 50, ahead: 9 }, { span: 50, ahead: 18 }]);
+    });
+  });
+
   it('give an event the same key wherever in a section it comes, when only dead registers changed between', async () => {
     await withList((m, twins) => {
       const first = stateHere(m, twins);

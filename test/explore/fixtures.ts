@@ -4,8 +4,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { strict as assert } from 'node:assert';
 import type { Image } from '../../src/asm/image.js';
-import { loadProgram } from '../../src/program.js';
+import { assembleSource, loadProgram } from '../../src/program.js';
 import { loadScenario, scenarioFromJson, type Scenario } from '../../src/scenario/scenario.js';
 
 export const SCENARIOS = fileURLToPath(new URL('../../examples/scenarios/', import.meta.url));
@@ -33,6 +34,32 @@ export const counterScenarioJson = (file: string, extra: Record<string, unknown>
 export async function counterScenario(file: string, extra: Record<string, unknown> = {}): Promise<{ scenario: Scenario; image: Image }> {
   const scenario = scenarioFromJson(counterScenarioJson(file, extra), ROOT + 'scenario.json');
   return { scenario, image: await loadProgram(scenario.source) };
+}
+
+/**
+ * percpu_spinlock.s with its lock released before the new count is stored (a lost update), two
+ * threads on CPU 0 (and, with `third`, one on CPU 1) and a `timeSlice`-instruction slice: one
+ * spins while the other holds the lock, and ticks come within the runs.
+ */
+export async function brokenSpinlock(timeSlice = 40, third = false): Promise<{ scenario: Scenario; image: Image }> {
+  const correct = readFileSync(ROOT + 'asm/percpu_spinlock.s', 'utf8');
+  const store = '\tmovq %r9, (%rsi,%r8,8)\n';
+  const release = '\tmovq $0, (%rdi,%r8,8)\n';
+  const broken = correct.replace(store + release, release + store);
+  assert.notEqual(broken, correct, 'percpu_spinlock.s stores the count, then releases the lock');
+  const scenario = scenarioFromJson({
+    source: 'asm/percpu_spinlock.s',
+    cpus: 2,
+    timeSlice,
+    memory: { locks: { size: 16 }, counts: { size: 16 } },
+    threads: [
+      { entry: 'spinlock_add', args: ['locks', 'counts', 1], cpu: 0 },
+      { entry: 'spinlock_add', args: ['locks', 'counts', 10], cpu: 0 },
+      ...(third ? [{ entry: 'spinlock_add', args: ['locks', 'counts', 100], cpu: 1 }] : []),
+    ],
+    invariants: [{ region: 'counts', sum64: third ? 111 : 11 }, { region: 'locks', equals64: [0, 0] }],
+  }, ROOT + 'scenario.json');
+  return { scenario, image: await assembleSource(broken, 'percpu_spinlock.bug-release-early.s') };
 }
 
 // A reader of a per-CPU buffer's free space: the byte past its count, which an aborted copy may

@@ -23,7 +23,7 @@ import { assembleSource, loadProgram } from '../../src/program.js';
 import { loadScenario, scenarioFromJson, type Scenario } from '../../src/scenario/scenario.js';
 import { instantiate } from '../../src/scenario/setup.js';
 import { parseProfile } from '../../src/kernel/profile.js';
-import { bundledScenario, counterScenario, SCENARIOS } from './fixtures.js';
+import { brokenSpinlock, bundledScenario, counterScenario, SCENARIOS } from './fixtures.js';
 
 const ASM = fileURLToPath(new URL('../../asm/', import.meta.url));
 const base = (file: string) => file.replace(/^.*\//, '').replace(/\..*$/, '');
@@ -579,7 +579,7 @@ describe('state cache', function () {
       c.add(state('b'), 1, 1, false);
       c.add(state('c'), 1, 1, false);
       assert.equal(c.covering(state('c'), 1), null);
-      assert.deepEqual(c.stats(), { hits: 0, entries: 2, full: true });
+      assert.deepEqual(c.stats(), { hits: 0, rounds: 0, entries: 2, full: true });
     });
 
     it('a search capped at one entry still reports the same as one without a cache', async () => {
@@ -599,29 +599,6 @@ describe('state cache', function () {
 
 describe('state cache over loops', function () {
   this.timeout(300_000);
-  // percpu_spinlock.s with its lock released before the new count is stored (a lost update), two
-  // threads on CPU 0 and a 40-instruction slice: one spins while the other holds the lock, and
-  // ticks come within the runs.
-  async function brokenSpinlock(): Promise<{ scenario: Scenario; image: Image }> {
-    const correct = readFileSync(ASM + 'percpu_spinlock.s', 'utf8');
-    const store = '\tmovq %r9, (%rsi,%r8,8)\n';
-    const release = '\tmovq $0, (%rdi,%r8,8)\n';
-    const broken = correct.replace(store + release, release + store);
-    assert.notEqual(broken, correct, 'percpu_spinlock.s stores the count, then releases the lock');
-    const scenario = scenarioFromJson({
-      source: 'asm/percpu_spinlock.s',
-      cpus: 2,
-      timeSlice: 40,
-      memory: { locks: { size: 16 }, counts: { size: 16 } },
-      threads: [
-        { entry: 'spinlock_add', args: ['locks', 'counts', 1], cpu: 0 },
-        { entry: 'spinlock_add', args: ['locks', 'counts', 10], cpu: 0 },
-      ],
-      invariants: [{ region: 'counts', sum64: 11 }, { region: 'locks', equals64: [0, 0] }],
-    }, fileURLToPath(new URL('../../scenario.json', import.meta.url)));
-    return { scenario, image: await assembleSource(broken, 'percpu_spinlock.bug-release-early.s') };
-  }
-
   /** What a cover check gets: the search's machine, and every state fingerprinted so far by key and counts. */
   interface CoverCheck {
     m: Machine;
