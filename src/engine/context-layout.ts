@@ -7,6 +7,7 @@
 //
 // The block's place is found by probing, not assumed: RAX and RIP are written with marker values
 // and looked for. A build whose layout does not match gets null, and its callers fall back.
+import { RseqEmuError } from '../errors.js';
 import { X86_REGISTERS, type Emulator, type RegisterFile, type SavedContext } from './emulator.js';
 
 /** regs[16], eip, eflags, cc_dst, cc_src, cc_src2 (8 bytes each), cc_op and df (4 each). */
@@ -24,7 +25,12 @@ function offsetOf(bytes: Uint8Array, value: bigint): number {
 
 /** The [begin, end) of the register block in `emu`'s exported contexts (probed once), or null when the probe fails. */
 export function registerBlock(emu: Emulator): { begin: number; end: number } | null {
-  if (probed === undefined) probed = probeRegisterBlock(emu);
+  if (probed === undefined) {
+    // Inside a hook a RIP write waits for the callback's return, and putting the live context back
+    // moves the CPU to the instruction being run: it would run again (seen: a store run twice).
+    if (emu.inRun) throw new RseqEmuError('ENGINE', 'the register block is probed outside a run: call registerBlock before installing a hook that reads saved contexts');
+    probed = probeRegisterBlock(emu);
+  }
   return probed;
 }
 

@@ -201,6 +201,11 @@ export class Emulator {
   private lastFault: Fault | undefined;
   // State of the current run(). All JS code that executes while `running` is a hook callback.
   private running = false;
+
+  /** Whether a run is under way: the caller is a hook callback. */
+  get inRun(): boolean {
+    return this.running;
+  }
   private stopRequested = false;
   /** The first exception thrown by a JS callback during the current run(). */
   private callbackError: { error: unknown } | undefined;

@@ -7,7 +7,10 @@
 // than one on memcpy-buffer at K = 3, and 38 % more on the spinlock. So each thread takes a run of
 // consecutive branches; when it meets one another thread took, it starts again in the middle of
 // the longest run nobody has taken (the half the thread working along it would reach last). The
-// top level's one-instruction rules (commuting.ts) hold within a run, too.
+// top level's one-instruction rules (commuting.ts) hold within a run, too, so a run begins where no
+// such rule joins a branch to the one before: begun one instruction after a load, a second thread
+// explored in the spinlock's K = 3 space 8,172 schedules the first would have stood for by the
+// branches before.
 //
 // A stop-at-first search still takes branches strictly in order (`claim`): it must report the
 // first failing branch of the sequential order, and a thread that stops leaves every branch
@@ -38,9 +41,15 @@ export const runsFit = (claims: Int32Array, count: number): boolean => count <= 
 
 /** The branches of one share (numbered 0 to count - 1), taken in runs. */
 export class BranchRuns {
+  /**
+   * `starts`: for each branch, whether a run may begin there; a branch whose event the same event
+   * one point earlier stands for (commuting.ts) begins none: only the thread that explored that
+   * one knows it, and another beginning there would explore it again. All, when not given.
+   */
   constructor(
     private readonly claims: Int32Array,
     readonly count: number,
+    readonly starts: readonly boolean[] | null = null,
   ) {}
 
   /** Takes branch `ordinal`: true unless another thread took it first. */
@@ -56,7 +65,7 @@ export class BranchRuns {
   /**
    * Where this thread's next run starts, or null when every branch is taken: the first branch when
    * nobody took it, else the middle of the longest run of branches nobody took (a thread working
-   * along it from its start reaches that half last).
+   * along it from its start reaches that half last), moved back to a branch a run may begin at.
    */
   next(): number | null {
     let best: [number, number] | null = null;
@@ -70,6 +79,9 @@ export class BranchRuns {
       }
     }
     if (!best) return null;
-    return best[0] === 0 ? 0 : best[0] + ((best[1] - best[0]) >> 1);
+    if (best[0] === 0) return 0;
+    const middle = best[0] + ((best[1] - best[0]) >> 1);
+    for (let i = middle; i > best[0]; i--) if (this.starts?.[i] ?? true) return i;
+    return best[0];
   }
 }

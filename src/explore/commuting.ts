@@ -132,6 +132,14 @@ export class CommutingWalk {
    */
   constructor(private readonly machine: Machine, private readonly sliceLength: number, private readonly registerOnly: ReadonlySet<Address>, private readonly bound: RunBound | null = null, private readonly loads: LoadWatch | null = null) {}
 
+  /**
+   * Whether events at the point after the instruction at `rip` (its thread's next) may be stood for
+   * by the same events before it: it touches registers only, or it is a load the load rule watches.
+   */
+  carriesOver(rip: Address): boolean {
+    return this.registerOnly.has(rip) || (this.loads?.watches(rip) ?? false);
+  }
+
   /** A point of the walk: thread `tid`, with registers `regs`, is about to run the instruction at `rip`. */
   point(rip: Address, tid: number, regs: RegisterFile): void {
     // Events commute only with their own thread's instruction.

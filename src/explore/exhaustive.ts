@@ -110,7 +110,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
   let ordinal = 0;
   // Threads of one search take runs of branches; `pass` is this thread's current run: where it
   // began, and whether it met a branch another thread took (then the rest of this walk is not its).
-  const runs = share.claims && !share.inOrder && bound > 0 ? branchRuns(machine, space, share, share.claims) : null;
+  const runs = share.claims && !share.inOrder && bound > 0 ? branchRuns(machine, space, share, share.claims, caches?.walk?.(bound) ?? null) : null;
   const pass = { from: 0, over: false };
   /** Whether top-level branch `u` is this search's: called once per branch, in order. */
   const takes = (u: number): boolean => {
@@ -427,20 +427,28 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
 /**
  * The share's top-level branches as runs for its threads (branch-claims.ts), or null when there are
  * too many to mark: the default path walked once, counting the deviations the top level offers
- * (the same walk as the search's top level, which takes the same steps).
+ * (the same walk as the search's top level, which takes the same steps). `walk`: the top level's
+ * commuting walk, which tells the branches a run may begin at (BranchRuns.next).
  */
-function branchRuns(machine: Machine, space: DeviationSpace, share: Share, claims: Int32Array): BranchRuns | null {
+export function branchRuns(machine: Machine, space: DeviationSpace, share: Share, claims: Int32Array, walk: CommutingWalk | null): BranchRuns | null {
   const start = machine.capture();
   let unit = 0;
-  let count = 0;
+  const starts: boolean[] = [];
+  // The thread and instruction of the last point: events after it may be stood for by the same events before it.
+  let last: { tid: number; rip: Address } | null = null;
   for (let cpu = machine.defaultCpu(); cpu !== null; cpu = machine.defaultCpu()) {
-    for (const _ of deviationsAt(machine, cpu, machine.runningOn(cpu)!.tid, space)) if (shareOf(unit++, share.of) === share.part) count++;
+    const t = machine.runningOn(cpu)!;
+    const rip = machine.ripOf(t);
+    const first = !walk || last === null || last.tid !== t.tid || !walk.carriesOver(last.rip);
+    // A run begins at a point's first branch: the events after it stand for the same events at the next point.
+    deviationsAt(machine, cpu, t.tid, space).forEach((_, i) => shareOf(unit++, share.of) === share.part && starts.push(first && i === 0));
+    last = { tid: t.tid, rip };
     if (!machine.step({ kind: 'run', cpu, count: 1 })) break;
   }
   // The end of the path, the schedule with no deviation, is a branch of its own.
-  if (shareOf(unit, share.of) === share.part) count++;
+  if (shareOf(unit, share.of) === share.part) starts.push(true);
   machine.restore(start);
-  return runsFit(claims, count) ? new BranchRuns(claims, count) : null;
+  return runsFit(claims, starts.length) ? new BranchRuns(claims, starts.length, starts) : null;
 }
 
 /**

@@ -148,8 +148,15 @@ export class LoadWatch {
   /** A watch whose `store` sees every store to shared memory of `machine`'s process: call it before the first run (hooks apply to code translated after them). */
   static install(machine: Machine, points: ReadonlyMap<Address, LoadOperand>, excluded: ReadonlySet<LoadWait>, shared: Int32Array | null = null): LoadWatch {
     const watch = new LoadWatch(machine, points, excluded, shared);
+    // The hook reads saved contexts through the register block, which must not be probed inside it.
+    registerBlock(machine.processes[0]!.emu);
     machine.processes[0]!.emu.onMemoryWrite(0n, SHARED_MEMORY_END, (address, size) => watch.store(address, size));
     return watch;
+  }
+
+  /** Whether the instruction at `rip` is a load the rule watches (events after it may stand for those before). */
+  watches(rip: Address): boolean {
+    return this.points.has(rip);
   }
 
   /**

@@ -4,8 +4,10 @@
 import { strict as assert } from 'node:assert';
 import { exploreShare } from '../../src/explore/explorer.js';
 import type { Image } from '../../src/asm/image.js';
-import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints } from '../../src/explore/deviations.js';
-import { exhaustiveSearch } from '../../src/explore/exhaustive.js';
+import { ALL_DEVIATIONS, deviationsAt, sharedAccessPoints, splitPoints } from '../../src/explore/deviations.js';
+import { branchRuns, exhaustiveSearch } from '../../src/explore/exhaustive.js';
+import { CommutingWalk, registerOnlyPoints } from '../../src/explore/commuting.js';
+import { LoadWatch, loadPoints } from '../../src/explore/load-commuting.js';
 import type { Scenario } from '../../src/scenario/scenario.js';
 import { instantiate } from '../../src/scenario/setup.js';
 import { bundledScenario, counterScenario } from './fixtures.js';
@@ -137,6 +139,51 @@ describe('branches claimed in runs', () => {
     for (const b of [0, 1, 2, 30, 31]) runs.take(b);
     // Free: 3–29 (27 branches) and 32–99 (68): the second, from its middle.
     assert.equal(runs.next(), 32 + 34);
+  });
+
+  it('start no later than that middle, at the closest branch a run may begin at', () => {
+    const starts = Array.from({ length: 100 }, (_, i) => i % 10 === 3);
+    const runs = new BranchRuns(createClaims(), 100, starts);
+    for (const b of [0, 1, 2, 30, 31]) runs.take(b);
+    assert.equal(runs.next(), 63);
+  });
+
+  it('start at the first free branch when no branch up to the middle may begin a run', () => {
+    const runs = new BranchRuns(createClaims(), 100, Array.from({ length: 100 }, (_, i) => i > 80));
+    for (const b of [0, 1, 2, 30, 31]) runs.take(b);
+    assert.equal(runs.next(), 32);
+  });
+
+  it('begin only at a point\'s first branch, and not one instruction after a load or a register-only instruction of its thread (spinlock.json)', async () => {
+    const { scenario, image } = await bundledScenario('spinlock.json');
+    const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
+    try {
+      m.begin();
+      const space = { kinds: ALL_DEVIATIONS, switchPoints: sharedAccessPoints(image), splitPoints: splitPoints(image), flagsMatter: false };
+      const registerOnly = registerOnlyPoints(image);
+      const loads = LoadWatch.install(m, loadPoints(image, registerOnly), new Set(), null);
+      const runs = branchRuns(m, space, { part: 0, of: 1 }, createClaims(), new CommutingWalk(m, 1000, registerOnly, null, loads))!;
+      // The top level's points, T1 first: each with its first branch's number and its instruction.
+      const points: { unit: number; text: string }[] = [];
+      let unit = 0;
+      for (let cpu = m.defaultCpu(); cpu !== null && points.length < 13; cpu = m.defaultCpu()) {
+        const rip = m.ripOf(m.runningOn(cpu)!);
+        points.push({ unit, text: image.lines.find((l) => l.kind === 'instruction' && l.address === rip)!.text });
+        unit += deviationsAt(m, cpu, m.runningOn(cpu)!.tid, space).length;
+        m.step({ kind: 'run', cpu, count: 1 });
+      }
+      const at = (text: string) => points.find((p) => p.text === text)!.unit;
+      // After the store of 1 (the lock taken): the load of the count begins a run, its other branches do not.
+      const load = at('movq (%rsi,%r8,8), %r9');
+      assert.deepEqual(runs.starts!.slice(load, load + 2), [true, false]);
+      // After that load, and after the register-only add: none.
+      assert.equal(runs.starts![at('addq %rdx, %r9')], false);
+      assert.equal(runs.starts![at('movq %r9, (%rsi,%r8,8)')], false);
+      // After the count's store: the release begins one.
+      assert.equal(runs.starts![at('movq $0, (%rdi,%r8,8)')], true);
+    } finally {
+      m.close();
+    }
   });
 
   it('start nowhere when every branch is taken', () => {

@@ -2,6 +2,8 @@
 // another thread's store conflicts with a wait before one, and what the search does when a wait it
 // used turns out conflicted.
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { readRseqTables } from '../../src/abi/tables.js';
 import { CommutingWalk, constantMemory, registerOnlyPoints } from '../../src/explore/commuting.js';
 import { explore, nextScratchRound, type ExploreOptions, type ShareResult } from '../../src/explore/explorer.js';
@@ -54,6 +56,28 @@ function t1AtCountLoad(m: Machine, watch: LoadWatch): string | null {
 
 /** T1 preempted where it stands; T2, on the same CPU, pushes to the same buffer. */
 const t2Pushes = (m: Machine): void => run(m, 'T1:preempt c0:40');
+
+describe('a load watch', () => {
+  it('installed before anything read a saved context, leaves each single step one instruction further (a fresh process)', () => {
+    // The watch's store hook reads other threads' saved contexts through the register block; probed
+    // inside the hook, putting the live context back sent the CPU to the store again.
+    const script = `
+      import { bundledScenario } from './test/explore/fixtures.ts';
+      import { instantiate } from './src/scenario/setup.ts';
+      import { LoadWatch, loadPoints } from './src/explore/load-commuting.ts';
+      import { registerOnlyPoints } from './src/explore/commuting.ts';
+      const { scenario, image } = await bundledScenario('spinlock.json');
+      const m = instantiate(image, scenario, undefined, { trackSpeculativeStores: true });
+      LoadWatch.install(m, loadPoints(image, registerOnlyPoints(image)), new Set(), null);
+      m.begin();
+      const rips = [];
+      for (let i = 0; i < 11; i++) { rips.push(m.ripOf(m.runningOn(0)).toString(16)); m.step({ kind: 'run', cpu: 0, count: 1 }); }
+      console.log(JSON.stringify(rips));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8' });
+    // spinlock_add's first eleven instructions, the store of 1 (0x400029) once.
+    assert.deepEqual(JSON.parse(out), ['400000', '400007', '40000b', '400012', '400017', '40001c', '400022', '400027', '400029', '400031', '400035']);
+  });
+});
 
 describe('events one load apart', () => {
   it('take as load points the loads and compares of one memory operand, not stores, fs loads, stack loads or register-only points', async () => {
