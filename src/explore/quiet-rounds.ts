@@ -51,8 +51,8 @@ interface Point {
   key: string;
   /** Every thread's slice count there. */
   counts: readonly number[];
-  /** The running thread's registers, as bytes. */
-  words: Uint8Array;
+  /** The running thread's registers (a file of its own: registersOf makes one per call). */
+  regs: RegisterFile;
   here: MachineSnapshot;
   /** Whether a twin stood for every deviation there. */
   quiet: boolean;
@@ -77,8 +77,9 @@ export class QuietRounds {
 
   /** A point whose deviations were tried: `quiet` when a twin stood for each of them. */
   record(state: StateFingerprint, regs: RegisterFile, here: MachineSnapshot, quiet: boolean, deviations: number): void {
-    if (this.points.length === MAX_PERIOD) this.points.shift();
-    this.points.push({ key: state.key, counts: state.counts, words: registerWords(regs).slice(), here, quiet, deviations });
+    // A loop longer than MAX_PERIOD is walked as before: older points are let go.
+    if (this.points.length === 2 * MAX_PERIOD) this.points.splice(0, MAX_PERIOD);
+    this.points.push({ key: state.key, counts: state.counts, regs, here, quiet, deviations });
   }
 
   /**
@@ -127,14 +128,15 @@ export class QuietRounds {
   private roundBefore(state: StateFingerprint, t: Thread, regs: RegisterFile, here: MachineSnapshot): Point[] | null {
     const points = this.points;
     let from = points.length - 1;
-    while (from >= 0 && points[from]!.key !== state.key) from--;
-    if (from < 0) return null;
+    const last = Math.max(0, points.length - MAX_PERIOD);
+    while (from >= last && points[from]!.key !== state.key) from--;
+    if (from < last) return null;
     const round = points.slice(from);
     if (!round.every((p) => p.quiet)) return null;
     const runner = this.machine.allThreads().indexOf(t);
     const start = round[0]!;
     if (state.counts.length !== start.counts.length || !state.counts.every((c, i) => (i === runner ? c === start.counts[i]! + round.length : c === start.counts[i]))) return null;
-    if (!Buffer.from(registerWords(regs)).equals(start.words)) return null;
+    if (!Buffer.from(registerWords(regs)).equals(registerWords(start.regs))) return null;
     const block = registerBlock(t.process.emu);
     const now = contextIn(here, t);
     const then = contextIn(start.here, t);
