@@ -268,7 +268,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
     const twins = left === 1 && !top ? caches?.twins ?? null : null;
     twins?.reset();
     // Rounds of a loop that twins stand for wholly are gone over (quiet-rounds.ts).
-    const quiet = twins && caches?.quietRounds !== false ? new QuietRounds(machine, twins, pureStep, sliceLength) : null;
+    const quiet = twins && caches?.quietRounds !== false ? new QuietRounds(machine, pureStep, sliceLength) : null;
     const walk = caches?.walk?.(left) ?? null;
     explore: for (;;) {
       const cpu = machine.defaultCpu();

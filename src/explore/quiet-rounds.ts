@@ -37,7 +37,6 @@ import type { ScheduleItem } from '../kernel/schedule.js';
 import type { Thread } from '../kernel/thread.js';
 import { equalBesides, registerBlock, registerWords } from '../engine/context-layout.js';
 import type { RegisterFile } from '../engine/index.js';
-import type { EventTwins } from './event-twins.js';
 import type { PureStep } from './pure-step.js';
 import type { StateFingerprint } from './state-hash.js';
 
@@ -67,7 +66,7 @@ export class QuietRounds {
   /** A bisection ran in this stretch (the rounds after its last quiet one are never quiet). */
   private tried = false;
 
-  constructor(private readonly machine: Machine, private readonly twins: EventTwins, private readonly pure: PureStep, private readonly sliceLength: number) {}
+  constructor(private readonly machine: Machine, private readonly pure: PureStep, private readonly sliceLength: number) {}
 
   /** The stretch ended (an impure step, or another thread ran). */
   reset(): void {
