@@ -440,7 +440,8 @@ export function branchRuns(machine: Machine, space: DeviationSpace, share: Share
     const t = machine.runningOn(cpu)!;
     const rip = machine.ripOf(t);
     const first = !walk || last === null || last.tid !== t.tid || !walk.carriesOver(last.rip);
-    // A run begins at a point's first branch: the events after it stand for the same events at the next point.
+    // A run begins only at a point's first branch, so that it holds each event of the point, which
+    // may stand for the same event at the next point.
     deviationsAt(machine, cpu, t.tid, space).forEach((_, i) => shareOf(unit++, share.of) === share.part && starts.push(first && i === 0));
     last = { tid: t.tid, rip };
     if (!machine.step({ kind: 'run', cpu, count: 1 })) break;
