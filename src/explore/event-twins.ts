@@ -127,7 +127,7 @@ export class EventTwins {
     // Only the same event makes twins (its schedule text names all of it, a signal's number too).
     const id = formatItem(item);
     const t = this.machine.thread(this.tid);
-    if (!t || (switched && t.cpu === (item as { cpu: number }).cpu)) return null;
+    if (!t || (item.kind === 'run' && t.cpu === item.cpu)) return null;
     // pendingAbort takes only aborts through a listed descriptor, whose section holds the thread.
     const mayAbort = t.notifyResume && t.eventMask !== 0;
     if (!mayAbort && !looping) return null;

@@ -461,7 +461,7 @@ function twinsStandForAll(machine: Machine, twins: EventTwins, cpu: number, tid:
   const t = machine.runningOn(cpu);
   if (machine.defaultCpu() !== cpu || t?.tid !== tid) return false;
   const deviations = deviationsAt(machine, cpu, t.tid, space);
-  if (deviations.length && !twins.passedAt(machine.registersOf(t).rip)) return false;
+  if (deviations.length && !twins.passedAt(machine.ripOf(t))) return false;
   const here = machine.capture();
   for (const d of deviations) {
     if (Array.isArray(d)) return false;

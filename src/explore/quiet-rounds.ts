@@ -110,7 +110,8 @@ export class QuietRounds {
       else hi = mid - 1;
     }
     this.machine.restore(here);
-    if (lo === 0 || !this.goAhead(t.tid, cpu, lo * period, here)) {
+    if (lo === 0) return null;
+    if (!this.goAhead(t.tid, cpu, lo * period, here)) {
       this.machine.restore(here);
       return null;
     }
