@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { equalBesides, probeRegisterBlock, registerBlock, savedRegister } from '../../src/engine/context-layout.js';
 import { X86_REGISTERS } from '../../src/engine/index.js';
 import { useEmulator } from './fixture.js';
@@ -13,6 +15,26 @@ describe('engine: where a saved context keeps the registers', () => {
       emu().freeContext(c);
     }
   };
+
+  it('refuses a first probe from inside a hook, where putting the registers back would run the instruction again (a fresh process)', () => {
+    const script = `
+      import { bundledScenario } from './test/explore/fixtures.ts';
+      import { instantiate } from './src/scenario/setup.ts';
+      import { registerBlock } from './src/engine/context-layout.ts';
+      const { scenario, image } = await bundledScenario('spinlock.json');
+      const m = instantiate(image, scenario);
+      const emu = m.processes[0].emu;
+      emu.onMemoryWrite(0n, 0x7fffffffn, () => void registerBlock(emu));
+      m.begin();
+      try {
+        for (let i = 0; i < 12; i++) m.step({ kind: 'run', cpu: 0, count: 1 });
+        console.log('no error');
+      } catch (e) {
+        console.log(e.message);
+      }`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8' });
+    assert.match(out, /register block is probed outside a run/);
+  });
 
   it('finds the block of the general registers, RIP and the flags by probing', () => {
     const block = registerBlock(emu());
