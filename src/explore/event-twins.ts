@@ -24,7 +24,6 @@
 // joins the twin's before the tick (alongReturn). The one check costs a few fingerprints per twin,
 // against a spin to the end of the slice per later event.
 // (Events one register-only instruction apart are twins of another kind, at every level: commuting.ts.)
-import { createHash } from 'node:crypto';
 import { sectionContaining, type CriticalSection, type RseqTables } from '../abi/tables.js';
 import { equalBesides, registerBlock, registerWords } from '../engine/context-layout.js';
 import type { RegisterFile } from '../engine/index.js';
@@ -33,6 +32,7 @@ import type { MachineSnapshot } from '../kernel/machine-types.js';
 import { formatItem, type ScheduleItem } from '../kernel/schedule.js';
 import type { Thread } from '../kernel/thread.js';
 import type { Address } from '../types.js';
+import { base64DigestOf } from './digest.js';
 import { pendingAbort, pendingAt, type PendingAbort } from './pending-abort.js';
 import { noTickWithin } from './state-cache.js';
 import type { StateFingerprint } from './state-hash.js';
@@ -143,7 +143,7 @@ export class EventTwins {
     const words = registerWords(regs, edits);
     const registers = Buffer.from(words.buffer, words.byteOffset, words.byteLength).toString('latin1');
     // Without the block's place, the whole context with the edits written is the key (slower).
-    const whole = registerBlock(t.process.emu) ? '' : `:${createHash('sha1').update(t.process.emu.editedContext(context, edits)).digest('base64')}`;
+    const whole = registerBlock(t.process.emu) ? '' : `:${base64DigestOf(t.process.emu.editedContext(context, edits))}`;
     return { key: `${id}:${pending ? 'abort' : 'on'}:${registers}${whole}`, context, slice: t.sliceUsed, pending, thread: t };
   }
 

@@ -246,15 +246,18 @@ export class SerialOracle {
     yield* dfs(this.initial, 0);
   }
 
+  /** How `memory` differs from serial outcome `s`'s, bytes in `excused` aside; `own`: `memory`'s observability masks. */
+  private differencesFrom(s: SerialOutcome, memory: SharedMemory[], excused: ReadonlySet<Address>, own: ReturnType<Observability['masks']>) {
+    return differences(memory, s.memory, this.initial, excused, unionMasks(own, this.masksOf(s)));
+  }
+
   /** Checks a concurrent outcome against every serial one; `excused` are bytes last stored by aborted attempts. */
   judge(memory: SharedMemory[], returns: bigint[][], placements: CallPlacements, excused: ReadonlySet<Address> = new Set()): Verdict {
-    const sameReturns = (s: SerialOutcome) => s.returns.every((r, t) => r.length === returns[t]!.length && r.every((v, c) => v === returns[t]![c]));
     const own = this.observability.masks(memory);
-    const diff = (s: SerialOutcome) => differences(memory, s.memory, this.initial, excused, unionMasks(own, this.masksOf(s)));
     this.lastMatched = null;
     for (const s of this.serialOutcomes(placements)) {
-      if (!sameReturns(s)) continue;
-      const d = diff(s);
+      if (!sameReturns(s, returns)) continue;
+      const d = this.differencesFrom(s, memory, excused, own);
       if (d.strict === 0 && (d.leftovers.length === 0 || this.probe.unobservable(s.memory, d.leftovers))) {
         this.lastMatched = s;
         return { ok: true, closest: null };
@@ -264,8 +267,8 @@ export class SerialOracle {
     let closest: SerialOutcome | null = null;
     let best = Infinity;
     for (const s of this.outcomes(placements)) {
-      const d = diff(s);
-      const n = d.strict + d.leftovers.length + (sameReturns(s) ? 0 : 1);
+      const d = this.differencesFrom(s, memory, excused, own);
+      const n = d.strict + d.leftovers.length + (sameReturns(s, returns) ? 0 : 1);
       if (n < best) {
         best = n;
         closest = s;
@@ -274,3 +277,6 @@ export class SerialOracle {
     return { ok: false, closest };
   }
 }
+
+/** Whether serial outcome `s` returned `returns`, call by call. */
+const sameReturns = (s: SerialOutcome, returns: readonly (readonly bigint[])[]): boolean => s.returns.every((r, t) => r.length === returns[t]!.length && r.every((v, c) => v === returns[t]![c]));

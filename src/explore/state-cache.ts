@@ -34,9 +34,9 @@
 // A key may leave out the parts of a pending abort (pending-abort.ts). An entry whose subtree saw
 // such an abort end otherwise than predicted keeps its exact fingerprint and covers only visits
 // with the same one.
-import { createHash } from 'node:crypto';
 import type { Machine } from '../kernel/machine.js';
 import type { PureStepFrom, StateFingerprint } from './state-hash.js';
+import { base64DigestOf } from './digest.js';
 import { createStateTableMemory, RUN_CAP, RUN_THREADS, StateTable, textDigest, type LoopRecord, type StateRecord } from './state-table.js';
 
 /**
@@ -65,7 +65,7 @@ export interface Loop {
 }
 
 /** The table key of one phase of a loop through the state with key `key`. */
-const phaseKey = (key: string, phase: number): Buffer => createHash('sha1').update(key).update(`@${phase}`).digest();
+const phaseKey = (key: string, phase: number): Buffer => keyBytes(base64DigestOf(`${key}@${phase}`));
 
 /** A digest of slice counts with the runner's left out. */
 const otherCounts = (counts: readonly number[], runner: number): [number, number] => textDigest(counts.map((c, i) => (i === runner ? '*' : c)).join(','));

@@ -27,7 +27,6 @@
 // executed schedule, system call and output logs, the trace, and attempt numbers
 // (only whether a store belongs to the current attempt matters). A run with user invariant
 // functions (`checks`, which may read anything) does not use the cache.
-import { createHash } from 'node:crypto';
 import type { RseqTables } from '../abi/tables.js';
 import { checkAborts } from '../check/runtime.js';
 import { entersKernel } from '../asm/kernel-entries.js';
@@ -44,17 +43,18 @@ import { pendingAbort, waitingFixup, type PendingAbort } from './pending-abort.j
 import { deadValues } from './dead-registers.js';
 import { registerBlock, registerWords } from '../engine/context-layout.js';
 import type { ScratchBytes } from './scratch-bytes.js';
+import { base64DigestOf, digestOf, type Digest } from './digest.js';
 
 /**
  * Digests of whole address spaces, kept with the (immutable) copy they describe, for the dead
  * ranges they were made with: consecutive states often share both (an instruction that stores
  * nothing and moves no stack pointer).
  */
-const memoryDigests = new WeakMap<MemoryCopy, { garbage: string; digest: Buffer }>();
+const memoryDigests = new WeakMap<MemoryCopy, { garbage: readonly (readonly [Address, Address | number])[]; fills: Fills; digest: Digest }>();
 /** The same for pages partly inside a dead range (a stack's page), whose digest leaves bytes out. */
-const maskedDigests = new WeakMap<PageCopy, { garbage: string; digest: Buffer }>();
+const maskedDigests = new WeakMap<PageCopy, { garbage: string; digest: Digest }>();
 
-const pageDigest = (page: PageCopy): Uint8Array => (page.digest ??= createHash('sha1').update(page.bytes).digest());
+const pageDigest = (page: PageCopy): Digest => (page.digest ??= digestOf(page.bytes));
 
 /** Bytes to hash at another value than they hold (scratch bytes at their starting value; scratch-bytes.ts), ascending. */
 type Fills = readonly (readonly [Address, number])[];
@@ -65,15 +65,15 @@ type Fills = readonly (readonly [Address, number])[];
  * as absent, a page partly inside or holding a fill is hashed as its other bytes, the fills and
  * the lengths of the gaps.
  */
-function memoryDigest(copy: MemoryCopy, garbage: readonly [Address, Address][], fills: Fills = []): Buffer {
-  const key = `${garbage.join(';')}/${fills.join(';')}`;
+function memoryDigest(copy: MemoryCopy, garbage: readonly [Address, Address][], fills: Fills = []): Digest {
+  // Compared pair by pair: a key text built for every look-up cost more than the look-up.
   const known = memoryDigests.get(copy);
-  if (known?.garbage === key) return known.digest;
-  const all = Buffer.allocUnsafe(copy.pages.size * 28);
-  let at = 0;
+  if (known && samePairs(known.garbage, garbage) && samePairs(known.fills, fills)) return known.digest;
+  // Each page present as its address, a colon and its digest (20 characters).
+  let text = `${copy.layout}|`;
   for (const [address, page] of copy.pages) {
     const end = address + PAGE;
-    let digest: Uint8Array | null = null;
+    let digest: Digest | null = null;
     let whole = false;
     for (const [b, e] of garbage) {
       if (b >= end || e <= address) continue;
@@ -83,17 +83,18 @@ function memoryDigest(copy: MemoryCopy, garbage: readonly [Address, Address][], 
     }
     if (!whole && !digest && fills.some(([x]) => x >= address && x < end)) digest = maskedDigest(page, address, garbage, fills);
     if (whole) continue;
-    all.writeBigUInt64LE(address, at);
-    all.set(digest ?? pageDigest(page), at + 8);
-    at += 28;
+    text += `${address.toString(16)}:${digest ?? pageDigest(page)}`;
   }
-  const digest = createHash('sha1').update(copy.layout).update(all.subarray(0, at)).digest();
-  memoryDigests.set(copy, { garbage: key, digest });
+  const digest = digestOf(text);
+  memoryDigests.set(copy, { garbage, fills, digest });
   return digest;
 }
 
+const samePairs = (a: readonly (readonly [Address, Address | number])[], b: readonly (readonly [Address, Address | number])[]): boolean =>
+  a.length === b.length && a.every((x, i) => x[0] === b[i]![0] && x[1] === b[i]![1]);
+
 /** A page's digest with the bytes of `garbage` left out (each gap counted by its length) and `fills` written. */
-function maskedDigest(page: PageCopy, address: Address, garbage: readonly [Address, Address][], fills: Fills): Buffer {
+function maskedDigest(page: PageCopy, address: Address, garbage: readonly [Address, Address][], fills: Fills): Digest {
   const gaps = garbage
     .filter(([b, e]) => b < address + PAGE && e > address)
     .map(([b, e]) => [Number((b > address ? b : address) - address), Number((e < address + PAGE ? e : address + PAGE) - address)] as const)
@@ -107,13 +108,14 @@ function maskedDigest(page: PageCopy, address: Address, garbage: readonly [Addre
     bytes = Uint8Array.from(bytes);
     for (const [x, v] of mine) bytes[Number(x - address)] = v;
   }
-  const h = createHash('sha1');
+  const parts: Uint8Array[] = [];
   let from = 0;
   for (const [b, e] of gaps) {
-    h.update(bytes.subarray(from, b)).update(`<${e - b}>`);
+    parts.push(bytes.subarray(from, b), Buffer.from(`<${e - b}>`));
     from = e;
   }
-  const digest = h.update(bytes.subarray(from)).digest();
+  parts.push(bytes.subarray(from));
+  const digest = digestOf(Buffer.concat(parts));
   maskedDigests.set(page, { garbage: key, digest });
   return digest;
 }
@@ -141,10 +143,10 @@ function deadStack(threads: readonly Thread[], process: Machine['processes'][num
 const PAGE = BigInt(PAGE_SIZE);
 
 /** A thread's stack pointer, or null when its registers cannot be read (its process is gone). */
-function stackPointer(t: Thread, regsOf: (t: Thread) => RegisterFile): Address | null {
-  if (t.state !== 'exited') return regsOf(t).rsp;
+function stackPointer(t: Thread, regs: RegisterReads): Address | null {
+  if (t.state !== 'exited') return regs.of(t).rsp;
   try {
-    return regsOf(t).rsp;
+    return regs.of(t).rsp;
   } catch {
     return null;
   }
@@ -200,7 +202,7 @@ export interface StateFingerprint {
  * resume, when about to abort) and, for a thread about to abort or one hashed as it stands, the
  * digest of its bytes as they stand (for `exact`). Null for an exited thread.
  */
-type ContextDigest = { key: Buffer; raw: Buffer | null } | null;
+type ContextDigest = { key: Digest; raw: Digest | null } | null;
 
 /** The fingerprint of the state one pure step before, and the thread that took the step (pure-step.ts). */
 export interface PureStepFrom {
@@ -210,7 +212,7 @@ export interface PureStepFrom {
 
 /** Everything but memory and registers, digested, and the threads about to abort. */
 export interface KernelPart {
-  digest: Buffer;
+  digest: Digest;
   pending: PendingAbort[];
   /** The scratch bytes of the first address space, at the values they are hashed as (scratch-bytes.ts). */
   fills: Fills;
@@ -218,7 +220,7 @@ export interface KernelPart {
 
 /** The digest of every address space, and each thread's stack pointer its dead stack was cut at (null: none known). */
 export interface MemoryPart {
-  digest: Buffer;
+  digest: Digest;
   rsps: readonly (Address | null)[];
 }
 
@@ -234,29 +236,25 @@ export interface MemoryPart {
 export function stateFingerprint(machine: Machine, tables: RseqTables, from?: PureStepFrom | null, scratch: ScratchBytes | null = null): StateFingerprint {
   const threads = machine.allThreads();
   const k = from ? null : machine.kernelState();
-  // Reading a thread's registers loads its context into the CPU: once per thread per fingerprint.
-  const registers = new Map<Thread, RegisterFile>();
-  const regsOf = (t: Thread): RegisterFile => registers.get(t) ?? registers.set(t, machine.registersOf(t)).get(t)!;
-  const kernel = from?.state.kernel ?? kernelPart(machine, tables, k!, regsOf, scratch);
+  const regs = new RegisterReads(machine);
+  const kernel = from?.state.kernel ?? kernelPart(machine, tables, k!, regs, scratch);
   const { pending } = kernel;
   const normal = new Map(pending.map((p) => [p.tid, p]));
-  // Whether thread t's part is the one `from` hashed.
-  const kept = (t: Thread): boolean => !!from && t.tid !== from.tid && from.state.contexts.length === threads.length;
-  const rsps = threads.map((t, i) => (kept(t) ? from!.state.memory.rsps[i]! : stackPointer(t, regsOf)));
+  const rsps = threads.map((t, i) => (kept(from, t, threads.length) ? from!.state.memory.rsps[i]! : stackPointer(t, regs)));
   const memory = from && rsps.every((r, i) => r === from.state.memory.rsps[i]) ? from.state.memory : memoryPart(machine, rsps, kernel.fills);
-  const h = createHash('sha1').update(kernel.digest).update(memory.digest);
   const contexts = threads.map((t, i): ContextDigest => {
-    if (kept(t)) return from!.state.contexts[i]!;
+    if (kept(from, t, threads.length)) return from!.state.contexts[i]!;
     // An exited thread's registers are never read again (the judge reads what its calls returned).
     if (t.state === 'exited') return null;
     const bytes = k ? k.contexts[i]! : machine.contextOf(t);
-    const edits = normal.get(t.tid)?.canonical ?? deadAtNext(machine, t, regsOf);
+    const edits = normal.get(t.tid)?.canonical ?? deadAtNext(machine, t, regs);
     // The bytes as they stand go into `exact`, which only pending threads enter.
     const raw = !edits || normal.has(t.tid) ? rawDigest(t, bytes) : null;
-    return { key: edits ? editedDigest(t, bytes, edits, regsOf(t)) : raw!, raw };
+    return { key: edits ? editedDigest(t, bytes, edits, regs.of(t)) : raw!, raw };
   });
-  for (const c of contexts) h.update(c ? c.key : 'exited');
-  const key = h.digest('base64');
+  let text = kernel.digest + memory.digest;
+  for (const c of contexts) text += c ? `c${c.key}` : 'x';
+  const key = base64DigestOf(text);
   // An exited thread never runs again: the count it left does not decide anything. Nor does the
   // count of the last live thread when its code enters no kernel (no clone can start another):
   // nothing can come to share its CPU, so its ticks switch nothing.
@@ -266,13 +264,32 @@ export function stateFingerprint(machine: Machine, tables: RseqTables, from?: Pu
   const maxSlice = Math.max(0, ...counts);
   if (!pending.length) return { key, kernel, contexts, memory, exact: null, pending, slices, counts, maxSlice };
   // What the key left out: where each pending thread stands, its whole context and its events' addresses.
-  const e = createHash('sha1').update(key);
-  threads.forEach((t, i) => normal.has(t.tid) && e.update(contexts[i]!.raw!));
-  e.update(canonicalText(pending.map((p) => [p.ip, ...p.records.map((r) => machine.events()[r]!.ip)])));
+  let e = key;
+  threads.forEach((t, i) => normal.has(t.tid) && (e += contexts[i]!.raw!));
+  e += canonicalText(pending.map((p) => [p.ip, ...p.records.map((r) => machine.events()[r]!.ip)]));
   // And the scratch bytes as they stand (an abort not made as predicted leaves them committed).
-  if (kernel.fills.length) e.update(canonicalText(kernel.fills.map(([x]) => [x, machine.processes[0]!.emu.read(x, 1)[0], machine.lastStores().get(x)?.aborted ?? null])));
-  return { key, kernel, contexts, memory, exact: e.digest('base64'), pending, slices, counts, maxSlice };
+  if (kernel.fills.length) e += canonicalText(kernel.fills.map(([x]) => [x, machine.processes[0]!.emu.read(x, 1)[0], machine.lastStores().get(x)?.aborted ?? null]));
+  return { key, kernel, contexts, memory, exact: base64DigestOf(e), pending, slices, counts, maxSlice };
 }
+
+/**
+ * Each thread's registers, read once per fingerprint: reading them loads the thread's context into
+ * the CPU. A class, not a closure made per fingerprint: run through tsx, each named closure is
+ * given its name when made, which showed in profiles.
+ */
+class RegisterReads {
+  private readonly read = new Map<Thread, RegisterFile>();
+  constructor(private readonly machine: Machine) {}
+
+  of(t: Thread): RegisterFile {
+    let regs = this.read.get(t);
+    if (!regs) this.read.set(t, (regs = this.machine.registersOf(t)));
+    return regs;
+  }
+}
+
+/** Whether thread `t`'s part of the state is the one `from` (one pure step before, `count` threads now) hashed. */
+const kept = (from: PureStepFrom | null | undefined, t: Thread, count: number): boolean => !!from && t.tid !== from.tid && from.state.contexts.length === count;
 
 /**
  * The registers dead at the instruction a thread runs next (dead-registers.ts, which follows the
@@ -282,9 +299,9 @@ export function stateFingerprint(machine: Machine, tables: RseqTables, from?: Pu
  * a split instruction), or an event waiting for its return to user space whose abort was not
  * predicted (pending-abort.ts predicts the ones through listed descriptors).
  */
-function deadAtNext(machine: Machine, t: Thread, regsOf: (t: Thread) => RegisterFile): Record<string, bigint> | null {
+function deadAtNext(machine: Machine, t: Thread, reads: RegisterReads): Record<string, bigint> | null {
   if (t.state !== 'runnable' || t.wait || t.split || t.inKvmRun || t.process.sigactions.size) return null;
-  const regs = regsOf(t);
+  const regs = reads.of(t);
   const fixup = waitingFixup(machine, t, regs.rip);
   if (fixup?.kind === 'abort' || fixup?.kind === 'sigsegv') return null;
   const edits = deadValues(machine.image, regs.rip, regs.eflags);
@@ -297,17 +314,29 @@ function deadAtNext(machine: Machine, t: Thread, regsOf: (t: Thread) => Register
  * makes equal flags differ in raw bytes); without the block's place, the context loaded, edited
  * and saved again (slower).
  */
-function editedDigest(t: Thread, bytes: Uint8Array, edits: Record<string, bigint>, regs: RegisterFile): Buffer {
+function editedDigest(t: Thread, bytes: Uint8Array, edits: Record<string, bigint>, regs: RegisterFile): Digest {
   const block = registerBlock(t.process.emu);
-  if (!block) return createHash('sha1').update(t.process.emu.editedContext(bytes, edits)).digest();
-  return createHash('sha1').update(restDigest(t, bytes, block)).update(registerWords(regs, edits)).digest();
+  if (!block) return digestOf(t.process.emu.editedContext(bytes, edits));
+  return digestAfter(restDigest(t, bytes, block), registerWords(regs, edits));
 }
 
 /** The digest of a context as it stands: its bytes outside the register block (by digest), then the block's. */
-function rawDigest(t: Thread, bytes: Uint8Array): Buffer {
+function rawDigest(t: Thread, bytes: Uint8Array): Digest {
   const block = registerBlock(t.process.emu);
-  if (!block) return createHash('sha1').update(bytes).digest();
-  return createHash('sha1').update(restDigest(t, bytes, block)).update(bytes.subarray(block.begin, block.end)).digest();
+  if (!block) return digestOf(bytes);
+  return digestAfter(restDigest(t, bytes, block), bytes.subarray(block.begin, block.end));
+}
+
+/** Room for a digest and the bytes after it, reused: hashing them as one buffer allocates nothing. */
+let joined = Buffer.alloc(256);
+
+/** The digest of digest `first` (20 bytes) followed by `bytes`. */
+function digestAfter(first: Digest, bytes: Uint8Array): Digest {
+  const length = 20 + bytes.length;
+  if (joined.length < length) joined = Buffer.alloc(length);
+  joined.write(first, 0, 'latin1');
+  joined.set(bytes, 20);
+  return digestOf(joined.subarray(0, length));
 }
 
 /**
@@ -316,12 +345,12 @@ function rawDigest(t: Thread, bytes: Uint8Array): Buffer {
  * control and FPU state) rarely change while the registers do: comparing them with the last ones
  * costs far less than hashing them again. A rewind makes new Thread objects, hence the tid.
  */
-const restDigests: ({ bytes: Uint8Array; digest: Buffer } | undefined)[] = new Array(256);
+const restDigests: ({ bytes: Uint8Array; digest: Digest } | undefined)[] = new Array(256);
 
-function restDigest(t: Thread, bytes: Uint8Array, block: { begin: number; end: number }): Buffer {
+function restDigest(t: Thread, bytes: Uint8Array, block: { begin: number; end: number }): Digest {
   const last = restDigests[t.tid & 255];
   if (last && (last.bytes === bytes || (sameRange(last.bytes, bytes, 0, block.begin) && sameRange(last.bytes, bytes, block.end, bytes.length)))) return last.digest;
-  const digest = createHash('sha1').update(bytes.subarray(0, block.begin)).update(bytes.subarray(block.end)).digest();
+  const digest = digestOf(Buffer.concat([bytes.subarray(0, block.begin), bytes.subarray(block.end)]));
   // Exported context bytes are never changed (Emulator.exportContext): keeping them is safe.
   restDigests[t.tid & 255] = { bytes, digest };
   return digest;
@@ -330,17 +359,17 @@ function restDigest(t: Thread, bytes: Uint8Array, block: { begin: number; end: n
 const sameRange = (a: Uint8Array, b: Uint8Array, from: number, to: number): boolean => a.length === b.length && Buffer.compare(a.subarray(from, to), b.subarray(from, to)) === 0;
 
 function memoryPart(machine: Machine, rsps: readonly (Address | null)[], fills: Fills): MemoryPart {
-  const h = createHash('sha1');
-  for (const p of machine.processes) h.update(memoryDigest(copyMemory(p.emu), deadStack(machine.allThreads(), p, rsps), p === machine.processes[0] ? fills : []));
-  return { digest: h.digest(), rsps };
+  let text = '';
+  for (const p of machine.processes) text += memoryDigest(copyMemory(p.emu), deadStack(machine.allThreads(), p, rsps), p === machine.processes[0] ? fills : []);
+  return { digest: digestOf(text), rsps };
 }
 
-function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine['kernelState']>, regsOf: (t: Thread) => RegisterFile, rule: ScratchBytes | null): KernelPart {
+function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine['kernelState']>, regs: RegisterReads, rule: ScratchBytes | null): KernelPart {
   const threads = machine.allThreads();
   const attempts = new Map(threads.map((t) => [t.tid, t.attempt]));
   const awaiting = new Map(k.awaiting);
   // Only a thread with an event waiting for its return to user space can be about to abort.
-  const pending = threads.flatMap((t) => (t.notifyResume && t.eventMask !== 0 ? [pendingAbort(machine, tables, t, regsOf(t), awaiting.get(t.tid) ?? [])] : [])).filter((p): p is PendingAbort => p !== null);
+  const pending = threads.flatMap((t) => (t.notifyResume && t.eventMask !== 0 ? [pendingAbort(machine, tables, t, regs.of(t), awaiting.get(t.tid) ?? [])] : [])).filter((p): p is PendingAbort => p !== null);
   const scratch = rule ? rule.scratch(k.lastStores, new Set(pending.map((p) => p.tid))) : [];
   const fills: Fills = scratch.map((x) => [x, rule!.initial(x)!] as const);
   const unmarked = new Set(scratch);
@@ -368,5 +397,5 @@ function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine[
     machine.processes.map((p) => [p.pid, p.parent?.pid ?? null, [...p.sigactions].sort((a, b) => a[0] - b[0]), p.membarrierRseqRegistered, p.exitStatus, p.cids.save()]),
     threads.map((t) => threadFields(t, leftoverDead, unmarked)),
   ];
-  return { digest: createHash('sha1').update(canonicalText(parts)).digest(), pending, fills };
+  return { digest: digestOf(canonicalText(parts)), pending, fills };
 }

@@ -39,6 +39,7 @@ import { ThreadIndex } from './thread-index.js';
 import { layoutRegions } from './region-layout.js';
 import { RseqEvent, type Process, type SigAction, type Thread, type ThreadEnd, type WaitReason } from './thread.js';
 import { copyCallIds, copyProgram, copyThreadFields } from './thread-copy.js';
+import type { Segment } from './run-log.js';
 
 const NR_RT_SIGRETURN = 15;
 /** Data regions the user asks for are mapped from here up. */
@@ -635,23 +636,8 @@ export class Machine implements KernelServices {
     this.leftCpu = false;
     this.sliceEnded = false;
     this.sliceLeft = count ?? Infinity;
-    const cpu = t.cpu;
-    let sliceStart = this.executed;
-    // Whether (and after how many instructions) the segment being recorded did the return-to-user work.
-    let workRan = false;
-    let workAt = this.executed;
     // The executed schedule lists what ran, so the run replays without the --event options.
-    // `attempted` counts the instruction the budget stopped, so a replay runs out of budget there too.
-    const record = (open: boolean, attempted = 0) => {
-      const n = this.executed - sliceStart;
-      // Work done after the segment's last instruction replays as a zero-length step of its own.
-      if (workRan && workAt === this.executed && n > 0 && !attempted) {
-        this.log.recordRun(cpu, t.tid, n, true);
-        this.log.recordRun(cpu, t.tid, 0, open);
-      } else this.log.recordRun(cpu, t.tid, n + attempted, open);
-      sliceStart = this.executed;
-      workRan = false;
-    };
+    const segment: Segment = { cpu: t.cpu, tid: t.tid, start: this.executed, workRan: false, workAt: this.executed };
     if (t.inKvmRun) this.finishKvmRun(t);
     let limited = false;
     // A zero-length step (`cN:0`) still returns the thread to user space: its pending work, no instruction.
@@ -661,8 +647,8 @@ export class Machine implements KernelServices {
     while (this.onCpu(t) && (this.sliceLeft > 0 || first)) {
       first = false;
       if (!spun) {
-        workRan = true;
-        workAt = this.executed;
+        segment.workRan = true;
+        segment.workAt = this.executed;
         // Anything but the look itself (a call, an event, a fault) may have changed what a round does.
         this.spin.begin(t, this.skipping && !this.tracing && !this.breakpoints.size && !this.locationEvents.length, this.sliceLeft);
       }
@@ -707,7 +693,7 @@ export class Machine implements KernelServices {
       else if (s.kind === 'trap') this.signals.fault(t, s.signal, `${s.reason} at ${hex(emu.reg('rip'))}`);
       else if (s.kind === 'event') {
         this.locationEvents.splice(this.locationEvents.indexOf(s.event), 1);
-        record(true);
+        this.log.recordSegment(segment, this.executed, true);
         this.applyEvent(t, s.event.action, s.event.text);
         this.log.recordEvent(t.tid, s.event.action);
       } else this.syscall(t);
@@ -725,7 +711,7 @@ export class Machine implements KernelServices {
     if (t.attemptStores.length && t.state !== 'exited' && !t.split) this.speculation?.step(t, emu.reg('rip'));
     // A segment is recorded when it ran instructions or returned the thread to user space (`cN:0` is
     // a switch to CPU N doing only that); not when its thread left the CPU before either.
-    if (this.executed > sliceStart || workRan) record(this.onCpu(t), limited ? 1 : 0);
+    if (this.executed > segment.start || segment.workRan) this.log.recordSegment(segment, this.executed, this.onCpu(t), limited ? 1 : 0);
     return limited;
   }
 

@@ -7,10 +7,10 @@ import { Emulator, PAGE_SIZE, type MemoryRegion } from '../engine/index.js';
 import { PageTracker } from '../engine/page-tracker.js';
 import type { Address } from '../types.js';
 
-/** One page's bytes at copy time; never changed afterwards. `digest` is filled by state hashing. */
+/** One page's bytes at copy time; never changed afterwards. `digest` is filled by state hashing (a SHA-1 digest, one character per byte). */
 export interface PageCopy {
   readonly bytes: Uint8Array;
-  digest?: Uint8Array;
+  digest?: string;
 }
 
 /** An address space's mappings and every mapped page. Immutable: copies share pages. */

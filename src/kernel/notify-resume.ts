@@ -4,10 +4,10 @@
 // check of the kernel-owned fields.
 import { readRseqArea } from '../abi/rseq.js';
 import type { Emulator } from '../engine/index.js';
-import { hex } from '../types.js';
+import { hex, type Address } from '../types.js';
 import type { EventRecord } from './outcome.js';
 import type { Profile } from './profile.js';
-import { applyFixup, cpuIdFields, decideFixup, fixupRules } from './rseq-fixup.js';
+import { applyFixup, cpuIdFields, decideFixup, fixupRules, type FixupDecision } from './rseq-fixup.js';
 import type { RseqIds, Thread } from './thread.js';
 
 /** What the notify-resume work needs from the machine. */
@@ -45,22 +45,19 @@ export class NotifyResume {
     if (!optimized || t.eventMask !== 0 || signo !== null) {
       const ip = emu.reg('rip');
       const d = decideFixup(emu, { area: t.rseq.area, sig: t.rseq.sig, ip, eventMask: t.eventMask }, fixupRules(this.profile));
-      const settle = (outcome: EventRecord['outcome'], reason?: string) => {
-        for (const r of records) Object.assign(r, { outcome, descriptor: d.descriptor, resumeIp: emu.reg('rip') }, reason ? { reason } : {});
-      };
       if (d.kind === 'sigsegv') {
-        settle('sigsegv', d.reason);
+        settle(records, d, emu.reg('rip'), 'sigsegv', d.reason);
         return signo !== null ? `rseq: ${d.reason}` : this.host.forceSigsegv(t, signo, `rseq: ${d.reason}`);
       }
       const fx = applyFixup(emu, t.rseq.area, d);
       if (fx.consumedEvents || optimized) t.eventMask = 0;
       if (fx.fault) {
-        settle('sigsegv', fx.fault);
+        settle(records, d, emu.reg('rip'), 'sigsegv', fx.fault);
         return signo !== null ? `rseq: ${fx.fault}` : this.host.forceSigsegv(t, signo, `rseq: ${fx.fault}`);
       }
       if (fx.ip !== null) emu.setReg('rip', fx.ip);
       if (d.kind === 'abort') this.host.abortedAttempt(t);
-      settle(d.kind === 'abort' ? 'aborted' : d.kind === 'clear' && d.wasSet ? 'cleared' : 'none');
+      settle(records, d, emu.reg('rip'), d.kind === 'abort' ? 'aborted' : d.kind === 'clear' && d.wasSet ? 'cleared' : 'none');
     }
     return optimized || this.writeIds(t, false);
   }
@@ -103,4 +100,9 @@ export class NotifyResume {
     this.host.warn(`rseq (debug): ${what}`);
     return true;
   }
+}
+
+/** Gives the pass's events its outcome: the descriptor it read and where the thread resumes. */
+function settle(records: readonly EventRecord[], d: FixupDecision, resumeIp: Address, outcome: EventRecord['outcome'], reason?: string): void {
+  for (const r of records) Object.assign(r, { outcome, descriptor: d.descriptor, resumeIp }, reason ? { reason } : {});
 }

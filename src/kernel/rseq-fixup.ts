@@ -145,16 +145,15 @@ export interface FixupEffects {
 
 /** Performs the decision's stores. The caller sets RIP and handles SIGSEGV. */
 export function applyFixup(mem: MemoryWriter, area: Address, d: FixupDecision): FixupEffects {
-  const clear = () => mem.write(area + BigInt(RseqField.rseqCs), u64(0n));
   try {
     switch (d.kind) {
       case 'clear':
-        clear();
+        mem.write(area + BigInt(RseqField.rseqCs), u64(0n));
         return { ip: null, consumedEvents: false, fault: null };
       case 'none':
         return { ip: null, consumedEvents: true, fault: null };
       case 'abort':
-        clear();
+        mem.write(area + BigInt(RseqField.rseqCs), u64(0n));
         return { ip: d.abortIp, consumedEvents: true, fault: null };
       case 'sigsegv':
         return { ip: null, consumedEvents: false, fault: null };

@@ -92,6 +92,21 @@ export class RunLog {
     this.runMeta.push({ tid, open });
   }
 
+  /**
+   * Records `segment` as run up to `executed` instructions, and starts the next one there.
+   * `attempted` counts the instruction the budget stopped, so a replay runs out of budget there too.
+   */
+  recordSegment(segment: Segment, executed: number, open: boolean, attempted = 0): void {
+    const n = executed - segment.start;
+    // Work done after the segment's last instruction replays as a zero-length step of its own.
+    if (segment.workRan && segment.workAt === executed && n > 0 && !attempted) {
+      this.recordRun(segment.cpu, segment.tid, n, true);
+      this.recordRun(segment.cpu, segment.tid, 0, open);
+    } else this.recordRun(segment.cpu, segment.tid, n + attempted, open);
+    segment.start = executed;
+    segment.workRan = false;
+  }
+
   recordEvent(tid: number, event: ScheduledEvent): void {
     this.items.push({ kind: 'event', tid, event });
   }
@@ -156,6 +171,15 @@ export class RunLog {
     log.runMeta = copyLast(s.runMeta, copyMeta);
     return log;
   }
+}
+
+/** The part of a thread's turn being recorded (Machine.runSlice): where it started, and whether (and when) it did the return-to-user work. */
+export interface Segment {
+  cpu: CpuId;
+  tid: number;
+  start: number;
+  workRan: boolean;
+  workAt: number;
 }
 
 // Copies share what can no longer change: an event record is settled once its thread returns to

@@ -484,7 +484,7 @@ describe('state cache', function () {
     const none = (): StateFingerprint => state('unused');
     // Fingerprints carry SHA-1 digests: these stand for the states named.
     const digest = (name: string) => createHash('sha1').update(name).digest('base64');
-    const state = (key: string, exact: string | null = null, slices = [0, 0]): StateFingerprint => ({ key: digest(key), kernel: { digest: Buffer.from(key), pending: [], fills: [] }, contexts: [], memory: { digest: Buffer.alloc(0), rsps: [] }, exact: exact && digest(exact), pending: [], slices: slices.join(','), counts: slices, maxSlice: Math.max(...slices) });
+    const state = (key: string, exact: string | null = null, slices = [0, 0]): StateFingerprint => ({ key: digest(key), kernel: { digest: key, pending: [], fills: [] }, contexts: [], memory: { digest: '', rsps: [] }, exact: exact && digest(exact), pending: [], slices: slices.join(','), counts: slices, maxSlice: Math.max(...slices) });
     it('covers a state explored with as many or more deviations left, not with fewer', () => {
       const c = new StateCache(10, none);
       c.add(state('s'), 1, 40, false);
