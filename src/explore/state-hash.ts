@@ -32,7 +32,7 @@ import { checkAborts } from '../check/runtime.js';
 import { entersKernel } from '../asm/kernel-entries.js';
 import { fixupRules } from '../kernel/rseq-fixup.js';
 import { hasCpuIdBug } from '../kernel/profile.js';
-import { canonicalText } from './canonical-text.js';
+import { CanonicalWriter } from './canonical-bytes.js';
 import type { Machine } from '../kernel/machine.js';
 import { STACK_SIZE } from '../kernel/address-space.js';
 import { copyMemory, type MemoryCopy, type PageCopy } from '../kernel/memory-snapshot.js';
@@ -119,6 +119,9 @@ function maskedDigest(page: PageCopy, address: Address, garbage: readonly [Addre
   maskedDigests.set(page, { garbage: key, digest });
   return digest;
 }
+
+/** Encodes the kernel's part and what `exact` adds (one buffer, reused: each encoding is hashed at once). */
+const canonical = new CanonicalWriter();
 
 /** The x86-64 ABI's red zone: below the stack pointer, only these bytes are the code's own. */
 const RED_ZONE = 128n;
@@ -266,9 +269,12 @@ export function stateFingerprint(machine: Machine, tables: RseqTables, from?: Pu
   // What the key left out: where each pending thread stands, its whole context and its events' addresses.
   let e = key;
   threads.forEach((t, i) => normal.has(t.tid) && (e += contexts[i]!.raw!));
-  e += canonicalText(pending.map((p) => [p.ip, ...p.records.map((r) => machine.events()[r]!.ip)]));
-  // And the scratch bytes as they stand (an abort not made as predicted leaves them committed).
-  if (kernel.fills.length) e += canonicalText(kernel.fills.map(([x]) => [x, machine.processes[0]!.emu.read(x, 1)[0], machine.lastStores().get(x)?.aborted ?? null]));
+  const standing = [
+    pending.map((p) => [p.ip, ...p.records.map((r) => machine.events()[r]!.ip)]),
+    // And the scratch bytes as they stand (an abort not made as predicted leaves them committed).
+    kernel.fills.map(([x]) => [x, machine.processes[0]!.emu.read(x, 1)[0], machine.lastStores().get(x)?.aborted ?? null]),
+  ];
+  e += digestOf(canonical.bytesOf(standing));
   return { key, kernel, contexts, memory, exact: base64DigestOf(e), pending, slices, counts, maxSlice };
 }
 
@@ -397,5 +403,5 @@ function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine[
     machine.processes.map((p) => [p.pid, p.parent?.pid ?? null, [...p.sigactions].sort((a, b) => a[0] - b[0]), p.membarrierRseqRegistered, p.exitStatus, p.cids.save()]),
     threads.map((t) => threadFields(t, leftoverDead, unmarked)),
   ];
-  return { digest: digestOf(canonicalText(parts)), pending, fills };
+  return { digest: digestOf(canonical.bytesOf(parts)), pending, fills };
 }
