@@ -723,10 +723,13 @@ export class Emulator {
   private guard<A extends unknown[], R>(
     fn: (...args: A) => R, onError: R, nativeRip: (rip: Address) => Address = (rip) => rip,
   ): (...args: A) => R {
-    return (...args: A): R => {
+    // Up to six arguments (the most a Unicorn callback has) passed on as they are, not by rest and
+    // spread: this wraps the hook that runs before every instruction.
+    const call = fn as unknown as (a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown) => R;
+    const guarded = (a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown): R => {
       if (this.callbackError) return onError;
       try {
-        return fn(...args);
+        return call(a, b, c, d, e, f);
       } catch (error) {
         this.callbackError = { error };
         this.stop();
@@ -738,6 +741,7 @@ export class Emulator {
         }
       }
     };
+    return guarded as unknown as (...args: A) => R;
   }
 
   /** Length of the syscall instruction at RIP: legacy and REX prefixes, then 0f 05. */

@@ -98,15 +98,25 @@ let nextKey = 1;
 let trampolines: Record<CallbackKind, NativePointer> | undefined;
 
 function makeTrampolines(): Record<CallbackKind, NativePointer> {
-  const make = (kind: CallbackKind): NativePointer => koffi.register((...args: unknown[]) => {
-    const target = targets.get(Number(args[args.length - 1]));
-    return target ? target(...args) : ORPHAN_RESULT[kind];
-  }, koffi.pointer(CallbackProto[kind]));
+  const make = (kind: CallbackKind, fn: (...args: never[]) => unknown): NativePointer => koffi.register(fn, koffi.pointer(CallbackProto[kind]));
+  const route = (user: unknown) => targets.get(Number(user));
+  // One per arity, not rest and spread: the code hook runs before every instruction, and an
+  // array per call showed in profiles.
   // All at once, on the first registration: that one cannot happen inside a callback,
   // while a later lazy registration could.
   return {
-    code: make('code'), syscall: make('syscall'), interrupt: make('interrupt'),
-    invalidInstruction: make('invalidInstruction'), invalidMemory: make('invalidMemory'), memoryWrite: make('memoryWrite'),
+    code: make('code', (uc: unknown, address: unknown, size: unknown, user: unknown) => route(user)?.(uc, address, size, user) ?? ORPHAN_RESULT.code),
+    syscall: make('syscall', (uc: unknown, user: unknown) => route(user)?.(uc, user) ?? ORPHAN_RESULT.syscall),
+    interrupt: make('interrupt', (uc: unknown, intno: unknown, user: unknown) => route(user)?.(uc, intno, user) ?? ORPHAN_RESULT.interrupt),
+    invalidInstruction: make('invalidInstruction', (uc: unknown, user: unknown) => {
+      const target = route(user);
+      return target ? target(uc, user) : ORPHAN_RESULT.invalidInstruction;
+    }),
+    invalidMemory: make('invalidMemory', (uc: unknown, type: unknown, address: unknown, size: unknown, value: unknown, user: unknown) => {
+      const target = route(user);
+      return target ? target(uc, type, address, size, value, user) : ORPHAN_RESULT.invalidMemory;
+    }),
+    memoryWrite: make('memoryWrite', (uc: unknown, type: unknown, address: unknown, size: unknown, value: unknown, user: unknown) => route(user)?.(uc, type, address, size, value, user) ?? ORPHAN_RESULT.memoryWrite),
   };
 }
 
