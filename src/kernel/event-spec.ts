@@ -18,7 +18,10 @@ export interface EventSpec {
 }
 
 export const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
-export const signalName = (n: number): string => Object.entries(SIGNALS).find(([, v]) => v === n)?.[0] ?? `SIG${n}`;
+/** Names by number, made once: each injected signal's spec names it. */
+const SIGNAL_NAMES = new Map(Object.entries(SIGNALS).map(([name, n]) => [n, name]));
+
+export const signalName = (n: number): string => SIGNAL_NAMES.get(n) ?? `SIG${n}`;
 
 const bad = (text: string, why: string) => new RseqEmuError('LOCATION', `bad event '${text}': ${why}`);
 
