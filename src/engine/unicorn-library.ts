@@ -105,9 +105,18 @@ function makeTrampolines(): Record<CallbackKind, NativePointer> {
   // All at once, on the first registration: that one cannot happen inside a callback,
   // while a later lazy registration could.
   return {
-    code: make('code', (uc: unknown, address: unknown, size: unknown, user: unknown) => route(user)?.(uc, address, size, user) ?? ORPHAN_RESULT.code),
-    syscall: make('syscall', (uc: unknown, user: unknown) => route(user)?.(uc, user) ?? ORPHAN_RESULT.syscall),
-    interrupt: make('interrupt', (uc: unknown, intno: unknown, user: unknown) => route(user)?.(uc, intno, user) ?? ORPHAN_RESULT.interrupt),
+    code: make('code', (uc: unknown, address: unknown, size: unknown, user: unknown) => {
+      const target = route(user);
+      return target ? target(uc, address, size, user) : ORPHAN_RESULT.code;
+    }),
+    syscall: make('syscall', (uc: unknown, user: unknown) => {
+      const target = route(user);
+      return target ? target(uc, user) : ORPHAN_RESULT.syscall;
+    }),
+    interrupt: make('interrupt', (uc: unknown, intno: unknown, user: unknown) => {
+      const target = route(user);
+      return target ? target(uc, intno, user) : ORPHAN_RESULT.interrupt;
+    }),
     invalidInstruction: make('invalidInstruction', (uc: unknown, user: unknown) => {
       const target = route(user);
       return target ? target(uc, user) : ORPHAN_RESULT.invalidInstruction;
@@ -116,7 +125,10 @@ function makeTrampolines(): Record<CallbackKind, NativePointer> {
       const target = route(user);
       return target ? target(uc, type, address, size, value, user) : ORPHAN_RESULT.invalidMemory;
     }),
-    memoryWrite: make('memoryWrite', (uc: unknown, type: unknown, address: unknown, size: unknown, value: unknown, user: unknown) => route(user)?.(uc, type, address, size, value, user) ?? ORPHAN_RESULT.memoryWrite),
+    memoryWrite: make('memoryWrite', (uc: unknown, type: unknown, address: unknown, size: unknown, value: unknown, user: unknown) => {
+      const target = route(user);
+      return target ? target(uc, type, address, size, value, user) : ORPHAN_RESULT.memoryWrite;
+    }),
   };
 }
 
