@@ -209,6 +209,20 @@ describe('state cache', function () {
       assert.equal(key(), before);
     });
 
+    it('hashes a stack page by the dead range it has now, when the stack pointer moved and the page was not written since', () => {
+      const t = machine.allThreads()[0]!;
+      const rsp = machine.registersOf(t).rsp;
+      const below = rsp - 256n;
+      assert.equal(below >> 12n, rsp >> 12n, 'the byte lies in the stack pointer\'s page'); // else no page is hashed in part twice
+      machine.emu.write(below, Uint8Array.of(0x5a)); // below the red zone: dead
+      key(); // the page is hashed with that byte left out
+      t.process.emu.setReg('rsp', machine.registersOf(t).rsp - 256n); // the byte is at the stack pointer now: live
+      assert.equal(machine.registersOf(t).rsp, below);
+      const moved = key();
+      machine.emu.write(below, Uint8Array.of(0x5a)); // the same byte again: a fresh copy of the page, hashed anew
+      assert.equal(key(), moved);
+    });
+
     // counter.json's T1 starts at counter_add, whose first instructions write %rcx, %r8, %r9 and
     // %rax before reading them and read %rdi and %rsi (the arguments).
     it('ignores a register the thread writes before reading it on every path, aborts included', () => {
