@@ -50,9 +50,9 @@ import { base64DigestOf, digestOf, type Digest } from './digest.js';
  * ranges they were made with: consecutive states often share both (an instruction that stores
  * nothing and moves no stack pointer).
  */
-const memoryDigests = new WeakMap<MemoryCopy, { garbage: readonly (readonly [Address, Address | number])[]; fills: Fills; digest: Digest }>();
+const memoryDigests = new WeakMap<MemoryCopy, { garbage: readonly Pair[]; fills: Fills; digest: Digest }>();
 /** The same for pages partly inside a dead range (a stack's page), whose digest leaves bytes out. */
-const maskedDigests = new WeakMap<PageCopy, { garbage: string; digest: Digest }>();
+const maskedDigests = new WeakMap<PageCopy, { gaps: readonly Pair[]; fills: readonly Pair[]; digest: Digest }>();
 
 const pageDigest = (page: PageCopy): Digest => (page.digest ??= digestOf(page.bytes));
 
@@ -66,7 +66,6 @@ type Fills = readonly (readonly [Address, number])[];
  * the lengths of the gaps.
  */
 function memoryDigest(copy: MemoryCopy, garbage: readonly [Address, Address][], fills: Fills = []): Digest {
-  // Compared pair by pair: a key text built for every look-up cost more than the look-up.
   const known = memoryDigests.get(copy);
   if (known && samePairs(known.garbage, garbage) && samePairs(known.fills, fills)) return known.digest;
   // Each page present as its address, a colon and its digest (20 characters).
@@ -90,8 +89,11 @@ function memoryDigest(copy: MemoryCopy, garbage: readonly [Address, Address][], 
   return digest;
 }
 
-const samePairs = (a: readonly (readonly [Address, Address | number])[], b: readonly (readonly [Address, Address | number])[]): boolean =>
-  a.length === b.length && a.every((x, i) => x[0] === b[i]![0] && x[1] === b[i]![1]);
+/** Ranges, fills or gaps, as the digests above were made for. */
+type Pair = readonly [Address | number, Address | number];
+
+/** Compared pair by pair: a key text built for every look-up cost more than the look-up. */
+const samePairs = (a: readonly Pair[], b: readonly Pair[]): boolean => a.length === b.length && a.every((x, i) => x[0] === b[i]![0] && x[1] === b[i]![1]);
 
 /** A page's digest with the bytes of `garbage` left out (each gap counted by its length) and `fills` written. */
 function maskedDigest(page: PageCopy, address: Address, garbage: readonly [Address, Address][], fills: Fills): Digest {
@@ -100,9 +102,8 @@ function maskedDigest(page: PageCopy, address: Address, garbage: readonly [Addre
     .map(([b, e]) => [Number((b > address ? b : address) - address), Number((e < address + PAGE ? e : address + PAGE) - address)] as const)
     .sort((x, y) => x[0] - y[0]);
   const mine = fills.filter(([x]) => x >= address && x < address + PAGE);
-  const key = `${gaps.join(';')}/${mine.join(';')}`;
   const known = maskedDigests.get(page);
-  if (known?.garbage === key) return known.digest;
+  if (known && samePairs(known.gaps, gaps) && samePairs(known.fills, mine)) return known.digest;
   let bytes = page.bytes;
   if (mine.length) {
     bytes = Uint8Array.from(bytes);
@@ -116,7 +117,7 @@ function maskedDigest(page: PageCopy, address: Address, garbage: readonly [Addre
   }
   parts.push(bytes.subarray(from));
   const digest = digestOf(Buffer.concat(parts));
-  maskedDigests.set(page, { garbage: key, digest });
+  maskedDigests.set(page, { gaps, fills: mine, digest });
   return digest;
 }
 
