@@ -2,8 +2,8 @@
 // property order, Maps and Sets in their order, bigints, byte arrays, numbers, strings, booleans,
 // null and undefined) give equal bytes, different ones different bytes. Each value is a tag byte,
 // then a fixed-size payload or a length and that many items, so no encoding is a prefix of another.
-// Written into one reused buffer, with no string made per value: the text this replaced
-// (canonical-text.ts: numbers and bigints turned into decimal strings and joined up the tree) took
+// Written into one reused buffer, with no string made per value: the text this replaced (numbers
+// and bigints turned into decimal strings and joined up the tree) took
 // 39 % of a full fingerprint's time in a profile of fingerprints of the spinlock's states, and 9 % of
 // what its K = 3 search allocated. JSON.stringify with a replacer for bigints cost a tenth of an
 // explored schedule; v8.serialize is not canonical (it writes an array with holes in its history
