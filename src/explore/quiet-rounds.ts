@@ -157,7 +157,7 @@ export class QuietRounds {
 
   /** Runs thread `tid` on `cpu` for `count` instructions by the default policy: whether every one was a pure step. */
   private goAhead(tid: number, cpu: number, count: number, here: MachineSnapshot): boolean {
-    // A rewind makes new Thread objects: the thread is looked up after each.
+    // A rewind across a thread's start or end makes new Thread objects: the thread is looked up after each.
     const t = this.machine.runningOn(cpu);
     if (t?.tid !== tid) return false;
     this.pure.before(t, cpu, here);

@@ -350,7 +350,8 @@ function digestAfter(first: Digest, bytes: Uint8Array): Digest {
  * The last context bytes outside the register block hashed for each thread (by tid, in 256
  * slots: a slot shared by two threads only misses) and their digest. Those 5 KB (segments,
  * control and FPU state) rarely change while the registers do: comparing them with the last ones
- * costs far less than hashing them again. A rewind makes new Thread objects, hence the tid.
+ * costs far less than hashing them again. A rewind across a thread's start or end makes new Thread
+ * objects, hence the tid.
  */
 const restDigests: ({ bytes: Uint8Array; digest: Digest } | undefined)[] = new Array(256);
 

@@ -6,7 +6,7 @@ import type { RseqIds, Thread } from './thread.js';
 /** Adds `ids` to the call in progress, once. */
 export function noteIds(t: Thread, ids: RseqIds): void {
   const seen = t.program?.idsThisCall;
-  if (seen && !seen.some((s) => s.cpu === ids.cpu && s.node === ids.node && s.mmCid === ids.mmCid)) seen.push({ ...ids });
+  if (seen && !seen.some((s) => s.cpu === ids.cpu && s.node === ids.node && s.mmCid === ids.mmCid)) t.program!.idsThisCall = [...seen, { ...ids }];
 }
 
 /** A call begins: it can observe the ids already published to it (only its CPU when unregistered). */

@@ -299,7 +299,7 @@ export class Machine implements KernelServices {
     const t: Thread = {
       tid, process: p, affinity: this.allCpus(), context: p.emu.saveContext(), rseq: null, eventMask: 0, notifyResume: false,
       lastIds: null, lastMmCid: null, pinnedMmCid: null, sigmask: 0n, pendingSignals: [], standInFrames: 0, state: 'runnable', wait: null, inKvmRun: false,
-      program: null, end: null, executed: 0, sliceUsed: 0, sliceStart: 0, clearChildTid: null, attempt: 0, attemptStores: [], ...init,
+      program: null, end: null, executed: 0, sliceUsed: 0, sliceStart: 0, clearChildTid: null, attempt: 0, attemptStores: [], split: null, ...init,
     };
     this.loaded.set(p, t);
     this.threads.push(t);
@@ -401,7 +401,8 @@ export class Machine implements KernelServices {
   /** Puts the machine back exactly as it was when `s` was captured; `s` can be restored again later. */
   restore(s: MachineSnapshot): void {
     if (sameShape(this.processes, this.threads, s)) {
-      this.threads = rewindInPlace(this.processes, this.threads, s);
+      rewindInPlace(this.processes, this.threads, s);
+      // The same Thread objects, whose states (live or exited) may have changed back.
       this.index.replace(this.threads);
     } else {
       this.threads = rewindRebuilding(this.processes, this.threads, s, (sp) => {
@@ -750,10 +751,10 @@ export class Machine implements KernelServices {
     const emu = t.process.emu;
     const prog = t.program;
     if (!prog) return this.killProcess(t, SIGSEGV, 'returned to the sentinel without a call in progress', 'fault');
-    prog.returns.push(emu.reg('rax'));
-    prog.callCpus.push(prog.cpusThisCall);
+    prog.returns = [...prog.returns, emu.reg('rax')];
+    prog.callCpus = [...prog.callCpus, prog.cpusThisCall];
     prog.cpusThisCall = 1n << BigInt(t.cpu);
-    prog.callIds.push(prog.idsThisCall);
+    prog.callIds = [...prog.callIds, prog.idsThisCall];
     startCallIds(t);
     if (prog.returns.length < prog.repeat) {
       emu.writeRegisters(this.callRegisters(prog.entry, prog.args, t.stackTop, t.fsBase));
@@ -885,8 +886,9 @@ export class Machine implements KernelServices {
     for (;;) {
       const i = t.pendingSignals.findIndex((s) => !(t.sigmask & sigBit(s)));
       if (i >= 0) {
-        const [signo] = t.pendingSignals.splice(i, 1);
-        if (!this.signals.deliver(t, signo!)) return false;
+        const signo = t.pendingSignals[i]!;
+        t.pendingSignals = t.pendingSignals.filter((_, j) => j !== i);
+        if (!this.signals.deliver(t, signo)) return false;
         continue;
       }
       if (!t.notifyResume) return true;

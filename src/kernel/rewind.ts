@@ -1,12 +1,12 @@
 // Rewinding processes and threads to a snapshot (Machine.restore): memory, kernel state and saved
 // contexts. Nearly every rewind of a search keeps every process and thread; that one reuses each
-// emulator and context in place and builds no maps, which made a rewind after a tried event about
-// a quarter of its cost (bench:snapshot figures in the README).
+// emulator, context and Thread object in place and builds no maps, which made a rewind after a
+// tried event about a quarter of its cost (bench:snapshot figures in the README).
 import { RseqEmuError } from '../errors.js';
 import type { MachineSnapshot } from './machine-types.js';
 import { restoreMemory } from './memory-snapshot.js';
 import type { Process, Thread } from './thread.js';
-import { threadFrom } from './thread-copy.js';
+import { assignThreadFields, threadFrom } from './thread-copy.js';
 
 type SavedProcess = MachineSnapshot['processes'][number];
 
@@ -28,19 +28,17 @@ export function processById(processes: readonly Process[], pid: number): Process
 
 /**
  * Puts `processes` and their threads back as `s` holds them when every one lives on (sameShape):
- * each keeps its emulator and saved context, overwritten. Returns the threads.
+ * each keeps its emulator, its saved context (overwritten) and its Thread object (its fields put back).
  */
-export function rewindInPlace(processes: Process[], threads: readonly Thread[], s: MachineSnapshot): Thread[] {
+export function rewindInPlace(processes: Process[], threads: readonly Thread[], s: MachineSnapshot): void {
   s.processes.forEach((sp, i) => restoreProcess(processes[i]!, sp));
   setParents(processes, s);
-  const out: Thread[] = [];
   for (let i = 0; i < s.threads.length; i++) {
     const st = s.threads[i]!;
-    const old = threads[i]!;
-    old.process.emu.writeContext(old.context, st.context);
-    out.push(threadFrom(st.fields, old.process, old.context));
+    const t = threads[i]!;
+    t.process.emu.writeContext(t.context, st.context);
+    assignThreadFields(t, st.fields);
   }
-  return out;
 }
 
 /**

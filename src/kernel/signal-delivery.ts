@@ -31,7 +31,7 @@ export class SignalDelivery {
       // An emulator-supplied handler takes an injected signal the program has no handler for; never
       // SIGKILL or SIGSTOP, which no handler can catch.
       if (injected && !UNCATCHABLE.has(signo) && !t.process.sigactions.has(signo)) t.standInFrames++;
-      t.pendingSignals.push(signo);
+      t.pendingSignals = [...t.pendingSignals, signo];
     }
     // A blocked thread wakes for a signal it will handle.
     if (t.state === 'blocked' && t.wait?.kind === 'sleep') this.host.wake(t);
@@ -41,7 +41,7 @@ export class SignalDelivery {
   fault(t: Thread, signo: number, reason: string, faultAddress?: Address): void {
     const act = t.process.sigactions.get(signo);
     if (act && act.handler > SIG_IGN && !(t.sigmask & sigBit(signo))) {
-      t.pendingSignals.unshift(signo);
+      t.pendingSignals = [signo, ...t.pendingSignals];
       return;
     }
     this.host.killProcess(t, signo, reason, 'fault', faultAddress);
@@ -55,7 +55,7 @@ export class SignalDelivery {
       return false;
     }
     this.host.warn(`T${t.tid}: ${reason} (SIGSEGV sent to its handler)`);
-    t.pendingSignals.unshift(SIGSEGV);
+    t.pendingSignals = [SIGSEGV, ...t.pendingSignals];
     return true;
   }
 

@@ -23,9 +23,11 @@ export class SpeculativeStores {
     const inside = sectionContaining(this.sections, ip) !== undefined;
     const stores = this.own();
     const record: LastStore = { tid: t.tid, attempt: t.attempt, aborted: false };
-    for (let i = 0n; i < BigInt(size); i++) {
-      stores.set(address + i, record);
-      if (inside) t.attemptStores.push(address + i);
+    for (let i = 0n; i < BigInt(size); i++) stores.set(address + i, record);
+    if (inside) {
+      const bytes = [...t.attemptStores];
+      for (let i = 0n; i < BigInt(size); i++) bytes.push(address + i);
+      t.attemptStores = bytes;
     }
   }
 

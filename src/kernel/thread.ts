@@ -36,18 +36,18 @@ export const SIG_IGN = 1n;
 /** A SysV function the thread calls `repeat` times, then exits (scenario and `--threads` threads). */
 export interface ThreadProgram {
   entry: Address;
-  args: bigint[];
+  args: readonly bigint[];
   repeat: number;
   /** rax of each completed call. */
-  returns: bigint[];
+  returns: readonly bigint[];
   /** For each completed call, a bit mask of the CPUs the thread was on during it. */
-  callCpus: bigint[];
+  callCpus: readonly bigint[];
   /** The CPUs of the call in progress. */
   cpusThisCall: bigint;
   /** For each completed call, the distinct ids it could observe (see Machine.noteIds). */
-  callIds: RseqIds[][];
+  callIds: readonly (readonly Readonly<RseqIds>[])[];
   /** The ids of the call in progress. */
-  idsThisCall: RseqIds[];
+  idsThisCall: readonly Readonly<RseqIds>[];
 }
 
 export type ThreadState = 'runnable' | 'blocked' | 'exited';
@@ -82,18 +82,18 @@ export interface Thread {
   /** Bit N set: may run on CPU N. */
   affinity: bigint;
   context: SavedContext;
-  rseq: RseqRegistration | null;
+  rseq: Readonly<RseqRegistration> | null;
   eventMask: number;
   /** TIF_NOTIFY_RESUME: the rseq work runs on the next return to user space. */
   notifyResume: boolean;
   /** Values last written to cpu_id_start/cpu_id/node_id/mm_cid, for profiles that compare. */
-  lastIds: RseqIds | null;
+  lastIds: Readonly<RseqIds> | null;
   /** task->last_mm_cid: the concurrency id it had when it last got a CPU. */
   lastMmCid: number | null;
   /** A concurrency id fixed by whoever spawned the thread (the oracle's serial replays), or null. */
   pinnedMmCid: number | null;
   sigmask: bigint;
-  pendingSignals: number[];
+  pendingSignals: readonly number[];
   /** Frames of handlers supplied by the emulator (no user handler installed): registers to restore. */
   standInFrames: number;
   fsBase: Address;
@@ -101,11 +101,11 @@ export interface Thread {
   /** Stack and TLS mapped by the kernel model (not by user code), unmapped when the thread ends. */
   ownsMemory: boolean;
   state: ThreadState;
-  wait: WaitReason | null;
+  wait: Readonly<WaitReason> | null;
   /** Blocked in KVM_RUN: a migration now is the one bug-kvm-run loses. */
   inKvmRun: boolean;
   program: ThreadProgram | null;
-  end: ThreadEnd | null;
+  end: Readonly<ThreadEnd> | null;
   /** Instructions this thread has executed. */
   executed: number;
   /** Instructions run since it last got its CPU: the part of its time slice used up. */
@@ -117,7 +117,7 @@ export interface Thread {
   /** Critical-section attempts so far (a new one starts after each abort or commit). */
   attempt: number;
   /** Shared-memory bytes stored by the current attempt inside its section (speculative stores). */
-  attemptStores: Address[];
+  attemptStores: readonly Address[];
   /** Between the load and the store of its next instruction (a `Tn:load` schedule item, split-rmw.ts). */
-  split?: SplitLoad | null;
+  split: Readonly<SplitLoad> | null;
 }

@@ -239,7 +239,7 @@ describe('state cache', function () {
       machine.step({ kind: 'run', cpu: 0, count: 5 }); // T1 stands at the section's branch to its abort handler
       machine.step({ kind: 'event', tid: t.tid, event: { kind: 'preempt' } });
       // A signal still to deliver: no abort is predicted (pending-abort.ts), though the fix-up will abort.
-      t.pendingSignals.push(10);
+      t.pendingSignals = [...t.pendingSignals, 10];
       const before = key();
       t.process.emu.setReg('r9', machine.registersOf(t).r9 + 1n);
       assert.notEqual(key(), before);
@@ -376,10 +376,10 @@ describe('state cache', function () {
     it('changes with what a call returned and which ids it observed, which the judge reads', () => {
       const t = machine.allThreads()[0]!;
       const before = key();
-      t.program!.returns.push(0n);
+      t.program!.returns = [...t.program!.returns, 0n];
       const withReturn = key();
       assert.notEqual(withReturn, before);
-      t.program!.idsThisCall.push({ cpu: 1, node: 0, mmCid: 1 });
+      t.program!.idsThisCall = [...t.program!.idsThisCall, { cpu: 1, node: 0, mmCid: 1 }];
       assert.notEqual(key(), withReturn);
     });
 

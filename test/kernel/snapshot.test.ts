@@ -52,6 +52,26 @@ describe('machine snapshots', () => {
     assert.deepEqual(results, [[11n, 0n], [10n, 1n], [11n, 0n]]);
   });
 
+  it('keeps every thread as captured while the run goes on: signals queued and delivered, calls completed, stores in a section', async () => {
+    const image = await bundled('buffer_push.s');
+    const m = Machine.create(image, { cpus: 2, trackSpeculativeStores: true });
+    const bufs = m.allocate('bufs', 256);
+    for (const cpu of [0n, 1n]) m.emu.writeU64(bufs + cpu * 128n + 8n, 14n); // each CPU's capacity
+    m.spawn({ entry: address(image, 'buffer_push'), args: [bufs, 7n], cpu: 0, repeat: 3 });
+    m.spawn({ entry: address(image, 'buffer_push'), args: [bufs, 9n], cpu: 1, repeat: 3 });
+    m.begin();
+    m.step(parseSchedule('c0:15')[0]!); // T1 has stored its item, before its commit
+    const snap = m.capture();
+    const fields = () => snap.threads.map((t) => ({ ...t.fields, program: t.fields.program && { ...t.fields.program } }));
+    const before = structuredClone(fields());
+    assert.ok(before[0]!.attemptStores.length > 0, 'the capture is taken after a store inside the section');
+    for (const item of parseSchedule('T1:signal T2:signal c1:4 T2:migrate:0 c0:9')) m.step(item);
+    finish(m);
+    assert.ok(m.allThreads().every((t) => t.program!.returns.length === 3), 'every call completed after the capture');
+    assert.deepEqual(fields(), before);
+    m.close();
+  });
+
   it('keeps an event that waits for its fix-up waiting in the snapshot after the run settles it', async () => {
     const { m } = await counterMachine();
     m.begin();
