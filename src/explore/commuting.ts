@@ -143,7 +143,7 @@ export class CommutingWalk {
   /** A point of the walk: thread `tid`, with registers `regs`, is about to run the instruction at `rip`. */
   point(rip: Address, tid: number, regs: RegisterFile): void {
     // Events commute only with their own thread's instruction.
-    if (tid !== this.tid) this.previous.clear();
+    if (tid !== this.tid && this.previous.size) this.previous.clear();
     this.tid = tid;
     this.rip = rip;
     this.clears = null;

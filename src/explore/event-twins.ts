@@ -81,9 +81,10 @@ export class EventTwins {
 
   /** A new walk begins (a new frame, or after an impure step): earlier points are no twins of later ones. */
   reset(): void {
-    this.seen.clear();
-    this.passed.clear();
-    this.aborts.clear();
+    // Map.clear() allocates a new table even for an empty map, and most resets find these empty.
+    if (this.seen.size) this.seen.clear();
+    if (this.passed.size) this.passed.clear();
+    if (this.aborts.size) this.aborts.clear();
     this.tid = null;
   }
 

@@ -229,6 +229,12 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       c.add(state, left, span, w !== null && !w.asPredicted, loop, ran);
     }
   };
+  /** Takes one step of a deviation; the scratch rule sees a split's load half (the machine makes that load itself). */
+  const apply = (item: ScheduleItem): void => {
+    machine.step(item);
+    const split = item.kind === 'load' ? machine.thread(item.tid)?.split : null;
+    if (split) caches?.scratch?.read(split.read, split.bytes.length);
+  };
   // How far the last leg watched for coming back (`back`) brought its thread ahead (returnAfter).
   let returned: number | null = null;
   /**
@@ -318,11 +324,8 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
           if (!mine) continue;
           control.unit?.(unit - 1);
         }
-        for (const item of [d].flat()) {
-          machine.step(item);
-          const split = item.kind === 'load' ? machine.thread(item.tid)?.split : null;
-          if (split) caches?.scratch?.read(split.read, split.bytes.length);
-        }
+        if (Array.isArray(d)) for (const part of d) apply(part);
+        else apply(d as ScheduleItem);
         const item = Array.isArray(d) ? null : (d as ScheduleItem);
         const twin = twins && item ? twins.keyAfter(item, looping, here) : null;
         const byTwin = twin ? twins!.covering(twin) : null;
@@ -372,8 +375,9 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       walk?.stepped(pure);
       if (!pure) {
         before = null;
-        round.clear();
-        lately.clear();
+        // Map.clear() allocates a new table even for an empty map.
+        if (round.size) round.clear();
+        if (lately.size) lately.clear();
         quiet?.reset();
       }
       if (!stepped) {
