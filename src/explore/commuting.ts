@@ -206,7 +206,7 @@ export class CommutingWalk {
     const prog = t?.program;
     if (!this.bound || !t || !prog || prog.returns.length + 1 < prog.repeat || t.process.sigactions.size) return false;
     if (this.machine.returnAddressOf(t) !== SENTINEL) return false;
-    const n = this.bound.from(this.machine.registersOf(t).rip);
+    const n = this.bound.from(this.machine.ripOf(t));
     return n !== null && n + 1 < this.sliceLength;
   }
 

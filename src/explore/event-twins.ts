@@ -217,7 +217,7 @@ export function returnAfter(machine: Machine, fingerprint: (m: Machine) => State
     const cpu = machine.defaultCpu();
     if (cpu === null || machine.runningOn(cpu) !== t) return null;
     if (!machine.step({ kind: 'run', cpu, count: 1 }) || machine.stepEndedSlice) return null;
-    if (t.state !== 'runnable' || !passed(machine.registersOf(t).rip)) continue;
+    if (t.state !== 'runnable' || !passed(machine.ripOf(t))) continue;
     const now = fingerprint(machine);
     const before = earlier(now.key);
     if (!before) continue;

@@ -39,7 +39,7 @@ export function pctSearch(machine: Machine, start: MachineSnapshot, opts: PctOpt
       heads.sort((a, b) => (priority.get(b.t.tid) ?? 0) - (priority.get(a.t.tid) ?? 0));
       const { cpu, t } = heads[0]!;
       if (changes.has(step)) {
-        placed.push(machine.registersOf(t).rip);
+        placed.push(machine.ripOf(t));
         const options: (Deviation | 'lower')[] = ['lower', ...deviationsAt(machine, cpu, t.tid, { ...space, kinds: space.kinds.filter((k) => k !== 'switch') })];
         const pick = options[rng.below(options.length)]!;
         if (pick === 'lower') priority.set(t.tid, lowest--);

@@ -56,6 +56,15 @@ const maskedDigests = new WeakMap<PageCopy, { gaps: readonly Pair[]; fills: read
 
 const pageDigest = (page: PageCopy): Digest => (page.digest ??= digestOf(page.bytes));
 
+/** A whole page's part of a memory digest's text: made once per page (copies share pages), not per digest. */
+function pageEntry(page: PageCopy, address: Address): string {
+  if (page.entryAt !== address) {
+    page.entry = `${address.toString(16)}:${pageDigest(page)}`;
+    page.entryAt = address;
+  }
+  return page.entry!;
+}
+
 /** Bytes to hash at another value than they hold (scratch bytes at their starting value; scratch-bytes.ts), ascending. */
 type Fills = readonly (readonly [Address, number])[];
 
@@ -82,7 +91,7 @@ function memoryDigest(copy: MemoryCopy, garbage: readonly [Address, Address][], 
     }
     if (!whole && !digest && fills.some(([x]) => x >= address && x < end)) digest = maskedDigest(page, address, garbage, fills);
     if (whole) continue;
-    text += `${address.toString(16)}:${digest ?? pageDigest(page)}`;
+    text += digest ? `${address.toString(16)}:${digest}` : pageEntry(page, address);
   }
   const digest = digestOf(text);
   memoryDigests.set(copy, { garbage, fills, digest });
@@ -372,6 +381,9 @@ function memoryPart(machine: Machine, rsps: readonly (Address | null)[], fills: 
   return { digest: digestOf(text), rsps };
 }
 
+/** Entries keyed by distinct addresses, in address order. */
+const byAddress = (a: readonly [Address, unknown], b: readonly [Address, unknown]): number => (a[0] < b[0] ? -1 : 1);
+
 function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine['kernelState']>, regs: RegisterReads, rule: ScratchBytes | null): KernelPart {
   const threads = machine.allThreads();
   const attempts = new Map(threads.map((t) => [t.tid, t.attempt]));
@@ -384,13 +396,14 @@ function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine[
   // The last store to each shared byte, reduced to what can still change a verdict: aborted, or
   // belonging to its thread's open attempt (which an abort would mark). Others count as no store;
   // so do scratch bytes.
-  const stores: string[] = [];
+  // Each as its address and -1 (aborted) or the thread's tid, in address order.
+  const stores: [Address, number][] = [];
   for (const [address, last] of k.lastStores) {
     if (unmarked.has(address)) continue;
-    if (last.aborted) stores.push(`${address}a`);
-    else if (attempts.get(last.tid) === last.attempt) stores.push(`${address}c${last.tid}`);
+    if (last.aborted) stores.push([address, -1]);
+    else if (attempts.get(last.tid) === last.attempt) stores.push([address, last.tid]);
   }
-  stores.sort();
+  stores.sort(byAddress);
   // Aborts count only by the findings the judge would make of them (checkAborts, the `table` kind).
   const open = new Set(k.awaiting.flatMap(([, rs]) => rs));
   const decided = machine.events().filter((e) => !open.has(e) && e.outcome === 'aborted');

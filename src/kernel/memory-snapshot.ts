@@ -11,6 +11,9 @@ import type { Address } from '../types.js';
 export interface PageCopy {
   readonly bytes: Uint8Array;
   digest?: string;
+  /** The page's address and digest as a state's memory text holds them (state-hash.ts), and the address they were made for. */
+  entry?: string;
+  entryAt?: Address;
 }
 
 /** An address space's mappings and every mapped page. Immutable: copies share pages. */
