@@ -4,6 +4,7 @@
 // different pages. When mappings differ, restoring reconciles them (unmaps what is new, maps what
 // is gone) and rewrites every writable page, as a full copy would.
 import { Emulator, PAGE_SIZE, type MemoryRegion } from '../engine/index.js';
+import { copyOfMap } from './map-copy.js';
 import { PageTracker } from '../engine/page-tracker.js';
 import type { Address } from '../types.js';
 
@@ -89,7 +90,7 @@ class TrackedMemory {
     if (!now) return (this.current = fullCopy(this.emu));
     if (!layoutChanged) {
       if (pages.size === 0) return now;
-      const next = new Map(now.pages);
+      const next = copyOfMap(now.pages);
       for (const p of pages) if (next.has(p)) next.set(p, { bytes: this.emu.read(p, PAGE_SIZE) });
       return (this.current = { regions: now.regions, layout: now.layout, pages: next });
     }

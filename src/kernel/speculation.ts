@@ -6,6 +6,7 @@ import { sectionContaining, type CriticalSection } from '../abi/tables.js';
 import type { Address } from '../types.js';
 import type { LastStore } from './machine-types.js';
 import type { Thread } from './thread.js';
+import { copyOfMap } from './map-copy.js';
 
 /** The last stores as a snapshot holds them: shared with the machine until either changes (copy on write). */
 export type SavedStores = ReadonlyMap<Address, LastStore>;
@@ -75,7 +76,7 @@ export class SpeculativeStores {
   /** The map, made this object's own before a change. */
   private own(): Map<Address, LastStore> {
     if (this.shared) {
-      this.lastStore = new Map(this.lastStore);
+      this.lastStore = copyOfMap(this.lastStore);
       this.shared = false;
     }
     return this.lastStore;
