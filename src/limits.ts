@@ -31,7 +31,7 @@ const SPECS = {
   outputBytes: { value: 16 << 20, max: 1 << 30, what: 'bytes of captured program output' },
   tableEntries: { value: 65_536, max: 1 << 24, what: 'entries of one rseq table (__rseq_cs, __rseq_cs_ptr_array, __rseq_table, __rseq_exit_point_array)' },
   resultBytes: { value: 64 << 20, max: 1 << 30, what: 'bytes of an explore result that merge reads' },
-  stateCacheEntries: { value: 2_000_000, max: 50_000_000, what: 'states the exhaustive search remembers, in one table its worker threads share (68 bytes each, plus an index of up to 16 bytes per allowed entry)' },
+  stateCacheEntries: { value: 2_000_000, max: 50_000_000, what: 'states the exhaustive search remembers, in one table its worker threads share (68 bytes each, plus an index of up to 22 bytes per allowed entry)' },
 } satisfies Record<string, LimitSpec>;
 
 export type LimitName = keyof typeof SPECS;
