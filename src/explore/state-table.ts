@@ -14,9 +14,9 @@
 // one, later ones to the next as each fills, and a look-up probes every level in use. One index
 // sized for the whole capacity (16 MB by default) spread a search's few ten thousand states over
 // every page of it, and the look-ups' cache and TLB misses were 3.5 % of the spinlock's K = 3
-// search (a third of that with an index one twentieth the size). The price: two threads that put
+// search (a fifth of that with an index one sixteenth the size). The price: two threads that put
 // the same new key just as the table moves to its next level can both add it, one entry in each
-// level; both entries are true, and it happens at most once a level.
+// level; both entries are true, and it happens at most once a level for each thread but one.
 import { RseqEmuError } from '../errors.js';
 
 /** Slots of the first index level (256 KB); each next level has four times as many. */
