@@ -4,9 +4,9 @@
 // different pages. When mappings differ, restoring reconciles them (unmaps what is new, maps what
 // is gone) and rewrites every writable page, as a full copy would.
 import { Emulator, PAGE_SIZE, type MemoryRegion } from '../engine/index.js';
-import { copyOfMap } from './map-copy.js';
 import { PageTracker } from '../engine/page-tracker.js';
 import type { Address } from '../types.js';
+import { copyOfMap } from './map-copy.js';
 
 /** One page's bytes at copy time; never changed afterwards. `digest` is filled by state hashing (a SHA-1 digest, one character per byte). */
 export interface PageCopy {

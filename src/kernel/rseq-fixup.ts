@@ -51,6 +51,9 @@ export type DescriptorCheck = 'pointer' | 'unreadable' | 'range' | 'version' | '
 
 export type Rejected = { reason: string; check: DescriptorCheck };
 
+/** Where a thread's struct rseq keeps its rseq_cs pointer. */
+const rseqCsAt = (area: Address): Address => area + BigInt(RseqField.rseqCs);
+
 /** Memory reads fail by throwing; every such failure is an EFAULT, hence SIGSEGV. */
 function tryRead<T>(what: string, fn: () => T): T | { fault: string } {
   try {
@@ -105,7 +108,7 @@ export function validateDescriptor(mem: MemoryReader, ptr: Address, sig: number)
 export const insideSection = (ip: Address, cs: RseqCs): boolean => BigInt.asUintN(64, ip - cs.startIp) < cs.postCommitOffset;
 
 export function decideFixup(mem: MemoryReader, input: FixupInput, rules: FixupRules = LEGACY_RULES): FixupDecision {
-  const ptr = tryRead('rseq->rseq_cs', () => readU64(mem, input.area + BigInt(RseqField.rseqCs)));
+  const ptr = tryRead('rseq->rseq_cs', () => readU64(mem, rseqCsAt(input.area)));
   if (isFault(ptr)) return { kind: 'sigsegv', reason: ptr.fault, descriptor: 0n };
   if (ptr === 0n) return { kind: 'clear', wasSet: false, descriptor: 0n };
   const read = readDescriptor(mem, ptr);
@@ -148,18 +151,18 @@ export function applyFixup(mem: MemoryWriter, area: Address, d: FixupDecision): 
   try {
     switch (d.kind) {
       case 'clear':
-        mem.write(area + BigInt(RseqField.rseqCs), u64(0n));
+        mem.write(rseqCsAt(area), u64(0n));
         return { ip: null, consumedEvents: false, fault: null };
       case 'none':
         return { ip: null, consumedEvents: true, fault: null };
       case 'abort':
-        mem.write(area + BigInt(RseqField.rseqCs), u64(0n));
+        mem.write(rseqCsAt(area), u64(0n));
         return { ip: d.abortIp, consumedEvents: true, fault: null };
       case 'sigsegv':
         return { ip: null, consumedEvents: false, fault: null };
     }
   } catch {
-    return { ip: null, consumedEvents: d.kind !== 'clear', fault: `cannot write rseq->rseq_cs at ${hex(area + BigInt(RseqField.rseqCs))}` };
+    return { ip: null, consumedEvents: d.kind !== 'clear', fault: `cannot write rseq->rseq_cs at ${hex(rseqCsAt(area))}` };
   }
 }
 
