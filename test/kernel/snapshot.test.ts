@@ -18,6 +18,19 @@ const finish = (m: Machine) => {
   return m.result();
 };
 
+/** Forks: the child stores 5 and exits, the parent returns. */
+const FORK_THEN_EXIT = `
+      f: movq %rdi, %rbx
+         movl $57, %eax
+         syscall
+         testq %rax, %rax
+         jnz parent
+         movq $5, (%rbx)
+         movl $60, %eax
+         xorl %edi, %edi
+         syscall
+      parent: ret`;
+
 describe('machine snapshots', () => {
   it('continues after a restore exactly as the uninterrupted run did: memory, registers, events, schedule', async () => {
     const { m, counters } = await counterMachine();
@@ -120,18 +133,7 @@ describe('machine snapshots', () => {
   });
 
   it('brings back a forked process that a later restore had discarded', async () => {
-    const src = `
-      f: movq %rdi, %rbx
-         movl $57, %eax
-         syscall
-         testq %rax, %rax
-         jnz parent
-         movq $5, (%rbx)
-         movl $60, %eax
-         xorl %edi, %edi
-         syscall
-      parent: ret`;
-    const image = await inline(src);
+    const image = await inline(FORK_THEN_EXIT);
     const m = Machine.create(image);
     const out = m.allocate('out', 8);
     m.spawn({ entry: address(image, 'f'), args: [out] });
@@ -147,6 +149,23 @@ describe('machine snapshots', () => {
     const r = finish(m);
     m.close();
     assert.equal(r.status, 'completed');
+    assert.deepEqual(r.threads.map((t) => t.end?.status), ['returned', 'exited']);
+  });
+
+  it('forgets the thread it had loaded in a process a restore discards, so a capture after it saves only live ones', async () => {
+    const image = await inline(FORK_THEN_EXIT);
+    const m = Machine.create(image);
+    const out = m.allocate('out', 8);
+    m.spawn({ entry: address(image, 'f'), args: [out] });
+    m.begin();
+    const before = m.capture();
+    m.step(parseSchedule('c0:3')[0]!); // the fork: the child's thread is loaded in its new process
+    m.restore(before);
+    const again = m.capture();
+    assert.deepEqual(again.loaded, before.loaded);
+    m.restore(again);
+    const r = finish(m);
+    m.close();
     assert.deepEqual(r.threads.map((t) => t.end?.status), ['returned', 'exited']);
   });
 });
