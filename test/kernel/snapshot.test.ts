@@ -31,6 +31,15 @@ const FORK_THEN_EXIT = `
          syscall
       parent: ret`;
 
+/** A machine begun with one thread that will run FORK_THEN_EXIT. */
+async function forkMachine(): Promise<Machine> {
+  const image = await inline(FORK_THEN_EXIT);
+  const m = Machine.create(image);
+  m.spawn({ entry: address(image, 'f'), args: [m.allocate('out', 8)] });
+  m.begin();
+  return m;
+}
+
 describe('machine snapshots', () => {
   it('continues after a restore exactly as the uninterrupted run did: memory, registers, events, schedule', async () => {
     const { m, counters } = await counterMachine();
@@ -133,11 +142,7 @@ describe('machine snapshots', () => {
   });
 
   it('brings back a forked process that a later restore had discarded', async () => {
-    const image = await inline(FORK_THEN_EXIT);
-    const m = Machine.create(image);
-    const out = m.allocate('out', 8);
-    m.spawn({ entry: address(image, 'f'), args: [out] });
-    m.begin();
+    const m = await forkMachine();
     const before = m.capture();
     m.step(parseSchedule('c0:3')[0]!);
     const afterFork = m.capture();
@@ -153,11 +158,7 @@ describe('machine snapshots', () => {
   });
 
   it('forgets the thread it had loaded in a process a restore discards, so a capture after it saves only live ones', async () => {
-    const image = await inline(FORK_THEN_EXIT);
-    const m = Machine.create(image);
-    const out = m.allocate('out', 8);
-    m.spawn({ entry: address(image, 'f'), args: [out] });
-    m.begin();
+    const m = await forkMachine();
     const before = m.capture();
     m.step(parseSchedule('c0:3')[0]!); // the fork: the child's thread is loaded in its new process
     m.restore(before);
