@@ -106,7 +106,10 @@ export const u64 = (value: bigint): Uint8Array => {
 };
 /** The little-endian u64 words of a byte array (a trailing partial word is ignored). */
 export function u64Words(bytes: Uint8Array): bigint[] {
-  return Array.from({ length: bytes.length >> 3 }, (_, i) => getU64(bytes, i * 8));
+  // A loop: Array.from with a callback took 52 ms of a search's profile where this takes 1 (a leaf's invariants read these).
+  const words = new Array<bigint>(bytes.length >> 3);
+  for (let i = 0; i < words.length; i++) words[i] = getU64(bytes, i * 8);
+  return words;
 }
 
 export const readU32 = (mem: MemoryReader, address: Address): number => getU32(mem.read(address, 4), 0);

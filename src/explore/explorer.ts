@@ -201,7 +201,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
     leaf: (placed: readonly Address[] = []): boolean => {
       out.schedules++;
       const total = joint.tally ? Number(Atomics.add(joint.tally, 0, 1n)) + 1 : out.schedules;
-      const outcome = machine.result();
+      const outcome = machine.summary();
       const found = judgeRun({ machine, outcome, oracle, image, tables, invariants: scenario.invariants, checks: options.checks ?? [] });
       if (scratch) {
         // The judge compared the run with serial orders unless it was killed, stuck or badly aborted.

@@ -4,7 +4,7 @@ import type { Image } from '../asm/image.js';
 import { u64Words } from '../abi/rseq.js';
 import type { RseqTables } from '../abi/tables.js';
 import { checkAborts } from '../check/runtime.js';
-import type { Machine, MachineOutcome } from '../kernel/machine.js';
+import type { Machine, RunSummary } from '../kernel/machine.js';
 import type { Invariant } from '../scenario/scenario.js';
 import { sharedMemory, type SerialOracle, type SerialOutcome, type SharedMemory } from './oracle.js';
 
@@ -36,7 +36,8 @@ function scenarioInvariant(inv: Invariant, memory: SharedMemory[]): string | nul
 
 export interface JudgeInput {
   machine: Machine;
-  outcome: MachineOutcome;
+  /** The run (Machine.summary; a MachineOutcome has all it needs too). */
+  outcome: RunSummary;
   oracle: SerialOracle;
   image: Image;
   tables: RseqTables;
@@ -45,18 +46,17 @@ export interface JudgeInput {
 }
 
 export function judgeRun({ machine, outcome, oracle, image, tables, invariants, checks }: JudgeInput): Violation[] {
-  const schedule = outcome.schedule;
   const found: Violation[] = [];
   for (const t of outcome.threads) {
     if (t.end && (t.end.status === 'signal' || t.end.status === 'fault') && !t.end.reason?.startsWith('process killed:')) {
-      found.push({ kind: 'signal', schedule, message: `T${t.tid} ${t.end.signal}: ${t.end.reason}` });
+      found.push({ kind: 'signal', schedule: outcome.schedule, message: `T${t.tid} ${t.end.signal}: ${t.end.reason}` });
     }
   }
   if (outcome.status !== 'completed') {
-    found.push({ kind: 'livelock', schedule, message: outcome.status === 'limit' ? `instruction budget exhausted (${outcome.instructions} instructions)` : outcome.warnings.find((w) => w.startsWith('deadlock')) ?? 'deadlock' });
+    found.push({ kind: 'livelock', schedule: outcome.schedule, message: outcome.status === 'limit' ? `instruction budget exhausted (${outcome.instructions} instructions)` : outcome.warnings.find((w) => w.startsWith('deadlock')) ?? 'deadlock' });
   }
   // The runtime half of `check`: every abort must go through a listed descriptor to its abort_ip.
-  for (const f of checkAborts(outcome, tables, image)) found.push({ kind: 'table', schedule, message: f.message });
+  for (const f of checkAborts(outcome, tables, image)) found.push({ kind: 'table', schedule: outcome.schedule, message: f.message });
   if (found.length) return found; // a killed or stuck run has no serial counterpart to compare with
   const memory = sharedMemory(machine);
   const returns = outcome.threads.map((t) => t.returns);
@@ -66,18 +66,18 @@ export function judgeRun({ machine, outcome, oracle, image, tables, invariants, 
     const closest = verdict.closest;
     found.push({
       kind: 'not-serializable',
-      schedule,
+      schedule: outcome.schedule,
       message: closest ? `final state matches no serial order; closest: ${describeOrder(closest)}; ${describeDiff(memory, closest, returns)}` : 'no serial order of these operations completes',
       ...(closest ? { closest } : {}),
     });
   }
   for (const inv of invariants) {
     const problem = scenarioInvariant(inv, memory);
-    if (problem) found.push({ kind: 'invariant', schedule, message: problem });
+    if (problem) found.push({ kind: 'invariant', schedule: outcome.schedule, message: problem });
   }
   for (const check of checks) {
-    const problem = check({ memory, returns, machine });
-    if (problem) found.push({ kind: 'invariant', schedule, message: problem });
+    const problem = check({ memory, returns: returns.map((r) => [...r]), machine });
+    if (problem) found.push({ kind: 'invariant', schedule: outcome.schedule, message: problem });
   }
   return found;
 }
@@ -89,7 +89,7 @@ export function describeOrder(s: SerialOutcome): string {
 }
 
 /** The words of shared memory, and the return values, that differ from a serial outcome. */
-export function describeDiff(memory: SharedMemory[], serial: SerialOutcome, returns: bigint[][]): string {
+export function describeDiff(memory: SharedMemory[], serial: SerialOutcome, returns: readonly (readonly bigint[])[]): string {
   const parts: string[] = [];
   memory.forEach((m, i) => {
     const want = u64Words(serial.memory[i]!.bytes);

@@ -252,7 +252,7 @@ export class SerialOracle {
   }
 
   /** Checks a concurrent outcome against every serial one; `excused` are bytes last stored by aborted attempts. */
-  judge(memory: SharedMemory[], returns: bigint[][], placements: CallPlacements, excused: ReadonlySet<Address> = new Set()): Verdict {
+  judge(memory: SharedMemory[], returns: readonly (readonly bigint[])[], placements: CallPlacements, excused: ReadonlySet<Address> = new Set()): Verdict {
     const own = this.observability.masks(memory);
     this.lastMatched = null;
     for (const s of this.serialOutcomes(placements)) {

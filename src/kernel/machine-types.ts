@@ -128,6 +128,30 @@ export interface MachineSnapshot {
   };
 }
 
+/**
+ * A thread's part of a run as a leaf's judge reads it (Machine.summary): its report without
+ * registers, the lists shared with the thread, which the kernel model replaces and never changes.
+ */
+export type ThreadSummary = Omit<ThreadReport, 'registers' | 'returns' | 'callCpus' | 'callIds'> & {
+  returns: readonly bigint[];
+  callCpus: readonly bigint[];
+  callIds: readonly (readonly Readonly<RseqIds>[])[];
+};
+
+/**
+ * What judging a finished run reads (Machine.summary; a MachineOutcome has all of it): the outcome
+ * without registers, logs and profile name.
+ */
+export interface RunSummary {
+  status: MachineOutcome['status'];
+  threads: readonly ThreadSummary[];
+  instructions: number;
+  events: readonly EventRecord[];
+  warnings: readonly string[];
+  /** What ran, as a schedule string (Machine.summary makes it when first read). */
+  readonly schedule: string;
+}
+
 export interface MachineOutcome {
   /** completed: no thread left to run; deadlock: threads left, all blocked; limit: budget exhausted. */
   status: 'completed' | 'deadlock' | 'limit';

@@ -26,7 +26,7 @@ import { unresolvedAccess } from './unresolved-access.js';
 import { CLONE_VM } from './syscalls/process.js';
 import { SyscallTable } from './syscalls/table.js';
 import type { CloneRequest, KernelServices } from './syscalls/types.js';
-import type { CallOptions, KernelState, LastStore, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, ThreadSpec } from './machine-types.js';
+import type { CallOptions, KernelState, LastStore, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, RunSummary, ThreadSpec, ThreadSummary } from './machine-types.js';
 import { noteIds, startCallIds } from './call-ids.js';
 import { ConcurrencyIds } from './mm-cid.js';
 import { NotifyResume } from './notify-resume.js';
@@ -39,6 +39,7 @@ import { ThreadIndex } from './thread-index.js';
 import { layoutRegions } from './region-layout.js';
 import { RseqEvent, type Process, type SigAction, type Thread, type ThreadEnd, type WaitReason } from './thread.js';
 import { copyCallIds, copyProgram, copyThreadFields } from './thread-copy.js';
+import { LazyRunSummary } from './run-summary.js';
 import type { Segment } from './run-log.js';
 
 const NR_RT_SIGRETURN = 15;
@@ -60,7 +61,7 @@ type Stop =
   | { kind: 'breakpoint'; address: Address }
   | { kind: 'spin' };
 
-export type { CallOptions, KernelState, LastStore, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, SwitchOut, ThreadReport, ThreadSpec } from './machine-types.js';
+export type { CallOptions, KernelState, LastStore, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, RunSummary, SwitchOut, ThreadReport, ThreadSpec, ThreadSummary } from './machine-types.js';
 
 export class Machine implements KernelServices {
   readonly cpus: number;
@@ -527,13 +528,8 @@ export class Machine implements KernelServices {
 
   /** The outcome of the run so far; ends every live thread with `limit` if the budget ran out. */
   result(): MachineOutcome {
-    const live = this.threads.filter((t) => t.state !== 'exited');
-    const why = this.timedOut ? `time limit of ${this.deadline!.seconds} s reached` : `instruction budget of ${this.maxInstructions} exhausted`;
-    if (this.limited) for (const t of live) this.endThread(t, { status: 'limit', reason: why });
-    const status = this.limited ? 'limit' : live.length ? 'deadlock' : 'completed';
-    if (status === 'deadlock') this.log.warnings.push(`deadlock: ${live.map((t) => `T${t.tid}`).join(', ')} blocked with nothing left to run`);
     return {
-      status,
+      status: this.finish(),
       threads: this.threads.map((t) => ({
         tid: t.tid, pid: t.process.pid, cpu: t.cpu, end: t.end, returns: [...(t.program?.returns ?? [])], callCpus: [...(t.program?.callCpus ?? [])], callIds: copyCallIds(t.program?.callIds ?? []), instructions: t.executed,
         registers: this.registersOf(t),
@@ -547,6 +543,29 @@ export class Machine implements KernelServices {
       schedule: this.log.schedule(),
       profile: profileName(this.profile),
     };
+  }
+
+  /**
+   * What judging the run so far reads, as result() gives it but for the registers (a read of every
+   * thread's, which the explorer's judge never looks at), the logs, and lists shared instead of
+   * copied. The schedule string is made when first read: read it before the machine runs on.
+   */
+  summary(): RunSummary {
+    const status = this.finish();
+    const threads = this.threads.map((t): ThreadSummary => ({
+      tid: t.tid, pid: t.process.pid, cpu: t.cpu, end: t.end, returns: t.program?.returns ?? [], callCpus: t.program?.callCpus ?? [], callIds: t.program?.callIds ?? [], instructions: t.executed,
+    }));
+    return new LazyRunSummary(status, threads, this.executed, this.log);
+  }
+
+  /** How the run so far ended; ends every live thread with `limit` if the budget ran out. */
+  private finish(): MachineOutcome['status'] {
+    const live = this.threads.filter((t) => t.state !== 'exited');
+    const why = this.timedOut ? `time limit of ${this.deadline!.seconds} s reached` : `instruction budget of ${this.maxInstructions} exhausted`;
+    if (this.limited) for (const t of live) this.endThread(t, { status: 'limit', reason: why });
+    const status = this.limited ? 'limit' : live.length ? 'deadlock' : 'completed';
+    if (status === 'deadlock') this.log.warnings.push(`deadlock: ${live.map((t) => `T${t.tid}`).join(', ')} blocked with nothing left to run`);
+    return status;
   }
 
   /** Instructions executed so far in this run. */
