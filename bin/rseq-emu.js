@@ -35,7 +35,9 @@ if (process.env.RSEQ_EMU_DIST !== '1' && existsSync(sources) && tsxAvailable()) 
   }
   main = dist.href;
 }
-const { runCli } = await import(main);
+const { runCli, v8FlagsFor } = await import(main);
+// Set before the command runs (and before any worker starts): they apply to code optimized after.
+for (const flag of v8FlagsFor(process.argv.slice(2))) setFlagsFromString(flag);
 process.exitCode = await runCli(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),

@@ -5,21 +5,9 @@ import { RseqEmuError, usageError } from '../errors.js';
 import { applyLimits, DEFAULT_LIMITS, limitDescriptions, LIMITS, parseLimits } from '../limits.js';
 import { positionalProblem } from './args.js';
 import { COMMAND_USAGE, USAGE } from './usage.js';
+import { takeLimits } from './limit-options.js';
 
-/** `--limit NAME=N[,NAME=N]`, accepted by every command: taken out before the command reads its options. */
-function takeLimits(argv: readonly string[]): { rest: string[]; limits: string[] } {
-  const rest: string[] = [];
-  const limits: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--limit' || a.startsWith('--limit=')) {
-      const value = a === '--limit' ? argv[++i] : a.slice('--limit='.length);
-      if (value === undefined) throw usageError('--limit needs NAME=N');
-      limits.push(value);
-    } else rest.push(a);
-  }
-  return { rest, limits };
-}
+export { v8FlagsFor } from './v8-flags.js';
 
 async function main(argv: string[], print: (s: string) => void, progress: (s: string) => void): Promise<number> {
   const taken = takeLimits(argv);

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const stub = (which: string) => `export async function runCli(args${which === 'src' ? ': string[]' : ''}) { process.stdout.write('${which} ' + args.join(' ')); return 0; }\n`;
+const stub = (which: string) =>
+  `export async function runCli(args${which === 'src' ? ': string[]' : ''}) { process.stdout.write('${which} ' + args.join(' ')); return 0; }\n` +
+  'export function v8FlagsFor() { return []; }\n';
 
 interface Layout {
   src?: boolean;
