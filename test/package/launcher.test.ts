@@ -1,6 +1,7 @@
 // Which code bin/rseq-emu.js runs: the TypeScript sources through tsx in a checkout (so tests never
 // run a stale build), the compiled dist/ in an installed package. Checked on a copy of the launcher
-// next to stub entry points that say which one ran.
+// next to stub entry points that say which one ran, and that it asks that entry for the command's
+// V8 flags (src/cli/v8-flags.ts) and sets them before running the command.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const stub = (which: string) =>
   `export async function runCli(args${which === 'src' ? ': string[]' : ''}) { process.stdout.write('${which} ' + args.join(' ')); return 0; }\n` +
-  'export function v8FlagsFor() { return []; }\n';
+  `export function v8FlagsFor(args${which === 'src' ? ': string[]' : ''}) { process.stdout.write('flags for ' + args.join(' ') + '; '); return ['--max-inlined-bytecode-size-cumulative=230']; }\n`;
 
 interface Layout {
   src?: boolean;
@@ -47,19 +48,19 @@ describe('the launcher bin/rseq-emu.js', function () {
   }
 
   it('runs the TypeScript sources through tsx in a checkout, even when a dist/ is there', () => {
-    assert.deepEqual(launch({ src: true, dist: true, tsx: true }), { code: 0, stdout: 'src --help', stderr: '' });
+    assert.deepEqual(launch({ src: true, dist: true, tsx: true }), { code: 0, stdout: 'flags for --help; src --help', stderr: '' });
   });
 
   it('runs the compiled dist/ when there is no src/ (an installed package)', () => {
-    assert.deepEqual(launch({ dist: true, tsx: true }), { code: 0, stdout: 'dist --help', stderr: '' });
+    assert.deepEqual(launch({ dist: true, tsx: true }), { code: 0, stdout: 'flags for --help; dist --help', stderr: '' });
   });
 
   it('runs the compiled dist/ when tsx cannot be found', () => {
-    assert.deepEqual(launch({ src: true, dist: true }), { code: 0, stdout: 'dist --help', stderr: '' });
+    assert.deepEqual(launch({ src: true, dist: true }), { code: 0, stdout: 'flags for --help; dist --help', stderr: '' });
   });
 
   it('runs the compiled dist/ in a checkout when RSEQ_EMU_DIST=1', () => {
-    assert.deepEqual(launch({ src: true, dist: true, tsx: true }, { RSEQ_EMU_DIST: '1' }), { code: 0, stdout: 'dist --help', stderr: '' });
+    assert.deepEqual(launch({ src: true, dist: true, tsx: true }, { RSEQ_EMU_DIST: '1' }), { code: 0, stdout: 'flags for --help; dist --help', stderr: '' });
   });
 
   it('says to build, and exits 2, when it has neither tsx nor dist/', () => {
