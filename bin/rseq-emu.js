@@ -36,9 +36,10 @@ if (process.env.RSEQ_EMU_DIST !== '1' && existsSync(sources) && tsxAvailable()) 
   main = dist.href;
 }
 const { runCli, v8FlagsFor } = await import(main);
+const args = process.argv.slice(2);
 // Set before the command runs (and before any worker starts): they apply to code optimized after.
-for (const flag of v8FlagsFor(process.argv.slice(2))) setFlagsFromString(flag);
-process.exitCode = await runCli(process.argv.slice(2), {
+for (const flag of v8FlagsFor(args)) setFlagsFromString(flag);
+process.exitCode = await runCli(args, {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
   progress: (s) => {

@@ -169,13 +169,18 @@ export class StateTable {
     return i;
   }
 
+  /** Whether the entry at word offset `at` has the key whose words are k0, k1, k2. */
+  private holdsKey(at: number, k0: number, k1: number, k2: number): boolean {
+    return this.words[at + KEY] === k0 && this.words[at + KEY + 1] === k1 && this.words[at + KEY + 2] === k2;
+  }
+
   /** The entry offset (in words) of `key`'s entry in level `l`, or -1. */
   private find(l: IndexLevel, k0: number, k1: number, k2: number): number {
     for (let slot = k0 & l.mask; ; slot = (slot + 1) & l.mask) {
       const n = Atomics.load(this.index, l.offset + slot);
       if (n === 0) return -1;
       const at = (n - 1) * ENTRY_WORDS;
-      if (this.words[at + KEY] === k0 && this.words[at + KEY + 1] === k1 && this.words[at + KEY + 2] === k2) return at;
+      if (this.holdsKey(at, k0, k1, k2)) return at;
     }
   }
 
@@ -237,7 +242,7 @@ export class StateTable {
       const n = Atomics.load(this.index, l.offset + slot);
       if (n !== 0) {
         const other = (n - 1) * ENTRY_WORDS;
-        if (this.words[other + KEY] !== k0 || this.words[other + KEY + 1] !== k1 || this.words[other + KEY + 2] !== k2) continue;
+        if (!this.holdsKey(other, k0, k1, k2)) continue;
         // Another thread added the key first, in this level: this entry stays unused.
         this.update(other, record);
         return false;

@@ -26,7 +26,7 @@ import { unresolvedAccess } from './unresolved-access.js';
 import { CLONE_VM } from './syscalls/process.js';
 import { SyscallTable } from './syscalls/table.js';
 import type { CloneRequest, KernelServices } from './syscalls/types.js';
-import type { CallOptions, KernelState, LastStore, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, RunSummary, ThreadSpec, ThreadSummary } from './machine-types.js';
+import type { CallOptions, KernelState, LastStore, MachineOptions, MachineOutcome, MachineSnapshot, Registration, RunOptions, RunSummary, ThreadSpec } from './machine-types.js';
 import { noteIds, startCallIds } from './call-ids.js';
 import { ConcurrencyIds } from './mm-cid.js';
 import { NotifyResume } from './notify-resume.js';
@@ -39,7 +39,7 @@ import { ThreadIndex } from './thread-index.js';
 import { layoutRegions } from './region-layout.js';
 import { RseqEvent, type Process, type SigAction, type Thread, type ThreadEnd, type WaitReason } from './thread.js';
 import { copyCallIds, copyProgram, copyThreadFields } from './thread-copy.js';
-import { LazyRunSummary } from './run-summary.js';
+import { LazyRunSummary, threadSummary } from './run-summary.js';
 import type { Segment } from './run-log.js';
 
 const NR_RT_SIGRETURN = 15;
@@ -530,10 +530,10 @@ export class Machine implements KernelServices {
   result(): MachineOutcome {
     return {
       status: this.finish(),
-      threads: this.threads.map((t) => ({
-        tid: t.tid, pid: t.process.pid, cpu: t.cpu, end: t.end, returns: [...(t.program?.returns ?? [])], callCpus: [...(t.program?.callCpus ?? [])], callIds: copyCallIds(t.program?.callIds ?? []), instructions: t.executed,
-        registers: this.registersOf(t),
-      })),
+      threads: this.threads.map((t) => {
+        const s = threadSummary(t);
+        return { ...s, returns: [...s.returns], callCpus: [...s.callCpus], callIds: copyCallIds(s.callIds), registers: this.registersOf(t) };
+      }),
       instructions: this.executed,
       events: this.log.events,
       syscalls: this.log.syscalls,
@@ -552,10 +552,7 @@ export class Machine implements KernelServices {
    */
   summary(): RunSummary {
     const status = this.finish();
-    const threads = this.threads.map((t): ThreadSummary => ({
-      tid: t.tid, pid: t.process.pid, cpu: t.cpu, end: t.end, returns: t.program?.returns ?? [], callCpus: t.program?.callCpus ?? [], callIds: t.program?.callIds ?? [], instructions: t.executed,
-    }));
-    return new LazyRunSummary(status, threads, this.executed, this.log);
+    return new LazyRunSummary(status, this.threads.map(threadSummary), this.executed, this.log);
   }
 
   /** How the run so far ended; ends every live thread with `limit` if the budget ran out. */

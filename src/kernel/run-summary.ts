@@ -2,6 +2,12 @@
 // read: a leaf of a search that finds nothing never reads it.
 import type { RunSummary, ThreadSummary } from './machine-types.js';
 import type { RunLog } from './run-log.js';
+import type { Thread } from './thread.js';
+
+/** A thread's part of a run, its lists shared with it (the kernel model replaces them, never changes them). */
+export const threadSummary = (t: Thread): ThreadSummary => ({
+  tid: t.tid, pid: t.process.pid, cpu: t.cpu, end: t.end, returns: t.program?.returns ?? [], callCpus: t.program?.callCpus ?? [], callIds: t.program?.callIds ?? [], instructions: t.executed,
+});
 
 /**
  * A class, so that the lazy getter is the prototype's: an object literal with a getter of its own
