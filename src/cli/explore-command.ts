@@ -1,9 +1,9 @@
 // `rseq-emu explore`: search the schedules of a scenario for runs that are not atomic per CPU.
-import { availableParallelism } from 'node:os';
 import { readRseqTables } from '../abi/tables.js';
 import { usageError } from '../errors.js';
 import { ALL_DEVIATIONS, type DeviationKind } from '../explore/deviations.js';
 import { exploreParallel, type ParallelOptions } from '../explore/explore-workers.js';
+import { defaultWorkers, MAX_WORKERS } from '../explore/worker-count.js';
 import { shardRecordFields } from '../explore/merge-results.js';
 import { searchIdentity } from '../explore/search-identity.js';
 import { formatShard, parseShard } from '../explore/shard.js';
@@ -58,7 +58,7 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
   if (htmlFile !== undefined) (await import('../report/html/collect.js')).checkReportPath(htmlFile);
   let lastShown = 0;
   const options: ParallelOptions = {
-    workers: integerOption(one(a, 'workers'), 'workers', availableParallelism(), 1, 64),
+    workers: integerOption(one(a, 'workers'), 'workers', defaultWorkers(), 1, MAX_WORKERS),
     mode,
     profile,
     kinds: kindsOf(one(a, 'kinds')),

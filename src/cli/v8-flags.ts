@@ -1,5 +1,5 @@
 // V8 settings the launcher (bin/rseq-emu.js) gives a command's process before running it.
-import { availableParallelism } from 'node:os';
+import { defaultWorkers } from '../explore/worker-count.js';
 import { takeLimits } from './limit-options.js';
 
 /**
@@ -15,10 +15,10 @@ export const PARALLEL_INLINING = '--max-inlined-bytecode-size-cumulative=230';
 
 /**
  * The V8 flags for running `argv` (the command line after the program name): the parallel
- * inlining budget for an `explore` on more than one thread (`--workers`, by default one per core
- * of `cores`). Arguments the command would reject get none: it reports them itself.
+ * inlining budget for an `explore` on more than one thread (`--workers`, by default
+ * `workersByDefault`). Arguments the command would reject get none: it reports them itself.
  */
-export function v8FlagsFor(argv: readonly string[], cores = availableParallelism()): string[] {
+export function v8FlagsFor(argv: readonly string[], workersByDefault = defaultWorkers()): string[] {
   let rest: string[];
   try {
     rest = takeLimits(argv).rest;
@@ -26,7 +26,7 @@ export function v8FlagsFor(argv: readonly string[], cores = availableParallelism
     return [];
   }
   if (rest[0] !== 'explore') return [];
-  let workers = cores;
+  let workers = workersByDefault;
   for (let i = 1; i < rest.length; i++) {
     const a = rest[i]!;
     if (a === '--') break;

@@ -1,7 +1,6 @@
 // Exploration on several worker threads: each searches one share of the top-level branches (or of
 // the PCT runs); the merged result is the one the sequential search would give, in the same order.
 import { LIMITS } from '../limits.js';
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { RseqEmuError } from '../errors.js';
 import type { Scenario } from '../scenario/scenario.js';
@@ -14,6 +13,7 @@ import { explore, exploreShare, SearchRounds, stateCacheEntries, usesStateCache,
 import { createStateTableMemory } from './state-table.js';
 import { sharedConflicts } from './load-commuting.js';
 import { createClaims } from './branch-claims.js';
+import { defaultWorkers, MAX_WORKERS } from './worker-count.js';
 
 export interface ParallelOptions extends ExploreOptions {
   /** Threads in all (default: one per core): the calling thread and `workers - 1` worker threads. */
@@ -79,7 +79,7 @@ function runShare(input: Omit<WorkerInput, 'limits'>): { worker: Worker; result:
  * TS functions (invariants, observe) keep it on the calling thread. `assembled`: the scenario's image, if at hand.
  */
 export async function exploreParallel(scenario: Scenario, options: ParallelOptions = {}, assembled?: Image): Promise<ExploreResult> {
-  const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), 64));
+  const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), MAX_WORKERS));
   // The caller may have assembled the source already (the CLI has, for its report).
   const image = assembled ?? (await loadProgram(scenario.source));
   const functions = options.checks?.length || Object.values(options.observe ?? {}).some((o) => typeof o === 'function');

@@ -1,10 +1,15 @@
 // The V8 flags the launcher sets for a command: a smaller inlining budget for parallel explores only.
 import { strict as assert } from 'node:assert';
 import { PARALLEL_INLINING, v8FlagsFor } from '../../src/cli/v8-flags.js';
+import { defaultWorkers } from '../../src/explore/worker-count.js';
 
 describe('launcher V8 flags', () => {
   it('give an explore on the default workers of a two-core machine the parallel inlining budget', () => {
     assert.deepEqual(v8FlagsFor(['explore', 'scenario.json', '--preemptions', '3'], 2), [PARALLEL_INLINING]);
+  });
+
+  it('count an explore without --workers on the search\'s own default number of threads', () => {
+    assert.deepEqual(v8FlagsFor(['explore', 'scenario.json']), defaultWorkers() > 1 ? [PARALLEL_INLINING] : []);
   });
 
   it('give none to an explore on one thread, by --workers or on a one-core machine', () => {
