@@ -119,7 +119,9 @@ export class RunLog {
   /** An event for `tid` whose outcome its next return to user space decides. */
   addEvent(tid: number, record: EventRecord): void {
     this.events.push(record);
-    this.awaiting.set(tid, [...(this.awaiting.get(tid) ?? []), record]);
+    const records = (this.awaiting.get(tid) ?? []).slice();
+    records.push(record);
+    this.awaiting.set(tid, records);
   }
 
   /** The events waiting for `tid`'s return to user space; they are no longer waiting after this. */
@@ -139,18 +141,20 @@ export class RunLog {
     return [...this.awaiting];
   }
 
+  // Lists are copied with slice(), which keeps the list's element kind (part of its hidden class in
+  // V8); a spread of an empty list made another, and optimized code that met both was thrown away.
   save(): SavedRunLog {
     const awaiting = [...this.awaiting].map(([tid, rs]): [number, number[]] => [tid, rs.map((r) => this.events.indexOf(r))]);
     return {
       events: copyAwaiting(this.events, awaiting),
       awaiting,
-      syscalls: [...this.syscalls], // a record is complete when its call returns, and never changed after
-      output: [...this.output], // entries are never changed once written
-      trace: [...this.trace],
+      syscalls: this.syscalls.slice(), // a record is complete when its call returns, and never changed after
+      output: this.output.slice(), // entries are never changed once written
+      trace: this.trace.slice(),
       traceCut: this.traceCut,
       outputBytes: this.outputBytes,
       outputCut: this.outputCut,
-      warnings: [...this.warnings],
+      warnings: this.warnings.slice(),
       items: copyLast(this.items, copyItem),
       runMeta: copyLast(this.runMeta, copyMeta),
     };
@@ -160,13 +164,13 @@ export class RunLog {
     const log = new RunLog();
     log.events = copyAwaiting(s.events, s.awaiting);
     for (const [tid, idx] of s.awaiting) log.awaiting.set(tid, idx.map((i) => log.events[i]!));
-    log.syscalls = [...s.syscalls];
-    log.output = [...s.output];
-    log.trace = [...s.trace];
+    log.syscalls = s.syscalls.slice();
+    log.output = s.output.slice();
+    log.trace = s.trace.slice();
     log.traceCut = s.traceCut;
     log.outputBytes = s.outputBytes;
     log.outputCut = s.outputCut;
-    log.warnings = [...s.warnings];
+    log.warnings = s.warnings.slice();
     log.items = copyLast(s.items, copyItem);
     log.runMeta = copyLast(s.runMeta, copyMeta);
     return log;
