@@ -91,4 +91,13 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+// Run as a script, not when a test imports compileCounts. No top-level await: mocha requires a test
+// file's imports before it falls back to import(), and a module that awaits at the top failed that
+// require half-way, leaving a second copy of the modules it had loaded (koffi then refused the
+// emulator's callback types, defined twice).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}
