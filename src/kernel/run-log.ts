@@ -119,7 +119,7 @@ export class RunLog {
   /** An event for `tid` whose outcome its next return to user space decides. */
   addEvent(tid: number, record: EventRecord): void {
     this.events.push(record);
-    const records = (this.awaiting.get(tid) ?? []).slice();
+    const records = this.awaiting.get(tid)?.slice() ?? [];
     records.push(record);
     this.awaiting.set(tid, records);
   }
