@@ -1,8 +1,12 @@
 #!/usr/bin/env node
-// Launcher. In a checkout (src/ next to bin/ and tsx installed) it runs the TypeScript sources
-// through tsx, so tests and `npm run demo` never see a stale build; an installed package has no
-// src/ and runs the compiled dist/ with no loader. RSEQ_EMU_DIST=1 forces dist/ (to measure it).
-import { existsSync } from 'node:fs';
+// Launcher. An installed package has no src/ and runs the compiled dist/ with no loader. In a
+// checkout (src/ next to bin/ and tsx installed) it runs dist/ only when dist/ is these very sources
+// compiled (the digest `npm run build` recorded matches), else the TypeScript sources through tsx, so
+// tests and `npm run demo` never see a stale build. tsx costs about half a second of start-up, and
+// each worker thread loads the sources through it again. RSEQ_EMU_DIST=1 forces dist/, 0 the sources.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 
 // Keystone and Capstone are 7 MB of wasm of which a run executes little; V8's background tier-up to
@@ -22,8 +26,21 @@ function tsxAvailable() {
   }
 }
 
+/** Whether dist/ was built from the checkout's sources as they are now. */
+async function distIsCurrent() {
+  try {
+    const { SOURCES_RECORD, sourceDigest } = await import('../scripts/source-digest.mjs');
+    const root = fileURLToPath(new URL('../', import.meta.url));
+    const recorded = JSON.parse(readFileSync(join(root, SOURCES_RECORD), 'utf8')).digest;
+    return recorded === sourceDigest(root);
+  } catch {
+    return false; // no record, or no digest script: never trust a build we cannot check
+  }
+}
+
+const choice = process.env.RSEQ_EMU_DIST;
 let main;
-if (process.env.RSEQ_EMU_DIST !== '1' && existsSync(sources) && tsxAvailable()) {
+if (choice !== '1' && existsSync(sources) && tsxAvailable() && (choice === '0' || !(await distIsCurrent()))) {
   const { register } = await import('tsx/esm/api');
   register();
   main = sources.href;

@@ -1,10 +1,12 @@
 // Part of `npm run build`: copies the files tsc does not emit (assembly the library assembles at
-// run time, the CommonJS stub for `require`) from src/ to the same place under dist/, then writes
+// run time, the CommonJS stub for `require`) from src/ to the same place under dist/, records the
+// digest of the sources compiled in dist/sources.json (for the launcher, bin/rseq-emu.js), then writes
 // dist/build-id.json, a hash of everything under dist/: the image cache (src/asm/image-cache.ts)
 // keys assembled images by it, so a different build never reads another build's images.
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { SOURCES_RECORD, sourceDigest } from './source-digest.mjs';
 
 const ASSETS = /\.(s|cjs)$/;
 function walk(dir) {
@@ -19,6 +21,7 @@ function walk(dir) {
   }
 }
 walk('src');
+writeFileSync(SOURCES_RECORD, `${JSON.stringify({ digest: sourceDigest('.') })}\n`);
 
 const hash = createHash('sha256');
 function digest(dir) {

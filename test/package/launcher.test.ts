@@ -1,6 +1,7 @@
-// Which code bin/rseq-emu.js runs: the TypeScript sources through tsx in a checkout (so tests never
-// run a stale build), the compiled dist/ in an installed package. Checked on a copy of the launcher
-// next to stub entry points that say which one ran, and that it asks that entry for the command's
+// Which code bin/rseq-emu.js runs: in a checkout, the compiled dist/ when it is the checkout's sources
+// compiled and the TypeScript sources through tsx otherwise (so tests never run a stale build); the
+// compiled dist/ in an installed package. Checked on a copy of the launcher (and of the digest script
+// it checks dist/ with) next to stub entry points that say which one ran, and that it asks that entry for the command's
 // V8 flags (src/cli/v8-flags.ts) and sets them before running the command.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SOURCES_RECORD, sourceDigest } from '../../scripts/source-digest.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const stub = (which: string) =>
@@ -18,6 +20,8 @@ interface Layout {
   src?: boolean;
   dist?: boolean;
   tsx?: boolean;
+  /** What dist/sources.json says dist/ was built from: the stub sources, other sources, or nothing. */
+  built?: 'these sources' | 'other sources';
 }
 
 describe('the launcher bin/rseq-emu.js', function () {
@@ -30,6 +34,8 @@ describe('the launcher bin/rseq-emu.js', function () {
     dirs.push(dir);
     mkdirSync(join(dir, 'bin'));
     copyFileSync(join(ROOT, 'bin/rseq-emu.js'), join(dir, 'bin/rseq-emu.js'));
+    mkdirSync(join(dir, 'scripts'));
+    copyFileSync(join(ROOT, 'scripts/source-digest.mjs'), join(dir, 'scripts/source-digest.mjs'));
     writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
     if (layout.src) {
       mkdirSync(join(dir, 'src/cli'), { recursive: true });
@@ -39,6 +45,10 @@ describe('the launcher bin/rseq-emu.js', function () {
       mkdirSync(join(dir, 'dist/cli'), { recursive: true });
       writeFileSync(join(dir, 'dist/cli/main.js'), stub('dist'));
     }
+    if (layout.built) {
+      const digest = layout.built === 'these sources' ? sourceDigest(dir) : sourceDigest(ROOT);
+      writeFileSync(join(dir, SOURCES_RECORD), JSON.stringify({ digest }));
+    }
     if (layout.tsx) symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     const env0 = { ...process.env };
     delete env0.RSEQ_EMU_DIST;
@@ -47,8 +57,20 @@ describe('the launcher bin/rseq-emu.js', function () {
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
-  it('runs the TypeScript sources through tsx in a checkout, even when a dist/ is there', () => {
+  it('runs the TypeScript sources through tsx in a checkout whose dist/ does not say what it was built from', () => {
     assert.deepEqual(launch({ src: true, dist: true, tsx: true }), { code: 0, stdout: 'flags for --help; src --help', stderr: '' });
+  });
+
+  it('runs the TypeScript sources through tsx in a checkout whose dist/ was built from other sources', () => {
+    assert.deepEqual(launch({ src: true, dist: true, tsx: true, built: 'other sources' }), { code: 0, stdout: 'flags for --help; src --help', stderr: '' });
+  });
+
+  it('runs the compiled dist/ in a checkout whose dist/ was built from these very sources', () => {
+    assert.deepEqual(launch({ src: true, dist: true, tsx: true, built: 'these sources' }), { code: 0, stdout: 'flags for --help; dist --help', stderr: '' });
+  });
+
+  it('runs the TypeScript sources when RSEQ_EMU_DIST=0, even when dist/ is current', () => {
+    assert.deepEqual(launch({ src: true, dist: true, tsx: true, built: 'these sources' }, { RSEQ_EMU_DIST: '0' }), { code: 0, stdout: 'flags for --help; src --help', stderr: '' });
   });
 
   it('runs the compiled dist/ when there is no src/ (an installed package)', () => {

@@ -2,10 +2,11 @@
 // project, then run the CLI, import the library and type-check a consumer there — no tsx, no src/.
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SOURCES_RECORD, sourceDigest } from '../../scripts/source-digest.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
@@ -46,6 +47,10 @@ describe('the npm package', function () {
     assert.deepEqual([...top].sort(), ['CHANGELOG.md', 'LICENSE', 'README.md', 'asm', 'bin', 'dist', 'examples', 'package.json']);
     assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('dist/explore/explore-worker.js'));
     assert.ok(!files.some((f) => f.startsWith('dist/') && f.endsWith('.ts') && !f.endsWith('.d.ts')));
+  });
+
+  it('is built from the checkout as it is, and says so in dist/sources.json (what the launcher checks)', () => {
+    assert.deepEqual(JSON.parse(readFileSync(join(ROOT, SOURCES_RECORD), 'utf8')), { digest: sourceDigest(ROOT) });
   });
 
   it('installs without tsx or typescript', () => {

@@ -1,0 +1,3 @@
+// Types of source-digest.mjs, for the tests that import it.
+export function sourceDigest(root: string): string;
+export const SOURCES_RECORD: string;
