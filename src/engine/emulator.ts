@@ -39,6 +39,7 @@ import { RseqEmuError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { hex, type Address } from '../types.js';
 import { rangeAt } from '../sorted.js';
+import { StoreListeners, type StoreListener } from './store-listeners.js';
 import {
   UC_ARCH_X86, UC_MODE_64, UC_X86_INS_SYSCALL, UC_CTL_WRITE_TB_FLUSH,
   UcErr, UcHook, UcMem, UcProt, UcX86Reg,
@@ -187,6 +188,10 @@ export class Emulator {
   private readonly lib: UnicornLibrary;
   private uc: NativePointer | undefined;
   private readonly hooks = new Map<HookHandle, InstalledHook>();
+  /** The store listeners (onMemoryWrite), all called from one native hook once there is one. */
+  private readonly stores = new StoreListeners();
+  private readonly storeListeners = new Map<HookHandle, object>();
+  private storeHooked = false;
   private readonly contexts = new Map<SavedContext, NativePointer>();
   /** A view of each saved context's bytes, made once: a koffi view per export cost more than the copy. */
   private readonly contextViews = new Map<SavedContext, Uint8Array>();
@@ -269,6 +274,7 @@ export class Emulator {
     this.uc = undefined;
     for (const hook of this.hooks.values()) unregisterCallback(hook.userData);
     this.hooks.clear();
+    this.storeListeners.clear();
     for (const userData of this.internalCallbacks) unregisterCallback(userData);
   }
 
@@ -505,12 +511,18 @@ export class Emulator {
 
   /**
    * Calls `cb` for every store to [begin, end) (UC_HOOK_MEM_WRITE), before memory changes, with the
-   * address, size and value written. Unicorn checks memory hooks when it translates code, so add
-   * this before the first run.
+   * address, size and value written. All of them are called from one native hook (store-listeners.ts).
    */
-  onMemoryWrite(begin: Address, end: Address, cb: (address: Address, size: number, value: bigint) => void): HookHandle {
-    const fn = this.guard((_uc: unknown, _type: number, address: number | bigint, size: number, value: number | bigint) => cb(u64(address), size, u64(value)), undefined);
-    return this.addHook('memoryWrite', UcHook.MEM_WRITE, fn, begin, end - 1n);
+  onMemoryWrite(begin: Address, end: Address, cb: StoreListener): HookHandle {
+    if (!this.storeHooked) {
+      // One native hook for every store listener (store-listeners.ts), installed with the first.
+      const fn = this.guard((_uc: unknown, _type: number, address: number | bigint, size: number, value: number | bigint) => this.stores.dispatch(u64(address), size, u64(value)), undefined);
+      this.addInternalHook('memoryWrite', UcHook.MEM_WRITE, EVERYWHERE.begin, EVERYWHERE.end, fn);
+      this.storeHooked = true;
+    }
+    const handle = { kind: 'memoryWrite' } as HookHandle;
+    this.storeListeners.set(handle, this.stores.add(begin, end, cb));
+    return handle;
   }
 
   /** Calls `cb` for every load from [begin, end) (UC_HOOK_MEM_READ). Add it before the first run. */
@@ -532,6 +544,12 @@ export class Emulator {
 
   /** Removes a hook; from inside a callback, it is not called again in the current run either. */
   removeHook(handle: HookHandle): void {
+    const listener = this.storeListeners.get(handle);
+    if (listener) {
+      this.stores.remove(listener);
+      this.storeListeners.delete(handle);
+      return;
+    }
     const hook = this.hooks.get(handle);
     if (!hook) throw new RseqEmuError('USAGE', 'removeHook: not a hook of this emulator (or already removed)');
     const err = this.lib.uc_hook_del(this.handle(), hook.id);
