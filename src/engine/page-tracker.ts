@@ -14,7 +14,7 @@ export class PageTracker {
   /** The layout version of the emulator when the dirty set was last taken. */
   private layout: number;
 
-  /** Install before the emulator first runs: Unicorn binds memory hooks when it translates code. */
+  /** Install before the emulator first runs: stores made before it are not tracked. */
   constructor(private readonly emu: Emulator) {
     this.layout = emu.layoutVersion;
     const note = (address: Address, length: number): void => {

@@ -145,7 +145,7 @@ export class LoadWatch {
     [...points.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).forEach((rip, i) => this.slots.set(waitKey(rip), i));
   }
 
-  /** A watch whose `store` sees every store to shared memory of `machine`'s process: call it before the first run (hooks apply to code translated after them). */
+  /** A watch whose `store` sees every store to shared memory of `machine`'s process: call it before the first run (stores made before it are not seen). */
   static install(machine: Machine, points: ReadonlyMap<Address, LoadOperand>, excluded: ReadonlySet<LoadWait>, shared: Int32Array | null = null): LoadWatch {
     const watch = new LoadWatch(machine, points, excluded, shared);
     // The hook reads saved contexts through the register block, which must not be probed inside it.
