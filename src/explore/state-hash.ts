@@ -52,7 +52,7 @@ import { base64DigestOf, digestOf, type Digest } from './digest.js';
  */
 const memoryDigests = new WeakMap<MemoryCopy, { garbage: readonly Pair[]; fills: Fills; digest: Digest }>();
 /** The same for pages partly inside a dead range (a stack's page), whose digest leaves bytes out. */
-const maskedDigests = new WeakMap<PageCopy, { gaps: readonly Pair[]; fills: readonly Pair[]; digest: Digest }>();
+const maskedDigests = new WeakMap<PageCopy, { gaps: readonly Gap[]; fills: readonly Pair[]; digest: Digest }>();
 
 const pageDigest = (page: PageCopy): Digest => (page.digest ??= digestOf(page.bytes));
 
@@ -69,12 +69,25 @@ function pageEntry(page: PageCopy, address: Address): string {
 type Fills = readonly (readonly [Address, number])[];
 
 /**
+ * An empty list for pairs, of the elements kind a list of pairs has. V8 keeps the kind in the hidden
+ * class: an empty literal (or `map` of one) has another, and code optimized having met only one
+ * kind was thrown away and compiled again at the other (see scheduler.ts's queues).
+ */
+function pairList<T>(): T[] {
+  const list: T[] = [undefined as T];
+  list.pop();
+  return list;
+}
+
+const NO_FILLS: Fills = pairList();
+
+/**
  * The digest of an address space with the bytes in `garbage` (disjoint [begin, end) ranges) left
  * out and those in `fills` hashed at their fill value: a page wholly inside a garbage range counts
  * as absent, a page partly inside or holding a fill is hashed as its other bytes, the fills and
  * the lengths of the gaps.
  */
-function memoryDigest(copy: MemoryCopy, garbage: readonly [Address, Address][], fills: Fills = []): Digest {
+function memoryDigest(copy: MemoryCopy, garbage: readonly [Address, Address][], fills: Fills = NO_FILLS): Digest {
   const known = memoryDigests.get(copy);
   if (known && samePairs(known.garbage, garbage) && samePairs(known.fills, fills)) return known.digest;
   // Each page present as its address, a colon and its digest (20 characters).
@@ -98,21 +111,26 @@ function memoryDigest(copy: MemoryCopy, garbage: readonly [Address, Address][], 
   return digest;
 }
 
-/** Ranges, fills or gaps, as the digests above were made for. */
-type Pair = readonly [Address | number, Address | number];
+/** Ranges or fills, as the digests above were made for. */
+type Pair = readonly [Address, Address | number];
+/** A page's bytes left out, as offsets [begin, end) in the page. */
+type Gap = readonly [number, number];
 
 /** Compared pair by pair: a key text built for every look-up cost more than the look-up. */
 const samePairs = (a: readonly Pair[], b: readonly Pair[]): boolean => a.length === b.length && a.every((x, i) => x[0] === b[i]![0] && x[1] === b[i]![1]);
+/** The same for gaps, whose pairs hold small integers (another elements kind than addresses): a function of its own keeps each one's feedback to one kind. */
+const sameGaps = (a: readonly Gap[], b: readonly Gap[]): boolean => a.length === b.length && a.every((x, i) => x[0] === b[i]![0] && x[1] === b[i]![1]);
 
 /** A page's digest with the bytes of `garbage` left out (each gap counted by its length) and `fills` written. */
 function maskedDigest(page: PageCopy, address: Address, garbage: readonly [Address, Address][], fills: Fills): Digest {
-  const gaps = garbage
-    .filter(([b, e]) => b < address + PAGE && e > address)
-    .map(([b, e]) => [Number((b > address ? b : address) - address), Number((e < address + PAGE ? e : address + PAGE) - address)] as const)
-    .sort((x, y) => x[0] - y[0]);
+  const gaps = pairList<Gap>();
+  for (const [b, e] of garbage) {
+    if (b < address + PAGE && e > address) gaps.push([Number((b > address ? b : address) - address), Number((e < address + PAGE ? e : address + PAGE) - address)]);
+  }
+  gaps.sort((x, y) => x[0] - y[0]);
   const mine = fills.filter(([x]) => x >= address && x < address + PAGE);
   const known = maskedDigests.get(page);
-  if (known && samePairs(known.gaps, gaps) && samePairs(known.fills, mine)) return known.digest;
+  if (known && sameGaps(known.gaps, gaps) && samePairs(known.fills, mine)) return known.digest;
   let bytes = page.bytes;
   if (mine.length) {
     bytes = Uint8Array.from(bytes);
@@ -143,7 +161,7 @@ const RED_ZONE = 128n;
  * machine did not allocate (a clone child's, in user memory) are kept whole.
  */
 function deadStack(threads: readonly Thread[], process: Machine['processes'][number], rsps: readonly (Address | null)[]): [Address, Address][] {
-  const out: [Address, Address][] = [];
+  const out = pairList<[Address, Address]>();
   for (const [i, t] of threads.entries()) {
     if (t.process !== process || !t.ownsMemory || rsps[i] === null) continue;
     const bottom = t.stackTop - STACK_SIZE;
@@ -377,7 +395,7 @@ const sameRange = (a: Uint8Array, b: Uint8Array, from: number, to: number): bool
 
 function memoryPart(machine: Machine, rsps: readonly (Address | null)[], fills: Fills): MemoryPart {
   let text = '';
-  for (const p of machine.processes) text += memoryDigest(copyMemory(p.emu), deadStack(machine.allThreads(), p, rsps), p === machine.processes[0] ? fills : []);
+  for (const p of machine.processes) text += memoryDigest(copyMemory(p.emu), deadStack(machine.allThreads(), p, rsps), p === machine.processes[0] ? fills : NO_FILLS);
   return { digest: digestOf(text), rsps };
 }
 
@@ -391,7 +409,8 @@ function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine[
   // Only a thread with an event waiting for its return to user space can be about to abort.
   const pending = threads.flatMap((t) => (t.notifyResume && t.eventMask !== 0 ? [pendingAbort(machine, tables, t, regs.of(t), awaiting.get(t.tid) ?? [])] : [])).filter((p): p is PendingAbort => p !== null);
   const scratch = rule ? rule.scratch(k.lastStores, new Set(pending.map((p) => p.tid))) : [];
-  const fills: Fills = scratch.map((x) => [x, rule!.initial(x)!] as const);
+  const fills = pairList<readonly [Address, number]>();
+  for (const x of scratch) fills.push([x, rule!.initial(x)!]);
   const unmarked = new Set(scratch);
   // The last store to each shared byte, reduced to what can still change a verdict: aborted, or
   // belonging to its thread's open attempt (which an abort would mark). Others count as no store;
