@@ -18,10 +18,6 @@ export class StoreListeners {
   /** Replaced, never changed in place: a listener added or removed inside a dispatch leaves it alone. */
   private entries: readonly Entry[] = [];
 
-  get size(): number {
-    return this.entries.length;
-  }
-
   /** Adds `cb` for stores whose first byte is in [begin, end); returns what remove() takes. */
   add(begin: Address, end: Address, cb: StoreListener): object {
     const entry: Entry = { begin, end, cb, live: true };

@@ -34,7 +34,8 @@ export interface ParallelOptions extends ExploreOptions {
  * A worker thread was ready to search about 1.1 s after it was started from the sources (0.9 s
  * loading the modules through tsx, 0.2 s Capstone and the image handed over), sooner from dist/,
  * and runs cold for a while after; a search that ends within a second never pays that (a pilot
- * of 0.5 or 0.25 s made the spinlock's K = 3 search no faster, measured from dist/). The calling thread goes on searching, so its work is never redone.
+ * of 0.5 or 0.25 s made the spinlock's K = 3 search no faster, measured from dist/). The calling
+ * thread goes on searching, so its work is never redone.
  */
 export const HELPERS_AFTER_SECONDS = 1;
 
