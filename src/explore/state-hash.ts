@@ -44,6 +44,7 @@ import { deadValues } from './dead-registers.js';
 import { registerBlock, registerWords } from '../engine/context-layout.js';
 import type { ScratchBytes } from './scratch-bytes.js';
 import { base64DigestOf, digestOf, type Digest } from './digest.js';
+import { objectList } from '../object-list.js';
 
 /**
  * Digests of whole address spaces, kept with the (immutable) copy they describe, for the dead
@@ -68,18 +69,8 @@ function pageEntry(page: PageCopy, address: Address): string {
 /** Bytes to hash at another value than they hold (scratch bytes at their starting value; scratch-bytes.ts), ascending. */
 type Fills = readonly (readonly [Address, number])[];
 
-/**
- * An empty list for pairs, of the elements kind a list of pairs has. V8 keeps the kind in the hidden
- * class: an empty literal (or `map` of one) has another, and code optimized having met only one
- * kind was thrown away and compiled again at the other (see scheduler.ts's queues).
- */
-function pairList<T>(): T[] {
-  const list: T[] = [undefined as T];
-  list.pop();
-  return list;
-}
-
-const NO_FILLS: Fills = pairList();
+/** Lists of pairs here start from objectList(), so that the digests meet one hidden class. */
+const NO_FILLS: Fills = objectList();
 
 /**
  * The digest of an address space with the bytes in `garbage` (disjoint [begin, end) ranges) left
@@ -123,7 +114,7 @@ const sameGaps = (a: readonly Gap[], b: readonly Gap[]): boolean => a.length ===
 
 /** A page's digest with the bytes of `garbage` left out (each gap counted by its length) and `fills` written. */
 function maskedDigest(page: PageCopy, address: Address, garbage: readonly [Address, Address][], fills: Fills): Digest {
-  const gaps = pairList<Gap>();
+  const gaps = objectList<Gap>();
   for (const [b, e] of garbage) {
     if (b < address + PAGE && e > address) gaps.push([Number((b > address ? b : address) - address), Number((e < address + PAGE ? e : address + PAGE) - address)]);
   }
@@ -161,7 +152,7 @@ const RED_ZONE = 128n;
  * machine did not allocate (a clone child's, in user memory) are kept whole.
  */
 function deadStack(threads: readonly Thread[], process: Machine['processes'][number], rsps: readonly (Address | null)[]): [Address, Address][] {
-  const out = pairList<[Address, Address]>();
+  const out = objectList<[Address, Address]>();
   for (const [i, t] of threads.entries()) {
     if (t.process !== process || !t.ownsMemory || rsps[i] === null) continue;
     const bottom = t.stackTop - STACK_SIZE;
@@ -409,7 +400,7 @@ function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine[
   // Only a thread with an event waiting for its return to user space can be about to abort.
   const pending = threads.flatMap((t) => (t.notifyResume && t.eventMask !== 0 ? [pendingAbort(machine, tables, t, regs.of(t), awaiting.get(t.tid) ?? [])] : [])).filter((p): p is PendingAbort => p !== null);
   const scratch = rule ? rule.scratch(k.lastStores, new Set(pending.map((p) => p.tid))) : [];
-  const fills = pairList<readonly [Address, number]>();
+  const fills = objectList<readonly [Address, number]>();
   for (const x of scratch) fills.push([x, rule!.initial(x)!]);
   const unmarked = new Set(scratch);
   // The last store to each shared byte, reduced to what can still change a verdict: aborted, or

@@ -5,6 +5,7 @@ import type { CpuId } from '../types.js';
 import type { EventRecord, RunOutcome, SyscallRecord, TraceStep } from './outcome.js';
 import { formatSchedule, type ScheduledEvent, type ScheduleItem } from './schedule.js';
 import { LIMITS } from '../limits.js';
+import { objectList } from '../object-list.js';
 
 export interface SavedRunLog {
   events: EventRecord[];
@@ -21,7 +22,8 @@ export interface SavedRunLog {
 }
 
 export class RunLog {
-  events: EventRecord[] = [];
+  /** From objectList(): saved and loaded by `slice`, which keeps the elements kind, so an empty literal's kind stayed with the lists and the code reading them met two. */
+  events: EventRecord[] = objectList();
   syscalls: SyscallRecord[] = [];
   output: RunOutcome['output'] = [];
   trace: TraceStep[] = [];
