@@ -4,9 +4,10 @@
 // slowest bundled K = 3 space), on one thread:
 // - the same whole search three times in one process: CPU and wall seconds of the first (cold) and
 //   the third (warm) run; their difference is the warm-up;
-// - a fresh command-line process run with --trace-opt and --trace-deopt: how many functions TurboFan
-//   compiled, how many of those compiles were of a function compiled before (after a deopt), the
-//   milliseconds V8 reports for them (the compile jobs, mostly on its helper threads), and the deopts;
+// - a fresh command-line process run with --trace-opt and --trace-deopt, on the sources like the
+//   searches above (RSEQ_EMU_DIST=0: a checkout with a current dist/ would run that instead): how
+//   many functions TurboFan compiled, how many of those compiles were of a function compiled
+//   before (after a deopt), the milliseconds V8 reports for them (the compile jobs, mostly on its helper threads), and the deopts;
 // - V8's sampling heap profiler (objects already collected included) over a warm search: bytes
 //   allocated per schedule.
 import { spawnSync } from 'node:child_process';
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
     timedSearch(search);
     const warm = timedSearch(search);
     const perSchedule = await allocatedPerSchedule(search);
-    const traced = spawnSync(process.execPath, ['--trace-opt', '--trace-deopt', `${ROOT}bin/rseq-emu.js`, 'explore', file, '--preemptions', String(k), '--workers', '1'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 30 });
+    const traced = spawnSync(process.execPath, ['--trace-opt', '--trace-deopt', `${ROOT}bin/rseq-emu.js`, 'explore', file, '--preemptions', String(k), '--workers', '1'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, RSEQ_EMU_DIST: '0' } });
     if (traced.status !== 0 && traced.status !== 1) throw new Error(`traced explore failed: ${traced.stderr}`);
     const c = compileCounts(traced.stdout + traced.stderr);
     console.log(

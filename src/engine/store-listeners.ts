@@ -25,13 +25,12 @@ export class StoreListeners {
     return entry;
   }
 
-  /** Removes the listener add() returned `token` for; false when it is not one of these. */
-  remove(token: object): boolean {
+  /** Removes the listener add() returned `token` for. */
+  remove(token: object): void {
     const entry = this.entries.find((e) => e === token);
-    if (!entry) return false;
+    if (!entry) return;
     entry.live = false;
     this.entries = this.entries.filter((e) => e !== entry);
-    return true;
   }
 
   /** Calls, in the order they were added, each listener whose range holds `address`. */

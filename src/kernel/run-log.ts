@@ -22,7 +22,10 @@ export interface SavedRunLog {
 }
 
 export class RunLog {
-  /** From objectList(): saved and loaded by `slice`, which keeps the elements kind, so an empty literal's kind stayed with the lists and the code reading them met two. */
+  /**
+   * From objectList(): saved and loaded by `slice`, which keeps the elements kind, so an empty
+   * literal's kind stayed with the lists and the code reading them met two.
+   */
   events: EventRecord[] = objectList();
   syscalls: SyscallRecord[] = [];
   output: RunOutcome['output'] = [];
