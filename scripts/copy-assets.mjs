@@ -1,12 +1,13 @@
 // Part of `npm run build`: copies the files tsc does not emit (assembly the library assembles at
 // run time, the CommonJS stub for `require`) from src/ to the same place under dist/, records the
-// digest of the sources compiled in dist/sources.json (for the launcher, bin/rseq-emu.js), then writes
+// digest of the sources compiled in dist/sources.json if they did not change while tsc ran (for the
+// launcher, bin/rseq-emu.js; source-digest.mjs), then writes
 // dist/build-id.json, a hash of everything under dist/: the image cache (src/asm/image-cache.ts)
 // keys assembled images by it, so a different build never reads another build's images.
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { SOURCES_RECORD, sourceDigest } from './source-digest.mjs';
+import { SOURCES_RECORD, recordSources } from './source-digest.mjs';
 
 const ASSETS = /\.(s|cjs)$/;
 function walk(dir) {
@@ -21,7 +22,9 @@ function walk(dir) {
   }
 }
 walk('src');
-writeFileSync(SOURCES_RECORD, `${JSON.stringify({ digest: sourceDigest('.') })}\n`);
+if (!recordSources('.')) {
+  process.stderr.write(`build: the sources changed while they were compiled (or no digest was noted before): ${SOURCES_RECORD} not written, so a checkout runs the sources until the next build\n`);
+}
 
 const hash = createHash('sha256');
 function digest(dir) {

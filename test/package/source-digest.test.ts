@@ -1,10 +1,10 @@
 // The digest `npm run build` records in dist/sources.json and the launcher compares: it must change
 // with anything the build compiles, and with nothing else.
 import { strict as assert } from 'node:assert';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sourceDigest } from '../../scripts/source-digest.mjs';
+import { noteSourcesBefore, recordSources, sourceDigest, SOURCES_BEFORE, SOURCES_RECORD } from '../../scripts/source-digest.mjs';
 
 describe('the digest of the sources a build compiles', () => {
   let root = '';
@@ -62,5 +62,27 @@ describe('the digest of the sources a build compiles', () => {
       writeFileSync(join(root, 'src/cli/z.ts'), 'bc');
     };
     assert.equal(changedBy(moved), true);
+  });
+
+  describe('as the build records it', () => {
+    it('is recorded when the sources did not change while they were compiled', () => {
+      noteSourcesBefore(root);
+      assert.equal(recordSources(root), true);
+      assert.equal(JSON.parse(readFileSync(join(root, SOURCES_RECORD), 'utf8')).digest, sourceDigest(root));
+      assert.equal(existsSync(join(root, SOURCES_BEFORE)), false);
+    });
+
+    it('is not recorded when a source changed while they were compiled', () => {
+      noteSourcesBefore(root);
+      writeFileSync(join(root, 'src/cli/main.ts'), 'export const a = 3;\n');
+      assert.equal(recordSources(root), false);
+      assert.equal(existsSync(join(root, SOURCES_RECORD)), false);
+    });
+
+    it('is not recorded by a compile that noted no digest before it', () => {
+      mkdirSync(join(root, 'dist'));
+      assert.equal(recordSources(root), false);
+      assert.equal(existsSync(join(root, SOURCES_RECORD)), false);
+    });
   });
 });
