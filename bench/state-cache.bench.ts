@@ -4,11 +4,13 @@
 // clock), schedules per CPU second, the cost of a schedule against bare Unicorn running its
 // instructions, and the whole space's CPU time with the cache over without; the K = 3 rows run each
 // scenario for at most `K3_SCHEDULES` schedules (or the whole space) and report schedules, CPU
-// seconds, states skipped and RSS.
+// seconds, states skipped and RSS. Each search runs as `explore` runs it, with every round a
+// checked rule asks for (load-commuting.ts, scratch-bytes.ts): one round alone may stop early to be
+// searched again, which is no cut.
 // Usage: node --expose-gc --import tsx bench/state-cache.bench.ts [K3_SCHEDULES] [scenario.json ...]
 import { fileURLToPath } from 'node:url';
 import { benchEngine } from './engine.bench.js';
-import { exploreShare, type ExploreOptions } from '../src/explore/explorer.js';
+import { explore, type ExploreOptions, type ExploreResult } from '../src/explore/explorer.js';
 import { instantiate } from '../src/scenario/setup.js';
 import { loadScenario } from '../src/scenario/scenario.js';
 import { loadProgram } from '../src/program.js';
@@ -17,7 +19,7 @@ const SCENARIOS = fileURLToPath(new URL('../examples/scenarios/', import.meta.ur
 const K2 = ['counter', 'cmpeqv', 'list', 'buffer', 'memcpy-buffer'];
 const K3 = ['counter', 'cmpeqv', 'list', 'buffer', 'counter-two-threads', 'slab-stack', 'mm-cid-counter', 'counter-addv'];
 
-function timed(fn: () => ReturnType<typeof exploreShare>): { r: ReturnType<typeof exploreShare>; cpu: number } {
+function timed(fn: () => ExploreResult): { r: ExploreResult; cpu: number } {
   globalThis.gc?.();
   const c0 = process.cpuUsage();
   const r = fn();
@@ -40,13 +42,13 @@ async function main(): Promise<void> {
     m.close();
     // The whole space, but memcpy-buffer's (10^5 schedules without the cache) only to its first 3,000.
     const cap = name === 'memcpy-buffer' ? 3000 : 1_000_000;
-    const run = (o: ExploreOptions) => timed(() => exploreShare(image, scenario, { preemptions: 2, maxSchedules: cap, ...o }, { part: 0, of: 1 }));
+    const run = (o: ExploreOptions) => timed(() => explore(image, scenario, { preemptions: 2, maxSchedules: cap, ...o }));
     const off = run({ stateCache: false });
     const on = run({ stateCache: true });
     const rate = (x: { r: { schedules: number }; cpu: number }) => x.r.schedules / x.cpu;
     const ratio = (x: { r: { schedules: number }; cpu: number }) => bare / (rate(x) * instructions);
-    const done = (x: { r: { stopped: boolean; schedules: number } }) => `${x.r.schedules.toLocaleString('en-US')}${x.r.stopped ? ' (cut)' : ''}`;
-    const whole = !off.r.stopped && !on.r.stopped ? (on.cpu / off.cpu).toFixed(2) : 'n/a (cut)';
+    const done = (x: { r: ExploreResult }) => `${x.r.schedules.toLocaleString('en-US')}${x.r.complete ? '' : ' (cut)'}`;
+    const whole = off.r.complete && on.r.complete ? (on.cpu / off.cpu).toFixed(2) : 'n/a (cut)';
     console.log(`| ${name} | ${instructions} | ${done(off)}, ${off.cpu.toFixed(1)} | ${Math.round(rate(off))} | ${Math.round(ratio(off))}× | ${done(on)}, ${on.cpu.toFixed(1)} | ${Math.round(rate(on))} | ${Math.round(ratio(on))}× | ${on.r.stateCache?.hits ?? 0} | ${whole} |`);
   }
   console.log(`\n| scenario (K = 3, at most ${k3Schedules.toLocaleString('en-US')} schedules) | schedules, no cache | CPU s | schedules, cache | CPU s | skipped | cache entries | RSS MiB after |`);
@@ -54,10 +56,10 @@ async function main(): Promise<void> {
   for (const name of K3.filter((n) => !only.length || only.includes(`${n}.json`))) {
     const scenario = await loadScenario(`${SCENARIOS}${name}.json`);
     const image = await loadProgram(scenario.source);
-    const run = (o: ExploreOptions) => timed(() => exploreShare(image, scenario, { preemptions: 3, maxSchedules: k3Schedules, ...o }, { part: 0, of: 1 }));
+    const run = (o: ExploreOptions) => timed(() => explore(image, scenario, { preemptions: 3, maxSchedules: k3Schedules, ...o }));
     const off = run({ stateCache: false });
     const on = run({ stateCache: true });
-    const done = (x: { r: { stopped: boolean; schedules: number } }) => `${x.r.schedules.toLocaleString('en-US')}${x.r.stopped ? ' (cut)' : ''}`;
+    const done = (x: { r: ExploreResult }) => `${x.r.schedules.toLocaleString('en-US')}${x.r.complete ? '' : ' (cut)'}`;
     console.log(`| ${name} | ${done(off)} | ${off.cpu.toFixed(1)} | ${done(on)} | ${on.cpu.toFixed(1)} | ${on.r.stateCache?.hits ?? 0} | ${on.r.stateCache?.entries ?? 0} | ${Math.round(process.memoryUsage().rss / 2 ** 20)} |`);
   }
 }
