@@ -103,6 +103,53 @@ describe('engine: exported contexts', () => {
     }
   });
 
+  it('are the same bytes when an unchanged context is saved into again', () => {
+    const c = emu().saveContext();
+    try {
+      const before = emu().exportContext(c);
+      emu().saveContext(c);
+      assert.equal(emu().exportContext(c), before);
+    } finally {
+      emu().freeContext(c);
+    }
+  });
+
+  it('are new bytes when a context written from bytes is then saved into with other registers', () => {
+    const c = emu().saveContext();
+    const d = emu().saveContext();
+    try {
+      emu().writeContext(c, emu().exportContext(d));
+      emu().setReg('rdx', 0xfeedn);
+      emu().saveContext(c);
+      emu().restoreContext(c);
+      assert.equal(emu().reg('rdx'), 0xfeedn);
+      assert.notDeepEqual(emu().exportContext(c), emu().exportContext(d));
+    } finally {
+      emu().freeContext(c);
+      emu().freeContext(d);
+    }
+  });
+
+  it('each keep their own bytes, however many are exported after them', () => {
+    const c = emu().saveContext();
+    try {
+      const exports: [bigint, Uint8Array][] = [];
+      for (let i = 1n; i <= 40n; i++) {
+        emu().setReg('rax', i);
+        emu().saveContext(c);
+        exports.push([i, emu().exportContext(c)]);
+      }
+      for (const [i, bytes] of exports) {
+        const d = emu().importContext(bytes);
+        emu().restoreContext(d);
+        emu().freeContext(d);
+        assert.equal(emu().reg('rax'), i);
+      }
+    } finally {
+      emu().freeContext(c);
+    }
+  });
+
   it('are the bytes a context was last written from', () => {
     const c = emu().saveContext();
     const d = emu().saveContext();
