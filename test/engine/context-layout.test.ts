@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { equalBesides, probeRegisterBlock, registerBlock, savedRegister } from '../../src/engine/context-layout.js';
-import { X86_REGISTERS } from '../../src/engine/index.js';
+import { X86_REGISTERS, type SavedContext } from '../../src/engine/index.js';
 import { useEmulator } from './fixture.js';
 
 describe('engine: where a saved context keeps the registers', () => {
@@ -77,19 +77,22 @@ describe('engine: where a saved context keeps the registers', () => {
 
 describe('engine: exported contexts', () => {
   const emu = useEmulator();
+  /** Runs `body` with `n` contexts saved from the live registers, freed afterwards. */
+  const withContexts = (n: number, body: (...contexts: SavedContext[]) => void): void => {
+    const contexts = Array.from({ length: n }, () => emu().saveContext());
+    try {
+      body(...contexts);
+    } finally {
+      for (const c of contexts) emu().freeContext(c);
+    }
+  };
 
   it('are the same bytes, not a new copy, while the context has not changed', () => {
-    const c = emu().saveContext();
-    try {
-      assert.equal(emu().exportContext(c), emu().exportContext(c));
-    } finally {
-      emu().freeContext(c);
-    }
+    withContexts(1, (c) => assert.equal(emu().exportContext(c), emu().exportContext(c)));
   });
 
   it('are new bytes once the context changed, and the bytes exported before stay as they were', () => {
-    const c = emu().saveContext();
-    try {
+    withContexts(1, (c) => {
       const before = emu().exportContext(c);
       const copy = before.slice();
       emu().setReg('rax', 0x1234_5678n);
@@ -98,41 +101,30 @@ describe('engine: exported contexts', () => {
       assert.notEqual(after, before);
       assert.deepEqual(before, copy);
       assert.notDeepEqual(after, copy);
-    } finally {
-      emu().freeContext(c);
-    }
+    });
   });
 
   it('are the same bytes when an unchanged context is saved into again', () => {
-    const c = emu().saveContext();
-    try {
+    withContexts(1, (c) => {
       const before = emu().exportContext(c);
       emu().saveContext(c);
       assert.equal(emu().exportContext(c), before);
-    } finally {
-      emu().freeContext(c);
-    }
+    });
   });
 
   it('are new bytes when a context written from bytes is then saved into with other registers', () => {
-    const c = emu().saveContext();
-    const d = emu().saveContext();
-    try {
+    withContexts(2, (c, d) => {
       emu().writeContext(c, emu().exportContext(d));
       emu().setReg('rdx', 0xfeedn);
       emu().saveContext(c);
       emu().restoreContext(c);
       assert.equal(emu().reg('rdx'), 0xfeedn);
       assert.notDeepEqual(emu().exportContext(c), emu().exportContext(d));
-    } finally {
-      emu().freeContext(c);
-      emu().freeContext(d);
-    }
+    });
   });
 
   it('each keep their own bytes, however many are exported after them', () => {
-    const c = emu().saveContext();
-    try {
+    withContexts(1, (c) => {
       const exports: [bigint, Uint8Array][] = [];
       for (let i = 1n; i <= 40n; i++) {
         emu().setReg('rax', i);
@@ -145,23 +137,16 @@ describe('engine: exported contexts', () => {
         emu().freeContext(d);
         assert.equal(emu().reg('rax'), i);
       }
-    } finally {
-      emu().freeContext(c);
-    }
+    });
   });
 
   it('are the bytes a context was last written from', () => {
-    const c = emu().saveContext();
-    const d = emu().saveContext();
-    try {
+    withContexts(2, (c, d) => {
       emu().setReg('rbx', 99n);
       emu().saveContext(d);
       const bytes = emu().exportContext(d);
       emu().writeContext(c, bytes);
       assert.equal(emu().exportContext(c), bytes);
-    } finally {
-      emu().freeContext(c);
-      emu().freeContext(d);
-    }
+    });
   });
 });
