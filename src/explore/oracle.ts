@@ -76,6 +76,8 @@ function differences(concurrent: SharedMemory[], serial: SharedMemory[], initial
   const leftovers: Address[] = [];
   concurrent.forEach((m, i) => {
     const s = serial[i]!.bytes;
+    // Most regions are equal whole: one comparison instead of a call per byte.
+    if (Buffer.compare(m.bytes, s) === 0) return;
     const init = initial[i]!.bytes;
     const mask = masks[i];
     m.bytes.forEach((x, j) => {

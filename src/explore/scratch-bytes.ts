@@ -194,7 +194,13 @@ export class ScratchBytes {
     const now = this.regions.map((r) => this.machine.processes[0]!.emu.read(r.address, r.initial.length));
     // In merge form: unmarked at the starting value, or marked (aborted, or an open try-store).
     // mergeForm byte by byte, in bulk: a byte no store reached is in it when at its starting value.
-    const merging = this.regions.map((r, k) => r.initial.map((v, i) => (!r.excluded[i] && now[k]![i] === v ? 1 : 0)));
+    // (A plain loop: a callback per byte was most of a leaf's cost on memcpy-buffer's buffers.)
+    const merging = this.regions.map((r, k) => {
+      const out = new Uint8Array(r.initial.length);
+      const bytes = now[k]!;
+      for (let i = 0; i < out.length; i++) out[i] = !r.excluded[i] && bytes[i] === r.initial[i] ? 1 : 0;
+      return out;
+    });
     for (const x of stores.keys()) {
       const r = this.region(x);
       if (!r) continue;

@@ -24,12 +24,14 @@ export class SpeculativeStores {
     const inside = sectionContaining(this.sections, ip) !== undefined;
     const stores = this.own();
     const record: LastStore = { tid: t.tid, attempt: t.attempt, aborted: false };
-    for (let i = 0n; i < BigInt(size); i++) stores.set(address + i, record);
-    if (inside) {
-      const bytes = [...t.attemptStores];
-      for (let i = 0n; i < BigInt(size); i++) bytes.push(address + i);
-      t.attemptStores = bytes;
+    const bytes: Address[] = [];
+    for (let i = 0; i < size; i++) {
+      const at = address + BigInt(i);
+      stores.set(at, record);
+      bytes.push(at);
     }
+    // A new list, not a push: snapshots share the thread's list.
+    if (inside) t.attemptStores = t.attemptStores.concat(bytes);
   }
 
   /** `t` is about to execute the instruction at `ip`: leaving the sections without an abort commits. */
