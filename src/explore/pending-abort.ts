@@ -55,10 +55,15 @@ export function resumeIp(machine: Machine, t: Thread, rip: Address): Address {
   return predictedAbort(machine, t, rip)?.abortIp ?? rip;
 }
 
-/** `regs`: the thread's registers (machine.registersOf), read once by the caller. */
-export function pendingAbort(machine: Machine, tables: RseqTables, t: Thread, regs: RegisterFile, awaiting: readonly EventRecord[]): PendingAbort | null {
+/**
+ * The thread as the hash treats it when it is about to abort (see the file comment), or null.
+ * `regs`: the thread's registers (machine.registersOf), read once by the caller; `fixup`: the
+ * thread's waiting fix-up (waitingFixup at its RIP), when the caller keeps it for other uses too.
+ */
+export function pendingAbort(machine: Machine, tables: RseqTables, t: Thread, regs: RegisterFile, awaiting: readonly EventRecord[], fixup?: () => FixupDecision | null): PendingAbort | null {
   if (t.pendingSignals.length || t.process.sigactions.size) return null;
-  const d = predictedAbort(machine, t, regs.rip);
+  const waiting = fixup ? fixup() : waitingFixup(machine, t, regs.rip);
+  const d = waiting?.kind === 'abort' ? waiting : null;
   // An abort the judge would report (an unlisted descriptor, or an abort_ip not the table's) names
   // the address the event came at: such a thread is hashed as it stands.
   if (!d || !tables.sections.some((s) => s.descriptor === d.descriptor && s.abortIp === d.abortIp)) return null;

@@ -30,7 +30,7 @@
 import type { RseqTables } from '../abi/tables.js';
 import { checkAborts } from '../check/runtime.js';
 import { entersKernel } from '../asm/kernel-entries.js';
-import { fixupRules } from '../kernel/rseq-fixup.js';
+import { fixupRules, type FixupDecision } from '../kernel/rseq-fixup.js';
 import { hasCpuIdBug } from '../kernel/profile.js';
 import { CanonicalWriter } from './canonical-bytes.js';
 import type { Machine } from '../kernel/machine.js';
@@ -304,12 +304,20 @@ export function stateFingerprint(machine: Machine, tables: RseqTables, from?: Pu
  */
 class RegisterReads {
   private readonly read = new Map<Thread, RegisterFile>();
+  private readonly fixups = new Map<Thread, FixupDecision | null>();
   constructor(private readonly machine: Machine) {}
 
   of(t: Thread): RegisterFile {
     let regs = this.read.get(t);
     if (!regs) this.read.set(t, (regs = this.machine.registersOf(t)));
     return regs;
+  }
+
+  /** The thread's waiting fix-up (waitingFixup), decided once: the kernel's part and the dead registers both ask. */
+  fixupOf(t: Thread): FixupDecision | null {
+    let d = this.fixups.get(t);
+    if (d === undefined) this.fixups.set(t, (d = waitingFixup(this.machine, t, this.of(t).rip)));
+    return d;
   }
 }
 
@@ -327,7 +335,7 @@ const kept = (from: PureStepFrom | null | undefined, t: Thread, count: number): 
 function deadAtNext(machine: Machine, t: Thread, reads: RegisterReads): Record<string, bigint> | null {
   if (t.state !== 'runnable' || t.wait || t.split || t.inKvmRun || t.process.sigactions.size) return null;
   const regs = reads.of(t);
-  const fixup = waitingFixup(machine, t, regs.rip);
+  const fixup = reads.fixupOf(t);
   if (fixup?.kind === 'abort' || fixup?.kind === 'sigsegv') return null;
   const edits = deadValues(machine.image, regs.rip, regs.eflags);
   return Object.keys(edits).length ? edits : null;
@@ -398,7 +406,7 @@ function kernelPart(machine: Machine, tables: RseqTables, k: ReturnType<Machine[
   const attempts = new Map(threads.map((t) => [t.tid, t.attempt]));
   const awaiting = new Map(k.awaiting);
   // Only a thread with an event waiting for its return to user space can be about to abort.
-  const pending = threads.flatMap((t) => (t.notifyResume && t.eventMask !== 0 ? [pendingAbort(machine, tables, t, regs.of(t), awaiting.get(t.tid) ?? [])] : [])).filter((p): p is PendingAbort => p !== null);
+  const pending = threads.flatMap((t) => (t.notifyResume && t.eventMask !== 0 ? [pendingAbort(machine, tables, t, regs.of(t), awaiting.get(t.tid) ?? [], () => regs.fixupOf(t))] : [])).filter((p): p is PendingAbort => p !== null);
   const scratch = rule ? rule.scratch(k.lastStores, new Set(pending.map((p) => p.tid))) : [];
   const fills = objectList<readonly [Address, number]>();
   for (const x of scratch) fills.push([x, rule!.initial(x)!]);
