@@ -90,8 +90,11 @@ function validateReduced(mem: MemoryReader, cs: RseqCs, sig: number): { cs: Rseq
 /** rseq_get_rseq_cs (≤ 6.18): the descriptor is validated even when the IP is outside it. */
 export function validateDescriptor(mem: MemoryReader, ptr: Address, sig: number): { cs: RseqCs } | Rejected {
   const read = readDescriptor(mem, ptr);
-  if ('reason' in read) return read;
-  const cs = read.cs;
+  return 'reason' in read ? read : validateFull(mem, read.cs, sig);
+}
+
+/** The full checks of a descriptor already read (the kernel copies it from user memory once). */
+function validateFull(mem: MemoryReader, cs: RseqCs, sig: number): { cs: RseqCs } | Rejected {
   const end = cs.startIp + cs.postCommitOffset;
   if (cs.startIp >= TASK_SIZE) return { reason: `start_ip ${hex(cs.startIp)} >= TASK_SIZE`, check: 'range' };
   if (BigInt.asUintN(64, end) >= TASK_SIZE) return { reason: `start_ip + post_commit_offset ${hex(end)} >= TASK_SIZE`, check: 'range' };
@@ -114,7 +117,7 @@ export function decideFixup(mem: MemoryReader, input: FixupInput, rules: FixupRu
   const read = readDescriptor(mem, ptr);
   if ('reason' in read) return { kind: 'sigsegv', reason: read.reason, descriptor: ptr };
   if (!rules.validateOutside && !insideSection(input.ip, read.cs)) return { kind: 'clear', wasSet: true, descriptor: ptr };
-  const v = rules.validation === 'full' ? validateDescriptor(mem, ptr, input.sig) : validateReduced(mem, read.cs, input.sig);
+  const v = rules.validation === 'full' ? validateFull(mem, read.cs, input.sig) : validateReduced(mem, read.cs, input.sig);
   if ('reason' in v) return { kind: 'sigsegv', reason: v.reason, descriptor: ptr };
   if (!insideSection(input.ip, v.cs)) return { kind: 'clear', wasSet: true, descriptor: ptr };
   let pending = input.eventMask;
