@@ -41,10 +41,12 @@ export function waitingFixup(machine: Machine, t: Thread, rip: Address): FixupDe
   return decideFixup(t.process.emu, { area: t.rseq.area, sig: t.rseq.sig, ip: rip, eventMask: t.eventMask }, fixupRules(machine.profile));
 }
 
+/** A fix-up decision when it is an abort. */
+const abortOf = (d: FixupDecision | null) => (d?.kind === 'abort' ? d : null);
+
 /** The fix-up the thread's next return to user space will make, when it is an abort. */
 function predictedAbort(machine: Machine, t: Thread, rip: Address): { descriptor: Address; abortIp: Address } | null {
-  const d = waitingFixup(machine, t, rip);
-  return d?.kind === 'abort' ? d : null;
+  return abortOf(waitingFixup(machine, t, rip));
 }
 
 /**
@@ -62,8 +64,7 @@ export function resumeIp(machine: Machine, t: Thread, rip: Address): Address {
  */
 export function pendingAbort(machine: Machine, tables: RseqTables, t: Thread, regs: RegisterFile, awaiting: readonly EventRecord[], fixup?: () => FixupDecision | null): PendingAbort | null {
   if (t.pendingSignals.length || t.process.sigactions.size) return null;
-  const waiting = fixup ? fixup() : waitingFixup(machine, t, regs.rip);
-  const d = waiting?.kind === 'abort' ? waiting : null;
+  const d = fixup ? abortOf(fixup()) : predictedAbort(machine, t, regs.rip);
   // An abort the judge would report (an unlisted descriptor, or an abort_ip not the table's) names
   // the address the event came at: such a thread is hashed as it stands.
   if (!d || !tables.sections.some((s) => s.descriptor === d.descriptor && s.abortIp === d.abortIp)) return null;

@@ -298,8 +298,8 @@ export function stateFingerprint(machine: Machine, tables: RseqTables, from?: Pu
 }
 
 /**
- * Each thread's registers, read once per fingerprint: reading them loads the thread's context into
- * the CPU. A class, not a closure made per fingerprint: run through tsx, each named closure is
+ * Each thread's registers, and the fix-up waiting for it, read once per fingerprint: reading the
+ * registers loads the thread's context into the CPU, and a fix-up is decided from memory reads. A class, not a closure made per fingerprint: run through tsx, each named closure is
  * given its name when made, which showed in profiles.
  */
 class RegisterReads {

@@ -24,14 +24,14 @@ export class SpeculativeStores {
     const inside = sectionContaining(this.sections, ip) !== undefined;
     const stores = this.own();
     const record: LastStore = { tid: t.tid, attempt: t.attempt, aborted: false };
-    const bytes: Address[] = [];
+    // The attempt's bytes, for a store inside a section: a new list, not pushes, as snapshots share the thread's.
+    const bytes: Address[] | null = inside ? [] : null;
     for (let i = 0; i < size; i++) {
       const at = address + BigInt(i);
       stores.set(at, record);
-      bytes.push(at);
+      bytes?.push(at);
     }
-    // A new list, not a push: snapshots share the thread's list.
-    if (inside) t.attemptStores = t.attemptStores.concat(bytes);
+    if (bytes) t.attemptStores = t.attemptStores.concat(bytes);
   }
 
   /** `t` is about to execute the instruction at `ip`: leaving the sections without an abort commits. */
