@@ -22,6 +22,7 @@ export { disassemblyListing } from './report/listing.js';
 export { runJson, runText } from './report/run-report.js';
 export { machineJson, machineText } from './report/machine-report.js';
 export { explore, type ExploreOptions, type ExploreResult } from './explore/explorer.js';
+export { crossCheck, CROSS_CHECK_KEEP, type CrossCheck, type CrossCheckSide } from './explore/cross-check.js';
 export type { Shard } from './explore/shard.js';
 export type { HeatCell } from './explore/heat.js';
 export type { Violation, ViolationKind, InvariantFn } from './explore/judge.js';

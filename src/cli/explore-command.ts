@@ -3,6 +3,9 @@ import { readRseqTables } from '../abi/tables.js';
 import { usageError } from '../errors.js';
 import { ALL_DEVIATIONS, type DeviationKind } from '../explore/deviations.js';
 import { exploreParallel, type ParallelOptions } from '../explore/explore-workers.js';
+import { CROSS_CHECK_KEEP, crossCheck, type CrossCheck } from '../explore/cross-check.js';
+import { KEEP_VIOLATIONS, type ExploreResult } from '../explore/explorer.js';
+import { crossCheckText } from '../report/cross-check-report.js';
 import { defaultWorkers, MAX_WORKERS } from '../explore/worker-count.js';
 import { shardRecordFields } from '../explore/merge-results.js';
 import { searchIdentity } from '../explore/search-identity.js';
@@ -20,7 +23,7 @@ const SPEC = {
   preemptions: { value: true }, depth: { value: true }, runs: { value: true }, seed: { value: true }, kinds: { value: true },
   'max-schedules': { value: true }, 'schedule-budget': { value: true }, timeout: { value: true }, 'stop-at-first': {}, 'max-insns': { value: true }, 'time-slice': { value: true }, traces: { value: true }, workers: { value: true }, json: {}, shard: { value: true },
   html: { value: true },
-  'state-cache': {}, 'no-state-cache': {}, 'state-cache-entries': { value: true },
+  'state-cache': {}, 'no-state-cache': {}, 'state-cache-entries': { value: true }, 'cross-check': {},
 };
 
 
@@ -48,6 +51,8 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
   if (mode !== 'exhaustive' && mode !== 'pct') throw usageError(`--mode must be exhaustive or pct, not '${mode}'`);
   for (const opt of mode === 'pct' ? ['preemptions'] : ['depth', 'runs', 'seed']) if (a.options.has(opt)) throw usageError(`--${opt} does not apply to --mode ${mode}`);
   const shardText = one(a, 'shard');
+  const crossChecked = a.flags.has('cross-check');
+  if (crossChecked) crossCheckUsage(a.flags, a.options, mode);
   const shard = shardText === undefined ? undefined : parseShard(shardText);
   const scenario = await scenarioFromArgs(a.positionals[0]!, a);
   if (scenario.threads.length === 0) throw usageError('an assembly file needs --threads SPEC');
@@ -81,7 +86,15 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
       }
     },
   };
-  const result = await exploreParallel(scenario, options, image);
+  let result: ExploreResult;
+  let check: CrossCheck | null = null;
+  if (crossChecked) {
+    // Both searches keep every violation; the report shows the first ones as usual.
+    const on = await exploreParallel(scenario, { ...options, stateCache: true, keepViolations: CROSS_CHECK_KEEP }, image);
+    const off = await exploreParallel(scenario, { ...options, stateCache: false, keepViolations: CROSS_CHECK_KEEP }, image);
+    check = crossCheck(on, off);
+    result = { ...on, violations: on.violations.slice(0, KEEP_VIOLATIONS) };
+  } else result = await exploreParallel(scenario, options, image);
   if (lastShown) progress('\r\x1b[K');
   const tables = readRseqTables(image);
   const traces = integerOption(one(a, 'traces'), 'traces', 1, 0, 1000);
@@ -96,10 +109,22 @@ export async function exploreCommand(argv: readonly string[], print: (s: string)
   if (a.flags.has('json')) {
     // A shard's result carries what `rseq-emu merge` needs to check and order it.
     const record = shard ? shardRecordFields(result, searchIdentity(image, scenario, options), shard, a.positionals[0]!, scenario.timeSlice) : {};
-    print(JSON.stringify({ ...exploreJson(result), ...record }, null, 2) + '\n');
+    print(JSON.stringify({ ...exploreJson(result), ...record, ...(check ? { crossCheck: check } : {}) }, null, 2) + '\n');
   } else {
     print(exploreText(image, tables, scenario, profile, result, traces));
+    if (check) print(crossCheckText(check));
     if (shard) print(`shard ${formatShard(shard)} of the search: run every shard with --json and join them with 'rseq-emu merge'\n`);
   }
-  return result.verdict === 'pass' ? 0 : 1;
+  return exploreStatus(result.verdict, check);
+}
+
+/** 0 pass, 1 a violation; 3 when a cross-check differs, a fault of the tool rather than of the code searched. */
+export const exploreStatus = (verdict: ExploreResult['verdict'], check: CrossCheck | null): number => (check?.outcome === 'differ' ? 3 : verdict === 'pass' ? 0 : 1);
+
+/** `--cross-check` makes both searches itself, of a whole exhaustive space, and compares every violation. */
+function crossCheckUsage(flags: ReadonlySet<string>, options: ReadonlyMap<string, unknown>, mode: string): void {
+  if (flags.has('state-cache') || flags.has('no-state-cache')) throw usageError('--cross-check searches both with and without the state cache: leave out --state-cache and --no-state-cache');
+  if (mode !== 'exhaustive') throw usageError('--cross-check applies to --mode exhaustive, whose search the state cache serves');
+  if (options.has('shard')) throw usageError('--cross-check compares whole searches, not shards: leave out --shard');
+  if (flags.has('stop-at-first')) throw usageError('--cross-check compares every violation: leave out --stop-at-first');
 }

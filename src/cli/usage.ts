@@ -9,7 +9,7 @@ export const EXPLORE_USAGE =
   'rseq-emu explore (SCENARIO.json | FILE.s --threads SPEC [--memory NAME:SIZE[:W,...]]... [--cpus N]) [--profile P]\n' +
   '             [--mode exhaustive|pct] [--preemptions K] [--depth D] [--runs N] [--seed S] [--kinds preempt,migrate,signal,switch,split]\n' +
   '             [--max-schedules N] [--schedule-budget N] [--timeout S] [--stop-at-first] [--max-insns N] [--time-slice N] [--workers N] [--traces N] [--shard I/N] [--json] [--html FILE]\n' +
-  '             [--state-cache | --no-state-cache] [--state-cache-entries N]';
+  '             [--state-cache | --no-state-cache | --cross-check] [--state-cache-entries N]';
 export const MERGE_USAGE = 'rseq-emu merge RESULT.json... [--json]   (the --json results of explore --shard 1/N … N/N)';
 export const CHECK_USAGE = 'rseq-emu check FILE [--sig 0xHEX] [--format text|json|sarif] [--html FILE]';
 export const STEP_USAGE =

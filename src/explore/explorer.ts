@@ -47,7 +47,7 @@ export interface ExploreOptions {
   maxSchedules?: number;
   /** Stop at the first violation. */
   stopAtFirst?: boolean;
-  /** Keep at most this many violations (default 1000); `violationCount` counts them all. */
+  /** Keep at most this many violations (default KEEP_VIOLATIONS); `violationCount` counts them all. */
   keepViolations?: number;
   /**
    * Observable bytes per region or writable section: layouts as in a scenario's `observe` key, or a
@@ -160,6 +160,9 @@ export interface Joint {
   helpers?: { after: number; start: () => void };
 }
 
+/** The violations a search keeps, the earliest in search order, unless told otherwise. */
+export const KEEP_VIOLATIONS = 1000;
+
 /** Per-schedule budgets: ten times the default schedule's length, and never below this. */
 const BUDGET_FACTOR = 10;
 const MIN_SCHEDULE_BUDGET = 100_000;
@@ -175,7 +178,7 @@ export function exploreShare(image: Image, scenario: Scenario, options: ExploreO
     flagsMatter: profile.base === 'linux-5.x',
   };
   const maxSchedules = options.maxSchedules ?? 1_000_000;
-  const keep = options.keepViolations ?? 1000;
+  const keep = options.keepViolations ?? KEEP_VIOLATIONS;
   const t0 = clock();
   const machine = instantiate(image, scenario, profile, { trackSpeculativeStores: true });
   const oracle = new SerialOracle(image, scenario, profile, options.observe);
@@ -319,7 +322,7 @@ export const STATE_CACHE_FROM_BOUND = 2;
 /** Merges shares in the order the sequential search meets their units. */
 export function mergeShares(parts: ShareResult[], scenario: Scenario, options: ExploreOptions, seconds: number, workers: number): ExploreResult {
   const mode = options.mode ?? 'exhaustive';
-  const merged = mergeViolations(parts.map((p) => p.violations), options.keepViolations ?? 1000, options.stopAtFirst === true);
+  const merged = mergeViolations(parts.map((p) => p.violations), options.keepViolations ?? KEEP_VIOLATIONS, options.stopAtFirst === true);
   const violationCount = parts.reduce((n, p) => n + p.violationCount, 0);
   return {
     verdict: violationCount ? 'fail' : 'pass',

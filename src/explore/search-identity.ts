@@ -7,7 +7,7 @@ import { parseProfile, profileName } from '../kernel/profile.js';
 import { LIMITS } from '../limits.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { ALL_DEVIATIONS } from './deviations.js';
-import { usesStateCache, type ExploreOptions } from './explorer.js';
+import { KEEP_VIOLATIONS, usesStateCache, type ExploreOptions } from './explorer.js';
 
 export interface SearchIdentity {
   /** sha256 of the program (section bytes, addresses, symbols) and the scenario without its file path. */
@@ -55,7 +55,7 @@ export function searchIdentity(image: Image, scenario: Scenario, options: Explor
     stopAtFirst: options.stopAtFirst === true,
     // Shards agree on the state cache, so their schedule counts add up to one kind of search.
     stateCache: mode === 'exhaustive' && usesStateCache(options),
-    keepViolations: options.keepViolations ?? 1000,
+    keepViolations: options.keepViolations ?? KEEP_VIOLATIONS,
     profile: profileName(options.profile ?? parseProfile(scenario.profile ?? 'linux')),
     // Limits bound what a run may do (threads, processes, output), so they can change outcomes.
     limits: Object.entries(LIMITS).map(([k, v]) => `${k}=${v}`).join(','),

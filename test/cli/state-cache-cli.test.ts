@@ -56,6 +56,30 @@ describe('explore and the state cache', function () {
     assert.equal(json.verdict, 'pass');
   });
 
+  it('--cross-check searches without the cache too and says the two agree, exiting with the verdict', () => {
+    const r = cli('explore', 'examples/scenarios/counter-commit-outside.json', '--workers', '1', '--cross-check');
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /\ncross-check: the search without the state cache agrees: fail, the same \d+ distinct violations \(\d+ schedules in [\d.]+ s with the state cache, \d+ schedules in [\d.]+ s without\)\n$/);
+  });
+
+  it('--cross-check puts both searches and their comparison in --json', () => {
+    const r = cli('explore', 'examples/scenarios/counter.json', '--workers', '1', '--cross-check', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const { crossCheck } = JSON.parse(r.stdout);
+    assert.equal(crossCheck.outcome, 'agree');
+    assert.equal(crossCheck.without.verdict, 'pass');
+    assert.ok(crossCheck.without.schedules > crossCheck.withCache.schedules, JSON.stringify(crossCheck));
+  });
+
+  it('--cross-check refuses, in one line, what would leave the two searches nothing to compare', () => {
+    for (const [flags, said] of [[['--no-state-cache'], /leave out --state-cache and --no-state-cache/], [['--mode', 'pct'], /applies to --mode exhaustive/], [['--shard', '1/2'], /leave out --shard/], [['--stop-at-first'], /leave out --stop-at-first/]] as const) {
+      const r = cli('explore', 'examples/scenarios/counter.json', '--cross-check', ...flags);
+      assert.equal(r.code, 2, flags.join(' '));
+      assert.match(r.stderr, said);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+    }
+  });
+
   it('uses the cache by default from K = 2 on, and not below', () => {
     const at = (k: string) => JSON.parse(cli('explore', 'examples/scenarios/counter-commit-outside.json', '--preemptions', k, '--workers', '1', '--stop-at-first', '--json').stdout);
     assert.equal(typeof at('2').stateCache?.hits, 'number');
