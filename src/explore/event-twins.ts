@@ -35,7 +35,8 @@ import type { Address } from '../types.js';
 import { base64DigestOf } from './digest.js';
 import { pendingAbort, pendingAt, type PendingAbort } from './pending-abort.js';
 import { noTickWithin } from './state-cache.js';
-import type { StateFingerprint } from './state-hash.js';
+import type { PureStepFrom, StateFingerprint } from './state-hash.js';
+import { PureStep } from './pure-step.js';
 
 /** The state an event left, as far as a twin can differ from it. */
 export interface TwinState {
@@ -211,14 +212,23 @@ export const MAX_RETURN = 64;
  * higher. Returns by how much, or null when it ran alone for MAX_RETURN instructions without that,
  * or anything else ran, or its slice ended. Leaves the machine further along the same default run.
  */
-export function returnAfter(machine: Machine, fingerprint: (m: Machine) => StateFingerprint, t: Thread, earlier: (key: string) => StateFingerprint | undefined, passed: (rip: Address) => boolean): number | null {
+export function returnAfter(machine: Machine, fingerprint: (m: Machine, from: PureStepFrom | null) => StateFingerprint, t: Thread, earlier: (key: string) => StateFingerprint | undefined, passed: (rip: Address) => boolean): number | null {
   const index = machine.allThreads().indexOf(t);
+  const pure = new PureStep(machine);
+  // The fingerprint of the state one step back, if it was made: a fingerprint one pure step later
+  // reuses all of it but the thread's context (a spin loop's rounds are mostly pure steps).
+  let last: StateFingerprint | null = null;
   for (let steps = 0; steps < MAX_RETURN; steps++) {
     const cpu = machine.defaultCpu();
     if (cpu === null || machine.runningOn(cpu) !== t) return null;
+    // No snapshot to compare pages with: a step that stores counts as impure.
+    if (last) pure.before(t, cpu, null);
     if (!machine.step({ kind: 'run', cpu, count: 1 }) || machine.stepEndedSlice) return null;
+    const from = last && pure.after() ? { state: last, tid: t.tid } : null;
+    last = null;
     if (t.state !== 'runnable' || !passed(machine.ripOf(t))) continue;
-    const now = fingerprint(machine);
+    const now = fingerprint(machine, from);
+    last = now;
     const before = earlier(now.key);
     if (!before) continue;
     const ahead = now.counts[index]! - before.counts[index]!;

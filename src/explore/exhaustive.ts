@@ -256,7 +256,7 @@ export function exhaustiveSearch(machine: Machine, bound: number, space: Deviati
       // K = 3, fingerprinting the state a last deviation leaves cost more than the runs it saved
       // (a fingerprint costs about a third of a schedule, and 29 % of these states hit). Only an
       // event twin in a loop is watched for its thread coming back to where it stood.
-      returned = back && cache ? returnAfter(machine, (m) => cache.fingerprint(m, null), back.thread, back.earlier, back.passed) : null;
+      returned = back && cache ? returnAfter(machine, (m, from) => cache.fingerprint(m, from), back.thread, back.earlier, back.passed) : null;
       while (machine.step(null));
       leaf();
       return settle(outer);

@@ -30,8 +30,8 @@ export class PureStep {
 
   constructor(private readonly machine: Machine) {}
 
-  /** Before the step: `t` is about to run on `cpu`; `here` is the machine now. */
-  before(t: Thread, cpu: number, here: MachineSnapshot): void {
+  /** Before the step: `t` is about to run on `cpu`; `here` is the machine now (null: a step that writes memory counts as impure). */
+  before(t: Thread, cpu: number, here: MachineSnapshot | null): void {
     // Work waiting for the return to user space, or a signal to deliver, makes the step impure.
     this.mark = t.notifyResume || t.pendingSignals.length || t.split ? null : this.markOf(t, cpu);
     this.snapshot = here;

@@ -7,7 +7,7 @@ import { EventTwins, returnAfter, type TwinState } from '../../src/explore/event
 import { ALL_DEVIATIONS, sharedAccessPoints, splitPoints } from '../../src/explore/deviations.js';
 import { exhaustiveSearch } from '../../src/explore/exhaustive.js';
 import { StateCache } from '../../src/explore/state-cache.js';
-import { stateFingerprint, type StateFingerprint } from '../../src/explore/state-hash.js';
+import { stateFingerprint, type PureStepFrom, type StateFingerprint } from '../../src/explore/state-hash.js';
 import type { Machine } from '../../src/kernel/machine.js';
 import { parseSchedule, type ScheduleItem } from '../../src/kernel/schedule.js';
 import { PureStep } from '../../src/explore/pure-step.js';
@@ -289,7 +289,7 @@ describe('event twins', () => {
         }
         return body(m, earlier, passed);
       });
-    const fingerprint = (m: Machine) => stateFingerprint(m, readRseqTables(m.image));
+    const fingerprint = (m: Machine, from: PureStepFrom | null) => stateFingerprint(m, readRseqTables(m.image), from);
 
     it('sees a signal whose handler returns bring the spinner back to a state of its loop, a few instructions later', async () => {
       await spinning((m, earlier, passed) => {
@@ -297,6 +297,24 @@ describe('event twins', () => {
         m.step({ kind: 'event', tid: 2, event: { kind: 'signal', signal: 10 } });
         const ahead = returnAfter(m, fingerprint, t2, (key) => earlier.get(key), (rip) => passed.has(rip));
         assert.ok(ahead !== null && ahead > 0 && ahead < 30, `came back ${ahead} instructions on`);
+      });
+    });
+
+    it('fingerprints a state one pure step on from the one before as it would afresh', async () => {
+      await spinning((m, earlier, passed) => {
+        const t2 = m.thread(2)!;
+        m.step({ kind: 'event', tid: 2, event: { kind: 'signal', signal: 10 } });
+        let reused = 0;
+        const checked = (x: Machine, from: PureStepFrom | null): StateFingerprint => {
+          const f = fingerprint(x, from);
+          if (from) {
+            reused++;
+            assert.equal(f.key, fingerprint(x, null).key);
+          }
+          return f;
+        };
+        assert.notEqual(returnAfter(m, checked, t2, (key) => earlier.get(key), (rip) => passed.has(rip)), null);
+        assert.ok(reused > 0, 'no fingerprint was made one pure step after another');
       });
     });
 
