@@ -1,11 +1,10 @@
 // What `rseq-emu explore --cross-check` adds to its report: whether the search made without the
 // state cache reported what the search made with it did (explore/cross-check.ts).
 import type { CrossCheck, CrossCheckSide } from '../explore/cross-check.js';
+import { plural } from './plural.js';
 
 /** Violations listed per side when the searches differ; the JSON has them all. */
 const LISTED = 20;
-
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 const ran = (s: CrossCheckSide): string => `${plural(s.schedules, 'schedule')} in ${s.seconds.toFixed(2)} s`;
 

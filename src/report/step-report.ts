@@ -8,6 +8,7 @@ import { signalName } from '../kernel/event-spec.js';
 import { hex, type Address } from '../types.js';
 import { instructionText } from './annotate.js';
 import { memoryJson } from './run-report.js';
+import { plural } from './plural.js';
 
 /** Capstone's text of the instruction at `address`, or '' outside the image (the return sentinel). */
 export function textAt(image: Image, address: Address): string {
@@ -29,8 +30,6 @@ export function effectText(image: Image, e: ResumeEffect): string {
       return e.kind;
   }
 }
-
-const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 const lineText = (r: StepRecord) => (r.line ? `${r.line.file}:${r.line.line}` : '');
 
